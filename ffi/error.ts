@@ -1,0 +1,63 @@
+/**
+ * The error raised when a system call fails, in the Deno process or in a child
+ * between `clone` and `execve`.
+ *
+ * @module
+ */
+
+import { errnoName, errnoText } from "./errno.ts";
+
+/** Options of {@linkcode SyscallError}. */
+export interface SyscallErrorOptions {
+  /**
+   * What was attempted, as a verb phrase: `mount "proc" on "/proc"`.
+   *
+   * @default {`call ${syscall}()`}
+   */
+  operation?: string | undefined;
+  /** The path the user gave, when the operation was on a path. */
+  path?: string | undefined;
+  /** What the user can do about it. */
+  hint?: string | undefined;
+}
+
+/**
+ * A system call failed. The message names the operation, the system call and
+ * the errno, then the hint when there is one:
+ *
+ * `Cannot mount "proc" on "/proc": mount() failed with EPERM (Operation not permitted)`
+ */
+export class SyscallError extends Error {
+  /** The system call, such as `"mount"`. */
+  readonly syscall: string;
+  /** The errno value, such as `1`. */
+  readonly errno: number;
+  /** The errno name, such as `"EPERM"`. */
+  readonly code: string;
+  /** What was attempted, as a verb phrase. */
+  readonly operation: string;
+  /** The path the user gave, if any. */
+  readonly path: string | undefined;
+  /** What the user can do about it, if anything is known. */
+  readonly hint: string | undefined;
+
+  /**
+   * @param syscall The system call that failed.
+   * @param errno Its positive errno value.
+   * @param options What was attempted, on which path, and a hint.
+   */
+  constructor(syscall: string, errno: number, options: SyscallErrorOptions = {}) {
+    const operation = options.operation ?? `call ${syscall}()`;
+    const code = errnoName(errno);
+    let message = `Cannot ${operation}: ${syscall}() failed with ${code} (${errnoText(errno)})`;
+    if (options.hint) message += `; ${options.hint}`;
+    super(message);
+    this.name = "SyscallError";
+    this.syscall = syscall;
+    this.errno = errno;
+    this.code = code;
+    this.operation = operation;
+    this.path = options.path;
+    this.hint = options.hint;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Programs for the spawn routine: a list of system calls that a child makes
+ * between clone(2) and execve(2), written with everything they point to into
+ * memory prepared before the clone (the child cannot allocate).
+ *
+ * This module knows the memory layout that routine_x86_64.S reads; it knows
+ * nothing of namespaces.
+ *
+ * @module
+ */
+
+import { libc, unwrap } from "./libc.ts";
+import { type Routine, routine } from "./routine.ts";
+import type { SyscallName } from "./sysno.ts";
+
+/** An argument of a step. */
+export type Arg =
+  /** An integer, passed as is (negative values in two's complement). */
+  | number
+  /** A NUL-terminated string; the argument is its address. */
+  | { readonly str: string }
+  /** Raw bytes; the argument is their address. */
+  | { readonly bytes: Uint8Array }
+  /** A NULL-terminated array of strings (argv, envp); the argument is its address. */
+  | { readonly strs: readonly string[] }
+  /** Zeroed bytes the step may write; the argument is their address. */
+  | { readonly zeros: number }
+  /** The result of an earlier step, loaded when this step runs. */
+  | { readonly result: number }
+  /** The address of the signal mask that the caller had before the clone. */
+  | { readonly oldMask: true }
+  /** The top of a second stack, for a clone step. */
+  | { readonly secondStack: true };
+
+/** One system call of a program. */
+export interface Op {
+  /** The system call. */
+  readonly call: SyscallName;
+  /** Its arguments, at most six. */
+  readonly args: readonly Arg[];
+  /** A failure does not stop the program. */
+  readonly ignore?: boolean;
+  /** A result of 0 counts as a failure (errno ECANCELED). */
+  readonly zeroFails?: boolean;
+  /** A positive result ends the process with status 0: the parent half of a clone step. */
+  readonly exitIfParent?: boolean;
+}
+
+/** Where a program stopped: the index of the failing step and its errno. */
+export interface StepFailure {
+  /** Index of the step in the op list. */
+  readonly step: number;
+  /** The errno the step failed with. */
+  readonly errno: number;
+}
+
+/** A child started by {@linkcode launch}. */
+export interface Launch {
+  /** The child's pid, or -errno when clone(2) itself failed. */
+  readonly pid: number;
+  /**
+   * Settles when the child has called execve(2) successfully (`null`) or a step
+   * failed. With `mode: "exec"` it is already settled when launch returns.
+   */
+  readonly started: Promise<StepFailure | null>;
+  /**
+   * The failure, when already known at return (always so with `mode: "exec"`).
+   */
+  readonly failure: StepFailure | null | undefined;
+  /** The raw results of the steps, once `started` has settled. */
+  result(step: number): number;
+}
+
+const CLONE_VM = 0x100;
+const CLONE_VFORK = 0x4000;
+const O_CLOEXEC = 0o2000000;
+
+const HEADER = 128;
+const STEP = 72;
+const STACK = 16 * 1024;
+const SLAB = 64 * 1024;
+
+const F_IGNORE = 0x100;
+const F_EXIT_IF_PARENT = 0x200;
+const F_ZERO_FAILS = 0x400;
+
+const encoder = new TextEncoder();
+
+/** Memory obtained from mmap(2), reused from one program to the next. */
+class Slab {
+  readonly pointer: Deno.PointerObject;
+  readonly address: number;
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+
+  constructor(size: number) {
+    const pointer = libc().mmap(null, BigInt(size), 3, 0x22, -1, 0n);
+    const address = Number(Deno.UnsafePointer.value(pointer));
+    if (pointer === null || address === -1 || address >= 2 ** 63) {
+      unwrap(-1, "mmap", { operation: `map ${size} bytes for a child's program` });
+    }
+    this.pointer = pointer!;
+    this.address = address;
+    this.size = size;
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer!, size);
+    this.bytes = new Uint8Array(buffer);
+    this.view = new DataView(buffer);
+  }
+
+  /** Writes an integer as a 64-bit little-endian word. */
+  put(offset: number, value: number): void {
+    this.view.setUint32(offset, value >>> 0, true);
+    this.view.setUint32(offset + 4, Math.floor(value / 4294967296) >>> 0, true);
+  }
+
+  /** Reads a 64-bit word as a signed integer (exact within ±2^53). */
+  get(offset: number): number {
+    return this.view.getUint32(offset, true) + this.view.getInt32(offset + 4, true) * 4294967296;
+  }
+}
+
+const pool: Slab[] = [];
+
+function takeSlab(size: number): Slab {
+  const index = pool.findIndex((slab) => slab.size >= size);
+  if (index >= 0) return pool.splice(index, 1)[0]!;
+  return new Slab(Math.ceil(size / SLAB) * SLAB);
+}
+
+function giveSlab(slab: Slab): void {
+  if (pool.length < 8) pool.push(slab);
+  else libc().munmap(slab.pointer, BigInt(slab.size));
+}
+
+function bound(arg: Arg): number {
+  if (typeof arg === "number") return 0;
+  if ("str" in arg) return arg.str.length * 3 + 8;
+  if ("bytes" in arg) return arg.bytes.length + 8;
+  if ("zeros" in arg) return arg.zeros + 8;
+  if ("strs" in arg) return arg.strs.reduce((sum, s) => sum + s.length * 3 + 8, 8 * (arg.strs.length + 1));
+  return 0;
+}
+
+/** Writes a program into a slab; returns the header's address. */
+function write(slab: Slab, ops: readonly Op[], r: Routine): void {
+  const { bytes } = slab;
+  let data = HEADER + ops.length * STEP;
+  const align = () => (data = (data + 7) & ~7);
+  const text = (s: string): number => {
+    const at = data;
+    const { written } = encoder.encodeInto(s, bytes.subarray(at));
+    bytes[at + written] = 0;
+    data += written + 1;
+    align();
+    return slab.address + at;
+  };
+  ops.forEach((op, i) => {
+    const at = HEADER + i * STEP;
+    let flags = (op.ignore ? F_IGNORE : 0) | (op.exitIfParent ? F_EXIT_IF_PARENT : 0) |
+      (op.zeroFails ? F_ZERO_FAILS : 0);
+    slab.put(at, r.sysno[op.call]);
+    for (let a = 0; a < 6; a++) {
+      const arg = op.args[a] ?? 0;
+      let value: number;
+      if (typeof arg === "number") value = arg;
+      else if ("str" in arg) value = text(arg.str);
+      else if ("bytes" in arg) {
+        bytes.set(arg.bytes, data);
+        value = slab.address + data;
+        data += arg.bytes.length;
+        align();
+      } else if ("zeros" in arg) {
+        bytes.fill(0, data, data + arg.zeros);
+        value = slab.address + data;
+        data += arg.zeros;
+        align();
+      } else if ("strs" in arg) {
+        const pointers = arg.strs.map(text);
+        value = slab.address + data;
+        for (const p of pointers) {
+          slab.put(data, p);
+          data += 8;
+        }
+        slab.put(data, 0);
+        data += 8;
+      } else if ("result" in arg) {
+        value = slab.address + HEADER + arg.result * STEP + 64;
+        flags |= 1 << a;
+      } else if ("oldMask" in arg) value = slab.address + 56;
+      else value = slab.address + slab.size - STACK - 64;
+      slab.put(at + 8 + a * 8, value);
+    }
+    slab.put(at + 56, flags);
+    slab.put(at + 64, 0);
+  });
+}
+
+/** How {@linkcode launch} waits. */
+export type LaunchMode =
+  /**
+   * clone(CLONE_VM | CLONE_VFORK): the calling thread sleeps until the child
+   * has called execve or failed. No copy of the address space is made.
+   */
+  | "exec"
+  /**
+   * clone(CLONE_VM): returns at once, so that the caller can act (write id maps)
+   * while the child waits in a step that reads a pipe.
+   */
+  | "async";
+
+/**
+ * Starts a child that runs `ops` and then execs (the last op is normally
+ * execve). All signals are blocked in the calling thread around the clone.
+ *
+ * @param ops The steps.
+ * @param cloneFlags Namespace flags and the exit signal, without CLONE_VM/VFORK.
+ * @param mode Whether to wait for the exec.
+ * @returns The launched child.
+ */
+export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode): Launch {
+  const r = routine();
+  const { pipe2, close } = libc();
+  let size = HEADER + ops.length * STEP + 2 * STACK + 128;
+  for (const op of ops) for (const arg of op.args) size += bound(arg);
+  const slab = takeSlab(size);
+  write(slab, ops, r);
+  let fds: Int32Array<ArrayBuffer> | undefined;
+  if (mode === "async") {
+    fds = new Int32Array(2);
+    unwrap(pipe2(fds, O_CLOEXEC), "pipe2", { operation: "create a pipe for a child's errors" });
+  }
+  slab.put(0, cloneFlags | CLONE_VM | (mode === "exec" ? CLONE_VFORK : 0));
+  slab.put(8, slab.address + slab.size - 64);
+  slab.put(16, 0);
+  slab.put(24, slab.address + HEADER);
+  slab.put(32, ops.length);
+  slab.put(40, fds ? fds[1]! : -1);
+  slab.put(48, -1);
+  slab.put(56, 0);
+  slab.put(64, 0);
+  slab.put(72, 0);
+  const pid = r.spawn(slab.pointer);
+  const failureOf = (): StepFailure | null => {
+    const errno = slab.get(72);
+    return errno ? { step: slab.get(64), errno } : null;
+  };
+  const results: number[] = [];
+  const keepResults = () => {
+    for (let i = 0; i < ops.length; i++) results.push(slab.get(HEADER + i * STEP + 64));
+  };
+  if (mode === "exec" || pid < 0) {
+    if (fds) {
+      close(fds[0]!);
+      close(fds[1]!);
+    }
+    const failure = pid < 0 ? null : failureOf();
+    keepResults();
+    giveSlab(slab);
+    return { pid, failure, started: Promise.resolve(failure), result: (i) => results[i] ?? 0 };
+  }
+  close(fds![1]!);
+  const started = (async () => {
+    const record = new Uint8Array(new ArrayBuffer(16));
+    let n: number;
+    do n = await r.read(fds![0]!, record, 16); while (n === -4);
+    close(fds![0]!);
+    const failure = n > 0 ? failureOf() : null;
+    keepResults();
+    giveSlab(slab);
+    return failure;
+  })();
+  return { pid, failure: undefined, started, result: (i) => results[i] ?? 0 };
+}
+
+/** Exposed for tests: how many slabs wait for reuse. */
+export function pooledSlabs(): number {
+  return pool.length;
+}

@@ -1,0 +1,98 @@
+/**
+ * The spawn routine: machine code that starts a child with clone(2) and runs a
+ * prepared step table in it until execve(2). See routine_x86_64.S for what it
+ * does and why it is written in assembly.
+ *
+ * @module
+ */
+
+import { libc, unwrap } from "./libc.ts";
+import { ROUTINE_X86_64 } from "./routine_x86_64.ts";
+import { type SyscallName, SYSCALLS } from "./sysno.ts";
+
+const CODE: Readonly<Record<string, Uint8Array>> = { x86_64: ROUTINE_X86_64 };
+
+/** Offset of `nsh_spawn` in the code; `nsh_syscall` is at 0. */
+const SPAWN_OFFSET = 32;
+
+const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+const MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20;
+
+const SYSCALL7 = ["i64", "i64", "i64", "i64", "i64", "i64", "i64"] as const;
+
+/** The loaded routine. */
+export interface Routine {
+  /** System call numbers of this architecture. */
+  readonly sysno: Readonly<Record<SyscallName, number>>;
+  /**
+   * Starts a child as the header describes.
+   *
+   * @returns The child's pid, or -errno when clone failed.
+   */
+  spawn(header: Deno.PointerObject): number;
+  /** A raw system call on this thread; returns -errno on failure. */
+  syscall(nr: number, a0?: number, a1?: number, a2?: number, a3?: number): number;
+  /** read(2) on a pool thread; resolves to the count or -errno. */
+  read(fd: number, buffer: Uint8Array<ArrayBuffer>, length: number): Promise<number>;
+  /** write(2) on a pool thread; resolves to the count or -errno. */
+  write(fd: number, buffer: Uint8Array<ArrayBuffer>, length: number): Promise<number>;
+  /** waitid(P_PID, pid, info, options) on a pool thread; resolves to 0 or -errno. */
+  waitid(pid: number, info: Uint8Array<ArrayBuffer>, options: number): Promise<number>;
+}
+
+let loaded: Routine | undefined;
+
+/**
+ * The routine for this machine's architecture, loaded into executable memory
+ * on first use.
+ *
+ * @returns The routine.
+ * @throws {Error} On an architecture that nsh has no routine for.
+ */
+export function routine(): Routine {
+  if (loaded) return loaded;
+  const arch = Deno.build.arch;
+  const code = CODE[arch];
+  const sysno = SYSCALLS[arch];
+  if (!code || !sysno) {
+    throw new Error(
+      `Cannot start namespaced processes on ${arch}: nsh's spawn routine exists for x86_64 only so far`,
+    );
+  }
+  const { mmap, mprotect } = libc();
+  const size = 4096;
+  const memory = mmap(null, BigInt(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  if (memory === null || Deno.UnsafePointer.value(memory) === 0xffffffffffffffffn) {
+    unwrap(-1, "mmap", { operation: "map memory for the spawn routine" });
+  }
+  new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(memory!, size)).set(code);
+  unwrap(mprotect(memory, BigInt(size), PROT_READ | PROT_EXEC), "mprotect", {
+    operation: "make the spawn routine executable",
+  });
+  const base = BigInt(Deno.UnsafePointer.value(memory));
+  const entry = (offset: number) => Deno.UnsafePointer.create(base + BigInt(offset)) as Deno.PointerObject<never>;
+  const spawn = new Deno.UnsafeFnPointer(entry(SPAWN_OFFSET), { parameters: ["pointer"], result: "i64" } as const);
+  const sync = new Deno.UnsafeFnPointer(entry(0), { parameters: SYSCALL7, result: "i64" } as const);
+  const io = new Deno.UnsafeFnPointer(entry(0), {
+    parameters: ["i64", "i64", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i64",
+    nonblocking: true,
+  } as const);
+  const wait = new Deno.UnsafeFnPointer(entry(0), {
+    parameters: ["i64", "i64", "i64", "buffer", "i64", "i64", "i64"],
+    result: "i64",
+    nonblocking: true,
+  } as const);
+  const P_PID = 1n;
+  const n = BigInt;
+  const READ = n(sysno.read), WRITE = n(sysno.write), WAITID = n(sysno.waitid);
+  loaded = {
+    sysno,
+    spawn: (header) => Number(spawn.call(header)),
+    syscall: (nr, a0 = 0, a1 = 0, a2 = 0, a3 = 0) => Number(sync.call(n(nr), n(a0), n(a1), n(a2), n(a3), 0n, 0n)),
+    read: async (fd, buffer, length) => Number(await io.call(READ, n(fd), buffer, n(length), 0n, 0n, 0n)),
+    write: async (fd, buffer, length) => Number(await io.call(WRITE, n(fd), buffer, n(length), 0n, 0n, 0n)),
+    waitid: async (pid, info, options) => Number(await wait.call(WAITID, P_PID, n(pid), info, n(options), 0n, 0n)),
+  };
+  return loaded;
+}

@@ -1,0 +1,180 @@
+/*
+ * nsh spawn routine for x86-64 Linux (GNU as, Intel syntax).
+ *
+ * The bytes of this file are embedded in routine_x86_64.ts; tests/routine_test.ts
+ * re-assembles this source when `as` and `objcopy` are present and compares.
+ * Rebuild with: deno task routine
+ *
+ * Two entry points, both System V calls from Deno FFI:
+ *
+ *   offset 0:  long nsh_syscall(long nr, long a0, long a1, long a2, long a3,
+ *                               long a4, long a5)
+ *              A raw system call that returns -errno on failure. Used for the
+ *              `nonblocking` FFI calls: they run on a pool thread, where libc's
+ *              thread-local errno cannot be read back from JavaScript.
+ *
+ *   offset 32: long nsh_spawn(struct header *h)
+ *              Blocks every signal in the calling thread, calls clone(2) with
+ *              h->flags on h->stack, restores the mask and returns the pid or
+ *              -errno. The child never returns: it walks the step table and
+ *              stops at a successful execve, or reports the first failing
+ *              step and exits 127.
+ *
+ * The child runs between clone and execve of a multithreaded V8 process, so it
+ * only makes raw system calls: no stack use, no libc, no locks, no allocation.
+ * Its state lives in callee-saved registers, which clone preserves, so a child
+ * created by a clone *step* (a second vfork) resumes the loop right after it.
+ *
+ * struct header (all fields 8 bytes):
+ *    0 flags       clone flags, exit signal in the low byte
+ *    8 stack       top of the child's stack
+ *   16 ptid        parent_tid argument of clone (0 unless asked)
+ *   24 steps       address of the first step
+ *   32 count       number of steps
+ *   40 errfd       pipe to write the error record to, or -1
+ *   48 allmask     sigset with every signal (all bits set)
+ *   56 oldmask     the caller's mask, saved here by nsh_spawn
+ *   64 errstep     written by the child: index of the failing step
+ *   72 errno       written by the child: its errno
+ *
+ * struct step (9 fields of 8 bytes = 72 bytes):
+ *    0 nr          system call number
+ *    8..48 a0..a5  arguments
+ *   56 flags       bit i (0..5): argument i is the address of a u64 to load
+ *                  bit 8:  IGNORE, a failure does not stop the program
+ *                  bit 9:  EXIT_IF_PARENT, a positive result ends this process
+ *                          with status 0 (the parent half of a clone step)
+ *                  bit 10: ZERO_FAILS, a result of 0 is a failure (ECANCELED)
+ *   64 result      written by the child: the raw return value
+ */
+        .intel_syntax noprefix
+        .text
+        .globl nsh_syscall
+nsh_syscall:
+        mov     rax, rdi
+        mov     rdi, rsi
+        mov     rsi, rdx
+        mov     rdx, rcx
+        mov     r10, r8
+        mov     r8, r9
+        mov     r9, [rsp+8]
+        syscall
+        ret
+
+        .balign 32
+        .globl nsh_spawn
+nsh_spawn:
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        mov     rbx, rdi
+        /* rt_sigprocmask(SIG_SETMASK, &allmask, &oldmask, 8): a signal handler
+           of the parent must never run on the child's stack. */
+        mov     eax, 14
+        mov     edi, 2
+        lea     rsi, [rbx+48]
+        lea     rdx, [rbx+56]
+        mov     r10d, 8
+        syscall
+        /* clone(flags, stack, ptid, ctid = 0, tls = 0) */
+        mov     eax, 56
+        mov     rdi, [rbx]
+        mov     rsi, [rbx+8]
+        mov     rdx, [rbx+16]
+        xor     r10d, r10d
+        xor     r8d, r8d
+        syscall
+        test    rax, rax
+        jz      .Lchild
+        mov     r12, rax
+        /* rt_sigprocmask(SIG_SETMASK, &oldmask, NULL, 8) */
+        mov     eax, 14
+        mov     edi, 2
+        lea     rsi, [rbx+56]
+        xor     edx, edx
+        mov     r10d, 8
+        syscall
+        mov     rax, r12
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
+
+.Lchild:
+        mov     r12, [rbx+24]           /* current step */
+        mov     r13, [rbx+32]           /* number of steps */
+        xor     r14d, r14d              /* index of the current step */
+.Lloop:
+        cmp     r14, r13
+        jae     .Ldone
+        mov     r15, [r12+56]
+        mov     rdi, [r12+8]
+        test    r15d, 1
+        jz      1f
+        mov     rdi, [rdi]
+1:      mov     rsi, [r12+16]
+        test    r15d, 2
+        jz      2f
+        mov     rsi, [rsi]
+2:      mov     rdx, [r12+24]
+        test    r15d, 4
+        jz      3f
+        mov     rdx, [rdx]
+3:      mov     r10, [r12+32]
+        test    r15d, 8
+        jz      4f
+        mov     r10, [r10]
+4:      mov     r8, [r12+40]
+        test    r15d, 16
+        jz      5f
+        mov     r8, [r8]
+5:      mov     r9, [r12+48]
+        test    r15d, 32
+        jz      6f
+        mov     r9, [r9]
+6:      mov     rax, [r12]
+        syscall
+        mov     [r12+64], rax
+        test    r15d, 0x400
+        jz      7f
+        test    rax, rax
+        jnz     7f
+        mov     rax, -125               /* -ECANCELED */
+7:      cmp     rax, -4095
+        jae     .Lfail
+        test    r15d, 0x200
+        jz      .Lnext
+        test    rax, rax
+        jz      .Lnext
+        mov     eax, 231                /* exit_group(0) */
+        xor     edi, edi
+        syscall
+.Lnext:
+        add     r12, 72
+        inc     r14
+        jmp     .Lloop
+.Lfail:
+        test    r15d, 0x100
+        jnz     .Lnext
+        mov     [rbx+64], r14
+        neg     rax
+        mov     [rbx+72], rax
+        mov     rdi, [rbx+40]
+        test    rdi, rdi
+        js      .Lexit
+        mov     eax, 1                  /* write(errfd, &errstep, 16) */
+        lea     rsi, [rbx+64]
+        mov     edx, 16
+        syscall
+.Lexit:
+        mov     eax, 231                /* exit_group(127) */
+        mov     edi, 127
+        syscall
+.Ldone:
+        mov     eax, 231                /* exit_group(0) */
+        xor     edi, edi
+        syscall

@@ -1,0 +1,120 @@
+/**
+ * System call numbers of the architectures nsh knows. Only the calls that the
+ * engine's programs and the nonblocking entry use are listed.
+ *
+ * @module
+ */
+
+/** The system calls a program step can make. */
+export type SyscallName =
+  | "read"
+  | "write"
+  | "close"
+  | "ioctl"
+  | "fcntl"
+  | "getpid"
+  | "clone"
+  | "execve"
+  | "exit_group"
+  | "kill"
+  | "chdir"
+  | "fchdir"
+  | "setresuid"
+  | "setresgid"
+  | "setgroups"
+  | "pivot_root"
+  | "prctl"
+  | "chroot"
+  | "mount"
+  | "umount2"
+  | "sethostname"
+  | "setdomainname"
+  | "rt_sigaction"
+  | "rt_sigprocmask"
+  | "waitid"
+  | "wait4"
+  | "openat"
+  | "mkdirat"
+  | "unshare"
+  | "dup3"
+  | "setns"
+  | "pidfd_open"
+  | "capset";
+
+const X86_64: Readonly<Record<SyscallName, number>> = {
+  read: 0,
+  write: 1,
+  close: 3,
+  ioctl: 16,
+  fcntl: 72,
+  getpid: 39,
+  clone: 56,
+  execve: 59,
+  exit_group: 231,
+  kill: 62,
+  chdir: 80,
+  fchdir: 81,
+  setresuid: 117,
+  setresgid: 119,
+  setgroups: 116,
+  pivot_root: 155,
+  prctl: 157,
+  chroot: 161,
+  mount: 165,
+  umount2: 166,
+  sethostname: 170,
+  setdomainname: 171,
+  rt_sigaction: 13,
+  rt_sigprocmask: 14,
+  waitid: 247,
+  wait4: 61,
+  openat: 257,
+  mkdirat: 258,
+  unshare: 272,
+  dup3: 292,
+  setns: 308,
+  pidfd_open: 434,
+  capset: 126,
+};
+
+const AARCH64: Readonly<Record<SyscallName, number>> = {
+  read: 63,
+  write: 64,
+  close: 57,
+  ioctl: 29,
+  fcntl: 25,
+  getpid: 172,
+  clone: 220,
+  execve: 221,
+  exit_group: 94,
+  kill: 129,
+  chdir: 49,
+  fchdir: 50,
+  setresuid: 147,
+  setresgid: 149,
+  setgroups: 159,
+  pivot_root: 41,
+  prctl: 167,
+  chroot: 51,
+  mount: 40,
+  umount2: 39,
+  sethostname: 161,
+  setdomainname: 162,
+  rt_sigaction: 134,
+  rt_sigprocmask: 135,
+  waitid: 95,
+  wait4: 260,
+  openat: 56,
+  mkdirat: 34,
+  unshare: 97,
+  dup3: 24,
+  setns: 268,
+  pidfd_open: 434,
+  capset: 91,
+};
+
+/** System call numbers by architecture, as `Deno.build.arch` names it. */
+export const SYSCALLS: Readonly<Record<string, Readonly<Record<SyscallName, number>>>> = {
+  x86_64: X86_64,
+  aarch64: AARCH64,
+};

@@ -1,0 +1,511 @@
+/**
+ * Commands: an immutable, thenable builder for running one program in a
+ * sandbox, with capture helpers in the manner of dax.
+ *
+ * @module
+ */
+
+import { type Child, type ExitStatus, start, type StdioMode } from "./engine.ts";
+import { plan, type Plan } from "./plan.ts";
+import type { Step } from "./steps.ts";
+import { ids } from "./system.ts";
+
+/** What the program reads on standard input: a mode, or bytes or a stream to feed. */
+export type StdinInput = StdioMode | Uint8Array | ReadableStream<Uint8Array>;
+
+/** The outcome of a command. */
+export interface CommandResult extends ExitStatus {
+  /** Standard output, when captured (empty otherwise). */
+  readonly stdout: Uint8Array;
+  /** Standard error, when captured (empty otherwise). */
+  readonly stderr: Uint8Array;
+  /** Standard output as UTF-8 text. */
+  readonly stdoutText: string;
+  /** Standard error as UTF-8 text. */
+  readonly stderrText: string;
+}
+
+/** Options of {@linkcode CommandError}. */
+export interface CommandErrorOptions {
+  /** How the program ended. */
+  readonly status: ExitStatus;
+  /** Captured standard error. */
+  readonly stderr?: string;
+  /** The program was killed because its time ran out. */
+  readonly timedOut?: boolean;
+  /** The program was killed because the abort signal fired. */
+  readonly aborted?: boolean;
+}
+
+/** A command failed: a non-zero exit, a signal, a timeout or an abort. */
+export class CommandError extends Error {
+  /** The program and its arguments. */
+  readonly argv: readonly string[];
+  /** The exit code (128 + N for signal N). */
+  readonly code: number;
+  /** The signal that ended it, or `null`. */
+  readonly signal: string | null;
+  /** Captured standard error, if it was captured. */
+  readonly stderr: string;
+  /** Whether the timeout killed it. */
+  readonly timedOut: boolean;
+  /** Whether the abort signal killed it. */
+  readonly aborted: boolean;
+
+  /**
+   * @param argv The program and its arguments.
+   * @param options How it ended.
+   */
+  constructor(argv: readonly string[], options: CommandErrorOptions) {
+    const { status } = options;
+    const what = options.timedOut
+      ? "timed out"
+      : options.aborted
+      ? "was aborted"
+      : status.signal
+      ? `was killed by ${status.signal}`
+      : `exited with code ${status.code}`;
+    const tail = options.stderr?.trim().split("\n").pop();
+    super(`Command "${argv.join(" ")}" ${what}${tail ? `: ${tail}` : ""}`);
+    this.name = "CommandError";
+    this.argv = argv;
+    this.code = status.code;
+    this.signal = status.signal;
+    this.stderr = options.stderr ?? "";
+    this.timedOut = options.timedOut ?? false;
+    this.aborted = options.aborted ?? false;
+  }
+}
+
+interface State {
+  readonly steps: readonly Step[];
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clearEnv: boolean;
+  readonly stdin: StdinInput | { readonly text: string };
+  readonly stdout: StdioMode;
+  readonly stderr: StdioMode;
+  readonly noThrow: boolean;
+  readonly timeout: number | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+const decoder = new TextDecoder();
+
+async function collect(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+  if (!stream) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+function result(status: ExitStatus, stdout: Uint8Array, stderr: Uint8Array): CommandResult {
+  return {
+    ...status,
+    stdout,
+    stderr,
+    get stdoutText() {
+      return decoder.decode(stdout);
+    },
+    get stderrText() {
+      return decoder.decode(stderr);
+    },
+  };
+}
+
+/**
+ * A running command: a promise of its result, with its pid, its streams and
+ * `kill()`. Streams that are piped belong to the caller: the result holds no
+ * output for them (use {@linkcode Command.output} to capture).
+ */
+export class CommandChild extends Promise<CommandResult> {
+  /** Promises derived from a child are plain promises. */
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  #child: Child | undefined;
+  #pendingSignal: string | number | undefined;
+  #started: Promise<Child> | undefined;
+
+  /** The pid, once the program has started. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Resolves to the running child once the program has started. */
+  get started(): Promise<Child> {
+    return this.#started!;
+  }
+
+  /** The program's standard output, when piped. */
+  get stdout(): ReadableStream<Uint8Array> {
+    return this.#relay((child) => child.stdout, "stdout");
+  }
+
+  /** The program's standard error, when piped. */
+  get stderr(): ReadableStream<Uint8Array> {
+    return this.#relay((child) => child.stderr, "stderr");
+  }
+
+  /** The program's standard input, when piped. */
+  get stdin(): WritableStream<Uint8Array> {
+    let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+    const open = async () => {
+      const child = await this.#started!;
+      if (!child.stdin) throw new TypeError("Cannot write to stdin: it is not piped");
+      writer ??= child.stdin.getWriter();
+      return writer;
+    };
+    return new WritableStream<Uint8Array>({
+      write: async (chunk) => await (await open()).write(chunk),
+      close: async () => await (await open()).close(),
+      abort: async (reason) => await (await open()).abort(reason),
+    });
+  }
+
+  #relay(
+    pick: (child: Child) => ReadableStream<Uint8Array> | null,
+    name: string,
+  ): ReadableStream<Uint8Array> {
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (!reader) {
+          const stream = pick(await this.#started!);
+          if (!stream) throw new TypeError(`Cannot read ${name}: it is not piped`);
+          reader = stream.getReader();
+        }
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: async (reason) => await reader?.cancel(reason),
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Sends a signal to the program (once it has started, if it has not yet).
+   *
+   * @param signal A signal name or number.
+   */
+  kill(signal: string | number = "SIGTERM"): void {
+    if (this.#child) this.#child.kill(signal);
+    else this.#pendingSignal = signal;
+  }
+
+  /** @internal Starts the program of a command. */
+  static _start(state: State, capture: boolean): CommandChild {
+    let onStart!: (child: Child) => void;
+    let onFail!: (error: unknown) => void;
+    const started = new Promise<Child>((resolve, reject) => {
+      onStart = resolve;
+      onFail = reject;
+    });
+    started.catch(() => {});
+    const promise = new CommandChild((resolve, reject) => {
+      run(state, capture, (child) => {
+        promise.#child = child;
+        if (promise.#pendingSignal !== undefined) child.kill(promise.#pendingSignal);
+        onStart(child);
+      }).then(resolve, (error) => {
+        onFail(error);
+        reject(error);
+      });
+    });
+    promise.#started = started;
+    return promise;
+  }
+}
+
+async function run(state: State, capture: boolean, onStart: (child: Child) => void): Promise<CommandResult> {
+  const p = planOf(state.steps);
+  const env: Record<string, string> = state.clearEnv ? {} : Deno.env.toObject();
+  for (const [k, v] of Object.entries(state.env)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const input = state.stdin;
+  const isMode = input === "inherit" || input === "piped" || input === "null";
+  const feed = isMode ? undefined : "text" in input ? new TextEncoder().encode(input.text) : input;
+  state.signal?.throwIfAborted();
+  const child = await start(p, {
+    argv: state.argv,
+    env,
+    stdin: isMode ? input : "piped",
+    stdout: state.stdout,
+    stderr: state.stderr,
+  });
+  onStart(child);
+  let timedOut = false;
+  let aborted = false;
+  const timer = state.timeout === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, state.timeout);
+  const onAbort = () => {
+    aborted = true;
+    child.kill("SIGKILL");
+  };
+  state.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const [status, stdout, stderr] = await Promise.all([
+      child.status,
+      capture ? collect(child.stdout) : new Uint8Array(),
+      capture ? collect(child.stderr) : new Uint8Array(),
+      feed === undefined ? undefined : feedStdin(child, feed),
+    ]);
+    if (timedOut || aborted || (!status.success && !state.noThrow)) {
+      throw new CommandError(state.argv, {
+        status,
+        stderr: decoder.decode(stderr),
+        timedOut,
+        aborted,
+      });
+    }
+    return result(status, stdout, stderr);
+  } finally {
+    clearTimeout(timer);
+    state.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function feedStdin(child: Child, input: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
+  const sink = child.stdin!;
+  try {
+    if (input instanceof ReadableStream) {
+      await input.pipeTo(sink);
+    } else {
+      const writer = sink.getWriter();
+      await writer.write(input);
+      await writer.close();
+    }
+  } catch {
+    // The program may exit without reading all its input, like `head`.
+  }
+}
+
+function planOf(steps: readonly Step[]): Plan {
+  const { euid, egid } = ids();
+  return plan(steps, { euid, egid });
+}
+
+/**
+ * One program to run in a sandbox. Immutable: each method returns a new
+ * command. Awaiting it runs the program and resolves to its result; a non-zero
+ * exit rejects with {@linkcode CommandError} unless {@linkcode Command.noThrow}.
+ */
+export class Command implements PromiseLike<CommandResult> {
+  #state: State;
+
+  /**
+   * @param steps The sandbox's steps.
+   * @param argv The program and its arguments.
+   */
+  constructor(steps: readonly Step[], argv: readonly string[]) {
+    this.#state = {
+      steps,
+      argv,
+      env: {},
+      clearEnv: false,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+      noThrow: false,
+      timeout: undefined,
+      signal: undefined,
+    };
+  }
+
+  #with(change: Partial<State>): Command {
+    const next = new Command(this.#state.steps, this.#state.argv);
+    next.#state = { ...this.#state, ...change };
+    return next;
+  }
+
+  /** The program and its arguments. */
+  get argv(): readonly string[] {
+    return this.#state.argv;
+  }
+
+  /**
+   * Standard input: `"inherit"`, `"null"`, `"piped"` (write to the running
+   * child's stream), or bytes or a stream to feed.
+   *
+   * @param input What the program reads.
+   * @returns A new command.
+   */
+  stdin(input: StdinInput): Command {
+    return this.#with({ stdin: input });
+  }
+
+  /**
+   * Feeds text to standard input.
+   *
+   * @param text The text.
+   * @returns A new command.
+   */
+  stdinText(text: string): Command {
+    return this.#with({ stdin: { text } });
+  }
+
+  /**
+   * Standard output.
+   *
+   * @param mode `"inherit"`, `"piped"` or `"null"`.
+   * @returns A new command.
+   */
+  stdout(mode: StdioMode): Command {
+    return this.#with({ stdout: mode });
+  }
+
+  /**
+   * Standard error.
+   *
+   * @param mode `"inherit"`, `"piped"` or `"null"`.
+   * @returns A new command.
+   */
+  stderr(mode: StdioMode): Command {
+    return this.#with({ stderr: mode });
+  }
+
+  /**
+   * Sets environment variables, on top of this process's environment unless
+   * {@linkcode Command.clearEnv} was called. `undefined` removes a variable.
+   *
+   * @param vars The variables.
+   * @returns A new command.
+   */
+  env(vars: Record<string, string | undefined>): Command {
+    return this.#with({ env: { ...this.#state.env, ...vars } });
+  }
+
+  /**
+   * Starts from an empty environment instead of this process's.
+   *
+   * @returns A new command.
+   */
+  clearEnv(): Command {
+    return this.#with({ clearEnv: true });
+  }
+
+  /**
+   * Resolves instead of rejecting when the program exits non-zero or is killed
+   * by a signal. Timeouts and aborts still reject.
+   *
+   * @param value Whether to throw.
+   * @returns A new command.
+   */
+  noThrow(value = true): Command {
+    return this.#with({ noThrow: value });
+  }
+
+  /**
+   * Kills the program with SIGKILL after `ms` milliseconds; the command then
+   * rejects with a {@linkcode CommandError} whose `timedOut` is true.
+   *
+   * @param ms The time limit.
+   * @returns A new command.
+   */
+  timeout(ms: number): Command {
+    return this.#with({ timeout: ms });
+  }
+
+  /**
+   * Kills the program with SIGKILL when `signal` aborts; the command then
+   * rejects with a {@linkcode CommandError} whose `aborted` is true.
+   *
+   * @param signal The abort signal.
+   * @returns A new command.
+   */
+  signal(signal: AbortSignal): Command {
+    return this.#with({ signal });
+  }
+
+  /**
+   * Starts the program. Piped streams are the caller's to read and write.
+   *
+   * @returns The running command.
+   */
+  spawn(): CommandChild {
+    return CommandChild._start(this.#state, false);
+  }
+
+  /**
+   * Runs the program and captures stdout and stderr unless told otherwise.
+   *
+   * @returns The result.
+   */
+  output(): Promise<CommandResult> {
+    const s = this.#state;
+    return CommandChild._start({
+      ...s,
+      stdout: s.stdout === "inherit" ? "piped" : s.stdout,
+      stderr: s.stderr === "inherit" ? "piped" : s.stderr,
+    }, true);
+  }
+
+  /**
+   * Runs the program and resolves to its standard output, without the final
+   * newline.
+   *
+   * @returns The text.
+   */
+  async text(): Promise<string> {
+    const r = await CommandChild._start({ ...this.#state, stdout: "piped" }, true);
+    return r.stdoutText.replace(/\r?\n$/, "");
+  }
+
+  /**
+   * Runs the program and resolves to the lines of its standard output.
+   *
+   * @returns The lines, without a last empty one.
+   */
+  async lines(): Promise<string[]> {
+    const text = await this.text();
+    return text === "" ? [] : text.split(/\r?\n/);
+  }
+
+  /**
+   * Runs the program and resolves to its standard output as bytes.
+   *
+   * @returns The bytes.
+   */
+  async bytes(): Promise<Uint8Array> {
+    return (await CommandChild._start({ ...this.#state, stdout: "piped" }, true)).stdout;
+  }
+
+  /**
+   * Runs the program and parses its standard output as JSON.
+   *
+   * @returns The parsed value.
+   */
+  async json<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.text()) as T;
+  }
+
+  /**
+   * Runs the program (captures nothing that was not piped).
+   *
+   * @param onfulfilled Called with the result.
+   * @param onrejected Called with the error.
+   * @returns A promise of what the callbacks return.
+   */
+  then<A = CommandResult, B = never>(
+    onfulfilled?: ((value: CommandResult) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return CommandChild._start(this.#state, true).then(onfulfilled, onrejected);
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * Compiles a plan and a program to run into the steps a child makes between
+ * clone(2) and execve(2). Pure: the result is data, run by ffi/program.ts.
+ *
+ * The order of the steps is fixed by what each needs:
+ *
+ * 1. stdio, signal disposition, parent-death signal: nothing depends on them;
+ * 2. wait for the parent, when it writes id maps the child cannot write;
+ * 3. the child's own id maps (`setgroups` first, as the kernel demands);
+ * 4. the time namespace and its offsets, while `/proc` is still the host's;
+ * 5. mount propagation, then hostname, then the mounts in the order given;
+ * 6. root and working directory, then proc (util-linux mounts it in the new root);
+ * 7. capabilities and ids, then the signal mask, then execve.
+ *
+ * @module
+ */
+
+import type { Arg, Op } from "../ffi/program.ts";
+import { cloneFlags } from "./namespaces.ts";
+import { formatIdMap } from "./idmap.ts";
+import type { Plan } from "./plan.ts";
+import { signalName } from "../ffi/signals.ts";
+
+/** What a step does, for error messages. */
+export interface StepInfo {
+  /** The system call, as the error names it. */
+  readonly syscall: string;
+  /** What was attempted, as a verb phrase. */
+  readonly operation: string;
+  /** The path the user gave, if the step is about one. */
+  readonly path?: string;
+  /** What the step belongs to, for hints. */
+  readonly role:
+    | "stdio"
+    | "signals"
+    | "sync"
+    | "idmap"
+    | "time"
+    | "propagation"
+    | "uts"
+    | "mount"
+    | "root"
+    | "proc"
+    | "caps"
+    | "ids"
+    | "exec";
+}
+
+/** The program to run and how its stdio is connected. */
+export interface ExecSpec {
+  /** The path execve gets, already looked up in PATH. */
+  readonly path: string;
+  /** The arguments, `argv[0]` first. */
+  readonly argv: readonly string[];
+  /** The environment, as `NAME=value` strings. */
+  readonly envp: readonly string[];
+  /** File descriptors to put at 0, 1 and 2 (`undefined` leaves the inherited one). */
+  readonly stdio: readonly [number | undefined, number | undefined, number | undefined];
+  /** Ends of the pipe on which the child waits for the parent, if it must. */
+  readonly sync?: { readonly read: number; readonly write: number };
+}
+
+/** The compiled child program. */
+export interface Compiled {
+  /** The steps. */
+  readonly ops: Op[];
+  /** What each step does, by index. */
+  readonly infos: StepInfo[];
+  /** `CLONE_NEW*` flags for clone(2), with SIGCHLD as exit signal. */
+  readonly cloneFlags: number;
+}
+
+const SIGCHLD = 17;
+const SIGPIPE = 13;
+const SIG_SETMASK = 2;
+const AT_FDCWD = -100;
+const O_WRONLY = 1;
+const O_CLOEXEC = 0o2000000;
+const PR_SET_PDEATHSIG = 1;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
+const CAPABILITY_VERSION_3 = 0x20080522;
+const MNT_DETACH = 2;
+
+/** `MS_*` flags of mount(2). */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+} as const;
+
+const STDIO_NAMES = ["standard input", "standard output", "standard error"];
+
+const encoder = new TextEncoder();
+
+/** Facts about the machine the program is compiled for. */
+export interface CompileContext {
+  /** `CAP_LAST_CAP`, for `keepCaps`. */
+  readonly capLastCap: number;
+}
+
+/**
+ * Compiles a plan and a program into child steps.
+ *
+ * @param p The plan.
+ * @param exec The program and its stdio.
+ * @param context Facts about the machine.
+ * @returns The steps, their descriptions and the clone flags.
+ */
+export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compiled {
+  const ops: Op[] = [];
+  const infos: StepInfo[] = [];
+  const add = (op: Op, info: StepInfo): number => {
+    ops.push(op);
+    infos.push(info);
+    return ops.length - 1;
+  };
+  /** open + write + close of a small file, each step described alike. */
+  const writeFile = (path: string, content: string, info: Omit<StepInfo, "syscall">) => {
+    const fd = add({ call: "openat", args: [AT_FDCWD, { str: path }, O_WRONLY | O_CLOEXEC, 0] }, {
+      ...info,
+      syscall: "open",
+    });
+    const bytes = encoder.encode(content);
+    add({ call: "write", args: [{ result: fd }, { bytes }, bytes.length] }, { ...info, syscall: "write" });
+    add({ call: "close", args: [{ result: fd }] }, { ...info, syscall: "close" });
+  };
+
+  exec.stdio.forEach((fd, target) => {
+    if (fd === undefined) return;
+    add({ call: "dup3", args: [fd, target, 0] }, {
+      syscall: "dup2",
+      operation: `connect ${STDIO_NAMES[target]}`,
+      role: "stdio",
+    });
+  });
+  // Deno ignores SIGPIPE and execve keeps ignored signals ignored.
+  add({ call: "rt_sigaction", args: [SIGPIPE, { zeros: 32 }, 0, 8], ignore: true }, {
+    syscall: "rt_sigaction",
+    operation: "reset SIGPIPE",
+    role: "signals",
+  });
+  if (p.killChild !== undefined) {
+    add({ call: "prctl", args: [PR_SET_PDEATHSIG, p.killChild] }, {
+      syscall: "prctl",
+      operation: `ask for ${signalName(p.killChild)} when nsh dies`,
+      role: "signals",
+    });
+  }
+  if (exec.sync) {
+    const info: StepInfo = { syscall: "read", operation: "wait for the parent to write the id maps", role: "sync" };
+    add({ call: "close", args: [exec.sync.write] }, { ...info, syscall: "close" });
+    add({ call: "read", args: [exec.sync.read, { zeros: 8 }, 1], zeroFails: true }, info);
+    add({ call: "close", args: [exec.sync.read] }, { ...info, syscall: "close" });
+  }
+  if (!p.mapsNeedParent) {
+    if (p.setgroups) {
+      writeFile("/proc/self/setgroups", p.setgroups, {
+        operation: `write "${p.setgroups}" to /proc/self/setgroups`,
+        path: "/proc/self/setgroups",
+        role: "idmap",
+      });
+    }
+    for (const [what, map] of [["uid", p.uidMap], ["gid", p.gidMap]] as const) {
+      if (!map) continue;
+      const text = formatIdMap(map);
+      writeFile(`/proc/self/${what}_map`, text, {
+        operation: `write the ${what} map "${text.trim()}"`,
+        path: `/proc/self/${what}_map`,
+        role: "idmap",
+      });
+    }
+  }
+  if (p.namespaces.includes("time")) {
+    // clone(2) cannot take CLONE_NEWTIME (0x80 is part of the exit signal byte):
+    // unshare it here; execve then moves the child into it (Linux 6.0+).
+    add({ call: "unshare", args: [0x80] }, {
+      syscall: "unshare",
+      operation: "create a time namespace",
+      role: "time",
+    });
+    const lines = [];
+    if (p.monotonic) lines.push(`monotonic ${p.monotonic} 0`);
+    if (p.boottime) lines.push(`boottime ${p.boottime} 0`);
+    if (lines.length) {
+      writeFile("/proc/self/timens_offsets", lines.join("\n") + "\n", {
+        operation: `set the clock offsets "${lines.join(", ")}"`,
+        path: "/proc/self/timens_offsets",
+        role: "time",
+      });
+    }
+  }
+  if (p.namespaces.includes("mnt") && p.propagation !== "unchanged") {
+    const flag = { private: MS.PRIVATE, shared: MS.SHARED, slave: MS.SLAVE }[p.propagation];
+    add({ call: "mount", args: [{ str: "none" }, { str: "/" }, 0, MS.REC | flag, 0] }, {
+      syscall: "mount",
+      operation: `make the mount tree ${p.propagation}`,
+      path: "/",
+      role: "propagation",
+    });
+  }
+  for (const [call, what, name] of [["sethostname", "hostname", p.hostname], ["setdomainname", "domain name", p.domainname]] as const) {
+    if (name === undefined) continue;
+    const bytes = encoder.encode(name);
+    add({ call, args: [{ bytes }, bytes.length] }, {
+      syscall: call,
+      operation: `set the ${what} to "${name}"`,
+      role: "uts",
+    });
+  }
+  for (const m of p.mounts) {
+    if (m.kind === "bind") {
+      add({ call: "mount", args: [{ str: m.source }, { str: m.target }, 0, MS.BIND | MS.REC, 0] }, {
+        syscall: "mount",
+        operation: `bind-mount "${m.source}" on "${m.target}"`,
+        path: m.target,
+        role: "mount",
+      });
+      if (m.readonly) {
+        add({
+          call: "mount",
+          args: [0, { str: m.target }, 0, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV, 0],
+        }, { syscall: "mount", operation: `make "${m.target}" read-only`, path: m.target, role: "mount" });
+      }
+    } else if (m.kind === "tmpfs") {
+      add({ call: "mount", args: [{ str: "tmpfs" }, { str: m.target }, { str: "tmpfs" }, MS.NOSUID | MS.NODEV, { str: m.options }] }, {
+        syscall: "mount",
+        operation: `mount a tmpfs on "${m.target}"`,
+        path: m.target,
+        role: "mount",
+      });
+    } else {
+      add({ call: "mount", args: [{ str: m.source }, { str: m.target }, { str: m.type }, m.flags, { str: m.data }] }, {
+        syscall: "mount",
+        operation: `mount "${m.source}" (${m.type}) on "${m.target}"`,
+        path: m.target,
+        role: "mount",
+      });
+    }
+  }
+  if (p.root !== undefined) {
+    add({ call: "chroot", args: [{ str: p.root }] }, {
+      syscall: "chroot",
+      operation: `change the root directory to "${p.root}"`,
+      path: p.root,
+      role: "root",
+    });
+  }
+  const wd = p.wd ?? (p.root !== undefined ? "/" : undefined);
+  if (wd !== undefined) {
+    add({ call: "chdir", args: [{ str: wd }] }, {
+      syscall: "chdir",
+      operation: `change the working directory to "${wd}"`,
+      path: wd,
+      role: "root",
+    });
+  }
+  if (p.mountProc !== undefined) {
+    // The old proc shows the old PID namespace; detach it first (a locked mount
+    // of a rootless namespace refuses, and the new one then covers it).
+    add({ call: "umount2", args: [{ str: p.mountProc }, MNT_DETACH], ignore: true }, {
+      syscall: "umount2",
+      operation: `unmount "${p.mountProc}"`,
+      path: p.mountProc,
+      role: "proc",
+    });
+    add({ call: "mount", args: [{ str: "proc" }, { str: p.mountProc }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0] }, {
+      syscall: "mount",
+      operation: `mount proc on "${p.mountProc}"`,
+      path: p.mountProc,
+      role: "proc",
+    });
+  }
+  if (p.keepCaps) {
+    // Ambient capabilities must also be inheritable: copy permitted to
+    // inheritable with capset(2), then raise each one.
+    const full = 2 ** (context.capLastCap + 1) - 1;
+    const lo = full % 2 ** 32, hi = Math.floor(full / 2 ** 32);
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setUint32(0, CAPABILITY_VERSION_3, true);
+    const data = new Uint8Array(24);
+    const dv = new DataView(data.buffer);
+    for (const [offset, word] of [[0, lo], [12, hi]] as const) {
+      dv.setUint32(offset, word, true);
+      dv.setUint32(offset + 4, word, true);
+      dv.setUint32(offset + 8, word, true);
+    }
+    add({ call: "capset", args: [{ bytes: header }, { bytes: data }] }, {
+      syscall: "capset",
+      operation: "make the capabilities inheritable",
+      role: "caps",
+    });
+    for (let cap = 0; cap <= context.capLastCap; cap++) {
+      add({ call: "prctl", args: [PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0], ignore: true }, {
+        syscall: "prctl",
+        operation: `raise ambient capability ${cap}`,
+        role: "caps",
+      });
+    }
+  }
+  if (p.setgid !== undefined) {
+    add({ call: "setresgid", args: [p.setgid, p.setgid, p.setgid] }, {
+      syscall: "setresgid",
+      operation: `set the gid to ${p.setgid}`,
+      role: "ids",
+    });
+    if (p.setgroups !== "deny") {
+      add({ call: "setgroups", args: [0, 0] }, {
+        syscall: "setgroups",
+        operation: "drop the supplementary groups",
+        role: "ids",
+      });
+    }
+  }
+  if (p.setuid !== undefined) {
+    add({ call: "setresuid", args: [p.setuid, p.setuid, p.setuid] }, {
+      syscall: "setresuid",
+      operation: `set the uid to ${p.setuid}`,
+      role: "ids",
+    });
+  }
+  add({ call: "rt_sigprocmask", args: [SIG_SETMASK, { oldMask: true }, 0, 8] }, {
+    syscall: "rt_sigprocmask",
+    operation: "restore the signal mask",
+    role: "signals",
+  });
+  add({ call: "execve", args: [{ str: exec.path }, { strs: exec.argv }, { strs: exec.envp }] as Arg[] }, {
+    syscall: "execve",
+    operation: `execute "${exec.argv[0] ?? exec.path}"`,
+    path: exec.path,
+    role: "exec",
+  });
+
+  // CLONE_NEWTIME is unshared by a step, never passed to clone.
+  return { ops, infos, cloneFlags: (cloneFlags(p.namespaces) & ~0x80) | SIGCHLD };
+}

@@ -1,0 +1,327 @@
+/**
+ * The engine: starts a program in new namespaces as a child of this process,
+ * set up between clone and execve by a compiled step program, then supervises
+ * and reaps it. The one place where nsh creates processes.
+ *
+ * @module
+ */
+
+import { errno, libc, unwrap } from "../ffi/libc.ts";
+import { launch, type StepFailure } from "../ffi/program.ts";
+import { routine } from "../ffi/routine.ts";
+import { SyscallError } from "../ffi/error.ts";
+import { signalName, signalNumber } from "../ffi/signals.ts";
+import { compile, type Compiled } from "./compile.ts";
+import { formatIdMap } from "./idmap.ts";
+import { findProgram } from "./path.ts";
+import type { Plan } from "./plan.ts";
+import { capLastCap, ids } from "./system.ts";
+import { cloneHint, stepHint } from "./hints.ts";
+import { fdReadable, fdWritable } from "./fdstream.ts";
+
+/** How a standard stream of the child is connected. */
+export type StdioMode = "inherit" | "piped" | "null";
+
+/** What to run, and how. */
+export interface StartOptions {
+  /** The program and its arguments; the program is looked up in the child's PATH. */
+  readonly argv: readonly string[];
+  /** The complete environment of the child. */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * Standard input.
+   *
+   * @default {"inherit"}
+   */
+  readonly stdin?: StdioMode;
+  /**
+   * Standard output.
+   *
+   * @default {"inherit"}
+   */
+  readonly stdout?: StdioMode;
+  /**
+   * Standard error.
+   *
+   * @default {"inherit"}
+   */
+  readonly stderr?: StdioMode;
+}
+
+/** How a child ended. */
+export interface ExitStatus {
+  /** The exit code, or 128 + the signal number when a signal ended it. */
+  readonly code: number;
+  /** The name of the signal that ended it, or `null`. */
+  readonly signal: string | null;
+  /** Whether the code is 0. */
+  readonly success: boolean;
+}
+
+const O_RDWR = 2, O_CLOEXEC = 0o2000000;
+const F_DUPFD_CLOEXEC = 1030;
+const WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
+const P_PID = 1;
+const EINTR = 4, ESRCH = 3;
+const CLD_EXITED = 1;
+
+const running = new Set<Child>();
+
+/**
+ * The children started by this module that have not been reaped yet.
+ *
+ * @returns A snapshot of them.
+ */
+export function runningChildren(): Child[] {
+  return [...running];
+}
+
+/** A program running in new namespaces, started by {@linkcode start}. */
+export class Child {
+  /** The pid, as this process sees it. */
+  readonly pid: number;
+  /** The write end of the child's stdin, when piped. */
+  readonly stdin: WritableStream<Uint8Array> | null;
+  /** The read end of the child's stdout, when piped. */
+  readonly stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+  /** The read end of the child's stderr, when piped. */
+  readonly stderr: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+  /** Settles once the child has ended and has been reaped. */
+  readonly status: Promise<ExitStatus>;
+  /** The plan the child was set up with. */
+  readonly plan: Plan;
+  #ended = false;
+
+  constructor(
+    pid: number,
+    plan: Plan,
+    streams: {
+      stdin: WritableStream<Uint8Array> | null;
+      stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+      stderr: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+    },
+  ) {
+    this.pid = pid;
+    this.plan = plan;
+    this.stdin = streams.stdin;
+    this.stdout = streams.stdout;
+    this.stderr = streams.stderr;
+    running.add(this);
+    this.status = this.#wait();
+  }
+
+  /** Whether the child has ended (it may still be a zombie until `status` settles). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Sends a signal to the child. Does nothing once it has ended: its pid stays
+   * reserved until it is reaped, so the signal never reaches another process.
+   *
+   * @param signal A signal name or number.
+   * @throws {TypeError} For an unknown signal.
+   */
+  kill(signal: string | number = "SIGTERM"): void {
+    const signo = signalNumber(signal);
+    if (signo === undefined) throw new TypeError(`Cannot send signal ${signal}: no such signal`);
+    if (this.#ended) return;
+    const c = libc();
+    if (c.kill(this.pid, signo) < 0) {
+      const e = errno();
+      if (e !== ESRCH) throw new SyscallError("kill", e, { operation: `send ${signalName(signo)} to ${this.pid}` });
+    }
+  }
+
+  async #wait(): Promise<ExitStatus> {
+    const info = new Uint8Array(new ArrayBuffer(128));
+    let r: number;
+    do r = await routine().waitid(this.pid, info, WEXITED | WNOWAIT); while (r === -EINTR);
+    this.#ended = true;
+    const view = new DataView(info.buffer);
+    const how = view.getInt32(8, true);
+    const value = view.getInt32(24, true);
+    // Reap now that nothing will signal this pid any more.
+    libc().waitid(P_PID, this.pid, new Uint8Array(128), WEXITED | WNOHANG);
+    running.delete(this);
+    if (r < 0) throw new SyscallError("waitid", -r, { operation: `wait for ${this.pid}` });
+    if (how === CLD_EXITED) return { code: value, signal: null, success: value === 0 };
+    return { code: 128 + value, signal: signalName(value), success: false };
+  }
+}
+
+let devNull: number | undefined;
+
+function nullFd(): number {
+  devNull ??= unwrap(libc().open(new TextEncoder().encode("/dev/null\0"), O_RDWR | O_CLOEXEC, 0), "open", {
+    operation: "open /dev/null",
+  });
+  return devNull;
+}
+
+/** A pipe whose ends are both above 2, so that dup2 onto 0..2 always copies. */
+function pipe(): [number, number] {
+  const c = libc();
+  const fds = new Int32Array(2);
+  unwrap(c.pipe2(fds, O_CLOEXEC), "pipe2", { operation: "create a pipe" });
+  const ends: [number, number] = [fds[0]!, fds[1]!];
+  for (let i = 0; i < 2; i++) {
+    if (ends[i]! < 3) {
+      const fd = c.fcntl(ends[i]!, F_DUPFD_CLOEXEC, 3);
+      c.close(ends[i]!);
+      ends[i] = unwrap(fd, "fcntl", { operation: "move a pipe above the standard streams" });
+    }
+  }
+  return ends;
+}
+
+function stepError(compiled: Compiled, failure: StepFailure): SyscallError {
+  const info = compiled.infos[failure.step]!;
+  return new SyscallError(info.syscall, failure.errno, {
+    operation: info.operation,
+    ...(info.path === undefined ? {} : { path: info.path }),
+    ...hintOption(stepHint(info, failure.errno, ids().euid !== 0)),
+  });
+}
+
+function hintOption(hint: string | undefined): { hint?: string } {
+  return hint === undefined ? {} : { hint };
+}
+
+/** Reaps a child that failed before execve; it exits at once with 127. */
+function reapFailed(pid: number): void {
+  const info = new Uint8Array(128);
+  while (libc().waitid(P_PID, pid, info, WEXITED) < 0 && errno() === EINTR);
+}
+
+/** Writes the id maps of a child waiting for them: as root directly, else with newuidmap. */
+async function writeMaps(pid: number, p: Plan): Promise<void> {
+  if (ids().euid === 0) {
+    const c = libc();
+    const put = (file: string, text: string) => {
+      const path = `/proc/${pid}/${file}`;
+      const fd = unwrap(c.open(new TextEncoder().encode(path + "\0"), 1 | O_CLOEXEC, 0), "open", {
+        operation: `open ${path}`,
+        path,
+      });
+      const bytes = new TextEncoder().encode(text);
+      const n = c.write(fd, bytes, BigInt(bytes.length));
+      const e = n < 0 ? errno() : 0;
+      c.close(fd);
+      if (e) throw new SyscallError("write", e, { operation: `write "${text.trim()}" to ${path}`, path });
+    };
+    if (p.setgroups) put("setgroups", p.setgroups);
+    if (p.uidMap) put("uid_map", formatIdMap(p.uidMap));
+    if (p.gidMap) put("gid_map", formatIdMap(p.gidMap));
+    return;
+  }
+  for (const [tool, map] of [["newuidmap", p.uidMap], ["newgidmap", p.gidMap]] as const) {
+    if (!map) continue;
+    const args = [String(pid), ...map.flatMap((r) => [String(r.inside), String(r.outside), String(r.count)])];
+    let output: Deno.CommandOutput;
+    try {
+      output = await new Deno.Command(tool, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `Cannot map ranges of ids: ${tool} is not installed (Debian package uidmap); without it an unprivileged user maps only its own id`,
+        );
+      }
+      throw error;
+    }
+    if (!output.success) {
+      const why = new TextDecoder().decode(output.stderr).trim().split("\n").pop();
+      throw new Error(`Cannot map ranges of ids: ${tool} ${args.join(" ")} failed: ${why}`);
+    }
+  }
+}
+
+/**
+ * Starts a program as the plan describes.
+ *
+ * @param p The plan.
+ * @param options The program, its environment and stdio.
+ * @returns The running child.
+ * @throws {SyscallError} When the program is not found, clone fails or a setup
+ *   step fails; nothing is left behind.
+ */
+export async function start(p: Plan, options: StartOptions): Promise<Child> {
+  const c = libc();
+  const name = options.argv[0];
+  if (name === undefined) throw new TypeError("Cannot start a program: argv is empty");
+  const path = findProgram(name, options.env.PATH, p.root);
+  const envp = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+
+  const parentEnds: (number | undefined)[] = [undefined, undefined, undefined];
+  const childEnds: (number | undefined)[] = [undefined, undefined, undefined];
+  const toClose: number[] = [];
+  let syncWrite: number | undefined;
+  try {
+    (["stdin", "stdout", "stderr"] as const).forEach((stream, i) => {
+      const mode = options[stream] ?? "inherit";
+      if (mode === "null") childEnds[i] = nullFd();
+      else if (mode === "piped") {
+        const [r, w] = pipe();
+        parentEnds[i] = i === 0 ? w : r;
+        childEnds[i] = i === 0 ? r : w;
+        toClose.push(childEnds[i]!);
+      }
+    });
+    let sync: { read: number; write: number } | undefined;
+    if (p.mapsNeedParent) {
+      const [r, w] = pipe();
+      sync = { read: r, write: w };
+      toClose.push(r);
+      syncWrite = w;
+    }
+    const compiled = compile(p, {
+      path,
+      argv: options.argv,
+      envp,
+      stdio: [childEnds[0], childEnds[1], childEnds[2]],
+      ...(sync ? { sync } : {}),
+    }, { capLastCap: capLastCap() });
+
+    const launched = launch(compiled.ops, compiled.cloneFlags, sync ? "async" : "exec");
+    // The child has its own copies of these now.
+    for (const fd of toClose.splice(0)) c.close(fd);
+    if (launched.pid < 0) {
+      throw new SyscallError("clone", -launched.pid, {
+        operation: `create ${p.namespaces.join(", ") || "a process without new"} namespaces`,
+        ...hintOption(cloneHint(-launched.pid, p.namespaces, ids().euid)),
+      });
+    }
+    let failure = launched.failure;
+    if (syncWrite !== undefined) {
+      let mapError: unknown;
+      try {
+        await writeMaps(launched.pid, p);
+        c.write(syncWrite, new Uint8Array(1), 1n);
+      } catch (error) {
+        mapError = error;
+      }
+      // Closing without writing makes the child's read return 0: it exits.
+      c.close(syncWrite);
+      syncWrite = undefined;
+      failure = await launched.started;
+      if (failure || mapError) reapFailed(launched.pid);
+      // A child that stopped waiting because the parent gave up reports
+      // ECANCELED: the parent's error is the one to show.
+      if (mapError && (!failure || compiled.infos[failure.step]!.role === "sync")) throw mapError;
+    }
+    if (failure) {
+      if (!sync) reapFailed(launched.pid);
+      throw stepError(compiled, failure);
+    }
+    return new Child(launched.pid, p, {
+      stdin: parentEnds[0] === undefined ? null : fdWritable(parentEnds[0], "the program's standard input"),
+      stdout: parentEnds[1] === undefined ? null : fdReadable(parentEnds[1], "the program's standard output"),
+      stderr: parentEnds[2] === undefined ? null : fdReadable(parentEnds[2], "the program's standard error"),
+    });
+  } catch (error) {
+    for (const fd of toClose) c.close(fd);
+    for (const fd of parentEnds) if (fd !== undefined) c.close(fd);
+    if (syncWrite !== undefined) c.close(syncWrite);
+    throw error;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Hints for failed steps: what the user can do, decided from the errno, the
+ * step and what the machine allows. Read only when something failed.
+ *
+ * @module
+ */
+
+import { readSmallFile } from "./system.ts";
+import type { NamespaceType } from "./namespaces.ts";
+import type { StepInfo } from "./compile.ts";
+
+const EPERM = 1, ENOENT = 2, EACCES = 13, EBUSY = 16, ENOTDIR = 20, EINVAL = 22, ENOSPC = 28, ENOEXEC = 8,
+  EUSERS = 87;
+
+const NEEDS_ROOT = "it needs root, or a user namespace that owns it (--user --map-root-user)";
+
+/** Why the kernel refuses user namespaces to this user, if a setting says so. */
+export function userNamespaceRestriction(): string | undefined {
+  if (readSmallFile("/proc/sys/user/max_user_namespaces") === "0") {
+    return "user namespaces are disabled: the sysctl user.max_user_namespaces is 0";
+  }
+  if (readSmallFile("/proc/sys/kernel/unprivileged_userns_clone") === "0") {
+    return "unprivileged user namespaces are disabled: the sysctl kernel.unprivileged_userns_clone is 0";
+  }
+  if (readSmallFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1") {
+    return "AppArmor restricts unprivileged user namespaces: the sysctl kernel.apparmor_restrict_unprivileged_userns is 1";
+  }
+  return undefined;
+}
+
+/**
+ * A hint for a failed clone(2) that was to create `types`.
+ *
+ * @param errno The errno of clone.
+ * @param types The namespaces asked for.
+ * @param euid The caller's effective uid.
+ * @returns The hint, if one applies.
+ */
+export function cloneHint(errno: number, types: readonly NamespaceType[], euid: number): string | undefined {
+  const missing = types.filter((t) => !nsExists(t));
+  if (errno === EINVAL && missing.length) return `this kernel has no ${missing.join(", ")} namespaces`;
+  if (errno === EPERM) {
+    if (types.includes("user")) {
+      const restriction = euid === 0 ? undefined : userNamespaceRestriction();
+      if (restriction) return restriction;
+      return "a process cannot create a user namespace inside a chroot, or when seccomp or a security module forbids it";
+    }
+    if (euid !== 0) return `creating namespaces needs root, or a new user namespace too (--user --map-root-user)`;
+  }
+  if (errno === ENOSPC) {
+    for (const t of ["user", ...types]) {
+      const limit = readSmallFile(`/proc/sys/user/max_${t === "mnt" ? "mnt" : t}_namespaces`);
+      if (limit === "0") return `${t} namespaces are disabled: the sysctl user.max_${t}_namespaces is 0`;
+    }
+    return "a limit in /proc/sys/user/max_*_namespaces is reached";
+  }
+  if (errno === EUSERS) return "user namespaces nest at most 32 deep";
+  return undefined;
+}
+
+function nsExists(type: NamespaceType): boolean {
+  try {
+    Deno.readLinkSync(`/proc/self/ns/${type}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A hint for a failed step of a child.
+ *
+ * @param info The step.
+ * @param errno Its errno.
+ * @param rootless Whether the caller is not root.
+ * @returns The hint, if one applies.
+ */
+export function stepHint(info: StepInfo, errno: number, rootless: boolean): string | undefined {
+  switch (info.role) {
+    case "exec":
+      if (errno === ENOENT) return undefined;
+      if (errno === EACCES) return "the file is not executable, or a directory on its path is not searchable";
+      if (errno === ENOEXEC) return "the file is not a program this kernel can run and has no #! line";
+      return undefined;
+    case "idmap":
+      if (errno === EPERM) {
+        return "an unprivileged process may map only its own id; ranges need root or newuidmap with /etc/subuid (--map-users)";
+      }
+      return undefined;
+    case "time":
+      if (errno === EPERM || errno === EACCES) return "setting clock offsets needs CAP_SYS_TIME (root, or --user --map-root-user)";
+      if (errno === EINVAL) return "the offset is out of range";
+      return undefined;
+    case "uts":
+      if (errno === EPERM) return NEEDS_ROOT;
+      return undefined;
+    case "mount":
+    case "proc":
+    case "propagation":
+      if (errno === EPERM || errno === EACCES) {
+        return info.role === "proc"
+          ? "mounting proc needs a PID namespace owned by your user namespace (--pid with --user) and an unobstructed /proc"
+          : rootless
+          ? "mounting needs a mount namespace owned by your user namespace (--user --map-root-user --mount)"
+          : NEEDS_ROOT;
+      }
+      if (errno === ENOENT || errno === ENOTDIR) return "the mount point must exist (inside the new root, for proc)";
+      if (errno === EBUSY) return "something is already mounted there";
+      return undefined;
+    case "root":
+      if (errno === EPERM) return NEEDS_ROOT;
+      return undefined;
+    case "ids":
+      if (errno === EINVAL) return "the id is not mapped in the user namespace";
+      if (errno === EPERM) return "changing ids needs CAP_SETUID/CAP_SETGID in the namespace";
+      return undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Facts about the machine and the calling process that plans depend on, read
+ * once and cached.
+ *
+ * @module
+ */
+
+import { libc } from "../ffi/libc.ts";
+
+/** The ids of the calling process. */
+export interface Ids {
+  /** Real user id. */
+  readonly uid: number;
+  /** Real group id. */
+  readonly gid: number;
+  /** Effective user id. */
+  readonly euid: number;
+  /** Effective group id. */
+  readonly egid: number;
+}
+
+let cachedIds: Ids | undefined;
+
+/**
+ * The real and effective ids of this process.
+ *
+ * @returns The ids.
+ */
+export function ids(): Ids {
+  if (cachedIds) return cachedIds;
+  const c = libc();
+  cachedIds = { uid: c.getuid(), gid: c.getgid(), euid: c.geteuid(), egid: c.getegid() };
+  return cachedIds;
+}
+
+/**
+ * The kernel's version as numbers.
+ *
+ * @returns `[major, minor]`, such as `[6, 18]`.
+ */
+export function kernelVersion(): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(Deno.osRelease());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+/**
+ * The content of a small file such as a sysctl under `/proc/sys`, trimmed.
+ *
+ * @param path The file.
+ * @returns Its content, or `undefined` when it cannot be read.
+ */
+export function readSmallFile(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+let cachedCapLastCap: number | undefined;
+
+/**
+ * The highest capability number this kernel knows.
+ *
+ * @returns `CAP_LAST_CAP`, from `/proc/sys/kernel/cap_last_cap`.
+ */
+export function capLastCap(): number {
+  cachedCapLastCap ??= Number(readSmallFile("/proc/sys/kernel/cap_last_cap") ?? 40);
+  return cachedCapLastCap;
+}

@@ -1,0 +1,62 @@
+/**
+ * nsh: Linux namespaces from TypeScript. Start programs in new namespaces
+ * (cgroup, ipc, net, mnt, pid, time, user, uts), as root or rootless, set up
+ * between clone(2) and execve(2) without ever moving the Deno process itself.
+ *
+ * @example A rootless box with its own PID namespace, proc and hostname
+ * ```ts ignore
+ * import { unshare } from "./mod.ts";
+ *
+ * const box = unshare({ user: true, mapRootUser: true, pid: true, mountProc: true })
+ *   .hostname("box");
+ * console.log(await box.run("hostname").text()); // "box"
+ * console.log(await box.run("ps", "-e", "-o", "pid=").lines()); // ["1"]
+ * ```
+ *
+ * @module
+ */
+
+export { Sandbox, sandbox, unshare, type UnshareOptions, unshareSteps } from "./lib/sandbox.ts";
+export {
+  Command,
+  CommandChild,
+  CommandError,
+  type CommandErrorOptions,
+  type CommandResult,
+  type StdinInput,
+} from "./lib/command.ts";
+export { Child, type ExitStatus, runningChildren, start, type StartOptions, type StdioMode } from "./lib/engine.ts";
+export {
+  bindMount,
+  type BindOptions,
+  domainname,
+  hostname,
+  type IdRange,
+  keepCaps,
+  killChild,
+  mapCurrentUser,
+  mapGroup,
+  mapGroups,
+  mapRootUser,
+  mapUser,
+  mapUsers,
+  mount,
+  type MountOptions,
+  mountProc,
+  namespaces,
+  type Propagation,
+  root,
+  setgid,
+  setgroups,
+  setuid,
+  type Step,
+  type TimeClock,
+  timeOffset,
+  tmpfs,
+  workdir,
+} from "./lib/steps.ts";
+export { type MountStep, plan, type Plan, type PlanContext } from "./lib/plan.ts";
+export { cloneFlags, type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
+export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
+export { errnoName, errnoText } from "./ffi/errno.ts";
+export { signalName, signalNumber } from "./ffi/signals.ts";
