@@ -16,7 +16,8 @@
  * @module
  */
 
-export { Sandbox, sandbox, unshare, type UnshareOptions, unshareSteps } from "./lib/sandbox.ts";
+export { Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
+export { type UnshareOptions, unshareSteps } from "./lib/options.ts";
 export {
   Command,
   CommandChild,
@@ -55,7 +56,7 @@ export {
   tmpfs,
   workdir,
 } from "./lib/steps.ts";
-export { type MountStep, plan, type Plan, type PlanContext } from "./lib/plan.ts";
+export { type MountStep, type Plan, plan, type PlanContext } from "./lib/plan.ts";
 export { cloneFlags, type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";

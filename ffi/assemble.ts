@@ -20,7 +20,16 @@ export async function assemble(source: string): Promise<Uint8Array | null> {
   try {
     const object = `${dir}/routine.o`;
     const binary = `${dir}/routine.bin`;
-    for (const [cmd, args] of [["as", ["--64", "-o", object, source]], ["objcopy", ["-O", "binary", "-j", ".text", object, binary]]] as const) {
+    for (
+      const [cmd, args] of [["as", ["--64", "-o", object, source]], ["objcopy", [
+        "-O",
+        "binary",
+        "-j",
+        ".text",
+        object,
+        binary,
+      ]]] as const
+    ) {
       let output: Deno.CommandOutput;
       try {
         output = await new Deno.Command(cmd, { args: [...args], stdout: "piped", stderr: "piped" }).output();

@@ -42,6 +42,8 @@ export class SyscallError extends Error {
   readonly hint: string | undefined;
 
   /**
+   * Creates the error for a failed system call.
+   *
    * @param syscall The system call that failed.
    * @param errno Its positive errno value.
    * @param options What was attempted, on which path, and a hint.

@@ -1,7 +1,13 @@
 /**
- * libc, loaded once through `Deno.dlopen`. Every call here runs synchronously on
- * the calling JavaScript thread, so errno is read back right after the call from
+ * libc, through `Deno.dlopen`. Every call here runs synchronously on the
+ * calling JavaScript thread, so errno is read back right after the call from
  * that thread's `__errno_location()`.
+ *
+ * Symbols are bound on first use: `Deno.dlopen` compiles a trampoline for each
+ * symbol it is given (about 0.1 ms each), so only `dlopen` and `dlsym` are
+ * given to it, and each symbol of the table below is looked up with dlsym(3)
+ * and wrapped in a `Deno.UnsafeFnPointer` when the engine first calls it. A
+ * one-shot `nsh unshare` uses six of them.
  *
  * Set `NSH_LIBC` to the path of another libc to override the search.
  *
@@ -40,6 +46,9 @@ const SYMBOLS = {
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   // int umount2(const char *target, int flags);
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  // int statx(int dirfd, const char *pathname, int flags, unsigned int mask,
+  //           struct statx *statxbuf);
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   // uid_t getuid(void);
   getuid: { parameters: [], result: "u32" },
   // uid_t geteuid(void);
@@ -50,13 +59,32 @@ const SYMBOLS = {
   getegid: { parameters: [], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The typed symbols of libc. */
-export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Symbols = typeof SYMBOLS;
 
-const CANDIDATES = ["libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/usr/lib/libc.so.6", "/lib64/libc.so.6"];
+/** The typed symbols of libc, called like C functions. */
+export type Libc = { readonly [K in keyof Symbols]: Deno.UnsafeFnPointer<Symbols[K]>["call"] };
+
+const LOADER = {
+  // void *dlopen(const char *filename, int flags);
+  dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
+  // void *dlsym(void *handle, const char *symbol);
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const CANDIDATES = [
+  "libc.so.6",
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+];
+const RTLD_NOW = 2;
 
 let lib: Libc | undefined;
 let errnoView: Deno.UnsafePointerView | undefined;
+
+function cstr(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text + "\0");
+}
 
 /**
  * The libc symbols, loaded on first use.
@@ -70,17 +98,34 @@ export function libc(): Libc {
     throw new Error(`Cannot load libc: nsh needs Linux, this is ${Deno.build.os}`);
   }
   const override = Deno.env.get("NSH_LIBC");
-  const tried = override ? [override] : CANDIDATES;
   const failures: string[] = [];
-  for (const path of tried) {
+  for (const path of override ? [override] : CANDIDATES) {
+    let loader: Deno.DynamicLibrary<typeof LOADER>["symbols"];
     try {
-      lib = Deno.dlopen(path, SYMBOLS).symbols;
-      errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
-      return lib;
+      loader = Deno.dlopen(path, LOADER).symbols;
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) throw error;
       failures.push(`${path} (${(error as Error).message.split("\n")[0]})`);
+      continue;
     }
+    const handle = loader.dlopen(cstr(path), RTLD_NOW);
+    const table: Record<string, unknown> = {};
+    for (const name of Object.keys(SYMBOLS) as (keyof Symbols)[]) {
+      Object.defineProperty(table, name, {
+        configurable: true,
+        get() {
+          const address = loader.dlsym(handle, cstr(name));
+          if (address === null) throw new Error(`Cannot call ${name}(): ${path} has no such symbol`);
+          const fn = new Deno.UnsafeFnPointer(address as Deno.PointerObject<never>, SYMBOLS[name]);
+          const call = fn.call.bind(fn);
+          Object.defineProperty(table, name, { value: call });
+          return call;
+        },
+      });
+    }
+    lib = table as Libc;
+    errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
+    return lib;
   }
   throw new Error(`Cannot load libc: tried ${failures.join(", ")}; set NSH_LIBC to its path`);
 }
@@ -110,7 +155,21 @@ export function unwrap(result: number | bigint, syscall: string, options?: Sysca
   return Number(result);
 }
 
-const encoder = new TextEncoder();
+const AT_FDCWD = -100;
+const STATX_TYPE = 1, STATX_MODE = 2;
+const statxBuffer = new Uint8Array(256);
+
+/**
+ * The mode of a file (type and permission bits), following symbolic links.
+ *
+ * @param path The file.
+ * @returns `st_mode`, or -errno when it cannot be read.
+ */
+export function fileMode(path: string): number {
+  const c = libc();
+  if (c.statx(AT_FDCWD, cstr(path), 0, STATX_TYPE | STATX_MODE, statxBuffer) < 0) return -errno();
+  return statxBuffer[28]! | (statxBuffer[29]! << 8);
+}
 
 /**
  * A string as a NUL-terminated C string.
@@ -119,7 +178,5 @@ const encoder = new TextEncoder();
  * @returns Its UTF-8 bytes followed by a NUL.
  */
 export function cstring(text: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(text.length * 3 + 1);
-  const { written } = encoder.encodeInto(text, bytes);
-  return bytes.subarray(0, written + 1);
+  return cstr(text);
 }

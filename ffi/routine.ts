@@ -73,16 +73,22 @@ export function routine(): Routine {
   const entry = (offset: number) => Deno.UnsafePointer.create(base + BigInt(offset)) as Deno.PointerObject<never>;
   const spawn = new Deno.UnsafeFnPointer(entry(SPAWN_OFFSET), { parameters: ["pointer"], result: "i64" } as const);
   const sync = new Deno.UnsafeFnPointer(entry(0), { parameters: SYSCALL7, result: "i64" } as const);
-  const io = new Deno.UnsafeFnPointer(entry(0), {
-    parameters: ["i64", "i64", "buffer", "i64", "i64", "i64", "i64"],
-    result: "i64",
-    nonblocking: true,
-  } as const);
-  const wait = new Deno.UnsafeFnPointer(entry(0), {
-    parameters: ["i64", "i64", "i64", "buffer", "i64", "i64", "i64"],
-    result: "i64",
-    nonblocking: true,
-  } as const);
+  const io = new Deno.UnsafeFnPointer(
+    entry(0),
+    {
+      parameters: ["i64", "i64", "buffer", "i64", "i64", "i64", "i64"],
+      result: "i64",
+      nonblocking: true,
+    } as const,
+  );
+  const wait = new Deno.UnsafeFnPointer(
+    entry(0),
+    {
+      parameters: ["i64", "i64", "i64", "buffer", "i64", "i64", "i64"],
+      result: "i64",
+      nonblocking: true,
+    } as const,
+  );
   const P_PID = 1n;
   const n = BigInt;
   const READ = n(sysno.read), WRITE = n(sysno.write), WAITID = n(sysno.waitid);

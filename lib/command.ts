@@ -6,7 +6,7 @@
  */
 
 import { type Child, type ExitStatus, start, type StdioMode } from "./engine.ts";
-import { plan, type Plan } from "./plan.ts";
+import { type Plan, plan } from "./plan.ts";
 import type { Step } from "./steps.ts";
 import { ids } from "./system.ts";
 
@@ -53,6 +53,8 @@ export class CommandError extends Error {
   readonly aborted: boolean;
 
   /**
+   * Creates the error for a command that ended badly.
+   *
    * @param argv The program and its arguments.
    * @param options How it ended.
    */
@@ -310,6 +312,8 @@ export class Command implements PromiseLike<CommandResult> {
   #state: State;
 
   /**
+   * Creates a command; {@linkcode Sandbox.run} is the usual way.
+   *
    * @param steps The sandbox's steps.
    * @param argv The program and its arguments.
    */

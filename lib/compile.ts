@@ -206,7 +206,13 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       role: "propagation",
     });
   }
-  for (const [call, what, name] of [["sethostname", "hostname", p.hostname], ["setdomainname", "domain name", p.domainname]] as const) {
+  for (
+    const [call, what, name] of [["sethostname", "hostname", p.hostname], [
+      "setdomainname",
+      "domain name",
+      p.domainname,
+    ]] as const
+  ) {
     if (name === undefined) continue;
     const bytes = encoder.encode(name);
     add({ call, args: [{ bytes }, bytes.length] }, {
@@ -230,7 +236,10 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
         }, { syscall: "mount", operation: `make "${m.target}" read-only`, path: m.target, role: "mount" });
       }
     } else if (m.kind === "tmpfs") {
-      add({ call: "mount", args: [{ str: "tmpfs" }, { str: m.target }, { str: "tmpfs" }, MS.NOSUID | MS.NODEV, { str: m.options }] }, {
+      add({
+        call: "mount",
+        args: [{ str: "tmpfs" }, { str: m.target }, { str: "tmpfs" }, MS.NOSUID | MS.NODEV, { str: m.options }],
+      }, {
         syscall: "mount",
         operation: `mount a tmpfs on "${m.target}"`,
         path: m.target,
@@ -271,7 +280,10 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       path: p.mountProc,
       role: "proc",
     });
-    add({ call: "mount", args: [{ str: "proc" }, { str: p.mountProc }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0] }, {
+    add({
+      call: "mount",
+      args: [{ str: "proc" }, { str: p.mountProc }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0],
+    }, {
       syscall: "mount",
       operation: `mount proc on "${p.mountProc}"`,
       path: p.mountProc,

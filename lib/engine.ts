@@ -16,8 +16,6 @@ import { formatIdMap } from "./idmap.ts";
 import { findProgram } from "./path.ts";
 import type { Plan } from "./plan.ts";
 import { capLastCap, ids } from "./system.ts";
-import { cloneHint, stepHint } from "./hints.ts";
-import { fdReadable, fdWritable } from "./fdstream.ts";
 
 /** How a standard stream of the child is connected. */
 export type StdioMode = "inherit" | "piped" | "null";
@@ -92,6 +90,13 @@ export class Child {
   readonly plan: Plan;
   #ended = false;
 
+  /**
+   * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
+   *
+   * @param pid The child's pid.
+   * @param plan Its plan.
+   * @param streams The parent ends of its piped stdio.
+   */
   constructor(
     pid: number,
     plan: Plan,
@@ -175,17 +180,16 @@ function pipe(): [number, number] {
   return ends;
 }
 
-function stepError(compiled: Compiled, failure: StepFailure): SyscallError {
+// Hints and streams are loaded only when needed: a one-shot run that succeeds
+// with inherited stdio never reads them.
+async function stepError(compiled: Compiled, failure: StepFailure): Promise<SyscallError> {
+  const { stepHint } = await import("./hints.ts");
   const info = compiled.infos[failure.step]!;
   return new SyscallError(info.syscall, failure.errno, {
     operation: info.operation,
-    ...(info.path === undefined ? {} : { path: info.path }),
-    ...hintOption(stepHint(info, failure.errno, ids().euid !== 0)),
+    path: info.path,
+    hint: stepHint(info, failure.errno, ids().euid !== 0),
   });
-}
-
-function hintOption(hint: string | undefined): { hint?: string } {
-  return hint === undefined ? {} : { hint };
 }
 
 /** Reaps a child that failed before execve; it exits at once with 127. */
@@ -286,9 +290,10 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
     // The child has its own copies of these now.
     for (const fd of toClose.splice(0)) c.close(fd);
     if (launched.pid < 0) {
+      const { cloneHint } = await import("./hints.ts");
       throw new SyscallError("clone", -launched.pid, {
         operation: `create ${p.namespaces.join(", ") || "a process without new"} namespaces`,
-        ...hintOption(cloneHint(-launched.pid, p.namespaces, ids().euid)),
+        hint: cloneHint(-launched.pid, p.namespaces, ids().euid),
       });
     }
     let failure = launched.failure;
@@ -311,8 +316,10 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
     }
     if (failure) {
       if (!sync) reapFailed(launched.pid);
-      throw stepError(compiled, failure);
+      throw await stepError(compiled, failure);
     }
+    const piped = parentEnds.some((fd) => fd !== undefined);
+    const { fdReadable, fdWritable } = piped ? await import("./fdstream.ts") : {} as typeof import("./fdstream.ts");
     return new Child(launched.pid, p, {
       stdin: parentEnds[0] === undefined ? null : fdWritable(parentEnds[0], "the program's standard input"),
       stdout: parentEnds[1] === undefined ? null : fdReadable(parentEnds[1], "the program's standard output"),

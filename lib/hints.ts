@@ -9,8 +9,7 @@ import { readSmallFile } from "./system.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import type { StepInfo } from "./compile.ts";
 
-const EPERM = 1, ENOENT = 2, EACCES = 13, EBUSY = 16, ENOTDIR = 20, EINVAL = 22, ENOSPC = 28, ENOEXEC = 8,
-  EUSERS = 87;
+const EPERM = 1, ENOENT = 2, EACCES = 13, EBUSY = 16, ENOTDIR = 20, EINVAL = 22, ENOSPC = 28, ENOEXEC = 8, EUSERS = 87;
 
 const NEEDS_ROOT = "it needs root, or a user namespace that owns it (--user --map-root-user)";
 
@@ -88,7 +87,9 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
       }
       return undefined;
     case "time":
-      if (errno === EPERM || errno === EACCES) return "setting clock offsets needs CAP_SYS_TIME (root, or --user --map-root-user)";
+      if (errno === EPERM || errno === EACCES) {
+        return "setting clock offsets needs CAP_SYS_TIME (root, or --user --map-root-user)";
+      }
       if (errno === EINVAL) return "the offset is out of range";
       return undefined;
     case "uts":

@@ -149,7 +149,9 @@ export function combineIdMaps(single: IdRange | undefined, ranges: readonly IdRa
  */
 export function checkIdMap(ranges: readonly IdRange[], what: string): void {
   if (ranges.length > MAX_MAP_LINES) {
-    throw new RangeError(`Cannot write the ${what} map: ${ranges.length} lines, the kernel takes at most ${MAX_MAP_LINES}`);
+    throw new RangeError(
+      `Cannot write the ${what} map: ${ranges.length} lines, the kernel takes at most ${MAX_MAP_LINES}`,
+    );
   }
   for (const r of ranges) {
     for (const n of [r.inside, r.outside, r.count]) {

@@ -6,11 +6,13 @@
  */
 
 import { SyscallError } from "../ffi/error.ts";
+import { fileMode } from "../ffi/libc.ts";
 
 /** The search path execvp uses when PATH is unset. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 const ENOENT = 2, EACCES = 13;
+const S_IFMT = 0o170000, S_IFREG = 0o100000;
 
 /**
  * The path to execute for a program name.
@@ -30,15 +32,12 @@ export function findProgram(name: string, searchPath: string | undefined, root?:
   let denied: string | undefined;
   for (const dir of (searchPath ?? DEFAULT_PATH).split(":")) {
     const candidate = `${dir || "."}/${name}`;
-    const onDisk = root !== undefined && candidate.startsWith("/") ? `${root.replace(/\/+$/, "")}${candidate}` : candidate;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(onDisk);
-    } catch {
-      continue;
-    }
-    if (!info.isFile) continue;
-    if ((info.mode ?? 0) & 0o111) return candidate;
+    const onDisk = root !== undefined && candidate.startsWith("/")
+      ? `${root.replace(/\/+$/, "")}${candidate}`
+      : candidate;
+    const mode = fileMode(onDisk);
+    if (mode < 0 || (mode & S_IFMT) !== S_IFREG) continue;
+    if (mode & 0o111) return candidate;
     denied ??= candidate;
   }
   if (denied) {

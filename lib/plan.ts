@@ -148,7 +148,9 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         break;
       case "time-offset":
         if (!Number.isSafeInteger(step.seconds)) {
-          throw new RangeError(`Cannot shift the ${step.clock} clock by ${step.seconds}: not a whole number of seconds`);
+          throw new RangeError(
+            `Cannot shift the ${step.clock} clock by ${step.seconds}: not a whole number of seconds`,
+          );
         }
         if (step.clock === "monotonic") monotonic = step.seconds;
         else boottime = step.seconds;

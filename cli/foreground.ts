@@ -1,0 +1,74 @@
+/**
+ * Runs a child in the foreground of the terminal: it shares nsh's stdio and
+ * process group, nsh waits for it, passes signals on, and exits with its status.
+ *
+ * @module
+ */
+
+import { type Child, start } from "../lib/engine.ts";
+import type { Plan } from "../lib/plan.ts";
+import { signalNumber } from "../ffi/signals.ts";
+
+/**
+ * Whether a process has a handler for a signal, from `SigCgt` in
+ * `/proc/PID/status`.
+ *
+ * @param pid The process.
+ * @param signo The signal number.
+ * @returns `true` when it catches the signal.
+ */
+export function catchesSignal(pid: number, signo: number): boolean {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(signo - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Delivers a signal the way the user expects even to PID 1 of a new PID
+ * namespace, which the kernel shields from every signal it has no handler for:
+ * there, the signal's default action (ending the process) is done with SIGKILL.
+ *
+ * @param child The child.
+ * @param signal The signal.
+ * @param alreadySent The terminal already sent it to the child's process group.
+ * @returns Whether nsh had to kill the child on the signal's behalf.
+ */
+export function deliver(child: Child, signal: Deno.Signal, alreadySent: boolean): boolean {
+  const signo = signalNumber(signal)!;
+  if (child.plan.namespaces.includes("pid") && !catchesSignal(child.pid, signo)) {
+    child.kill("SIGKILL");
+    return true;
+  }
+  if (!alreadySent) child.kill(signal);
+  return false;
+}
+
+/**
+ * Starts a program with inherited stdio and waits for it. Ctrl-C and Ctrl-\ go
+ * to the child (the terminal sends them to both), SIGTERM and SIGHUP sent to
+ * nsh are passed on, and nsh itself survives them all until the child ends.
+ *
+ * @param p The plan.
+ * @param argv The program and its arguments.
+ * @returns The exit status for nsh: the child's, or 128 + N for signal N.
+ */
+export async function runForeground(p: Plan, argv: readonly string[]): Promise<number> {
+  const child = await start(p, { argv, env: Deno.env.toObject() });
+  let emulated: number | undefined;
+  const listeners: [Deno.Signal, () => void][] = (
+    [["SIGINT", true], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const
+  ).map(([signal, fromTerminal]) => [signal, () => {
+    if (deliver(child, signal, fromTerminal)) emulated ??= signalNumber(signal);
+  }]);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+  try {
+    const status = await child.status;
+    return emulated !== undefined && status.signal === "SIGKILL" ? 128 + emulated : status.code;
+  } finally {
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+  }
+}

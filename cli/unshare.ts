@@ -1,0 +1,251 @@
+/**
+ * `nsh unshare`: util-linux `unshare` on nsh's engine, one-shot.
+ *
+ * @module
+ */
+
+import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
+import { UsageError } from "./usage.ts";
+import { VERSION } from "./version.ts";
+import { type UnshareOptions, unshareSteps } from "../lib/options.ts";
+import { parseIdRange } from "../lib/idmap.ts";
+import { namespaceInfo } from "../lib/namespaces.ts";
+import { signalNumber } from "../ffi/signals.ts";
+import { type Plan, plan } from "../lib/plan.ts";
+import { ids } from "../lib/system.ts";
+import type { Propagation } from "../lib/steps.ts";
+
+/** The options of `nsh unshare`, as util-linux names them. */
+export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
+  { long: "mount", short: "m", arg: "optional", value: "file", help: "unshare mounts namespace" },
+  { long: "uts", short: "u", arg: "optional", value: "file", help: "unshare UTS namespace (hostname etc)" },
+  { long: "ipc", short: "i", arg: "optional", value: "file", help: "unshare System V IPC namespace" },
+  { long: "net", short: "n", arg: "optional", value: "file", help: "unshare network namespace" },
+  { long: "pid", short: "p", arg: "optional", value: "file", help: "unshare pid namespace" },
+  { long: "user", short: "U", arg: "optional", value: "file", help: "unshare user namespace" },
+  { long: "cgroup", short: "C", arg: "optional", value: "file", help: "unshare cgroup namespace" },
+  { long: "time", short: "T", arg: "optional", value: "file", help: "unshare time namespace" },
+  { long: "fork", short: "f", arg: "none", help: "accepted for compatibility: nsh always starts a new process" },
+  { long: "map-user", arg: "required", value: "<uid>|<name>", help: "map current user to uid (implies --user)" },
+  { long: "map-group", arg: "required", value: "<gid>|<name>", help: "map current group to gid (implies --user)" },
+  { long: "map-root-user", short: "r", arg: "none", help: "map current user to root (implies --user)" },
+  { long: "map-current-user", short: "c", arg: "none", help: "map current user to itself (implies --user)" },
+  { long: "map-auto", arg: "none", help: "map users and groups automatically (implies --user)" },
+  {
+    long: "map-users",
+    arg: "required",
+    value: "<outer>,<inner>,<count>",
+    help: "map count users from outer to inner (implies --user)",
+  },
+  {
+    long: "map-groups",
+    arg: "required",
+    value: "<outer>,<inner>,<count>",
+    help: "map count groups from outer to inner (implies --user)",
+  },
+  { long: "kill-child", arg: "optional", value: "signame", help: "when dying, kill the child (default SIGKILL)" },
+  { long: "mount-proc", arg: "optional", value: "dir", help: "mount proc filesystem first (implies --mount)" },
+  {
+    long: "propagation",
+    arg: "required",
+    value: "slave|shared|private|unchanged",
+    help: "modify mount propagation in mount namespace",
+  },
+  { long: "setgroups", arg: "required", value: "allow|deny", help: "control the setgroups syscall in user namespaces" },
+  { long: "keep-caps", arg: "none", help: "retain capabilities granted in user namespaces" },
+  {
+    long: "root",
+    short: "R",
+    arg: "required",
+    value: "<dir>",
+    help: "run the command with root directory set to <dir>",
+  },
+  { long: "wd", short: "w", arg: "required", value: "<dir>", help: "change working directory to <dir>" },
+  { long: "setuid", short: "S", arg: "required", value: "<uid>", help: "set uid in entered namespace" },
+  { long: "setgid", short: "G", arg: "required", value: "<gid>", help: "set gid in entered namespace" },
+  {
+    long: "monotonic",
+    arg: "required",
+    value: "<offset>",
+    help: "set clock monotonic offset (seconds) in time namespaces",
+  },
+  {
+    long: "boottime",
+    arg: "required",
+    value: "<offset>",
+    help: "set clock boottime offset (seconds) in time namespaces",
+  },
+  { long: "hostname", arg: "required", value: "<name>", help: "set the hostname (implies --uts)" },
+  { long: "domainname", arg: "required", value: "<name>", help: "set the NIS domain name (implies --uts)" },
+  { long: "help", short: "h", arg: "none", help: "display this help" },
+  { long: "version", short: "V", arg: "none", help: "display version" },
+];
+
+/** The help text of `nsh unshare`. */
+export function unshareHelp(): string {
+  return `
+Usage:
+ nsh unshare [options] [<program> [<argument>...]]
+
+Run a program with some namespaces unshared from the parent.
+
+Options:
+${formatOptions(UNSHARE_OPTIONS)}
+
+The program defaults to $SHELL, or /bin/sh. Option parsing stops at the
+program's first word. The program is always a new process: with --pid it is
+PID 1 of the new namespace.
+`;
+}
+
+/** What the command line asks for. */
+export type UnshareRequest =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | {
+    readonly kind: "run";
+    readonly options: UnshareOptions;
+    /** Namespaces to bind to files, by type. */
+    readonly persist: ReadonlyMap<string, string>;
+    readonly argv: string[];
+  };
+
+const PROPAGATIONS = ["slave", "shared", "private", "unchanged"];
+
+function integer(command: string, text: string, what: string, min = -(2 ** 53), max = 2 ** 53): number {
+  if (!/^-?\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(command, `failed to parse ${what} '${text}'`);
+  }
+  return Number(text);
+}
+
+/**
+ * Parses the arguments of `nsh unshare`. Pure: nothing is started.
+ *
+ * @param args The words after `unshare`.
+ * @param shell The default program (`$SHELL`).
+ * @returns What to do.
+ * @throws {UsageError} For a malformed command line.
+ */
+export function parseUnshare(args: readonly string[], shell = "/bin/sh"): UnshareRequest {
+  const cmd = "unshare";
+  const { options, rest } = getopt(cmd, UNSHARE_OPTIONS, args);
+  const o: UnshareOptions = {};
+  const persist = new Map<string, string>();
+  for (const { name, value } of options) {
+    const ns = namespaceInfo(name);
+    if (ns && ns.option === name) {
+      o[name as "mount"] = true;
+      if (value !== undefined) persist.set(ns.type, value);
+      continue;
+    }
+    switch (name) {
+      case "help":
+        return { kind: "help" };
+      case "version":
+        return { kind: "version" };
+      case "fork":
+        break;
+      case "map-user":
+        o.mapUser = /^\d+$/.test(value!) ? Number(value) : value!;
+        break;
+      case "map-group":
+        o.mapGroup = /^\d+$/.test(value!) ? Number(value) : value!;
+        break;
+      case "map-root-user":
+        o.mapRootUser = true;
+        break;
+      case "map-current-user":
+        o.mapCurrentUser = true;
+        break;
+      case "map-auto":
+        o.mapAuto = true;
+        break;
+      case "map-users":
+      case "map-groups": {
+        let ranges: UnshareOptions["mapUsers"];
+        try {
+          ranges = value === "auto" ? "auto" : [parseIdRange(value!)];
+        } catch (error) {
+          throw new UsageError(cmd, (error as Error).message);
+        }
+        if (name === "map-users") o.mapUsers = ranges;
+        else o.mapGroups = ranges;
+        break;
+      }
+      case "kill-child": {
+        const signal = value === undefined ? 9 : signalNumber(value);
+        if (signal === undefined) throw new UsageError(cmd, `unknown signal: ${value}`);
+        o.killChild = signal;
+        break;
+      }
+      case "mount-proc":
+        o.mountProc = value ?? true;
+        break;
+      case "propagation":
+        if (!PROPAGATIONS.includes(value!)) throw new UsageError(cmd, `unsupported propagation mode: ${value}`);
+        o.propagation = value as Propagation;
+        break;
+      case "setgroups":
+        if (value !== "allow" && value !== "deny") {
+          throw new UsageError(cmd, `unsupported --setgroups argument '${value}'`);
+        }
+        o.setgroups = value;
+        break;
+      case "keep-caps":
+        o.keepCaps = true;
+        break;
+      case "root":
+        o.root = value!;
+        break;
+      case "wd":
+        o.wd = value!;
+        break;
+      case "setuid":
+        o.setuid = integer(cmd, value!, "uid", 0, 0xfffffffe);
+        break;
+      case "setgid":
+        o.setgid = integer(cmd, value!, "gid", 0, 0xfffffffe);
+        break;
+      case "monotonic":
+        o.monotonic = integer(cmd, value!, "monotonic offset");
+        break;
+      case "boottime":
+        o.boottime = integer(cmd, value!, "boottime offset");
+        break;
+      case "hostname":
+        o.hostname = value!;
+        break;
+      case "domainname":
+        o.domainname = value!;
+        break;
+    }
+  }
+  const argv = rest.length ? [...rest] : [shell];
+  return { kind: "run", options: o, persist, argv };
+}
+
+/**
+ * The plan of parsed options, with the plan's own checks reported as usage
+ * errors.
+ *
+ * @param options The options.
+ * @returns The plan.
+ * @throws {UsageError} For contradictory or out-of-range options.
+ */
+export function planUnshare(options: UnshareOptions): Plan {
+  const { euid, egid } = ids();
+  try {
+    return plan(unshareSteps(options), { euid, egid });
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new UsageError("unshare", error.message.charAt(0).toLowerCase() + error.message.slice(1));
+    }
+    throw error;
+  }
+}
+
+/** The version line. */
+export function versionLine(command: string): string {
+  return `nsh ${command} ${VERSION}`;
+}

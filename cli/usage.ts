@@ -1,0 +1,86 @@
+/**
+ * Errors in how a user called a command, and the one funnel that turns any
+ * error into a line on stderr and an exit status.
+ *
+ * @module
+ */
+
+import { SyscallError } from "../ffi/error.ts";
+
+/** A user's mistake on the command line: one line and a usage hint, exit 1. */
+export class UsageError extends Error {
+  /** The command, such as `"unshare"`. */
+  readonly command: string;
+  /** The exit status. */
+  readonly exitCode: number;
+
+  /**
+   * @param command The command that was called.
+   * @param message What is wrong.
+   * @param exitCode The exit status.
+   */
+  constructor(command: string, message: string, exitCode = 1) {
+    super(message);
+    this.name = "UsageError";
+    this.command = command;
+    this.exitCode = exitCode;
+  }
+}
+
+/** An error that was already explained to the user; only its status matters. */
+export class ExitError extends Error {
+  /** The exit status. */
+  readonly exitCode: number;
+
+  /**
+   * @param exitCode The exit status.
+   */
+  constructor(exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = "ExitError";
+    this.exitCode = exitCode;
+  }
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/**
+ * The exit status util-linux uses for a failed start: 127 when the program
+ * is not found, 126 when it cannot be executed, 1 for any other setup failure.
+ *
+ * @param error The error.
+ * @returns The status.
+ */
+export function exitStatusOf(error: unknown): number {
+  if (error instanceof UsageError || error instanceof ExitError) return error.exitCode;
+  if (error instanceof SyscallError && error.syscall === "execve") return error.code === "ENOENT" ? 127 : 126;
+  return 1;
+}
+
+/**
+ * What to print for an error: one line for anything a user can cause, the
+ * stack only for what must be a bug in nsh.
+ *
+ * @param command The command's name, for the prefix.
+ * @param error The error.
+ * @returns The lines to print, without a final newline; empty for an ExitError.
+ */
+export function describeError(command: string, error: unknown): string {
+  const prefix = command ? `nsh ${command}: ` : "nsh: ";
+  if (error instanceof ExitError) return "";
+  if (error instanceof UsageError) {
+    const cmd = error.command ? `nsh ${error.command}` : "nsh";
+    return `${cmd}: ${error.message}\nTry '${cmd} --help' for more information.`;
+  }
+  if (error instanceof SyscallError) return prefix + lowerFirst(error.message);
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return `${prefix}${lowerFirst(error.message)} (run Deno with -A)`;
+  }
+  // lib/ throws plain Errors for what the machine lacks (newuidmap, kernel
+  // support); TypeError and RangeError from user input are turned into
+  // UsageErrors by the commands. Anything else is a bug: show its stack.
+  if (error instanceof Error && error.constructor === Error) return prefix + lowerFirst(error.message);
+  return `${prefix}internal error: ${error instanceof Error ? error.stack : String(error)}`;
+}
