@@ -121,6 +121,10 @@ export function formatOptions(specs: readonly OptionSpec[]): string {
     const value = s.value ? (s.arg === "optional" ? `[=${s.value}]` : s.arg === "required" ? ` ${s.value}` : "") : "";
     return ` ${short}--${s.long}${value}`;
   });
-  const width = Math.max(...left.map((l) => l.length)) + 2;
-  return specs.map((s, i) => `${left[i]!.padEnd(width)}${s.help}`).join("\n");
+  // As util-linux: help in a column, or on its own line after a long option.
+  const width = 28;
+  return specs.map((s, i) => {
+    const l = left[i]!;
+    return l.length + 2 <= width ? `${l.padEnd(width)}${s.help}` : `${l}\n${" ".repeat(width)}${s.help}`;
+  }).join("\n");
 }

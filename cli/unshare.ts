@@ -5,7 +5,7 @@
  */
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
-import { UsageError } from "./usage.ts";
+import { lowerFirst, UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import { type UnshareOptions, unshareSteps } from "../lib/options.ts";
 import { parseIdRange } from "../lib/idmap.ts";
@@ -167,7 +167,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         try {
           ranges = value === "auto" ? "auto" : [parseIdRange(value!)];
         } catch (error) {
-          throw new UsageError(cmd, (error as Error).message);
+          throw new UsageError(cmd, lowerFirst((error as Error).message));
         }
         if (name === "map-users") o.mapUsers = ranges;
         else o.mapGroups = ranges;
@@ -239,7 +239,7 @@ export function planUnshare(options: UnshareOptions): Plan {
     return plan(unshareSteps(options), { euid, egid });
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError("unshare", error.message.charAt(0).toLowerCase() + error.message.slice(1));
+      throw new UsageError("unshare", lowerFirst(error.message));
     }
     throw error;
   }

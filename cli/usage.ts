@@ -42,7 +42,13 @@ export class ExitError extends Error {
   }
 }
 
-function lowerFirst(text: string): string {
+/**
+ * A library message ("Cannot …") as the CLI prints it after its prefix ("cannot …").
+ *
+ * @param text The message.
+ * @returns It with a lowercase first letter.
+ */
+export function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 

@@ -30,7 +30,9 @@ export type Arg =
   /** The address of the signal mask that the caller had before the clone. */
   | { readonly oldMask: true }
   /** The top of a second stack, for a clone step. */
-  | { readonly secondStack: true };
+  | { readonly secondStack: true }
+  /** The same value as argument `index` of the earlier step `step` (its data is written once). */
+  | { readonly sameAs: readonly [step: number, index: number] };
 
 /** One system call of a program. */
 export interface Op {
@@ -44,6 +46,13 @@ export interface Op {
   readonly zeroFails?: boolean;
   /** A positive result ends the process with status 0: the parent half of a clone step. */
   readonly exitIfParent?: boolean;
+  /**
+   * One candidate of a PATH search, as execvp(3) does it: ENOENT and ENOTDIR go
+   * on to the next step, EACCES is remembered and goes on.
+   */
+  readonly try?: boolean;
+  /** The last candidate of a PATH search: its ENOENT becomes a remembered EACCES. */
+  readonly last?: boolean;
 }
 
 /** Where a program stopped: the index of the failing step and its errno. */
@@ -83,6 +92,8 @@ const SLAB = 64 * 1024;
 const F_IGNORE = 0x100;
 const F_EXIT_IF_PARENT = 0x200;
 const F_ZERO_FAILS = 0x400;
+const F_TRY = 0x800;
+const F_LAST = 0x1000;
 
 const encoder = new TextEncoder();
 
@@ -155,10 +166,12 @@ function write(slab: Slab, ops: readonly Op[], r: Routine): void {
     align();
     return slab.address + at;
   };
+  const values: number[][] = [];
   ops.forEach((op, i) => {
     const at = HEADER + i * STEP;
     let flags = (op.ignore ? F_IGNORE : 0) | (op.exitIfParent ? F_EXIT_IF_PARENT : 0) |
-      (op.zeroFails ? F_ZERO_FAILS : 0);
+      (op.zeroFails ? F_ZERO_FAILS : 0) | (op.try ? F_TRY : 0) | (op.last ? F_LAST : 0);
+    values.push([]);
     slab.put(at, r.sysno[op.call]);
     for (let a = 0; a < 6; a++) {
       const arg = op.args[a] ?? 0;
@@ -188,7 +201,9 @@ function write(slab: Slab, ops: readonly Op[], r: Routine): void {
         value = slab.address + HEADER + arg.result * STEP + 64;
         flags |= 1 << a;
       } else if ("oldMask" in arg) value = slab.address + 56;
+      else if ("sameAs" in arg) value = values[arg.sameAs[0]]![arg.sameAs[1]]!;
       else value = slab.address + slab.size - STACK - 64;
+      values[i]!.push(value);
       slab.put(at + 8 + a * 8, value);
     }
     slab.put(at + 56, flags);
@@ -240,6 +255,7 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   slab.put(56, 0);
   slab.put(64, 0);
   slab.put(72, 0);
+  slab.put(80, 0);
   const pid = r.spawn(slab.pointer);
   const failureOf = (): StepFailure | null => {
     const errno = slab.get(72);

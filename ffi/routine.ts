@@ -50,13 +50,25 @@ let loaded: Routine | undefined;
  * @throws {Error} On an architecture that nsh has no routine for.
  */
 export function routine(): Routine {
-  if (loaded) return loaded;
-  const arch = Deno.build.arch;
+  loaded ??= loadRoutine(Deno.build.arch);
+  return loaded;
+}
+
+/**
+ * Loads the routine of an architecture into executable memory.
+ *
+ * @param arch The architecture, as `Deno.build.arch` names it.
+ * @returns The routine.
+ * @throws {Error} When nsh has no routine for `arch`: a clear message, never a crash.
+ */
+export function loadRoutine(arch: string): Routine {
   const code = CODE[arch];
   const sysno = SYSCALLS[arch];
   if (!code || !sysno) {
     throw new Error(
-      `Cannot start namespaced processes on ${arch}: nsh's spawn routine exists for x86_64 only so far`,
+      `Cannot start processes in new namespaces on ${arch}: nsh's spawn routine exists for ${
+        Object.keys(CODE).join(", ")
+      } only`,
     );
   }
   const { mmap, mprotect } = libc();
@@ -92,7 +104,7 @@ export function routine(): Routine {
   const P_PID = 1n;
   const n = BigInt;
   const READ = n(sysno.read), WRITE = n(sysno.write), WAITID = n(sysno.waitid);
-  loaded = {
+  return {
     sysno,
     spawn: (header) => Number(spawn.call(header)),
     syscall: (nr, a0 = 0, a1 = 0, a2 = 0, a3 = 0) => Number(sync.call(n(nr), n(a0), n(a1), n(a2), n(a3), 0n, 0n)),
@@ -100,5 +112,4 @@ export function routine(): Routine {
     write: async (fd, buffer, length) => Number(await io.call(WRITE, n(fd), buffer, n(length), 0n, 0n, 0n)),
     waitid: async (pid, info, options) => Number(await wait.call(WAITID, P_PID, n(pid), info, n(options), 0n, 0n)),
   };
-  return loaded;
 }

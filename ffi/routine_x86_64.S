@@ -36,6 +36,7 @@
  *   56 oldmask     the caller's mask, saved here by nsh_spawn
  *   64 errstep     written by the child: index of the failing step
  *   72 errno       written by the child: its errno
+ *   80 eacces      written by the child: -EACCES once a TRY step met it
  *
  * struct step (9 fields of 8 bytes = 72 bytes):
  *    0 nr          system call number
@@ -45,6 +46,11 @@
  *                  bit 9:  EXIT_IF_PARENT, a positive result ends this process
  *                          with status 0 (the parent half of a clone step)
  *                  bit 10: ZERO_FAILS, a result of 0 is a failure (ECANCELED)
+ *                  bit 11: TRY, one candidate of a PATH search (as execvp(3)):
+ *                          ENOENT and ENOTDIR go on to the next step,
+ *                          EACCES is remembered and goes on, others fail
+ *                  bit 12: LAST, the last candidate: ENOENT or ENOTDIR become
+ *                          EACCES when a TRY step met it
  *   64 result      written by the child: the raw return value
  */
         .intel_syntax noprefix
@@ -158,7 +164,27 @@ nsh_spawn:
         inc     r14
         jmp     .Lloop
 .Lfail:
-        test    r15d, 0x100
+        test    r15d, 0x800             /* TRY */
+        jz      9f
+        cmp     rax, -2                 /* ENOENT */
+        je      .Lnext
+        cmp     rax, -20                /* ENOTDIR */
+        je      .Lnext
+        cmp     rax, -13                /* EACCES */
+        jne     9f
+        mov     [rbx+80], rax
+        jmp     .Lnext
+9:      test    r15d, 0x1000            /* LAST */
+        jz      10f
+        cmp     rax, -2
+        je      11f
+        cmp     rax, -20
+        jne     10f
+11:     mov     rcx, [rbx+80]
+        test    rcx, rcx
+        jz      10f
+        mov     rax, rcx
+10:     test    r15d, 0x100             /* IGNORE */
         jnz     .Lnext
         mov     [rbx+64], r14
         neg     rax

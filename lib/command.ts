@@ -512,4 +512,14 @@ export class Command implements PromiseLike<CommandResult> {
   ): Promise<A | B> {
     return CommandChild._start(this.#state, true).then(onfulfilled, onrejected);
   }
+
+  /**
+   * Runs the program and handles a failure.
+   *
+   * @param onrejected Called with the error.
+   * @returns A promise of the result or of what the callback returns.
+   */
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<CommandResult | B> {
+    return this.then(undefined, onrejected);
+  }
 }

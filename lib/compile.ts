@@ -48,8 +48,8 @@ export interface StepInfo {
 
 /** The program to run and how its stdio is connected. */
 export interface ExecSpec {
-  /** The path execve gets, already looked up in PATH. */
-  readonly path: string;
+  /** The paths to try with execve, in order (see lib/path.ts). */
+  readonly candidates: readonly string[];
   /** The arguments, `argv[0]` first. */
   readonly argv: readonly string[];
   /** The environment, as `NAME=value` strings. */
@@ -343,11 +343,19 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     operation: "restore the signal mask",
     role: "signals",
   });
-  add({ call: "execve", args: [{ str: exec.path }, { strs: exec.argv }, { strs: exec.envp }] as Arg[] }, {
-    syscall: "execve",
-    operation: `execute "${exec.argv[0] ?? exec.path}"`,
-    path: exec.path,
-    role: "exec",
+  const name = exec.argv[0] ?? "";
+  const first = ops.length;
+  exec.candidates.forEach((path, i) => {
+    const last = i === exec.candidates.length - 1;
+    const args: Arg[] = i === 0
+      ? [{ str: path }, { strs: exec.argv }, { strs: exec.envp }]
+      : [{ str: path }, { sameAs: [first, 1] }, { sameAs: [first, 2] }];
+    add({ call: "execve", args, ...(last ? { last: true } : { try: true }) }, {
+      syscall: "execve",
+      operation: `execute "${name}"`,
+      path: name,
+      role: "exec",
+    });
   });
 
   // CLONE_NEWTIME is unshared by a step, never passed to clone.

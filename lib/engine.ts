@@ -13,7 +13,7 @@ import { SyscallError } from "../ffi/error.ts";
 import { signalName, signalNumber } from "../ffi/signals.ts";
 import { compile, type Compiled } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
-import { findProgram } from "./path.ts";
+import { programCandidates } from "./path.ts";
 import type { Plan } from "./plan.ts";
 import { capLastCap, ids } from "./system.ts";
 
@@ -200,21 +200,23 @@ function reapFailed(pid: number): void {
 
 /** Writes the id maps of a child waiting for them: as root directly, else with newuidmap. */
 async function writeMaps(pid: number, p: Plan): Promise<void> {
+  const c = libc();
+  const put = (file: string, text: string) => {
+    const path = `/proc/${pid}/${file}`;
+    const fd = unwrap(c.open(new TextEncoder().encode(path + "\0"), 1 | O_CLOEXEC, 0), "open", {
+      operation: `open ${path}`,
+      path,
+    });
+    const bytes = new TextEncoder().encode(text);
+    const n = c.write(fd, bytes, BigInt(bytes.length));
+    const e = n < 0 ? errno() : 0;
+    c.close(fd);
+    if (e) throw new SyscallError("write", e, { operation: `write "${text.trim()}" to ${path}`, path });
+  };
+  // The owner of a user namespace may write its setgroups file; it must come
+  // before the gid map.
+  if (p.setgroups) put("setgroups", p.setgroups);
   if (ids().euid === 0) {
-    const c = libc();
-    const put = (file: string, text: string) => {
-      const path = `/proc/${pid}/${file}`;
-      const fd = unwrap(c.open(new TextEncoder().encode(path + "\0"), 1 | O_CLOEXEC, 0), "open", {
-        operation: `open ${path}`,
-        path,
-      });
-      const bytes = new TextEncoder().encode(text);
-      const n = c.write(fd, bytes, BigInt(bytes.length));
-      const e = n < 0 ? errno() : 0;
-      c.close(fd);
-      if (e) throw new SyscallError("write", e, { operation: `write "${text.trim()}" to ${path}`, path });
-    };
-    if (p.setgroups) put("setgroups", p.setgroups);
     if (p.uidMap) put("uid_map", formatIdMap(p.uidMap));
     if (p.gidMap) put("gid_map", formatIdMap(p.gidMap));
     return;
@@ -253,7 +255,7 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
   const c = libc();
   const name = options.argv[0];
   if (name === undefined) throw new TypeError("Cannot start a program: argv is empty");
-  const path = findProgram(name, options.env.PATH, p.root);
+  const candidates = programCandidates(name, options.env.PATH);
   const envp = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
 
   const parentEnds: (number | undefined)[] = [undefined, undefined, undefined];
@@ -279,7 +281,7 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
       syncWrite = w;
     }
     const compiled = compile(p, {
-      path,
+      candidates,
       argv: options.argv,
       envp,
       stdio: [childEnds[0], childEnds[1], childEnds[2]],

@@ -77,7 +77,13 @@ function nsExists(type: NamespaceType): boolean {
 export function stepHint(info: StepInfo, errno: number, rootless: boolean): string | undefined {
   switch (info.role) {
     case "exec":
-      if (errno === ENOENT) return undefined;
+      if (errno === ENOENT) {
+        return info.path === ""
+          ? "the program name is empty"
+          : info.path?.includes("/")
+          ? undefined
+          : "no such program in PATH";
+      }
       if (errno === EACCES) return "the file is not executable, or a directory on its path is not searchable";
       if (errno === ENOEXEC) return "the file is not a program this kernel can run and has no #! line";
       return undefined;

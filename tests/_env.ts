@@ -1,0 +1,189 @@
+/**
+ * What the test machine can do, decided once, and helpers to run nsh the way
+ * users do: the CLI as a subprocess, and scripts as an unprivileged user.
+ *
+ * @module
+ */
+
+/** The repository root, with a trailing slash. */
+export const REPO: string = new URL("..", import.meta.url).pathname;
+
+/** The CLI entry. */
+export const CLI: string = `${REPO}cli.ts`;
+
+/** Whether the tests run as root (CI does). */
+export const IS_ROOT: boolean = Deno.uid() === 0;
+
+/** The unprivileged user the rootless tests drop to. */
+export const NOBODY = { uid: 65534, gid: 65534 } as const;
+
+/**
+ * Whether a program is on PATH.
+ *
+ * @param name The program.
+ * @returns `true` when found.
+ */
+export function hasProgram(name: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return true;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return false;
+}
+
+/** Output of a finished process. */
+export interface Output {
+  /** Exit code, 128 + N for signal N. */
+  code: number;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Runs a program to completion and captures its output.
+ *
+ * @param cmd The program.
+ * @param args Its arguments.
+ * @param options Environment, stdin text and working directory.
+ * @returns Its output.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string; clearEnv?: boolean } = {},
+): Promise<Output> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.clearEnv ? { clearEnv: true } : {}),
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * Runs `deno run -A cli.ts …args` as a user would.
+ *
+ * @param args The arguments of nsh.
+ * @param options Environment and stdin.
+ * @returns Its output.
+ */
+export function nsh(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Output> {
+  return run(Deno.execPath(), ["run", "-A", "--quiet", CLI, ...args], options);
+}
+
+let unprivilegedSetup: Promise<{ deno: string; repo: string; home: string }> | undefined;
+
+async function canRead(path: string, test = "-r"): Promise<boolean> {
+  const out = await run("setpriv", [
+    `--reuid=${NOBODY.uid}`,
+    `--regid=${NOBODY.gid}`,
+    "--clear-groups",
+    "test",
+    test,
+    path,
+  ]);
+  return out.code === 0;
+}
+
+/**
+ * Prepares what an unprivileged Deno needs: a Deno binary and a copy of the
+ * repository that the user can read (CI clones under /root, which it cannot),
+ * and a writable DENO_DIR.
+ */
+function setupUnprivileged(): Promise<{ deno: string; repo: string; home: string }> {
+  unprivilegedSetup ??= (async () => {
+    let deno = Deno.execPath();
+    if (!(await canRead(deno, "-x"))) {
+      deno = `/tmp/nsh-test-deno-${Deno.version.deno}`;
+      try {
+        Deno.statSync(deno);
+      } catch {
+        Deno.copyFileSync(Deno.execPath(), `${deno}.partial`);
+        Deno.chmodSync(`${deno}.partial`, 0o755);
+        Deno.renameSync(`${deno}.partial`, deno);
+      }
+    }
+    let repo = REPO;
+    if (!(await canRead(`${REPO}mod.ts`))) {
+      repo = Deno.makeTempDirSync({ prefix: "nsh-test-repo-" }) + "/";
+      Deno.chmodSync(repo, 0o755);
+      for (const entry of ["mod.ts", "cli.ts", "deno.json", "lib", "ffi", "cli", "examples"]) {
+        await run("cp", ["-r", `${REPO}${entry}`, repo]);
+      }
+      await run("chmod", ["-R", "a+rX", repo]);
+    }
+    const home = Deno.makeTempDirSync({ prefix: "nsh-test-home-" });
+    Deno.chownSync(home, NOBODY.uid, NOBODY.gid);
+    return { deno, repo, home };
+  })();
+  return unprivilegedSetup;
+}
+
+/**
+ * Runs a TypeScript program as the unprivileged user `nobody`, the way a user
+ * without root runs nsh. `$REPO/` in the source is replaced with the path of a
+ * copy of the repository that the user can read.
+ *
+ * @param source The program's source.
+ * @param options `wrap` runs the whole process under another command (such as a
+ *   root-made mount namespace); `args` are passed to the program.
+ * @returns Its output.
+ */
+export async function runUnprivileged(
+  source: string,
+  options: { args?: string[]; wrap?: (argv: string[]) => Promise<Output> } = {},
+): Promise<Output> {
+  const { deno, repo, home } = await setupUnprivileged();
+  const file = `${home}/script-${crypto.randomUUID()}.ts`;
+  Deno.writeTextFileSync(file, source.replaceAll("$REPO/", repo));
+  Deno.chmodSync(file, 0o644);
+  const argv = [
+    "setpriv",
+    `--reuid=${NOBODY.uid}`,
+    `--regid=${NOBODY.gid}`,
+    "--clear-groups",
+    "env",
+    `HOME=${home}`,
+    `DENO_DIR=${home}/deno`,
+    "NO_COLOR=1",
+    deno,
+    "run",
+    "-A",
+    "--quiet",
+    "--no-config",
+    file,
+    ...(options.args ?? []),
+  ];
+  try {
+    return options.wrap ? await options.wrap(argv) : await run(argv[0]!, argv.slice(1));
+  } finally {
+    Deno.removeSync(file);
+  }
+}
+
+/**
+ * The namespace of this process, as `/proc/self/ns/TYPE` links it.
+ *
+ * @param type The namespace type.
+ * @returns Such as `"net:[4026531833]"`.
+ */
+export function hostNamespace(type: string): string {
+  return Deno.readLinkSync(`/proc/self/ns/${type}`);
+}

@@ -1,0 +1,206 @@
+/**
+ * The one-shot CLI, run as a user runs it: `deno run -A cli.ts …` in a
+ * subprocess. Exit statuses follow util-linux and shells; errors are one line.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { hasProgram, IS_ROOT, nsh, REPO } from "./_env.ts";
+import { mainHelp } from "../cli/main.ts";
+import { unshareHelp } from "../cli/unshare.ts";
+import { VERSION } from "../cli/version.ts";
+
+const root = { ignore: !IS_ROOT };
+
+/** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
+function assertSnapshot(actual: string, name: string): void {
+  const path = `${REPO}tests/snapshots/${name}`;
+  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
+  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
+}
+
+Deno.test("help output matches its snapshot", () => {
+  assertSnapshot(mainHelp(), "main_help.txt");
+  assertSnapshot(unshareHelp(), "unshare_help.txt");
+});
+
+Deno.test("VERSION matches deno.json", () => {
+  assertEquals(VERSION, JSON.parse(Deno.readTextFileSync(`${REPO}deno.json`)).version);
+});
+
+Deno.test("nsh unshare --help and --version print and exit 0", async () => {
+  const help = await nsh(["unshare", "--help"]);
+  assertEquals([help.code, help.stdout, help.stderr], [0, unshareHelp(), ""]);
+  const version = await nsh(["unshare", "-V"]);
+  assertEquals([version.code, version.stdout], [0, `nsh unshare ${VERSION}\n`]);
+});
+
+Deno.test({
+  name: "nsh unshare runs the seed's first command: a network namespace with only lo",
+  ignore: !IS_ROOT || !hasProgram("ip"),
+  async fn() {
+    const out = await nsh(["unshare", "--net", "ip", "-br", "addr"]);
+    assertEquals(out.code, 0, out.stderr);
+    assertMatch(out.stdout, /^lo\s+DOWN\s*$/);
+  },
+});
+
+Deno.test({
+  name: "nsh unshare runs the seed's second command: ps sees only its PID namespace",
+  ...root,
+  async fn() {
+    const out = await nsh(["unshare", "--pid", "--mount-proc", "--fork", "ps", "aux"]);
+    assertEquals(out.code, 0, out.stderr);
+    const lines = out.stdout.trim().split("\n");
+    assertEquals(lines.length, 2, out.stdout);
+    assertMatch(lines[1]!, /^root\s+1\s.*ps aux$/);
+  },
+});
+
+Deno.test({
+  name: "nsh unshare reads the program from stdin when it is a shell, and defaults to $SHELL",
+  ...root,
+  async fn() {
+    const out = await nsh(["unshare", "-pu", "--hostname=inner"], {
+      env: { SHELL: "/bin/sh" },
+      stdin: "echo $$; hostname\n",
+    });
+    assertEquals([out.code, out.stdout], [0, "1\ninner\n"]);
+  },
+});
+
+Deno.test({
+  name: "nsh unshare exits with the program's status, or 128 + N for signal N",
+  ...root,
+  async fn() {
+    assertEquals((await nsh(["unshare", "-u", "sh", "-c", "exit 42"])).code, 42);
+    assertEquals((await nsh(["unshare", "-u", "sh", "-c", "kill -TERM $$"])).code, 143);
+  },
+});
+
+Deno.test({
+  name: "nsh unshare exits 127 with one line for a missing program and 126 for one it cannot execute",
+  ...root,
+  async fn() {
+    const missing = await nsh(["unshare", "-n", "no-such-program-nsh"]);
+    assertEquals(missing.code, 127);
+    assertEquals(
+      missing.stderr,
+      'nsh unshare: cannot execute "no-such-program-nsh": execve() failed with ENOENT (No such file or directory); no such program in PATH\n',
+    );
+    const file = Deno.makeTempFileSync();
+    try {
+      const denied = await nsh(["unshare", "-n", file]);
+      assertEquals(denied.code, 126);
+      assertMatch(
+        denied.stderr,
+        /^nsh unshare: cannot execute ".*": execve\(\) failed with EACCES \(Permission denied\); .*\n$/,
+      );
+    } finally {
+      Deno.removeSync(file);
+    }
+  },
+});
+
+Deno.test("nsh unshare rejects bad options with one line, a usage hint and status 1", async () => {
+  const cases: [string[], string][] = [
+    [["--foo"], "unrecognized option '--foo'"],
+    [["-x"], "invalid option -- 'x'"],
+    [["--propagation", "bad"], "unsupported propagation mode: bad"],
+    [["--setgroups=maybe"], "unsupported --setgroups argument 'maybe'"],
+    [["--kill-child=NOPE"], "unknown signal: NOPE"],
+    [["-w"], "option requires an argument -- 'w'"],
+    [["--monotonic", "soon"], "failed to parse monotonic offset 'soon'"],
+    [["--map-users=1,2"], 'cannot parse id block "1,2": expected outer,inner,count or inner:outer:count'],
+    [["--fork=yes"], "option '--fork' doesn't allow an argument"],
+  ];
+  for (const [args, message] of cases) {
+    const out = await nsh(["unshare", ...args, ...(args[0] === "-w" ? [] : ["true"])]);
+    assertEquals(out.code, 1, args.join(" "));
+    assertEquals(out.stderr, `nsh unshare: ${message}\nTry 'nsh unshare --help' for more information.\n`);
+    assertEquals(out.stdout, "");
+  }
+});
+
+Deno.test("nsh rejects an unknown command", async () => {
+  const out = await nsh(["frobnicate"]);
+  assertEquals([out.code, out.stderr], [
+    1,
+    "nsh: unknown command 'frobnicate'\nTry 'nsh --help' for more information.\n",
+  ]);
+});
+
+Deno.test({
+  name: "nsh unshare reports a failed setup step with the user's path and exits 1",
+  ...root,
+  async fn() {
+    const out = await nsh(["unshare", "--mount-proc=/no/such/dir", "true"]);
+    assertEquals(out.code, 1);
+    assertEquals(
+      out.stderr,
+      'nsh unshare: cannot mount proc on "/no/such/dir": mount() failed with ENOENT (No such file or directory); the mount point must exist (inside the new root, for proc)\n',
+    );
+  },
+});
+
+Deno.test({
+  name: "nsh unshare stops parsing options at the program's first word",
+  ...root,
+  async fn() {
+    const out = await nsh(["unshare", "-u", "echo", "-n", "--net", "--", "x"]);
+    assertEquals([out.code, out.stdout], [0, "--net -- x"]);
+  },
+});
+
+Deno.test({
+  name: "Ctrl-C stops a PID 1 that has no handler, nsh exits 130 and leaves nothing running",
+  ignore: !IS_ROOT || !hasProgram("setsid"),
+  async fn() {
+    // setsid gives nsh its own process group, as a terminal's foreground job:
+    // the signal then goes to nsh and the program, as a Ctrl-C does.
+    const marker = `1000.${crypto.getRandomValues(new Uint32Array(1))[0]}`;
+    const child = new Deno.Command("setsid", {
+      args: [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        `${REPO}cli.ts`,
+        "unshare",
+        "-p",
+        "sh",
+        "-c",
+        `exec sleep ${marker}`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let sleeper: number | undefined;
+    for (let i = 0; i < 200 && sleeper === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      sleeper = findProcess(marker);
+    }
+    assert(sleeper !== undefined, "the program started");
+    Deno.kill(-child.pid, "SIGINT");
+    const status = await child.status;
+    assertEquals(status.code, 130);
+    assertEquals(findProcess(marker), undefined);
+    await child.stderr.cancel();
+  },
+});
+
+function findProcess(marker: string): number | undefined {
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${entry.name}/cmdline`) === `sleep\0${marker}\0`) {
+        const state = Deno.readTextFileSync(`/proc/${entry.name}/stat`).split(") ")[1]!;
+        if (!state.startsWith("Z")) return Number(entry.name);
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,358 @@
+/**
+ * The engine, run for real as root: every namespace type is verified from
+ * inside (its inode differs from the host's, and it behaves), with exit
+ * statuses, stdio and setup steps.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
+import { hasProgram, hostNamespace, IS_ROOT, run } from "./_env.ts";
+import { CommandError, type NamespaceType, sandbox, SyscallError, unshare } from "../mod.ts";
+
+const root = { ignore: !IS_ROOT };
+
+const TYPES: NamespaceType[] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+
+for (const type of TYPES) {
+  Deno.test({
+    name: `unshare() gives the program a new ${type} namespace`,
+    ...root,
+    async fn() {
+      const inside = await sandbox().unshare(type).run("readlink", `/proc/self/ns/${type}`).text();
+      const host = hostNamespace(type);
+      assertMatch(inside, new RegExp(`^${type}:\\[\\d+\\]$`));
+      assert(inside !== host, `${type}: ${inside} should differ from the host's ${host}`);
+    },
+  });
+}
+
+Deno.test({
+  name: "unshare() with every type at once leaves no namespace shared",
+  ...root,
+  async fn() {
+    const lines = await unshare({
+      cgroup: true,
+      ipc: true,
+      mount: true,
+      net: true,
+      pid: true,
+      time: true,
+      user: true,
+      uts: true,
+    }).run("sh", "-c", `for t in ${TYPES.join(" ")}; do readlink /proc/self/ns/$t; done`).lines();
+    assertEquals(lines.length, TYPES.length);
+    lines.forEach((line, i) => assert(line !== hostNamespace(TYPES[i]!), `${TYPES[i]} is shared`));
+  },
+});
+
+Deno.test({
+  name: "unshare() runs the program as PID 1 and mountProc shows only its namespace",
+  ...root,
+  async fn() {
+    const pids = await unshare({ pid: true, mountProc: true }).run("ps", "-e", "-o", "pid=").lines();
+    assertEquals(pids.map((p) => p.trim()), ["1"]);
+    const self = await unshare({ pid: true }).run("sh", "-c", "echo $$").text();
+    assertEquals(self, "1");
+  },
+});
+
+Deno.test({
+  name: "hostname() sets the hostname in a new UTS namespace only",
+  ...root,
+  async fn() {
+    const before = Deno.hostname();
+    const inside = await sandbox().hostname("nsh-box").domainname("nsh.test").run("sh", "-c", "hostname; domainname")
+      .lines();
+    assertEquals(inside, ["nsh-box", "nsh.test"]);
+    assertEquals(Deno.hostname(), before);
+  },
+});
+
+Deno.test({
+  name: "unshare() with net shows only a loopback that is down",
+  ignore: !IS_ROOT || !hasProgram("ip"),
+  async fn() {
+    const links = await unshare({ net: true }).run("ip", "-o", "link").lines();
+    assertEquals(links.length, 1);
+    assertMatch(links[0]!, /^1: lo: <LOOPBACK> .* state DOWN/);
+  },
+});
+
+Deno.test({
+  name: "unshare() with ipc hides the host's message queues",
+  ignore: !IS_ROOT || !hasProgram("ipcmk"),
+  async fn() {
+    const made = await run("ipcmk", ["-Q"]);
+    const id = /(\d+)/.exec(made.stdout)?.[1];
+    assert(id, made.stdout + made.stderr);
+    try {
+      const host = Deno.readTextFileSync("/proc/sysvipc/msg");
+      assert(host.split("\n").some((l) => l.trim().split(/\s+/)[1] === id), "the queue exists on the host");
+      const inside = await unshare({ ipc: true }).run("cat", "/proc/sysvipc/msg").lines();
+      assertEquals(inside.length, 1, `only the header line inside, got ${inside.join("|")}`);
+    } finally {
+      await run("ipcrm", ["-q", id]);
+    }
+  },
+});
+
+Deno.test({
+  name: "mounts in a new mount namespace are not seen by the host",
+  ...root,
+  async fn() {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const inside = await sandbox().tmpfs(dir, "size=1m").run(
+        "sh",
+        "-c",
+        `echo hi > ${dir}/f; cat ${dir}/f; grep -c " ${dir} " /proc/self/mountinfo`,
+      )
+        .lines();
+      assertEquals(inside, ["hi", "1"]);
+      assertEquals([...Deno.readDirSync(dir)].length, 0);
+      assert(!Deno.readTextFileSync("/proc/self/mountinfo").includes(` ${dir} `));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "propagation() is applied to the whole new mount tree",
+  ...root,
+  async fn() {
+    const shared = await unshare({ mount: true, propagation: "shared" }).run("cat", "/proc/self/mountinfo").lines();
+    assert(shared.every((l) => / shared:\d+ /.test(l)), "every mount is shared");
+    const priv = await unshare({ mount: true }).run("cat", "/proc/self/mountinfo").lines();
+    assert(priv.every((l) => !/ (shared|master):\d+ /.test(l)), "the default is private");
+  },
+});
+
+Deno.test({
+  name: "timeOffset() shifts the boot-time and monotonic clocks",
+  ...root,
+  async fn() {
+    const day = 86400;
+    const out = await unshare({ time: true, boottime: 10 * day, monotonic: day }).run(
+      "sh",
+      "-c",
+      "cat /proc/self/timens_offsets; cat /proc/uptime",
+    ).lines();
+    assertEquals(out.slice(0, 2).map((l) => l.trim().split(/\s+/).slice(0, 2).join(" ")), [
+      `monotonic ${day}`,
+      `boottime ${10 * day}`,
+    ]);
+    const hostUptime = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
+    const uptime = Number(out[2]!.split(" ")[0]);
+    assert(uptime - hostUptime > 10 * day - 60, `uptime ${uptime} shows the offset over ${hostUptime}`);
+  },
+});
+
+Deno.test({
+  name: "mapRootUser() makes the caller root in a new user namespace",
+  ...root,
+  async fn() {
+    const out = await unshare({ mapRootUser: true }).run(
+      "sh",
+      "-c",
+      "id -u; id -g; cat /proc/self/uid_map /proc/self/setgroups",
+    )
+      .lines();
+    assertEquals(out.map((l) => l.trim().split(/\s+/).join(" ")), ["0", "0", "0 0 1", "deny"]);
+  },
+});
+
+Deno.test({
+  name: "mapUsers() as root writes ranges from the parent and setuid() switches",
+  ...root,
+  async fn() {
+    const box = unshare({
+      user: true,
+      mapUsers: [{ inside: 0, outside: 100000, count: 65536 }],
+      mapGroups: [{ inside: 0, outside: 100000, count: 65536 }],
+      setuid: 1000,
+      setgid: 1000,
+    });
+    const out = await box.run("sh", "-c", "id -u; id -g; cat /proc/self/uid_map").lines();
+    assertEquals(out.map((l) => l.trim().split(/\s+/).join(" ")), ["1000", "1000", "0 100000 65536"]);
+  },
+});
+
+Deno.test({
+  name: "keepCaps() leaves the capabilities of the user namespace ambient for a non-root program",
+  ...root,
+  async fn() {
+    const plain = await unshare({ user: true, mapUser: 1000 }).run("grep", "^CapAmb", "/proc/self/status").text();
+    assertMatch(plain, /CapAmb:\s+0+$/);
+    const kept = await unshare({ user: true, mapUser: 1000, keepCaps: true }).run(
+      "grep",
+      "^CapAmb",
+      "/proc/self/status",
+    )
+      .text();
+    assertMatch(kept, /CapAmb:\s+0*[1-9a-f][0-9a-f]*$/);
+  },
+});
+
+Deno.test({
+  name: "root() and workdir() change the program's view, and proc is mounted in the new root",
+  ...root,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-root-" });
+    try {
+      for (const d of ["usr", "proc", "work"]) Deno.mkdirSync(`${dir}/${d}`);
+      for (const l of ["bin", "lib", "lib64", "sbin"]) {
+        try {
+          Deno.symlinkSync(Deno.readLinkSync(`/${l}`), `${dir}/${l}`);
+        } catch {
+          // Not a symlink on this system: not needed for the test.
+        }
+      }
+      Deno.writeTextFileSync(`${dir}/work/marker`, "in the new root\n");
+      const box = unshare({ pid: true, root: dir, wd: "/work", mountProc: true }).with(
+        sandbox().bindMount("/usr", `${dir}/usr`, { readonly: true }),
+      );
+      const out = await box.run("sh", "-c", "pwd; cat marker; ps -e -o pid=; touch /usr/x 2>&1 || echo read-only")
+        .lines();
+      assertEquals(out[0], "/work");
+      assertEquals(out[1], "in the new root");
+      assertEquals(out[2]!.trim(), "1");
+      assertEquals(out.at(-1), "read-only");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a command reports the exit code and the signal of the program",
+  ...root,
+  async fn() {
+    const ok = await sandbox().unshare("uts").run("true");
+    assertEquals([ok.code, ok.signal, ok.success], [0, null, true]);
+    const three = await sandbox().unshare("uts").run("sh", "-c", "exit 3").noThrow();
+    assertEquals([three.code, three.success], [3, false]);
+    const killed = await sandbox().unshare("uts").run("sh", "-c", "kill -9 $$").noThrow();
+    assertEquals([killed.code, killed.signal], [137, "SIGKILL"]);
+    const error = await assertRejects(() => sandbox().unshare("uts").run("sh", "-c", "echo bad >&2; exit 4").output());
+    assert(error instanceof CommandError);
+    assertEquals([error.code, error.stderr], [4, "bad\n"]);
+  },
+});
+
+Deno.test({
+  name: "a command pipes stdin, stdout and stderr",
+  ...root,
+  async fn() {
+    const box = sandbox().unshare("uts");
+    assertEquals(await box.run("tr", "a-z", "A-Z").stdinText("hello").text(), "HELLO");
+    const r = await box.run("sh", "-c", "echo out; echo err >&2").output();
+    assertEquals([r.stdoutText, r.stderrText], ["out\n", "err\n"]);
+    const big = await box.run("head", "-c", "1000000", "/dev/zero").bytes();
+    assertEquals(big.length, 1000000);
+    assertEquals(await box.run("cat").stdin("null").text(), "");
+    const child = box.run("cat").stdin("piped").stdout("piped").spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("streamed"));
+    await writer.close();
+    const text = await new Response(child.stdout).text();
+    assertEquals(text, "streamed");
+    assertEquals((await child).code, 0);
+  },
+});
+
+Deno.test({
+  name: "a command's timeout and abort signal kill the program",
+  ...root,
+  async fn() {
+    const box = sandbox().unshare("pid");
+    const timedOut = await assertRejects(() => box.run("sleep", "30").timeout(50));
+    assert(timedOut instanceof CommandError && timedOut.timedOut);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const aborted = await assertRejects(() => box.run("sleep", "30").signal(controller.signal));
+    assert(aborted instanceof CommandError && aborted.aborted);
+    const child = box.run("sleep", "30").spawn();
+    child.kill("SIGKILL");
+    const r = await child.catch((e) => e);
+    assert(r instanceof CommandError && r.signal === "SIGKILL", String(r));
+  },
+});
+
+Deno.test({
+  name: "killChild() kills the program when the Deno process that started it dies",
+  ...root,
+  async fn() {
+    const script = `
+      import { unshare } from "${new URL("../mod.ts", import.meta.url).href}";
+      const child = unshare({ uts: true, killChild: true }).run("sleep", "1000").spawn();
+      await child.started;
+      console.log(child.pid);
+      await new Promise(() => {});`;
+    const file = Deno.makeTempFileSync({ suffix: ".ts" });
+    Deno.writeTextFileSync(file, script);
+    const parent = new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--no-config", file], stdout: "piped" })
+      .spawn();
+    const reader = parent.stdout.getReader();
+    const { value } = await reader.read();
+    const pid = Number(new TextDecoder().decode(value).trim());
+    assert(pid > 0);
+    assert(Deno.readTextFileSync(`/proc/${pid}/cmdline`).startsWith("sleep"));
+    parent.kill("SIGKILL");
+    await parent.status;
+    reader.releaseLock();
+    await parent.stdout.cancel();
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      try {
+        gone = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.startsWith("Z");
+      } catch {
+        gone = true;
+      }
+      if (!gone) await new Promise((r) => setTimeout(r, 20));
+    }
+    Deno.removeSync(file);
+    assert(gone, `sleep (pid ${pid}) outlived its parent`);
+  },
+});
+
+Deno.test({
+  name: "a failing setup step names the operation, the path, the errno and a hint",
+  ...root,
+  async fn() {
+    const error = await assertRejects(() => unshare({ mountProc: "/nonexistent-nsh" }).run("true"));
+    assert(error instanceof SyscallError);
+    assertEquals([error.syscall, error.code, error.path], ["mount", "ENOENT", "/nonexistent-nsh"]);
+    assertEquals(
+      error.message,
+      'Cannot mount proc on "/nonexistent-nsh": mount() failed with ENOENT (No such file or directory); the mount point must exist (inside the new root, for proc)',
+    );
+    const missing = await assertRejects(() => unshare({ net: true }).run("no-such-program-nsh"));
+    assert(missing instanceof SyscallError);
+    assertEquals([missing.syscall, missing.code], ["execve", "ENOENT"]);
+  },
+});
+
+Deno.test({
+  name: "a command searches PATH as execvp does: EACCES wins over ENOENT, and a later executable wins",
+  ...root,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-path-" });
+    try {
+      for (const d of ["a", "b", "c"]) Deno.mkdirSync(`${dir}/${d}`);
+      Deno.writeTextFileSync(`${dir}/a/prog`, "#!/bin/sh\necho a\n");
+      Deno.writeTextFileSync(`${dir}/c/prog`, "#!/bin/sh\necho c\n");
+      Deno.chmodSync(`${dir}/c/prog`, 0o755);
+      const box = sandbox().unshare("uts");
+      const denied = await assertRejects(() => box.run("prog").env({ PATH: `${dir}/a:${dir}/b` }));
+      assert(denied instanceof SyscallError);
+      assertEquals(denied.code, "EACCES");
+      assertEquals(await box.run("prog").env({ PATH: `${dir}/a:${dir}/b:${dir}/c` }).text(), "c");
+      const missing = await assertRejects(() => box.run("prog").env({ PATH: `${dir}/b` }));
+      assertEquals((missing as SyscallError).code, "ENOENT");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

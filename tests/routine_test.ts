@@ -1,0 +1,39 @@
+/**
+ * The spawn routine: the embedded bytes match their assembly source, and an
+ * architecture without a routine gets a clear error.
+ *
+ * @module
+ */
+
+import { assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { hasProgram, REPO } from "./_env.ts";
+import { assemble } from "../ffi/assemble.ts";
+import { ROUTINE_X86_64 } from "../ffi/routine_x86_64.ts";
+import { loadRoutine, routine } from "../ffi/routine.ts";
+
+Deno.test({
+  name: "routine_x86_64.ts holds exactly the bytes that routine_x86_64.S assembles to",
+  ignore: !hasProgram("as") || !hasProgram("objcopy") || Deno.build.arch !== "x86_64",
+  async fn() {
+    const bytes = await assemble(`${REPO}ffi/routine_x86_64.S`);
+    assertEquals(Array.from(bytes!), Array.from(ROUTINE_X86_64), "run `deno task routine` after editing the source");
+  },
+});
+
+Deno.test("loadRoutine() refuses an architecture without a routine with a clear error", () => {
+  const error = assertThrows(() => loadRoutine("riscv64"));
+  assertMatch(
+    (error as Error).message,
+    /^Cannot start processes in new namespaces on riscv64: nsh's spawn routine exists for x86_64 only$/,
+  );
+});
+
+Deno.test({
+  name: "routine().syscall() returns results and -errno",
+  ignore: Deno.build.arch !== "x86_64",
+  fn() {
+    const r = routine();
+    assertEquals(r.syscall(r.sysno.getpid), Deno.pid);
+    assertEquals(r.syscall(r.sysno.close, 987654), -9); // EBADF
+  },
+});
