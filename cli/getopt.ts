@@ -66,9 +66,10 @@ export function getopt(command: string, specs: readonly OptionSpec[], args: read
       const inline = eq < 0 ? undefined : word.slice(eq + 1);
       const exact = specs.find((s) => s.long === name);
       const matches = exact ? [exact] : specs.filter((s) => s.long.startsWith(name));
-      if (matches.length === 0) fail(`unrecognized option '--${name}'`);
+      // As glibc, the messages quote the whole word, value included.
+      if (matches.length === 0) fail(`unrecognized option '${word}'`);
       if (matches.length > 1) {
-        fail(`option '--${name}' is ambiguous; possibilities: ${matches.map((s) => `'--${s.long}'`).join(" ")}`);
+        fail(`option '${word}' is ambiguous; possibilities: ${matches.map((s) => `'--${s.long}'`).join(" ")}`);
       }
       const spec = matches[0]!;
       i++;

@@ -114,7 +114,7 @@ const PROPAGATIONS = ["slave", "shared", "private", "unchanged"];
 
 function integer(command: string, text: string, what: string, min = -(2 ** 53), max = 2 ** 53): number {
   if (!/^-?\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(command, `failed to parse ${what} '${text}'`);
+    throw new UsageError(command, `failed to parse ${what}: '${text}'`);
   }
   return Number(text);
 }

@@ -15,7 +15,7 @@ import { compile, type Compiled } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
 import type { Plan } from "./plan.ts";
-import { capLastCap, ids } from "./system.ts";
+import { capLastCap, ids, kernelVersion } from "./system.ts";
 
 /** How a standard stream of the child is connected. */
 export type StdioMode = "inherit" | "piped" | "null";
@@ -256,6 +256,14 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
   const name = options.argv[0];
   if (name === undefined) throw new TypeError("Cannot start a program: argv is empty");
   const candidates = programCandidates(name, options.env.PATH);
+  if (p.namespaces.includes("time")) {
+    const [major] = kernelVersion();
+    if (major < 6) {
+      throw new Error(
+        `Cannot start a program in a new time namespace: this needs Linux 6.0 or later, where execve enters it (this is ${Deno.osRelease()})`,
+      );
+    }
+  }
   const envp = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
 
   const parentEnds: (number | undefined)[] = [undefined, undefined, undefined];

@@ -160,6 +160,14 @@ export function checkIdMap(ranges: readonly IdRange[], what: string): void {
       }
     }
     if (r.count === 0) throw new RangeError(`Cannot write the ${what} map: a block of 0 ids`);
+    // The kernel keeps (u32)-1 as "no id" and refuses blocks that wrap past it.
+    for (const side of ["inside", "outside"] as const) {
+      if (r[side] + r.count > 0xffffffff) {
+        throw new RangeError(
+          `Cannot write the ${what} map: the block of ${r.count} at ${r[side]} ${side} reaches past id 4294967294`,
+        );
+      }
+    }
   }
   for (const side of ["inside", "outside"] as const) {
     const sorted = [...ranges].sort((a, b) => a[side] - b[side]);

@@ -40,7 +40,11 @@ export function equal(a: unknown, b: unknown): boolean {
   if (a instanceof RegExp) return String(a) === String(b);
   if (ArrayBuffer.isView(a)) {
     const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const y = new Uint8Array((b as ArrayBufferView).buffer, (b as ArrayBufferView).byteOffset, (b as ArrayBufferView).byteLength);
+    const y = new Uint8Array(
+      (b as ArrayBufferView).buffer,
+      (b as ArrayBufferView).byteOffset,
+      (b as ArrayBufferView).byteLength,
+    );
     return x.length === y.length && x.every((byte, i) => byte === y[i]);
   }
   if (a instanceof Map) {
@@ -127,7 +131,9 @@ function checkError<E extends Error>(error: unknown, Class?: ErrorClass<E>, incl
     throw new AssertionError(`Expected a ${Class.name}, got ${error instanceof Error ? error.stack : show(error)}`);
   }
   if (includes !== undefined && !(error instanceof Error && error.message.includes(includes))) {
-    throw new AssertionError(`Expected the message to include ${show(includes)}, got ${show((error as Error).message)}`);
+    throw new AssertionError(
+      `Expected the message to include ${show(includes)}, got ${show((error as Error).message)}`,
+    );
   }
 }
 

@@ -111,7 +111,7 @@ Deno.test("nsh unshare rejects bad options with one line, a usage hint and statu
     [["--setgroups=maybe"], "unsupported --setgroups argument 'maybe'"],
     [["--kill-child=NOPE"], "unknown signal: NOPE"],
     [["-w"], "option requires an argument -- 'w'"],
-    [["--monotonic", "soon"], "failed to parse monotonic offset 'soon'"],
+    [["--monotonic", "soon"], "failed to parse monotonic offset: 'soon'"],
     [["--map-users=1,2"], 'cannot parse id block "1,2": expected outer,inner,count or inner:outer:count'],
     [["--fork=yes"], "option '--fork' doesn't allow an argument"],
   ];

@@ -1,0 +1,450 @@
+/**
+ * compile() turns a plan into the system calls a child makes between clone
+ * and execve, in the documented order.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "./_assert.ts";
+import { compile, type Compiled, type ExecSpec, MS } from "../lib/compile.ts";
+import type { Plan } from "../lib/plan.ts";
+import type { Arg, Op } from "../ffi/program.ts";
+
+const BASE: Plan = {
+  namespaces: [],
+  uidMap: undefined,
+  gidMap: undefined,
+  mapsNeedParent: false,
+  setgroups: undefined,
+  keepCaps: false,
+  propagation: "private",
+  hostname: undefined,
+  domainname: undefined,
+  monotonic: undefined,
+  boottime: undefined,
+  mounts: [],
+  mountProc: undefined,
+  root: undefined,
+  wd: undefined,
+  killChild: undefined,
+  setuid: undefined,
+  setgid: undefined,
+};
+
+const EXEC: ExecSpec = {
+  candidates: ["/usr/bin/env"],
+  argv: ["env", "-i"],
+  envp: ["PATH=/usr/bin", "HOME=/"],
+  stdio: [undefined, undefined, undefined],
+};
+
+const CONTEXT = { capLastCap: 40 };
+
+const AT_FDCWD = -100;
+const O_WRONLY_CLOEXEC = 0o2000001;
+
+function build(p: Partial<Plan> = {}, exec: Partial<ExecSpec> = {}): Compiled {
+  return compile({ ...BASE, ...p }, { ...EXEC, ...exec }, CONTEXT);
+}
+
+function calls(c: Compiled): string[] {
+  return c.ops.map((op) => op.call);
+}
+
+/** The calls between the fixed head (SIGPIPE reset) and tail (mask, execve). */
+function middle(c: Compiled): string[] {
+  const names = calls(c);
+  assertEquals(names.slice(-2), ["rt_sigprocmask", "execve"]);
+  return names.slice(names.indexOf("rt_sigaction") + 1, -2);
+}
+
+function text(arg: Arg | undefined): string {
+  assert(arg !== undefined && typeof arg === "object" && "bytes" in arg, `expected bytes, got ${Deno.inspect(arg)}`);
+  return new TextDecoder().decode(arg.bytes);
+}
+
+/** The ops whose info names this role. */
+function byRole(c: Compiled, role: string): Op[] {
+  return c.ops.filter((_, i) => c.infos[i]!.role === role);
+}
+
+/** Asserts an open/write/close of `path` with `content` starting at `at`. */
+function assertWriteFile(c: Compiled, at: number, path: string, content: string): void {
+  assertEquals(c.ops.slice(at, at + 3).map((op) => op.call), ["openat", "write", "close"]);
+  assertEquals(c.ops[at]!.args, [AT_FDCWD, { str: path }, O_WRONLY_CLOEXEC, 0]);
+  const write = c.ops[at + 1]!;
+  assertEquals(write.args[0], { result: at });
+  assertEquals(text(write.args[1]), content);
+  assertEquals(write.args[2], new TextEncoder().encode(content).length);
+  assertEquals(c.ops[at + 2]!.args, [{ result: at }]);
+  assertEquals(c.infos.slice(at, at + 3).map((info) => [info.syscall, info.path]), [
+    ["open", path],
+    ["write", path],
+    ["close", path],
+  ]);
+}
+
+Deno.test("compile() of an empty plan resets SIGPIPE, restores the mask and execs", () => {
+  const c = build();
+  assertEquals(calls(c), ["rt_sigaction", "rt_sigprocmask", "execve"]);
+  assertEquals(c.ops[0], { call: "rt_sigaction", args: [13, { zeros: 32 }, 0, 8], ignore: true });
+  assertEquals(c.ops[1], { call: "rt_sigprocmask", args: [2, { oldMask: true }, 0, 8] });
+  assertEquals(c.ops[2], {
+    call: "execve",
+    args: [{ str: "/usr/bin/env" }, { strs: ["env", "-i"] }, { strs: ["PATH=/usr/bin", "HOME=/"] }],
+    last: true,
+  });
+  assertEquals(c.cloneFlags, 17);
+});
+
+Deno.test("compile() describes every op with a non-empty operation", () => {
+  const c = build({
+    namespaces: ["mnt", "uts", "pid", "user", "time"],
+    uidMap: [{ inside: 0, outside: 1000, count: 1 }],
+    gidMap: [{ inside: 0, outside: 1000, count: 1 }],
+    setgroups: "deny",
+    keepCaps: true,
+    hostname: "h",
+    domainname: "d",
+    monotonic: 1,
+    boottime: 2,
+    mounts: [
+      { kind: "bind", source: "/a", target: "/b", readonly: true },
+      { kind: "tmpfs", target: "/t", options: "" },
+      { kind: "mount", source: "s", target: "/m", type: "ramfs", flags: 0, data: "" },
+    ],
+    mountProc: "/proc",
+    root: "/r",
+    wd: "/w",
+    killChild: 9,
+    setuid: 1,
+    setgid: 1,
+  }, { stdio: [3, 4, 5], sync: { read: 6, write: 7 } });
+  assertEquals(c.infos.length, c.ops.length);
+  for (const [i, info] of c.infos.entries()) {
+    assert(info.operation.length > 0, `op ${i} (${c.ops[i]!.call}) has no operation`);
+    assert(info.syscall.length > 0, `op ${i} (${c.ops[i]!.call}) has no syscall`);
+  }
+  assertEquals(c.infos.at(-1), {
+    syscall: "execve",
+    operation: 'execute "env"',
+    path: "env",
+    role: "exec",
+  });
+});
+
+Deno.test("compile() follows the documented order of steps", () => {
+  const c = build({
+    namespaces: ["mnt", "uts", "user", "time"],
+    uidMap: [{ inside: 0, outside: 1000, count: 1 }],
+    gidMap: [{ inside: 0, outside: 1000, count: 1 }],
+    setgroups: "deny",
+    keepCaps: true,
+    hostname: "h",
+    monotonic: 5,
+    mounts: [{ kind: "tmpfs", target: "/t", options: "" }],
+    mountProc: "/proc",
+    root: "/r",
+    killChild: 9,
+    setuid: 1,
+    setgid: 1,
+  }, { stdio: [3, undefined, undefined] });
+  const roles = c.infos.map((info) => info.role).filter((role, i, all) => role !== all[i - 1]);
+  assertEquals(roles, [
+    "stdio",
+    "signals",
+    "idmap",
+    "time",
+    "propagation",
+    "uts",
+    "mount",
+    "root",
+    "proc",
+    "caps",
+    "ids",
+    "signals",
+    "exec",
+  ]);
+});
+
+Deno.test("compile() connects only the stdio descriptors given", () => {
+  const c = build({}, { stdio: [undefined, 7, 9] });
+  assertEquals(calls(c).slice(0, 3), ["dup3", "dup3", "rt_sigaction"]);
+  assertEquals(c.ops[0]!.args, [7, 1, 0]);
+  assertEquals(c.ops[1]!.args, [9, 2, 0]);
+  assertEquals(c.infos.slice(0, 2).map((i) => [i.syscall, i.operation, i.role]), [
+    ["dup2", "connect standard output", "stdio"],
+    ["dup2", "connect standard error", "stdio"],
+  ]);
+  assertEquals(build({}, { stdio: [5, undefined, undefined] }).ops[0]!.args, [5, 0, 0]);
+});
+
+Deno.test("compile() asks for the parent-death signal only with kill-child", () => {
+  assertEquals(calls(build()).includes("prctl"), false);
+  const c = build({ killChild: 15 });
+  assertEquals(calls(c).slice(0, 2), ["rt_sigaction", "prctl"]);
+  assertEquals(c.ops[1]!.args, [1, 15]);
+  assertEquals(c.infos[1]!.operation, "ask for SIGTERM when nsh dies");
+});
+
+Deno.test("compile() waits for the parent only when given a pipe", () => {
+  assertEquals(byRole(build({ mapsNeedParent: true }), "sync"), []);
+  const c = build({ killChild: 9, mapsNeedParent: true }, { sync: { read: 10, write: 11 } });
+  assertEquals(middle(c), ["prctl", "close", "read", "close"]);
+  assertEquals(c.ops.slice(2, 5), [
+    { call: "close", args: [11] },
+    { call: "read", args: [10, { zeros: 8 }, 1], zeroFails: true },
+    { call: "close", args: [10] },
+  ]);
+  assertEquals(c.infos.slice(2, 5).map((i) => [i.syscall, i.role]), [["close", "sync"], ["read", "sync"], [
+    "close",
+    "sync",
+  ]]);
+});
+
+Deno.test("compile() writes setgroups, then the uid and gid maps in the child", () => {
+  const c = build({
+    namespaces: ["user"],
+    uidMap: [{ inside: 0, outside: 1000, count: 1 }],
+    gidMap: [{ inside: 0, outside: 100, count: 1 }, { inside: 1, outside: 200, count: 2 }],
+    setgroups: "deny",
+  });
+  assertEquals(middle(c), ["openat", "write", "close", "openat", "write", "close", "openat", "write", "close"]);
+  assertWriteFile(c, 1, "/proc/self/setgroups", "deny");
+  assertWriteFile(c, 4, "/proc/self/uid_map", "0 1000 1\n");
+  assertWriteFile(c, 7, "/proc/self/gid_map", "0 100 1\n1 200 2\n");
+  assertEquals(c.infos[4]!.operation, 'write the uid map "0 1000 1"');
+  assertEquals(c.infos[1]!.operation, 'write "deny" to /proc/self/setgroups');
+});
+
+Deno.test("compile() writes only the maps the plan has", () => {
+  const c = build({ namespaces: ["user"], uidMap: [{ inside: 5, outside: 1000, count: 1 }] });
+  assertEquals(middle(c), ["openat", "write", "close"]);
+  assertWriteFile(c, 1, "/proc/self/uid_map", "5 1000 1\n");
+  assertEquals(middle(build({ setgroups: "allow" })), ["openat", "write", "close"]);
+  assertWriteFile(build({ setgroups: "allow" }), 1, "/proc/self/setgroups", "allow");
+});
+
+Deno.test("compile() leaves the maps to the parent when they need it", () => {
+  const c = build({
+    namespaces: ["user"],
+    uidMap: [{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 10 }],
+    gidMap: [{ inside: 0, outside: 1000, count: 1 }],
+    setgroups: "deny",
+    mapsNeedParent: true,
+  }, { sync: { read: 3, write: 4 } });
+  assertEquals(middle(c), ["close", "read", "close"]);
+  assertEquals(byRole(c, "idmap"), []);
+});
+
+Deno.test("compile() unshares the time namespace in the child and writes the offsets", () => {
+  const c = build({ namespaces: ["time"], monotonic: -5, boottime: 86400 });
+  assertEquals(middle(c), ["unshare", "openat", "write", "close"]);
+  assertEquals(c.ops[1]!.args, [0x80]);
+  assertWriteFile(c, 2, "/proc/self/timens_offsets", "monotonic -5 0\nboottime 86400 0\n");
+  assertEquals(c.infos[2]!.operation, 'set the clock offsets "monotonic -5 0, boottime 86400 0"');
+});
+
+Deno.test("compile() writes only the clock offsets given", () => {
+  assertWriteFile(build({ namespaces: ["time"], boottime: 3 }), 2, "/proc/self/timens_offsets", "boottime 3 0\n");
+  assertEquals(middle(build({ namespaces: ["time"] })), ["unshare"]);
+});
+
+Deno.test("compile() creates the time namespace after the maps", () => {
+  const c = build({ namespaces: ["user", "time"], uidMap: [{ inside: 0, outside: 1, count: 1 }], monotonic: 1 });
+  assertEquals(middle(c), ["openat", "write", "close", "unshare", "openat", "write", "close"]);
+});
+
+Deno.test("compile() never passes CLONE_NEWTIME to clone", () => {
+  const c = build({ namespaces: ["time"] });
+  assertEquals(c.cloneFlags & 0xff, 17);
+  assertEquals(c.cloneFlags, 17);
+});
+
+Deno.test("compile() gives clone the namespace flags and SIGCHLD", () => {
+  const c = build({ namespaces: ["mnt", "uts", "ipc", "net", "pid", "user", "cgroup", "time"] });
+  assertEquals(
+    c.cloneFlags,
+    0x00020000 | 0x04000000 | 0x08000000 | 0x40000000 | 0x20000000 | 0x10000000 | 0x02000000 | 17,
+  );
+  assertEquals(build({ namespaces: ["net"] }).cloneFlags, 0x40000000 | 17);
+});
+
+Deno.test("compile() sets the propagation of a new mount namespace", () => {
+  for (const [mode, flag] of [["private", MS.PRIVATE], ["shared", MS.SHARED], ["slave", MS.SLAVE]] as const) {
+    const c = build({ namespaces: ["mnt"], propagation: mode });
+    assertEquals(middle(c), ["mount"]);
+    assertEquals(c.ops[1]!.args, [{ str: "none" }, { str: "/" }, 0, MS.REC | flag, 0]);
+    assertEquals(c.infos[1]!.operation, `make the mount tree ${mode}`);
+  }
+});
+
+Deno.test("compile() leaves the propagation alone when unchanged or without a mount namespace", () => {
+  assertEquals(middle(build({ namespaces: ["mnt"], propagation: "unchanged" })), []);
+  assertEquals(middle(build({ namespaces: ["net"], propagation: "slave" })), []);
+});
+
+Deno.test("compile() sets the hostname and then the domain name", () => {
+  const c = build({ namespaces: ["uts"], hostname: "bóx", domainname: "example" });
+  assertEquals(middle(c), ["sethostname", "setdomainname"]);
+  assertEquals(text(c.ops[1]!.args[0]), "bóx");
+  assertEquals(c.ops[1]!.args[1], 4);
+  assertEquals(text(c.ops[2]!.args[0]), "example");
+  assertEquals(c.ops[2]!.args[1], 7);
+  assertEquals(c.infos[1]!.operation, 'set the hostname to "bóx"');
+  assertEquals(middle(build({ namespaces: ["uts"], domainname: "d" })), ["setdomainname"]);
+});
+
+Deno.test("compile() makes the mounts in the order given", () => {
+  const c = build({
+    namespaces: ["mnt"],
+    propagation: "unchanged",
+    mounts: [
+      { kind: "bind", source: "/src", target: "/dst", readonly: false },
+      { kind: "tmpfs", target: "/tmp", options: "size=1m" },
+      { kind: "bind", source: "/ro", target: "/ro2", readonly: true },
+      { kind: "mount", source: "dev", target: "/mnt", type: "ext4", flags: MS.NOEXEC, data: "noatime" },
+    ],
+  });
+  assertEquals(c.ops.slice(1, -2), [
+    { call: "mount", args: [{ str: "/src" }, { str: "/dst" }, 0, MS.BIND | MS.REC, 0] },
+    {
+      call: "mount",
+      args: [{ str: "tmpfs" }, { str: "/tmp" }, { str: "tmpfs" }, MS.NOSUID | MS.NODEV, { str: "size=1m" }],
+    },
+    { call: "mount", args: [{ str: "/ro" }, { str: "/ro2" }, 0, MS.BIND | MS.REC, 0] },
+    {
+      call: "mount",
+      args: [0, { str: "/ro2" }, 0, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV, 0],
+    },
+    { call: "mount", args: [{ str: "dev" }, { str: "/mnt" }, { str: "ext4" }, MS.NOEXEC, { str: "noatime" }] },
+  ]);
+  assertEquals(c.infos.slice(1, -2).map((i) => [i.operation, i.path]), [
+    ['bind-mount "/src" on "/dst"', "/dst"],
+    ['mount a tmpfs on "/tmp"', "/tmp"],
+    ['bind-mount "/ro" on "/ro2"', "/ro2"],
+    ['make "/ro2" read-only', "/ro2"],
+    ['mount "dev" (ext4) on "/mnt"', "/mnt"],
+  ]);
+});
+
+Deno.test("compile() makes the mounts after the propagation and the hostname", () => {
+  const c = build({
+    namespaces: ["mnt", "uts"],
+    hostname: "h",
+    mounts: [{ kind: "tmpfs", target: "/t", options: "" }],
+  });
+  assertEquals(middle(c), ["mount", "sethostname", "mount"]);
+  assertEquals(c.infos[1]!.role, "propagation");
+  assertEquals(c.infos[3]!.role, "mount");
+});
+
+Deno.test("compile() changes the root, then the working directory", () => {
+  const c = build({ root: "/srv/root", wd: "/home" });
+  assertEquals(c.ops.slice(1, -2), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
+    call: "chdir",
+    args: [{ str: "/home" }],
+  }]);
+  assertEquals(c.infos.slice(1, -2).map((i) => i.path), ["/srv/root", "/home"]);
+});
+
+Deno.test("compile() changes to / in a new root without a working directory", () => {
+  const c = build({ root: "/srv/root" });
+  assertEquals(c.ops.slice(1, -2), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
+    call: "chdir",
+    args: [{ str: "/" }],
+  }]);
+});
+
+Deno.test("compile() changes the working directory alone without a root", () => {
+  assertEquals(build({ wd: "/tmp" }).ops.slice(1, -2), [{ call: "chdir", args: [{ str: "/tmp" }] }]);
+});
+
+Deno.test("compile() detaches the old proc, ignoring errors, then mounts proc", () => {
+  const c = build({ namespaces: ["mnt", "pid"], propagation: "unchanged", mountProc: "/proc" });
+  assertEquals(c.ops.slice(1, -2), [
+    { call: "umount2", args: [{ str: "/proc" }, 2], ignore: true },
+    { call: "mount", args: [{ str: "proc" }, { str: "/proc" }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0] },
+  ]);
+  assertEquals(c.infos.slice(1, -2).map((i) => [i.syscall, i.role, i.path]), [
+    ["umount2", "proc", "/proc"],
+    ["mount", "proc", "/proc"],
+  ]);
+});
+
+Deno.test("compile() mounts proc after changing the root", () => {
+  const c = build({ namespaces: ["mnt"], propagation: "unchanged", root: "/r", mountProc: "/proc" });
+  assertEquals(middle(c), ["chroot", "chdir", "umount2", "mount"]);
+});
+
+Deno.test("compile() makes the capabilities inheritable and raises each one as ambient", () => {
+  const c = compile({ ...BASE, keepCaps: true }, EXEC, { capLastCap: 40 });
+  const caps = byRole(c, "caps");
+  assertEquals(caps.map((op) => op.call), ["capset", ...Array(41).fill("prctl")]);
+  const [header, data] = caps[0]!.args;
+  assert(typeof header === "object" && "bytes" in header && typeof data === "object" && "bytes" in data);
+  const h = new DataView(header.bytes.buffer);
+  assertEquals([header.bytes.length, h.getUint32(0, true), h.getUint32(4, true)], [8, 0x20080522, 0]);
+  const d = new DataView(data.bytes.buffer);
+  const words = Array.from({ length: 6 }, (_, i) => d.getUint32(i * 4, true));
+  // effective, permitted, inheritable of caps 0-31, then of caps 32-40.
+  assertEquals(words, [0xffffffff, 0xffffffff, 0xffffffff, 0x1ff, 0x1ff, 0x1ff]);
+  caps.slice(1).forEach((op, cap) => assertEquals(op, { call: "prctl", args: [47, 2, cap, 0, 0], ignore: true }));
+});
+
+Deno.test("compile() raises as many ambient capabilities as the kernel knows", () => {
+  const c = compile({ ...BASE, keepCaps: true }, EXEC, { capLastCap: 31 });
+  const caps = byRole(c, "caps");
+  assertEquals(caps.length, 33);
+  const [, data] = caps[0]!.args;
+  assert(typeof data === "object" && "bytes" in data);
+  assertEquals(Array.from(new Uint32Array(data.bytes.slice().buffer)), [0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0]);
+  assertEquals(byRole(build(), "caps"), []);
+});
+
+Deno.test("compile() sets the gid, drops the groups, then sets the uid", () => {
+  const c = build({ setuid: 1000, setgid: 100 });
+  assertEquals(c.ops.slice(1, -2), [
+    { call: "setresgid", args: [100, 100, 100] },
+    { call: "setgroups", args: [0, 0] },
+    { call: "setresuid", args: [1000, 1000, 1000] },
+  ]);
+});
+
+Deno.test("compile() keeps the groups when setgroups is denied", () => {
+  assertEquals(middle(build({ setgid: 0, setgroups: "deny", mapsNeedParent: true })), ["setresgid"]);
+});
+
+Deno.test("compile() sets the uid alone", () => {
+  assertEquals(build({ setuid: 0 }).ops.slice(1, -2), [{ call: "setresuid", args: [0, 0, 0] }]);
+});
+
+Deno.test("compile() keeps the capabilities before changing ids", () => {
+  const c = build({ keepCaps: true, setuid: 1, setgid: 1 });
+  const names = middle(c);
+  assertEquals(names[0], "capset");
+  assertEquals(names.slice(-3), ["setresgid", "setgroups", "setresuid"]);
+});
+
+Deno.test("compile() tries each PATH candidate with execve, the last one marked", () => {
+  const c = build({}, { candidates: ["/a/env", "./env", "/b/env"] });
+  const first = c.ops.length - 3;
+  assertEquals(calls(c).slice(first - 1), ["rt_sigprocmask", "execve", "execve", "execve"]);
+  assertEquals(c.ops.slice(first), [
+    {
+      call: "execve",
+      args: [{ str: "/a/env" }, { strs: ["env", "-i"] }, { strs: ["PATH=/usr/bin", "HOME=/"] }],
+      try: true,
+    },
+    { call: "execve", args: [{ str: "./env" }, { sameAs: [first, 1] }, { sameAs: [first, 2] }], try: true },
+    { call: "execve", args: [{ str: "/b/env" }, { sameAs: [first, 1] }, { sameAs: [first, 2] }], last: true },
+  ]);
+  for (const info of c.infos.slice(first)) {
+    assertEquals(info, { syscall: "execve", operation: 'execute "env"', path: "env", role: "exec" });
+  }
+});
+
+Deno.test("compile() names the program by argv[0]", () => {
+  assertEquals(build({}, { argv: ["sh"], candidates: ["/bin/sh"] }).infos.at(-1)!.operation, 'execute "sh"');
+  assertEquals(build({}, { argv: [] }).infos.at(-1)!.operation, 'execute ""');
+});
