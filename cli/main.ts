@@ -1,21 +1,15 @@
 /**
- * The entry of the `nsh` command: one-shot subcommands, and the shell.
+ * The entry of the `nsh` command: dispatches to the commands of the table in
+ * cli/commands.ts.
  *
  * @module
  */
 
-import { parseUnshare, planUnshare, unshareHelp, versionLine } from "./unshare.ts";
+import { COMMANDS, type Io } from "./commands.ts";
 import { describeError, exitStatusOf, UsageError } from "./usage.ts";
-import { runForeground } from "./foreground.ts";
 import { VERSION } from "./version.ts";
 
-/** Where the CLI writes; injectable for tests. */
-export interface Io {
-  /** Writes to standard output. */
-  out(text: string): void;
-  /** Writes to standard error. */
-  err(text: string): void;
-}
+export type { Io };
 
 const encoder = new TextEncoder();
 
@@ -27,6 +21,7 @@ export const stdio: Io = {
 
 /** The top-level help. */
 export function mainHelp(): string {
+  const commands = Object.entries(COMMANDS).map(([name, c]) => ` ${name} ${c.synopsis}\n                 ${c.summary}`);
   return `
 Usage:
  nsh [<command> [<argument>...]]
@@ -34,8 +29,7 @@ Usage:
 A namespace shell: run programs in new Linux namespaces, rootless or as root.
 
 Commands:
- unshare [options] [<program> [<argument>...]]
-                 run a program with some namespaces unshared (util-linux syntax)
+${commands.join("\n")}
  help [<command>]
                  show help for nsh or a command
 
@@ -52,41 +46,32 @@ Run 'nsh <command> --help' for the options of a command.
  * @returns The exit status.
  */
 export async function main(args: readonly string[], io: Io = stdio): Promise<number> {
-  const [command, ...rest] = args;
+  const [name, ...rest] = args;
+  let command = "";
   try {
-    switch (command) {
+    switch (name) {
       case undefined:
-      case "help":
       case "--help":
       case "-h":
-        if (rest[0] === "unshare") io.out(unshareHelp());
-        else io.out(mainHelp());
+        io.out(mainHelp());
         return 0;
+      case "help": {
+        const entry = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+        if (rest[0] !== undefined && !entry) throw new UsageError("", `unknown command '${rest[0]}'`);
+        io.out(entry ? (await entry.load()).help() : mainHelp());
+        return 0;
+      }
       case "--version":
       case "-V":
         io.out(`nsh ${VERSION}\n`);
         return 0;
-      case "unshare": {
-        const request = parseUnshare(rest, Deno.env.get("SHELL") || "/bin/sh");
-        if (request.kind === "help") {
-          io.out(unshareHelp());
-          return 0;
-        }
-        if (request.kind === "version") {
-          io.out(versionLine("unshare") + "\n");
-          return 0;
-        }
-        if (request.persist.size) {
-          const [type, file] = [...request.persist][0]!;
-          throw new UsageError("unshare", `binding a namespace to a file (${type} to ${file}) is not supported yet`);
-        }
-        return await runForeground(planUnshare(request.options), request.argv);
-      }
-      default:
-        throw new UsageError("", `unknown command '${command}'`);
     }
+    const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!entry) throw new UsageError("", `unknown command '${name}'`);
+    command = name;
+    return await (await entry.load()).run(rest, io);
   } catch (error) {
-    const text = describeError(command && command !== "--help" ? command : "", error);
+    const text = describeError(command, error);
     if (text) io.err(text + "\n");
     return exitStatusOf(error);
   }

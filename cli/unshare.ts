@@ -7,6 +7,8 @@
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
 import { lowerFirst, UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
+import type { CliCommand } from "./commands.ts";
+import { runForeground } from "./foreground.ts";
 import { type UnshareOptions, unshareSteps } from "../lib/options.ts";
 import { parseIdRange } from "../lib/idmap.ts";
 import { namespaceInfo } from "../lib/namespaces.ts";
@@ -245,7 +247,23 @@ export function planUnshare(options: UnshareOptions): Plan {
   }
 }
 
-/** The version line. */
-export function versionLine(command: string): string {
-  return `nsh ${command} ${VERSION}`;
-}
+/** `nsh unshare`. */
+export const unshareCommand: CliCommand = {
+  help: unshareHelp,
+  async run(args, io) {
+    const request = parseUnshare(args, Deno.env.get("SHELL") || "/bin/sh");
+    if (request.kind === "help") {
+      io.out(unshareHelp());
+      return 0;
+    }
+    if (request.kind === "version") {
+      io.out(`nsh unshare ${VERSION}\n`);
+      return 0;
+    }
+    if (request.persist.size) {
+      const [type, file] = [...request.persist][0]!;
+      throw new UsageError("unshare", `binding a namespace to a file (${type} to ${file}) is not supported yet`);
+    }
+    return await runForeground(planUnshare(request.options), request.argv);
+  },
+};

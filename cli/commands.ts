@@ -1,0 +1,48 @@
+/**
+ * The table of nsh's commands. Each is loaded only when it runs, so that a
+ * one-shot `nsh unshare …` loads nothing that `lsns` or the shell need.
+ *
+ * @module
+ */
+
+/** Where a command writes; injectable for tests. */
+export interface Io {
+  /** Writes to standard output. */
+  out(text: string): void;
+  /** Writes to standard error. */
+  err(text: string): void;
+}
+
+/** A command of nsh. */
+export interface CliCommand {
+  /** Its help text, printed by `--help`. */
+  help(): string;
+  /**
+   * Runs it.
+   *
+   * @param args The words after the command's name.
+   * @param io Where to write.
+   * @returns The exit status.
+   * @throws {UsageError} For a malformed command line; other errors for failures.
+   */
+  run(args: readonly string[], io: Io): Promise<number>;
+}
+
+/** What the top-level help says of a command, and how to load it. */
+export interface CommandEntry {
+  /** The arguments, as the help shows them. */
+  readonly synopsis: string;
+  /** One line. */
+  readonly summary: string;
+  /** Loads the command's module. */
+  readonly load: () => Promise<CliCommand>;
+}
+
+/** The commands, by name. */
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  unshare: {
+    synopsis: "[options] [<program> [<argument>...]]",
+    summary: "run a program with some namespaces unshared (util-linux syntax)",
+    load: async () => (await import("./unshare.ts")).unshareCommand,
+  },
+};
