@@ -16,8 +16,8 @@
  * @module
  */
 
-export { Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
-export { type UnshareOptions, unshareSteps } from "./lib/options.ts";
+export { nsenter, Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
+export { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./lib/options.ts";
 export {
   Command,
   CommandChild,
@@ -26,11 +26,22 @@ export {
   type CommandResult,
   type StdinInput,
 } from "./lib/command.ts";
-export { Child, type ExitStatus, runningChildren, start, type StartOptions, type StdioMode } from "./lib/engine.ts";
+export {
+  Child,
+  type ExitStatus,
+  releaseNamespace,
+  runningChildren,
+  start,
+  type StartOptions,
+  type StdioMode,
+} from "./lib/engine.ts";
 export {
   bindMount,
   type BindOptions,
   domainname,
+  enter,
+  enterRoot,
+  enterWorkdir,
   hostname,
   type IdRange,
   keepCaps,
@@ -45,6 +56,8 @@ export {
   type MountOptions,
   mountProc,
   namespaces,
+  persist,
+  preserveCredentials,
   type Propagation,
   root,
   setgid,
@@ -54,6 +67,8 @@ export {
   type TimeClock,
   timeOffset,
   tmpfs,
+  umount,
+  type UmountOptions,
   workdir,
 } from "./lib/steps.ts";
 export { type MountStep, type Plan, plan, type PlanContext } from "./lib/plan.ts";

@@ -45,4 +45,19 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "run a program with some namespaces unshared (util-linux syntax)",
     load: async () => (await import("./unshare.ts")).unshareCommand,
   },
+  nsenter: {
+    synopsis: "[options] [<program> [<argument>...]]",
+    summary: "run a program in namespaces of other processes or bound to files",
+    load: async () => (await import("./nsenter.ts")).nsenterCommand,
+  },
+  netns: {
+    synopsis: "list|add|attach|delete|identify|pids|exec [<name>] ...",
+    summary: "named network namespaces, interoperable with ip netns",
+    load: async () => (await import("./netns.ts")).netnsCommand,
+  },
+  release: {
+    synopsis: "<file>...",
+    summary: "unbind namespaces bound to files by unshare --TYPE=FILE",
+    load: async () => (await import("./release.ts")).releaseCommand,
+  },
 };

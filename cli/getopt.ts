@@ -17,6 +17,11 @@ export interface OptionSpec {
   readonly short?: string;
   /** Whether it takes a value: never, always, or only as `--long=value`. */
   readonly arg: "none" | "required" | "optional";
+  /**
+   * For an optional value: the short form takes one attached (`-n/path`), as
+   * nsenter's `m::` in getopt(3) terms; unshare's short forms take none.
+   */
+  readonly attached?: boolean;
   /** Placeholder for the value in help. */
   readonly value?: string;
   /** One line of help. */
@@ -99,6 +104,10 @@ export function getopt(command: string, specs: readonly OptionSpec[], args: read
             value = args[i++]!;
           }
           options.push({ name: spec!.long, value });
+          break;
+        }
+        if (spec!.arg === "optional" && spec!.attached && j + 1 < word.length) {
+          options.push({ name: spec!.long, value: word.slice(j + 1) });
           break;
         }
         options.push({ name: spec!.long, value: undefined });

@@ -107,8 +107,6 @@ export type UnshareRequest =
   | {
     readonly kind: "run";
     readonly options: UnshareOptions;
-    /** Namespaces to bind to files, by type. */
-    readonly persist: ReadonlyMap<string, string>;
     readonly argv: string[];
   };
 
@@ -133,12 +131,11 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   const cmd = "unshare";
   const { options, rest } = getopt(cmd, UNSHARE_OPTIONS, args);
   const o: UnshareOptions = {};
-  const persist = new Map<string, string>();
   for (const { name, value } of options) {
     const ns = namespaceInfo(name);
     if (ns && ns.option === name) {
-      o[name as "mount"] = true;
-      if (value !== undefined) persist.set(ns.type, value);
+      // A value binds the new namespace to that file.
+      o[name as "mount"] = value ?? true;
       continue;
     }
     switch (name) {
@@ -224,7 +221,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     }
   }
   const argv = rest.length ? [...rest] : [shell];
-  return { kind: "run", options: o, persist, argv };
+  return { kind: "run", options: o, argv };
 }
 
 /**
@@ -259,10 +256,6 @@ export const unshareCommand: CliCommand = {
     if (request.kind === "version") {
       io.out(`nsh unshare ${VERSION}\n`);
       return 0;
-    }
-    if (request.persist.size) {
-      const [type, file] = [...request.persist][0]!;
-      throw new UsageError("unshare", `binding a namespace to a file (${type} to ${file}) is not supported yet`);
     }
     return await runForeground(planUnshare(request.options), request.argv);
   },

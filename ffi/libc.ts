@@ -37,6 +37,8 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int open(const char *pathname, int flags, ... /* mode_t mode */);
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, ... /* unsigned long arg */);
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   // int kill(pid_t pid, int sig);
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options);

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { libc, unwrap } from "./libc.ts";
+import { errno, libc, unwrap } from "./libc.ts";
 import { type Routine, routine } from "./routine.ts";
 import type { SyscallName } from "./sysno.ts";
 
@@ -63,25 +63,32 @@ export interface StepFailure {
   readonly errno: number;
 }
 
+/** How a launched program ended its setup. */
+export interface Outcome {
+  /** The failing step, or `null` when the program was executed. */
+  readonly failure: StepFailure | null;
+  /** The pid of the process a clone step made (the one that runs the program), if any. */
+  readonly forked: number | undefined;
+}
+
 /** A child started by {@linkcode launch}. */
 export interface Launch {
   /** The child's pid, or -errno when clone(2) itself failed. */
   readonly pid: number;
   /**
-   * Settles when the child has called execve(2) successfully (`null`) or a step
-   * failed. With `mode: "exec"` it is already settled when launch returns.
+   * In `"async"` mode, resolves once the clone step of the program (if any)
+   * has made its child: to that child's pid, or to the failure that came first.
+   * Resolves to `undefined` when the program has no clone step.
    */
-  readonly started: Promise<StepFailure | null>;
-  /**
-   * The failure, when already known at return (always so with `mode: "exec"`).
-   */
-  readonly failure: StepFailure | null | undefined;
-  /** The raw results of the steps, once `started` has settled. */
-  result(step: number): number;
+  forked(): Promise<number | StepFailure | undefined>;
+  /** Settles once the program has called execve or failed. */
+  outcome(): Promise<Outcome>;
 }
 
 const CLONE_VM = 0x100;
 const CLONE_VFORK = 0x4000;
+/** Marks the record of a clone step's parent half, as routine_x86_64.S writes it. */
+const FORK_MARK = 2 ** 62;
 const O_CLOEXEC = 0o2000000;
 
 const HEADER = 128;
@@ -215,14 +222,77 @@ function write(slab: Slab, ops: readonly Op[], r: Routine): void {
 export type LaunchMode =
   /**
    * clone(CLONE_VM | CLONE_VFORK): the calling thread sleeps until the child
-   * has called execve or failed. No copy of the address space is made.
+   * has called execve or failed. No copy of the address space is made. The
+   * outcome is read from the shared header.
    */
   | "exec"
   /**
-   * clone(CLONE_VM): returns at once, so that the caller can act (write id maps)
-   * while the child waits in a step that reads a pipe.
+   * clone(CLONE_VM): returns at once, so that the caller can act (write id maps,
+   * bind namespace files) while the child waits in a step that reads a pipe.
+   * The outcome arrives as records on an error pipe.
    */
-  | "async";
+  | "async"
+  /**
+   * clone(CLONE_VFORK) without CLONE_VM: the child gets a copy of the address
+   * space, which joining a time namespace needs (setns refuses it to a process
+   * sharing its memory). The outcome arrives as records on an error pipe.
+   */
+  | "copy";
+
+/** Reads the 16-byte records of an error pipe: failures and clone-step pids. */
+class Records {
+  #fd: number;
+  #failure: StepFailure | null = null;
+  #forked: number | undefined;
+  #done = false;
+  readonly #buffer = new Uint8Array(new ArrayBuffer(16));
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  #take(n: number): "fork" | "failure" | "end" {
+    if (n < 16) {
+      this.#done = true;
+      libc().close(this.#fd);
+      return "end";
+    }
+    const view = new DataView(this.#buffer.buffer);
+    const step = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+    const value = view.getUint32(8, true) + view.getInt32(12, true) * 2 ** 32;
+    if (step >= FORK_MARK) {
+      this.#forked = value;
+      return "fork";
+    }
+    this.#failure ??= { step, errno: value };
+    return "failure";
+  }
+
+  /** Reads one record on a pool thread. */
+  async next(): Promise<"fork" | "failure" | "end"> {
+    if (this.#done) return "end";
+    let n: number;
+    do n = await routine().read(this.#fd, this.#buffer, 16); while (n === -4);
+    return this.#take(n);
+  }
+
+  /** Reads all records on this thread: for a child that has already finished its setup. */
+  drain(): void {
+    while (!this.#done) {
+      let n: number;
+      do n = Number(libc().read(this.#fd, this.#buffer, 16n)); while (n < 0 && errno() === 4);
+      this.#take(n);
+    }
+  }
+
+  get failure(): StepFailure | null {
+    return this.#failure;
+  }
+
+  get forked(): number | undefined {
+    return this.#forked;
+  }
+}
 
 /**
  * Starts a child that runs `ops` and then execs (the last op is normally
@@ -230,7 +300,7 @@ export type LaunchMode =
  *
  * @param ops The steps.
  * @param cloneFlags Namespace flags and the exit signal, without CLONE_VM/VFORK.
- * @param mode Whether to wait for the exec.
+ * @param mode Whether to wait for the exec, and whether the child shares memory.
  * @returns The launched child.
  */
 export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode): Launch {
@@ -241,52 +311,67 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   const slab = takeSlab(size);
   write(slab, ops, r);
   let fds: Int32Array<ArrayBuffer> | undefined;
-  if (mode === "async") {
+  if (mode !== "exec") {
     fds = new Int32Array(2);
     unwrap(pipe2(fds, O_CLOEXEC), "pipe2", { operation: "create a pipe for a child's errors" });
   }
-  slab.put(0, cloneFlags | CLONE_VM | (mode === "exec" ? CLONE_VFORK : 0));
+  const memory = mode === "copy" ? 0 : CLONE_VM;
+  slab.put(0, cloneFlags | memory | (mode === "async" ? 0 : CLONE_VFORK));
   slab.put(8, slab.address + slab.size - 64);
   slab.put(16, 0);
   slab.put(24, slab.address + HEADER);
   slab.put(32, ops.length);
   slab.put(40, fds ? fds[1]! : -1);
   slab.put(48, -1);
-  slab.put(56, 0);
-  slab.put(64, 0);
-  slab.put(72, 0);
-  slab.put(80, 0);
+  for (let offset = 56; offset <= 96; offset += 8) slab.put(offset, 0);
   const pid = r.spawn(slab.pointer);
-  const failureOf = (): StepFailure | null => {
-    const errno = slab.get(72);
-    return errno ? { step: slab.get(64), errno } : null;
-  };
-  const results: number[] = [];
-  const keepResults = () => {
-    for (let i = 0; i < ops.length; i++) results.push(slab.get(HEADER + i * STEP + 64));
-  };
-  if (mode === "exec" || pid < 0) {
-    if (fds) {
-      close(fds[0]!);
-      close(fds[1]!);
-    }
-    const failure = pid < 0 ? null : failureOf();
-    keepResults();
+  if (fds) close(fds[1]!);
+  if (pid < 0 || mode === "exec") {
+    if (fds) close(fds[0]!);
+    const code = slab.get(72);
+    const outcome: Outcome = {
+      failure: pid > 0 && code ? { step: slab.get(64), errno: code } : null,
+      forked: pid > 0 && slab.get(88) >= FORK_MARK ? slab.get(96) : undefined,
+    };
     giveSlab(slab);
-    return { pid, failure, started: Promise.resolve(failure), result: (i) => results[i] ?? 0 };
+    return {
+      pid,
+      forked: () => Promise.resolve(outcome.failure ?? outcome.forked),
+      outcome: () => Promise.resolve(outcome),
+    };
   }
-  close(fds![1]!);
-  const started = (async () => {
-    const record = new Uint8Array(new ArrayBuffer(16));
-    let n: number;
-    do n = await r.read(fds![0]!, record, 16); while (n === -4);
-    close(fds![0]!);
-    const failure = n > 0 ? failureOf() : null;
-    keepResults();
+  const records = new Records(fds![0]!);
+  if (mode === "copy") {
+    // The child has called execve or exited: everything it will write is there.
     giveSlab(slab);
-    return failure;
-  })();
-  return { pid, failure: undefined, started, result: (i) => results[i] ?? 0 };
+    records.drain();
+    const outcome: Outcome = { failure: records.failure, forked: records.forked };
+    return {
+      pid,
+      forked: () => Promise.resolve(outcome.failure ?? outcome.forked),
+      outcome: () => Promise.resolve(outcome),
+    };
+  }
+  const hasFork = ops.some((op) => op.exitIfParent);
+  let forked: Promise<number | StepFailure | undefined> | undefined;
+  let outcome: Promise<Outcome> | undefined;
+  const readForked = async () => {
+    if (!hasFork) return undefined;
+    while (records.forked === undefined && !records.failure && (await records.next()) !== "end");
+    return records.failure ?? records.forked;
+  };
+  const readOutcome = async (): Promise<Outcome> => {
+    await (forked ??= readForked());
+    while ((await records.next()) !== "end");
+    // Memory shared with the child is free once it has exec'd or exited.
+    giveSlab(slab);
+    return { failure: records.failure, forked: records.forked };
+  };
+  return {
+    pid,
+    forked: () => (forked ??= readForked()),
+    outcome: () => (outcome ??= readOutcome()),
+  };
 }
 
 /** Exposed for tests: how many slabs wait for reuse. */

@@ -37,6 +37,9 @@
  *   64 errstep     written by the child: index of the failing step
  *   72 errno       written by the child: its errno
  *   80 eacces      written by the child: -EACCES once a TRY step met it
+ *   88 forkstep    written by the parent half of a clone step: its index,
+ *                  with bit 62 set (so that a reader can tell it from an error)
+ *   96 forkpid     written there too: the pid of the new child
  *
  * struct step (9 fields of 8 bytes = 72 bytes):
  *    0 nr          system call number
@@ -44,7 +47,10 @@
  *   56 flags       bit i (0..5): argument i is the address of a u64 to load
  *                  bit 8:  IGNORE, a failure does not stop the program
  *                  bit 9:  EXIT_IF_PARENT, a positive result ends this process
- *                          with status 0 (the parent half of a clone step)
+ *                          with status 0 (the parent half of a clone step),
+ *                          after recording the result at forkstep/forkpid and
+ *                          writing that record to errfd (when there is one:
+ *                          without CLONE_VM the parent cannot read the header)
  *                  bit 10: ZERO_FAILS, a result of 0 is a failure (ECANCELED)
  *                  bit 11: TRY, one candidate of a PATH search (as execvp(3)):
  *                          ENOENT and ENOTDIR go on to the next step,
@@ -156,7 +162,18 @@ nsh_spawn:
         jz      .Lnext
         test    rax, rax
         jz      .Lnext
-        mov     eax, 231                /* exit_group(0) */
+        mov     [rbx+96], rax
+        mov     rax, 0x4000000000000000
+        or      rax, r14
+        mov     [rbx+88], rax
+        mov     rdi, [rbx+40]
+        test    rdi, rdi
+        js      12f
+        mov     eax, 1                  /* write(errfd, &forkstep, 16) */
+        lea     rsi, [rbx+88]
+        mov     edx, 16
+        syscall
+12:     mov     eax, 231                /* exit_group(0) */
         xor     edi, edi
         syscall
 .Lnext:

@@ -5,18 +5,23 @@
  * The order of the steps is fixed by what each needs:
  *
  * 1. stdio, signal disposition, parent-death signal: nothing depends on them;
- * 2. wait for the parent, when it writes id maps the child cannot write;
- * 3. the child's own id maps (`setgroups` first, as the kernel demands);
- * 4. the time namespace and its offsets, while `/proc` is still the host's;
- * 5. mount propagation, then hostname, then the mounts in the order given;
- * 6. root and working directory, then proc (util-linux mounts it in the new root);
- * 7. capabilities and ids, then the signal mask, then execve.
+ * 2. join existing namespaces (nsenter), take the joined user namespace's ids,
+ *    change to the root and working directory opened before joining;
+ * 3. a clone step, when a joined PID namespace or new namespaces inside joined
+ *    ones need a new process;
+ * 4. the time namespace and its offsets, while `/proc` is still the host's and
+ *    before the parent may bind it;
+ * 5. wait for the parent, when it writes id ranges or binds namespaces to files;
+ * 6. the child's own id maps (`setgroups` first, as the kernel demands);
+ * 7. mount propagation, then hostname, then the mounts in the order given;
+ * 8. root and working directory, then proc (util-linux mounts it in the new root);
+ * 9. capabilities and ids, then the signal mask, then execve (each PATH candidate).
  *
  * @module
  */
 
-import type { Arg, Op } from "../ffi/program.ts";
-import { cloneFlags } from "./namespaces.ts";
+import type { Arg, LaunchMode, Op } from "../ffi/program.ts";
+import { cloneFlags, namespaceInfo, type NamespaceType } from "./namespaces.ts";
 import { formatIdMap } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
 import { signalName } from "../ffi/signals.ts";
@@ -33,6 +38,8 @@ export interface StepInfo {
   readonly role:
     | "stdio"
     | "signals"
+    | "enter"
+    | "fork"
     | "sync"
     | "idmap"
     | "time"
@@ -58,6 +65,12 @@ export interface ExecSpec {
   readonly stdio: readonly [number | undefined, number | undefined, number | undefined];
   /** Ends of the pipe on which the child waits for the parent, if it must. */
   readonly sync?: { readonly read: number; readonly write: number };
+  /** Descriptors of the namespaces to join, opened by the parent, in the plan's order. */
+  readonly enter?: readonly { readonly type: NamespaceType; readonly fd: number; readonly path: string }[];
+  /** Descriptor of the directory to make the root after joining. */
+  readonly rootFd?: number;
+  /** Descriptor of the directory to make the working directory after joining. */
+  readonly wdFd?: number;
 }
 
 /** The compiled child program. */
@@ -68,6 +81,21 @@ export interface Compiled {
   readonly infos: StepInfo[];
   /** `CLONE_NEW*` flags for clone(2), with SIGCHLD as exit signal. */
   readonly cloneFlags: number;
+  /** How to launch it (see ffi/program.ts). */
+  readonly mode: LaunchMode;
+  /** Whether a clone step makes the process that runs the program. */
+  readonly forks: boolean;
+}
+
+/**
+ * Whether the parent must act while the child waits: write id ranges, or bind
+ * namespaces to files.
+ *
+ * @param p The plan.
+ * @returns `true` when the child must wait for the parent.
+ */
+export function needsParent(p: Plan): boolean {
+  return p.mapsNeedParent || p.persist.length > 0;
 }
 
 const SIGCHLD = 17;
@@ -104,7 +132,15 @@ const encoder = new TextEncoder();
 export interface CompileContext {
   /** `CAP_LAST_CAP`, for `keepCaps`. */
   readonly capLastCap: number;
+  /**
+   * The caller's effective uid. Joining as root, the user namespace is joined
+   * last (it would take root's privileges away); unprivileged, first (it gives
+   * the privileges to join the others), as util-linux nsenter does.
+   */
+  readonly euid?: number;
 }
+
+const CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000;
 
 /**
  * Compiles a plan and a program into child steps.
@@ -154,8 +190,100 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       role: "signals",
     });
   }
+  const entered = exec.enter ?? [];
+  const mode: LaunchMode = entered.some((e) => e.type === "time") ? "copy" : exec.sync ? "async" : "exec";
+  const user = entered.filter((e) => e.type === "user");
+  const others = entered.filter((e) => e.type !== "user");
+  const joining = (context.euid ?? 0) === 0 ? [...others, ...user] : [...user, ...others];
+  for (const e of joining) {
+    add({ call: "setns", args: [e.fd, namespaceInfo(e.type)!.flag] }, {
+      syscall: "setns",
+      operation: `join the ${e.type} namespace of "${e.path}"`,
+      path: e.path,
+      role: "enter",
+    });
+  }
+  if (p.enterIds) {
+    const { uid, gid } = p.enterIds;
+    add({ call: "setgroups", args: [0, 0], ignore: true }, {
+      syscall: "setgroups",
+      operation: "drop the supplementary groups",
+      role: "ids",
+    });
+    add({ call: "setresgid", args: [gid, gid, gid] }, {
+      syscall: "setresgid",
+      operation: `set the gid to ${gid}`,
+      role: "ids",
+    });
+    add({ call: "setresuid", args: [uid, uid, uid] }, {
+      syscall: "setresuid",
+      operation: `set the uid to ${uid}`,
+      role: "ids",
+    });
+  }
+  if (exec.rootFd !== undefined) {
+    const info = {
+      operation: `change the root directory to "${p.enterRoot}"`,
+      path: p.enterRoot!,
+      role: "root",
+    } as const;
+    add({ call: "fchdir", args: [exec.rootFd] }, { ...info, syscall: "fchdir" });
+    add({ call: "chroot", args: [{ str: "." }] }, { ...info, syscall: "chroot" });
+  }
+  if (exec.wdFd !== undefined) {
+    add({ call: "fchdir", args: [exec.wdFd] }, {
+      syscall: "fchdir",
+      operation: `change the working directory to "${p.enterWd}"`,
+      path: p.enterWd!,
+      role: "root",
+    });
+  } else if (exec.rootFd !== undefined) {
+    add({ call: "chdir", args: [{ str: "/" }] }, {
+      syscall: "chdir",
+      operation: 'change the working directory to "/"',
+      role: "root",
+    });
+  }
+  // Joining a PID namespace only changes the namespace of children, and new
+  // namespaces must be made inside the joined ones: both take a clone here.
+  // CLONE_PARENT makes the new process a child of nsh, which reaps it, and
+  // lets its parent half end at once.
+  const newFlags = cloneFlags(p.namespaces) & ~0x80;
+  const forks = entered.some((e) => e.type === "pid") || (entered.length > 0 && newFlags !== 0);
+  if (forks) {
+    const flags = CLONE_PARENT | SIGCHLD | newFlags | (mode === "copy" ? 0 : CLONE_VM) |
+      (mode === "async" ? 0 : CLONE_VFORK);
+    add({ call: "clone", args: [flags, { secondStack: true }, 0, 0, 0], exitIfParent: true }, {
+      syscall: "clone",
+      operation: newFlags
+        ? `create ${p.namespaces.filter((t) => t !== "time").join(", ")} namespaces`
+        : "start a process in the joined namespaces",
+      role: "fork",
+    });
+  }
+  // A time namespace is made before waiting for the parent, so that the parent
+  // can bind it (time_for_children) to a file.
+  if (p.namespaces.includes("time")) {
+    // clone(2) cannot take CLONE_NEWTIME (0x80 is part of the exit signal byte):
+    // unshare it here; execve then moves the child into it (Linux 6.0+).
+    add({ call: "unshare", args: [0x80] }, {
+      syscall: "unshare",
+      operation: "create a time namespace",
+      role: "time",
+    });
+    const lines = [];
+    if (p.monotonic) lines.push(`monotonic ${p.monotonic} 0`);
+    if (p.boottime) lines.push(`boottime ${p.boottime} 0`);
+    if (lines.length) {
+      writeFile("/proc/self/timens_offsets", lines.join("\n") + "\n", {
+        operation: `set the clock offsets "${lines.join(", ")}"`,
+        path: "/proc/self/timens_offsets",
+        role: "time",
+      });
+    }
+  }
   if (exec.sync) {
-    const info: StepInfo = { syscall: "read", operation: "wait for the parent to write the id maps", role: "sync" };
+    const info: StepInfo = { syscall: "read", operation: "wait for the parent's part of the setup", role: "sync" };
     add({ call: "close", args: [exec.sync.write] }, { ...info, syscall: "close" });
     add({ call: "read", args: [exec.sync.read, { zeros: 8 }, 1], zeroFails: true }, info);
     add({ call: "close", args: [exec.sync.read] }, { ...info, syscall: "close" });
@@ -175,25 +303,6 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
         operation: `write the ${what} map "${text.trim()}"`,
         path: `/proc/self/${what}_map`,
         role: "idmap",
-      });
-    }
-  }
-  if (p.namespaces.includes("time")) {
-    // clone(2) cannot take CLONE_NEWTIME (0x80 is part of the exit signal byte):
-    // unshare it here; execve then moves the child into it (Linux 6.0+).
-    add({ call: "unshare", args: [0x80] }, {
-      syscall: "unshare",
-      operation: "create a time namespace",
-      role: "time",
-    });
-    const lines = [];
-    if (p.monotonic) lines.push(`monotonic ${p.monotonic} 0`);
-    if (p.boottime) lines.push(`boottime ${p.boottime} 0`);
-    if (lines.length) {
-      writeFile("/proc/self/timens_offsets", lines.join("\n") + "\n", {
-        operation: `set the clock offsets "${lines.join(", ")}"`,
-        path: "/proc/self/timens_offsets",
-        role: "time",
       });
     }
   }
@@ -235,6 +344,13 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
           args: [0, { str: m.target }, 0, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV, 0],
         }, { syscall: "mount", operation: `make "${m.target}" read-only`, path: m.target, role: "mount" });
       }
+    } else if (m.kind === "umount") {
+      add({ call: "umount2", args: [{ str: m.target }, MNT_DETACH], ignore: m.ignoreErrors }, {
+        syscall: "umount2",
+        operation: `unmount "${m.target}"`,
+        path: m.target,
+        role: "mount",
+      });
     } else if (m.kind === "tmpfs") {
       add({
         call: "mount",
@@ -359,5 +475,5 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   });
 
   // CLONE_NEWTIME is unshared by a step, never passed to clone.
-  return { ops, infos, cloneFlags: (cloneFlags(p.namespaces) & ~0x80) | SIGCHLD };
+  return { ops, infos, cloneFlags: (forks ? 0 : newFlags) | SIGCHLD, mode, forks };
 }

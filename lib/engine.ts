@@ -6,12 +6,13 @@
  * @module
  */
 
-import { errno, libc, unwrap } from "../ffi/libc.ts";
+import { cstring, errno, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type StepFailure } from "../ffi/program.ts";
+import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { signalName, signalNumber } from "../ffi/signals.ts";
-import { compile, type Compiled } from "./compile.ts";
+import { compile, type Compiled, needsParent } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
 import type { Plan } from "./plan.ts";
@@ -60,7 +61,7 @@ const O_RDWR = 2, O_CLOEXEC = 0o2000000;
 const F_DUPFD_CLOEXEC = 1030;
 const WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
 const P_PID = 1;
-const EINTR = 4, ESRCH = 3;
+const EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EACCES = 13, EISDIR = 21, EINVAL = 22, ENOTTY = 25;
 const CLD_EXITED = 1;
 
 const running = new Set<Child>();
@@ -192,12 +193,6 @@ async function stepError(compiled: Compiled, failure: StepFailure): Promise<Sysc
   });
 }
 
-/** Reaps a child that failed before execve; it exits at once with 127. */
-function reapFailed(pid: number): void {
-  const info = new Uint8Array(128);
-  while (libc().waitid(P_PID, pid, info, WEXITED) < 0 && errno() === EINTR);
-}
-
 /** Writes the id maps of a child waiting for them: as root directly, else with newuidmap. */
 async function writeMaps(pid: number, p: Plan): Promise<void> {
   const c = libc();
@@ -242,6 +237,158 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
   }
 }
 
+const O_RDONLY = 0, O_DIRECTORY = 0o200000;
+const NS_GET_NSTYPE = 0xb703;
+const MS_BIND = 4096;
+const MNT_DETACH = 2;
+
+/** Opens a file for the child; the caller closes it once the child has its copy. */
+function openFor(path: string, flags: number, operation: string, fds: number[]): number {
+  const fd = libc().open(cstring(path), flags | O_CLOEXEC, 0);
+  if (fd < 0) {
+    const e = errno();
+    const pid = /^\/proc\/(\d+)\//.exec(path)?.[1];
+    let hint: string | undefined;
+    if (pid && e === ENOENT && !exists(`/proc/${pid}`)) hint = `there is no process ${pid}`;
+    else if (pid && (e === EACCES || e === EPERM)) {
+      hint = `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
+    }
+    throw new SyscallError("open", e, { operation, path, hint });
+  }
+  fds.push(fd);
+  return fd;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens the namespace files to join and checks that each is a namespace of the
+ * right type, so that a wrong file is reported before any process starts.
+ */
+function openNamespaces(p: Plan, fds: number[]): { type: NamespaceType; fd: number; path: string }[] {
+  return p.enter.map(({ type, path }) => {
+    const fd = openFor(path, O_RDONLY, `open the ${type} namespace "${path}"`, fds);
+    const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), 0n);
+    if (actual < 0) {
+      const e = errno();
+      throw new SyscallError("ioctl", e, {
+        operation: `join the ${type} namespace of "${path}"`,
+        path,
+        hint: e === ENOTTY ? `"${path}" is not a namespace file (such as /proc/PID/ns/${type})` : undefined,
+      });
+    }
+    const found = NAMESPACES.find((info) => info.flag === actual);
+    if (found && found.type !== type) {
+      throw new SyscallError("setns", EINVAL, {
+        operation: `join the ${type} namespace of "${path}"`,
+        path,
+        hint: `"${path}" is a ${found.type} namespace`,
+      });
+    }
+    return { type, fd, path };
+  });
+}
+
+/** The file in /proc/PID/ns/ that names a new namespace of the child. */
+function nsFile(type: NamespaceType): string {
+  return type === "pid" ? "pid_for_children" : type === "time" ? "time_for_children" : type;
+}
+
+/**
+ * Binds new namespaces of a waiting child to files, creating the files when
+ * missing. On failure, unbinds what it bound and removes what it created.
+ */
+function bindNamespaces(pid: number, p: Plan): void {
+  const c = libc();
+  const done: { file: string; created: boolean }[] = [];
+  try {
+    for (const { type, file } of p.persist) {
+      let created = false;
+      try {
+        const info = Deno.statSync(file);
+        if (info.isDirectory) {
+          throw new SyscallError("mount", EISDIR, {
+            operation: `bind the ${type} namespace to "${file}"`,
+            path: file,
+            hint: "the file to bind a namespace to must be a file, not a directory",
+          });
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        Deno.writeFileSync(file, new Uint8Array(), { createNew: true, mode: 0o444 });
+        created = true;
+      }
+      done.push({ file, created });
+      const source = `/proc/${pid}/ns/${nsFile(type)}`;
+      if (c.mount(cstring(source), cstring(file), null, BigInt(MS_BIND), null) < 0) {
+        const e = errno();
+        done.pop();
+        if (created) Deno.removeSync(file);
+        throw new SyscallError("mount", e, {
+          operation: `bind the ${type} namespace to "${file}"`,
+          path: file,
+          hint: e === EPERM || e === EACCES
+            ? "binding needs root in the mount namespace of the file"
+            : e === EINVAL
+            ? "the file must not be on a shared mount (see --propagation), and a mount namespace cannot be bound inside itself"
+            : undefined,
+        });
+      }
+    }
+  } catch (error) {
+    for (const { file, created } of done.reverse()) {
+      c.umount2(cstring(file), MNT_DETACH);
+      if (created) Deno.removeSync(file);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Unbinds a namespace bound to a file (by `persist()` or `unshare --net=FILE`),
+ * so that the namespace ends once no process is in it.
+ *
+ * @param file The file.
+ * @throws {SyscallError} When the file is no namespace binding (EINVAL), or
+ *   the caller may not unmount it.
+ */
+export function releaseNamespace(file: string): void {
+  const c = libc();
+  const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n");
+  const real = Deno.realPathSync(file);
+  const bound = mounts.some((line) => {
+    const fields = line.split(" ");
+    const dash = fields.indexOf("-");
+    return fields[4] === real.replace(/ /g, "\\040") && fields[dash + 1] === "nsfs";
+  });
+  if (!bound) {
+    throw new SyscallError("umount2", EINVAL, {
+      operation: `release the namespace bound to "${file}"`,
+      path: file,
+      hint: `"${file}" is not a namespace binding`,
+    });
+  }
+  if (c.umount2(cstring(file), MNT_DETACH) < 0) {
+    throw new SyscallError("umount2", errno(), {
+      operation: `release the namespace bound to "${file}"`,
+      path: file,
+    });
+  }
+}
+
+/** Reaps a child whose end is known to be near. */
+function reap(pid: number): void {
+  const info = new Uint8Array(128);
+  while (libc().waitid(P_PID, pid, info, WEXITED) < 0 && errno() === EINTR);
+}
+
 /**
  * Starts a program as the plan describes.
  *
@@ -268,7 +415,8 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
 
   const parentEnds: (number | undefined)[] = [undefined, undefined, undefined];
   const childEnds: (number | undefined)[] = [undefined, undefined, undefined];
-  const toClose: number[] = [];
+  // Descriptors only the child needs: closed once it has its copies.
+  const forChild: number[] = [];
   let syncWrite: number | undefined;
   try {
     (["stdin", "stdout", "stderr"] as const).forEach((stream, i) => {
@@ -278,14 +426,21 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
         const [r, w] = pipe();
         parentEnds[i] = i === 0 ? w : r;
         childEnds[i] = i === 0 ? r : w;
-        toClose.push(childEnds[i]!);
+        forChild.push(childEnds[i]!);
       }
     });
+    const enter = openNamespaces(p, forChild);
+    const rootFd = p.enterRoot === undefined
+      ? undefined
+      : openFor(p.enterRoot, O_RDONLY | O_DIRECTORY, `open the root directory "${p.enterRoot}"`, forChild);
+    const wdFd = p.enterWd === undefined
+      ? undefined
+      : openFor(p.enterWd, O_RDONLY | O_DIRECTORY, `open the working directory "${p.enterWd}"`, forChild);
     let sync: { read: number; write: number } | undefined;
-    if (p.mapsNeedParent) {
+    if (needsParent(p)) {
       const [r, w] = pipe();
       sync = { read: r, write: w };
-      toClose.push(r);
+      forChild.push(r);
       syncWrite = w;
     }
     const compiled = compile(p, {
@@ -294,11 +449,18 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
       envp,
       stdio: [childEnds[0], childEnds[1], childEnds[2]],
       ...(sync ? { sync } : {}),
-    }, { capLastCap: capLastCap() });
+      ...(enter.length ? { enter } : {}),
+      ...(rootFd === undefined ? {} : { rootFd }),
+      ...(wdFd === undefined ? {} : { wdFd }),
+    }, { capLastCap: capLastCap(), euid: ids().euid });
+    if (sync && compiled.mode === "copy") {
+      throw new Error(
+        "Cannot join a time namespace and also map id ranges or bind namespaces to files in one start",
+      );
+    }
 
-    const launched = launch(compiled.ops, compiled.cloneFlags, sync ? "async" : "exec");
-    // The child has its own copies of these now.
-    for (const fd of toClose.splice(0)) c.close(fd);
+    const launched = launch(compiled.ops, compiled.cloneFlags, compiled.mode);
+    for (const fd of forChild.splice(0)) c.close(fd);
     if (launched.pid < 0) {
       const { cloneHint } = await import("./hints.ts");
       throw new SyscallError("clone", -launched.pid, {
@@ -306,37 +468,44 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
         hint: cloneHint(-launched.pid, p.namespaces, ids().euid),
       });
     }
-    let failure = launched.failure;
+    let parentError: unknown;
     if (syncWrite !== undefined) {
-      let mapError: unknown;
-      try {
-        await writeMaps(launched.pid, p);
-        c.write(syncWrite, new Uint8Array(1), 1n);
-      } catch (error) {
-        mapError = error;
+      // The child (or the one its clone step made) waits: do the parent's part.
+      const forked = await launched.forked();
+      if (typeof forked !== "object") {
+        try {
+          const pid = forked ?? launched.pid;
+          await writeMaps(pid, p);
+          bindNamespaces(pid, p);
+          c.write(syncWrite, new Uint8Array(1), 1n);
+        } catch (error) {
+          parentError = error;
+        }
       }
       // Closing without writing makes the child's read return 0: it exits.
       c.close(syncWrite);
       syncWrite = undefined;
-      failure = await launched.started;
-      if (failure || mapError) reapFailed(launched.pid);
+    }
+    const { failure, forked } = await launched.outcome();
+    if (compiled.forks) reap(launched.pid);
+    const programPid = compiled.forks ? forked : launched.pid;
+    if (failure || parentError) {
+      if (programPid !== undefined) reap(programPid);
       // A child that stopped waiting because the parent gave up reports
       // ECANCELED: the parent's error is the one to show.
-      if (mapError && (!failure || compiled.infos[failure.step]!.role === "sync")) throw mapError;
+      if (parentError && (!failure || compiled.infos[failure.step]!.role === "sync")) throw parentError;
+      throw await stepError(compiled, failure!);
     }
-    if (failure) {
-      if (!sync) reapFailed(launched.pid);
-      throw await stepError(compiled, failure);
-    }
+    if (programPid === undefined) throw new Error("Cannot start the program: its process was not created");
     const piped = parentEnds.some((fd) => fd !== undefined);
     const { fdReadable, fdWritable } = piped ? await import("./fdstream.ts") : {} as typeof import("./fdstream.ts");
-    return new Child(launched.pid, p, {
+    return new Child(programPid, p, {
       stdin: parentEnds[0] === undefined ? null : fdWritable(parentEnds[0], "the program's standard input"),
       stdout: parentEnds[1] === undefined ? null : fdReadable(parentEnds[1], "the program's standard output"),
       stderr: parentEnds[2] === undefined ? null : fdReadable(parentEnds[2], "the program's standard error"),
     });
   } catch (error) {
-    for (const fd of toClose) c.close(fd);
+    for (const fd of forChild) c.close(fd);
     for (const fd of parentEnds) if (fd !== undefined) c.close(fd);
     if (syncWrite !== undefined) c.close(syncWrite);
     throw error;

@@ -10,22 +10,22 @@ import type { IdRange, Propagation, Step } from "./steps.ts";
 
 /** The options of util-linux `unshare`, in camelCase. */
 export interface UnshareOptions {
-  /** New mount namespace (`-m`). */
-  mount?: boolean;
-  /** New UTS namespace (`-u`). */
-  uts?: boolean;
-  /** New IPC namespace (`-i`). */
-  ipc?: boolean;
-  /** New network namespace (`-n`). */
-  net?: boolean;
-  /** New PID namespace (`-p`); the program is its PID 1. */
-  pid?: boolean;
-  /** New user namespace (`-U`). */
-  user?: boolean;
-  /** New cgroup namespace (`-C`). */
-  cgroup?: boolean;
-  /** New time namespace (`-T`). */
-  time?: boolean;
+  /** New mount namespace (`-m`).; a string also binds it to that file (`-m=FILE`). */
+  mount?: boolean | string;
+  /** New UTS namespace (`-u`).; a string also binds it to that file (`-u=FILE`). */
+  uts?: boolean | string;
+  /** New IPC namespace (`-i`).; a string also binds it to that file (`-i=FILE`). */
+  ipc?: boolean | string;
+  /** New network namespace (`-n`).; a string also binds it to that file (`-n=FILE`). */
+  net?: boolean | string;
+  /** New PID namespace (`-p`); the program is its PID 1.; a string also binds it (the namespace of its children) to that file. */
+  pid?: boolean | string;
+  /** New user namespace (`-U`).; a string also binds it to that file (`-U=FILE`). */
+  user?: boolean | string;
+  /** New cgroup namespace (`-C`).; a string also binds it to that file (`-C=FILE`). */
+  cgroup?: boolean | string;
+  /** New time namespace (`-T`).; a string also binds it to that file (`-T=FILE`). */
+  time?: boolean | string;
   /** Map the caller to root (`-r`). */
   mapRootUser?: boolean;
   /** Map the caller to itself (`-c`). */
@@ -72,7 +72,7 @@ export interface UnshareOptions {
   setgid?: number;
 }
 
-const OPTION_TYPES: readonly [keyof UnshareOptions, NamespaceType][] = [
+const OPTION_TYPES: readonly [keyof UnshareOptions & keyof NsenterOptions, NamespaceType][] = [
   ["mount", "mnt"],
   ["uts", "uts"],
   ["ipc", "ipc"],
@@ -93,6 +93,10 @@ export function unshareSteps(options: UnshareOptions): Step[] {
   const list: Step[] = [];
   const types = OPTION_TYPES.filter(([key]) => options[key]).map(([, type]) => type);
   if (types.length) list.push(steps.namespaces(...types));
+  for (const [key, type] of OPTION_TYPES) {
+    const file = options[key];
+    if (typeof file === "string") list.push(steps.persist(type, file));
+  }
   if (options.mapRootUser) list.push(steps.mapRootUser());
   if (options.mapCurrentUser) list.push(steps.mapCurrentUser());
   if (options.mapUser !== undefined) list.push(steps.mapUser(options.mapUser));
@@ -114,4 +118,99 @@ export function unshareSteps(options: UnshareOptions): Step[] {
   if (options.setuid !== undefined) list.push(steps.setuid(options.setuid));
   if (options.setgid !== undefined) list.push(steps.setgid(options.setgid));
   return list;
+}
+
+/** The options of util-linux `nsenter`, in camelCase. */
+export interface NsenterOptions {
+  /** The process whose namespaces, root and working directory to use (`-t`). */
+  target?: number;
+  /** Join a mount namespace: the target's, or the one at this path (`-m`). */
+  mount?: boolean | string;
+  /** Join a UTS namespace: the target's, or the one at this path (`-u`). */
+  uts?: boolean | string;
+  /** Join an IPC namespace: the target's, or the one at this path (`-i`). */
+  ipc?: boolean | string;
+  /** Join a network namespace: the target's, or the one at this path (`-n`). */
+  net?: boolean | string;
+  /** Join a PID namespace: the target's, or the one at this path (`-p`). */
+  pid?: boolean | string;
+  /** Join a user namespace: the target's, or the one at this path (`-U`). */
+  user?: boolean | string;
+  /** Join a cgroup namespace: the target's, or the one at this path (`-C`). */
+  cgroup?: boolean | string;
+  /** Join a time namespace: the target's, or the one at this path (`-T`). */
+  time?: boolean | string;
+  /** Join all namespaces of the target, but its user namespace when it is the caller's (`-a`). */
+  all?: boolean;
+  /** Keep the caller's uid and gid in a joined user namespace. */
+  preserveCredentials?: boolean;
+  /** Change the root: to the target's, or to this directory (`-r`). */
+  root?: boolean | string;
+  /** Change the working directory: to the target's, or to this directory (`-w`). */
+  wd?: boolean | string;
+  /** uid to take in a joined user namespace (default 0) (`-S`). */
+  setuid?: number;
+  /** gid to take in a joined user namespace (default 0) (`-G`). */
+  setgid?: number;
+  /** Keep the capabilities of the joined user namespace across execve. */
+  keepCaps?: boolean;
+}
+
+const PROC_NS: Readonly<Record<NamespaceType, string>> = {
+  cgroup: "cgroup",
+  ipc: "ipc",
+  mnt: "mnt",
+  net: "net",
+  pid: "pid",
+  time: "time",
+  user: "user",
+  uts: "uts",
+};
+
+/**
+ * The steps of util-linux style `nsenter` options.
+ *
+ * @param options The options.
+ * @returns The steps.
+ * @throws {TypeError} When a namespace has neither a path nor a target, or
+ *   nothing is to be joined.
+ */
+export function nsenterSteps(options: NsenterOptions): Step[] {
+  const list: Step[] = [];
+  const target = options.target;
+  const fromTarget = (what: string, file: string): string => {
+    if (target === undefined) throw new TypeError(`Cannot join ${what}: neither a file nor a target pid is given`);
+    return `/proc/${target}/${file}`;
+  };
+  for (const [key, type] of OPTION_TYPES) {
+    let value = options[key];
+    if (value === undefined && options.all) {
+      // As util-linux: the user namespace is skipped when it is the caller's,
+      // so that a process that dropped capabilities cannot regain them.
+      value = type !== "user" || !sameNamespace(fromTarget("all namespaces", "ns/user"), "/proc/self/ns/user");
+    }
+    if (!value) continue;
+    const path = typeof value === "string" ? value : fromTarget(`the ${type} namespace`, `ns/${PROC_NS[type]}`);
+    list.push(steps.enter(type, path));
+  }
+  if (!list.length) throw new TypeError("Cannot join namespaces: none is given (use --all or a namespace option)");
+  if (options.preserveCredentials) list.push(steps.preserveCredentials());
+  if (options.setuid !== undefined) list.push(steps.setuid(options.setuid));
+  if (options.setgid !== undefined) list.push(steps.setgid(options.setgid));
+  if (options.keepCaps) list.push(steps.keepCaps());
+  if (options.root) {
+    list.push(steps.enterRoot(typeof options.root === "string" ? options.root : fromTarget("its root", "root")));
+  }
+  if (options.wd) {
+    list.push(steps.enterWorkdir(typeof options.wd === "string" ? options.wd : fromTarget("its directory", "cwd")));
+  }
+  return list;
+}
+
+function sameNamespace(a: string, b: string): boolean {
+  try {
+    return Deno.readLinkSync(a) === Deno.readLinkSync(b);
+  } catch {
+    return false;
+  }
 }

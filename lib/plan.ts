@@ -12,7 +12,7 @@ import { checkIdMap, combineIdMaps, firstSubordinateBlock, resolveGroup, resolve
 import { signalName } from "../ffi/signals.ts";
 
 /** A mount step, in the order given. */
-export type MountStep = Extract<Step, { kind: "bind" | "tmpfs" | "mount" }>;
+export type MountStep = Extract<Step, { kind: "bind" | "tmpfs" | "mount" | "umount" }>;
 
 /** Everything a child needs set up, normalized. */
 export interface Plan {
@@ -52,6 +52,19 @@ export interface Plan {
   readonly setuid: number | undefined;
   /** gid inside to switch to. */
   readonly setgid: number | undefined;
+  /** New namespaces to bind to files, by the parent, before the program runs. */
+  readonly persist: readonly { readonly type: NamespaceType; readonly file: string }[];
+  /** Existing namespaces to join first, in table order, one per type. */
+  readonly enter: readonly { readonly type: NamespaceType; readonly path: string }[];
+  /** Root directory to open before joining and change to after. */
+  readonly enterRoot: string | undefined;
+  /** Working directory to open before joining and change to after. */
+  readonly enterWd: string | undefined;
+  /**
+   * After joining a user namespace, the uid and gid to take (root by default),
+   * or `undefined` to keep the caller's (`preserveCredentials`).
+   */
+  readonly enterIds: { readonly uid: number; readonly gid: number } | undefined;
 }
 
 /** Where {@linkcode plan} reads what it needs. */
@@ -105,6 +118,11 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   let killChild: number | undefined;
   let setuid: number | undefined;
   let setgid: number | undefined;
+  const persist = new Map<NamespaceType, string>();
+  const enter = new Map<NamespaceType, string>();
+  let enterRoot: string | undefined;
+  let enterWd: string | undefined;
+  let preserve = false;
 
   for (const step of steps) {
     switch (step.kind) {
@@ -161,6 +179,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
       case "bind":
       case "tmpfs":
       case "mount":
+      case "umount":
         mounts.push(step);
         break;
       case "root":
@@ -180,6 +199,22 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         break;
       case "setgid":
         setgid = step.id;
+        break;
+      case "persist":
+        persist.set(step.type, step.file);
+        types.add(step.type);
+        break;
+      case "enter":
+        enter.set(step.type, step.path);
+        break;
+      case "enter-root":
+        enterRoot = step.dir;
+        break;
+      case "enter-wd":
+        enterWd = step.dir;
+        break;
+      case "preserve-credentials":
+        preserve = true;
         break;
     }
   }
@@ -232,6 +267,8 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   if (uidMap) checkIdMap(uidMap, "uid");
   if (gidMap) checkIdMap(gidMap, "gid");
 
+  const entered = sortNamespaces(enter.keys());
+  const enterIds = enter.has("user") && !preserve ? { uid: setuid ?? 0, gid: setgid ?? 0 } : undefined;
   return {
     namespaces: sortNamespaces(types),
     uidMap,
@@ -249,8 +286,14 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
     root,
     wd,
     killChild,
-    setuid,
-    setgid,
+    // After joining a user namespace, the ids are taken right away (enterIds).
+    setuid: enterIds ? undefined : setuid,
+    setgid: enterIds ? undefined : setgid,
+    persist: sortNamespaces(persist.keys()).map((type) => ({ type, file: persist.get(type)! })),
+    enter: entered.map((type) => ({ type, path: enter.get(type)! })),
+    enterRoot,
+    enterWd,
+    enterIds,
   };
 }
 

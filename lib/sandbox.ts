@@ -8,7 +8,7 @@ import { Command } from "./command.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import { type Plan, plan } from "./plan.ts";
 import * as steps from "./steps.ts";
-import { type UnshareOptions, unshareSteps } from "./options.ts";
+import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./options.ts";
 import type { BindOptions, IdRange, MountOptions, Propagation, Step, TimeClock } from "./steps.ts";
 import { ids } from "./system.ts";
 
@@ -125,6 +125,11 @@ export class Sandbox {
     return this.with(steps.tmpfs(target, options));
   }
 
+  /** Detaches a mount; see {@linkcode steps.umount}. */
+  umount(target: string, options: steps.UmountOptions = {}): Sandbox {
+    return this.with(steps.umount(target, options));
+  }
+
   /** Any mount(2); see {@linkcode steps.mount}. */
   mount(options: MountOptions): Sandbox {
     return this.with(steps.mount(options));
@@ -198,4 +203,24 @@ export function sandbox(...list: (Step | Sandbox)[]): Sandbox {
  */
 export function unshare(options: UnshareOptions = {}): Sandbox {
   return new Sandbox(unshareSteps(options));
+}
+
+/**
+ * A sandbox that joins existing namespaces, described with the options of
+ * util-linux `nsenter`. Join a PID namespace and the program runs in a new
+ * process inside it; add steps to create new namespaces inside the joined ones.
+ *
+ * @example Run `ip addr` in the network namespace of process 1234
+ * ```ts ignore
+ * import { nsenter } from "./mod.ts";
+ *
+ * await nsenter({ target: 1234, net: true }).run("ip", "addr");
+ * ```
+ *
+ * @param options The options.
+ * @returns The sandbox.
+ * @throws {TypeError} When a namespace has neither a path nor a target.
+ */
+export function nsenter(options: NsenterOptions): Sandbox {
+  return new Sandbox(nsenterSteps(options));
 }

@@ -42,6 +42,7 @@ export type Step =
   | { readonly kind: "mount-proc"; readonly target: string }
   | { readonly kind: "bind"; readonly source: string; readonly target: string; readonly readonly: boolean }
   | { readonly kind: "tmpfs"; readonly target: string; readonly options: string }
+  | { readonly kind: "umount"; readonly target: string; readonly ignoreErrors: boolean }
   | {
     readonly kind: "mount";
     readonly source: string;
@@ -54,7 +55,12 @@ export type Step =
   | { readonly kind: "wd"; readonly dir: string }
   | { readonly kind: "kill-child"; readonly signal: number }
   | { readonly kind: "setuid"; readonly id: number }
-  | { readonly kind: "setgid"; readonly id: number };
+  | { readonly kind: "setgid"; readonly id: number }
+  | { readonly kind: "persist"; readonly type: NamespaceType; readonly file: string }
+  | { readonly kind: "enter"; readonly type: NamespaceType; readonly path: string }
+  | { readonly kind: "enter-root"; readonly dir: string }
+  | { readonly kind: "enter-wd"; readonly dir: string }
+  | { readonly kind: "preserve-credentials" };
 
 /**
  * New namespaces of the given kinds for the program.
@@ -271,6 +277,28 @@ export function mount(options: MountOptions): Step {
   };
 }
 
+/** Options of {@linkcode umount}. */
+export interface UmountOptions {
+  /**
+   * Go on when nothing is mounted there.
+   *
+   * @default {false}
+   */
+  ignoreErrors?: boolean;
+}
+
+/**
+ * Detaches what is mounted on `target` (and below it) in a new mount
+ * namespace (implied), as `umount --lazy` does.
+ *
+ * @param target The mount point.
+ * @param options Whether a failure stops the setup.
+ * @returns The step.
+ */
+export function umount(target: string, options: UmountOptions = {}): Step {
+  return { kind: "umount", target, ignoreErrors: options.ignoreErrors ?? false };
+}
+
 /**
  * Changes the root directory of the program (`--root`), after the mounts.
  *
@@ -320,4 +348,68 @@ export function setuid(id: number): Step {
  */
 export function setgid(id: number): Step {
   return { kind: "setgid", id };
+}
+
+/**
+ * Binds the program's new namespace of `type` to `file`, so that it outlives
+ * every process (`unshare --net=FILE`). The file is created when missing. For
+ * `pid` and `time` it is the namespace of the program's children, as
+ * util-linux binds it. Implies the namespace; release it with
+ * `releaseNamespace(file)`.
+ *
+ * @param type The namespace type.
+ * @param file Where to bind it.
+ * @returns The step.
+ */
+export function persist(type: NamespaceType, file: string): Step {
+  return { kind: "persist", type, file };
+}
+
+/**
+ * Joins an existing namespace before anything else (`nsenter --net=PATH`):
+ * `path` is a namespace file such as `/proc/PID/ns/net` or a file a
+ * namespace was bound to. New namespaces asked for too are created inside the
+ * joined ones.
+ *
+ * @param type The namespace type.
+ * @param path The namespace file.
+ * @returns The step.
+ */
+export function enter(type: NamespaceType, path: string): Step {
+  return { kind: "enter", type, path };
+}
+
+/**
+ * Changes the root directory to `dir` after joining namespaces
+ * (`nsenter --root`); `dir` is opened before joining, so `/proc/PID/root` is
+ * the root of process PID.
+ *
+ * @param dir The directory, as the caller sees it.
+ * @returns The step.
+ */
+export function enterRoot(dir: string): Step {
+  return { kind: "enter-root", dir };
+}
+
+/**
+ * Changes the working directory to `dir` after joining namespaces
+ * (`nsenter --wd`); `dir` is opened before joining, so `/proc/PID/cwd` is the
+ * working directory of process PID.
+ *
+ * @param dir The directory, as the caller sees it.
+ * @returns The step.
+ */
+export function enterWorkdir(dir: string): Step {
+  return { kind: "enter-wd", dir };
+}
+
+/**
+ * Keeps the caller's uid and gid when joining a user namespace
+ * (`nsenter --preserve-credentials`); otherwise the program runs as root of
+ * the joined namespace.
+ *
+ * @returns The step.
+ */
+export function preserveCredentials(): Step {
+  return { kind: "preserve-credentials" };
 }

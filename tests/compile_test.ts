@@ -29,6 +29,11 @@ const BASE: Plan = {
   killChild: undefined,
   setuid: undefined,
   setgid: undefined,
+  persist: [],
+  enter: [],
+  enterRoot: undefined,
+  enterWd: undefined,
+  enterIds: undefined,
 };
 
 const EXEC: ExecSpec = {
@@ -153,8 +158,8 @@ Deno.test("compile() follows the documented order of steps", () => {
   assertEquals(roles, [
     "stdio",
     "signals",
-    "idmap",
     "time",
+    "idmap",
     "propagation",
     "uts",
     "mount",
@@ -250,9 +255,10 @@ Deno.test("compile() writes only the clock offsets given", () => {
   assertEquals(middle(build({ namespaces: ["time"] })), ["unshare"]);
 });
 
-Deno.test("compile() creates the time namespace after the maps", () => {
+Deno.test("compile() creates the time namespace before the maps, so that the parent can bind it", () => {
   const c = build({ namespaces: ["user", "time"], uidMap: [{ inside: 0, outside: 1, count: 1 }], monotonic: 1 });
-  assertEquals(middle(c), ["openat", "write", "close", "unshare", "openat", "write", "close"]);
+  assertEquals(middle(c), ["unshare", "openat", "write", "close", "openat", "write", "close"]);
+  assertEquals(c.infos[1]!.operation, "create a time namespace");
 });
 
 Deno.test("compile() never passes CLONE_NEWTIME to clone", () => {

@@ -76,6 +76,11 @@ Deno.test("plan() of no steps creates nothing and keeps the defaults", () => {
     killChild: undefined,
     setuid: undefined,
     setgid: undefined,
+    persist: [],
+    enter: [],
+    enterRoot: undefined,
+    enterWd: undefined,
+    enterIds: undefined,
   });
 });
 
