@@ -1,4 +1,4 @@
-/* The floor for bench/spawn_bench.ts: clone + execve + wait in a loop, with the
+/* The floor for bench/run.ts: clone + execve + wait in a loop, with the
  * same namespace flags as the engine, from a small C process. Built by the bench
  * with `cc -O2`; prints the mean microseconds per spawn on stdout.
  *

@@ -46,6 +46,8 @@ const SYMBOLS = {
   // int mount(const char *source, const char *target, const char *filesystemtype,
   //           unsigned long mountflags, const void *data);
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  // int unlink(const char *pathname);
+  unlink: { parameters: ["buffer"], result: "i32" },
   // int umount2(const char *target, int flags);
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   // int statx(int dirfd, const char *pathname, int flags, unsigned int mask,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cstring, errno, libc, unwrap } from "../ffi/libc.ts";
+import { cstring, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type StepFailure } from "../ffi/program.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
@@ -237,7 +237,8 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
   }
 }
 
-const O_RDONLY = 0, O_DIRECTORY = 0o200000;
+const O_RDONLY = 0, O_CREAT = 0o100, O_EXCL = 0o200, O_DIRECTORY = 0o200000;
+const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const NS_GET_NSTYPE = 0xb703;
 const MS_BIND = 4096;
 const MNT_DETACH = 2;
@@ -310,19 +311,20 @@ function bindNamespaces(pid: number, p: Plan): void {
   const done: { file: string; created: boolean }[] = [];
   try {
     for (const { type, file } of p.persist) {
+      const operation = `bind the ${type} namespace to "${file}"`;
       let created = false;
-      try {
-        const info = Deno.statSync(file);
-        if (info.isDirectory) {
-          throw new SyscallError("mount", EISDIR, {
-            operation: `bind the ${type} namespace to "${file}"`,
-            path: file,
-            hint: "the file to bind a namespace to must be a file, not a directory",
-          });
-        }
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-        Deno.writeFileSync(file, new Uint8Array(), { createNew: true, mode: 0o444 });
+      const mode = fileMode(file);
+      if (mode >= 0 && (mode & S_IFMT) === S_IFDIR) {
+        throw new SyscallError("mount", EISDIR, {
+          operation,
+          path: file,
+          hint: "a namespace is bound to a file, not a directory",
+        });
+      }
+      if (mode === -ENOENT) {
+        const fd = c.open(cstring(file), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444);
+        if (fd < 0) throw new SyscallError("open", errno(), { operation: `create "${file}"`, path: file });
+        c.close(fd);
         created = true;
       }
       done.push({ file, created });
@@ -330,7 +332,7 @@ function bindNamespaces(pid: number, p: Plan): void {
       if (c.mount(cstring(source), cstring(file), null, BigInt(MS_BIND), null) < 0) {
         const e = errno();
         done.pop();
-        if (created) Deno.removeSync(file);
+        if (created) c.unlink(cstring(file));
         throw new SyscallError("mount", e, {
           operation: `bind the ${type} namespace to "${file}"`,
           path: file,
@@ -345,7 +347,7 @@ function bindNamespaces(pid: number, p: Plan): void {
   } catch (error) {
     for (const { file, created } of done.reverse()) {
       c.umount2(cstring(file), MNT_DETACH);
-      if (created) Deno.removeSync(file);
+      if (created) c.unlink(cstring(file));
     }
     throw error;
   }
@@ -362,7 +364,12 @@ function bindNamespaces(pid: number, p: Plan): void {
 export function releaseNamespace(file: string): void {
   const c = libc();
   const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n");
-  const real = Deno.realPathSync(file);
+  let real: string;
+  try {
+    real = Deno.realPathSync(file);
+  } catch {
+    throw new SyscallError("umount2", ENOENT, { operation: `release the namespace bound to "${file}"`, path: file });
+  }
   const bound = mounts.some((line) => {
     const fields = line.split(" ");
     const dash = fields.indexOf("-");

@@ -1,0 +1,530 @@
+/**
+ * The side-by-side benchmark of nsh, `deno task bench`. In one run it measures,
+ * against the goals of the project:
+ *
+ * 1. the engine per spawn of `/bin/true`, against a C loop of clone + execve +
+ *    wait with the same clone flags (bench/floor.c, the floor): goal ≤ 1.1×;
+ * 2. nsh against util-linux `unshare` run with `Deno.Command`: goal ≤ 0.5×;
+ * 3. the whole `nsh unshare --net true` process against `deno run` of an empty
+ *    script: goal ≤ 1.25×;
+ * 4. memory: RSS growth over many spawns, and peak RSS of the one-shot CLI.
+ *
+ * Contenders of one comparison run interleaved, in rotating order, after a
+ * warm-up, so that noise of the machine hits them all alike. Everything that
+ * needs namespaces runs in namespaces the bench creates; the host's network and
+ * mounts are never changed.
+ *
+ * @module
+ */
+
+import { type Plan, type Sandbox, start, unshare } from "../mod.ts";
+import { type ProbeResult, type Reading, WARMUP_SPAWNS } from "./_rss_probe.ts";
+
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const BUILD = `${ROOT}bench/.build`;
+const TRUE = "/bin/true";
+
+const CLONE_NEWNS = 0x20000;
+const CLONE_NEWUTS = 0x04000000;
+const CLONE_NEWIPC = 0x08000000;
+const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
+const CLONE_VM = 0x100;
+const CLONE_VFORK = 0x4000;
+
+const GOAL_FLOOR = 1.1;
+const GOAL_UTIL_LINUX = 0.5;
+const GOAL_STARTUP = 1.25;
+
+// ---------------------------------------------------------------- timing
+
+/** How a comparison is run: `rounds` rounds of `batch` operations per contender. */
+interface Schedule {
+  readonly rounds: number;
+  readonly batch: number;
+  /** Operations per contender before measuring. */
+  readonly warmup: number;
+}
+
+/** A contender: runs `n` operations and resolves to the mean microseconds of one. */
+type Batch = (n: number) => Promise<number>;
+
+/** One line of a comparison; the first entry is the baseline of the ratios. */
+interface Entry {
+  readonly name: string;
+  /** How to run it, or why it cannot run here. */
+  readonly run: Batch | { readonly skipped: string };
+  /** The highest ratio to the baseline that meets the project's goal. */
+  readonly goal?: number;
+}
+
+/** Figures of one contender, over its batches. */
+interface Stats {
+  /** Mean microseconds per operation. */
+  readonly mean: number;
+  /** Median of the batch means (of single operations when a batch is one). */
+  readonly median: number;
+}
+
+/**
+ * The timing helper: wall-clock microseconds per operation of `n` operations
+ * run one after the other.
+ */
+async function timed(n: number, operation: () => PromiseLike<unknown>): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await operation();
+  return (performance.now() - t0) * 1000 / n;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs the batches interleaved: round r starts with contender r mod k (ABC, BCA, CAB…). */
+async function interleave(batches: readonly Batch[], schedule: Schedule): Promise<Stats[]> {
+  for (const batch of batches) await batch(schedule.warmup);
+  const samples: number[][] = batches.map(() => []);
+  for (let r = 0; r < schedule.rounds; r++) {
+    for (let k = 0; k < batches.length; k++) {
+      const i = (r + k) % batches.length;
+      samples[i]!.push(await batches[i]!(schedule.batch));
+    }
+  }
+  return samples.map((s) => ({ mean: s.reduce((a, b) => a + b, 0) / s.length, median: median(s) }));
+}
+
+// ---------------------------------------------------------------- output
+
+/** The table printer: left-aligned first column, the others right-aligned. */
+function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => (row[c] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    "  " + cells.map((cell, c) => c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)).join("  ");
+  console.log(line(headers));
+  console.log(line(widths.map((w) => "-".repeat(w))));
+  for (const row of rows) console.log(line(row));
+}
+
+/** A goal's outcome, for the summary at the end. */
+interface Verdict {
+  readonly goal: string;
+  readonly ratios: Ratios | undefined;
+  readonly target: number;
+}
+
+/** Ratios to the baseline, of the means and of the medians. */
+interface Ratios {
+  readonly mean: number;
+  readonly median: number;
+}
+
+const verdicts: Verdict[] = [];
+
+/** Met when both ratios are within the goal, not met when neither is. */
+function verdict(ratios: Ratios | undefined, target: number): string {
+  if (!ratios) return "n/a";
+  const met = [ratios.mean, ratios.median].filter((r) => r <= target).length;
+  return met === 2 ? "met" : met === 0 ? "NOT met" : "borderline";
+}
+
+function ratioText(ratio: number | undefined): string {
+  return ratio === undefined ? "n/a" : `${ratio.toFixed(2)}×`;
+}
+
+function goalText(target: number): string {
+  return `≤ ${target.toFixed(2)}×`;
+}
+
+/**
+ * Runs one comparison and prints its table: the first entry is the baseline
+ * of the ratios; entries with a goal go to the summary under `key`.
+ */
+async function compare(
+  key: string,
+  title: string,
+  notes: readonly string[],
+  entries: readonly Entry[],
+  schedule: Schedule,
+  unit: "µs" | "ms",
+): Promise<void> {
+  console.log(`\n${title}`);
+  for (const note of notes) console.log(`  ${note}`);
+  const runnable = entries.filter((e) => typeof e.run === "function");
+  const stats = await interleave(runnable.map((e) => e.run as Batch), schedule);
+  const statsOf = (e: Entry) => stats[runnable.indexOf(e)];
+  const base = statsOf(entries[0]!);
+  const scale = unit === "ms" ? 1000 : 1;
+  const digits = unit === "ms" ? 2 : 1;
+  const skips: string[] = [];
+  const rows = entries.map((e, i) => {
+    const s = statsOf(e);
+    const ratios = base && s && i > 0 ? { mean: s.mean / base.mean, median: s.median / base.median } : undefined;
+    if (e.goal !== undefined) verdicts.push({ goal: `${key}: ${e.name}`, ratios, target: e.goal });
+    const goal = e.goal === undefined ? ["", ""] : [goalText(e.goal), verdict(ratios, e.goal)];
+    if (!s) {
+      skips.push(`${e.name}: skipped, ${typeof e.run === "function" ? "" : e.run.skipped}`);
+      return [e.name, "skipped", "", "", "", ...goal];
+    }
+    return [
+      e.name,
+      (s.mean / scale).toFixed(digits),
+      (s.median / scale).toFixed(digits),
+      i === 0 ? "1.00×" : ratioText(ratios?.mean),
+      i === 0 ? "1.00×" : ratioText(ratios?.median),
+      ...goal,
+    ];
+  });
+  printTable(
+    ["contender", `mean ${unit}`, `median ${unit}`, "ratio mean", "ratio median", "goal", "verdict"],
+    rows,
+  );
+  for (const skip of skips) console.log(`  ${skip}`);
+}
+
+// ---------------------------------------------------------------- contenders
+
+function skipped(reason: string): { skipped: string } {
+  return { skipped: reason };
+}
+
+/** Compiles bench/floor.c with the first C compiler found, or says why not. */
+async function buildFloor(): Promise<string | { skipped: string }> {
+  await Deno.mkdir(BUILD, { recursive: true });
+  const binary = `${BUILD}/floor`;
+  for (const cc of ["cc", "gcc", "clang"]) {
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command(cc, { args: ["-O2", "-o", binary, `${ROOT}bench/floor.c`] }).output();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    if (out.success) return binary;
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
+    return skipped(`${cc} failed to compile bench/floor.c: ${why}`);
+  }
+  return skipped("no C compiler (cc, gcc or clang) is installed");
+}
+
+function floorBatch(binary: string, flags: number): Batch {
+  return async (n) => {
+    const out = await new Deno.Command(binary, { args: [String(n), String(flags), TRUE] }).output();
+    const text = new TextDecoder().decode(out.success ? out.stdout : out.stderr).trim();
+    if (!out.success) throw new Error(`Cannot run the floor: ${text}`);
+    return Number(text);
+  };
+}
+
+/** The lowest layer: `start()` of a prepared plan, then its status. */
+function engineBatch(p: Plan): Batch {
+  return (n) =>
+    timed(n, async () => {
+      const child = await start(p, { argv: [TRUE], env: {} });
+      if (!(await child.status).success) throw new Error("/bin/true failed under the engine");
+    });
+}
+
+/** Runs a command of the given sort `n` times; commands reject on failure. */
+function commandBatch(run: () => PromiseLike<unknown>): Batch {
+  return (n) => timed(n, run);
+}
+
+function utilLinuxBatch(args: readonly string[]): Batch {
+  return (n) =>
+    timed(n, async () => {
+      const out = await new Deno.Command("unshare", { args: [...args, TRUE] }).output();
+      if (!out.success) throw new Error(`unshare ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+    });
+}
+
+/** `deno run` of a script in the repository root, as a subprocess. */
+function denoBatch(args: readonly string[]): Batch {
+  return (n) =>
+    timed(n, async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", ...args],
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "null",
+      }).output();
+      if (!out.success) throw new Error(`deno run ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+    });
+}
+
+async function which(program: string): Promise<boolean> {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if ((await Deno.stat(`${dir}/${program}`)).isFile) return true;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- sections
+
+const isRoot = Deno.uid() === 0;
+const NOT_ROOT = "needs root to create namespaces without a user namespace";
+
+/** One set of namespaces, as every contender spells it. */
+interface NamespaceSet {
+  readonly label: string;
+  readonly flags: number;
+  readonly utilLinux: readonly string[];
+  readonly net: boolean;
+}
+
+const BASE: NamespaceSet = {
+  label: "pid+mnt+uts+ipc",
+  flags: CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC,
+  utilLinux: ["--pid", "--fork", "--mount", "--uts", "--ipc"],
+  net: false,
+};
+const WITH_NET: NamespaceSet = {
+  label: "pid+mnt+uts+ipc+net",
+  flags: BASE.flags | CLONE_NEWNET,
+  utilLinux: [...BASE.utilLinux, "--net"],
+  net: true,
+};
+
+const NET_NOTE = "net: fewer iterations; the kernel tears network namespaces down asynchronously " +
+  "(cleanup_net), so these figures are noisier";
+
+function boxOf(set: NamespaceSet, fair: boolean): Sandbox {
+  return unshare({
+    pid: true,
+    mount: true,
+    uts: true,
+    ipc: true,
+    net: set.net,
+    ...(fair ? { propagation: "unchanged" as const } : {}),
+  });
+}
+
+async function engineSection(set: NamespaceSet, floor: string | { skipped: string }, schedule: Schedule) {
+  const need = (batch: Batch) => isRoot ? batch : skipped(NOT_ROOT);
+  const fair = boxOf(set, true);
+  const usual = boxOf(set, false);
+  const fairRun = fair.run(TRUE);
+  const fairRunNoEnv = fairRun.clearEnv();
+  const usualRun = usual.run(TRUE);
+  await compare(
+    `1 ${set.label}`,
+    `1. Engine per spawn of /bin/true, ${set.label} (µs per spawn)`,
+    [
+      `${schedule.rounds} rounds × ${schedule.batch} spawns per contender, interleaved, after ${schedule.warmup} warm-up`,
+      "floor: bench/floor.c, clone(flags|SIGCHLD) + execve + waitpid in a C loop, timed inside the C process;",
+      "the vfork floor adds CLONE_VM|CLONE_VFORK (no copy of the address space), as the engine's clone does",
+      'fair rows use propagation("unchanged"); default rows make the mount tree private (one more mount(2))',
+      "engine rows and the floor give /bin/true an empty environment; api rows pass this process's",
+      "environment (Deno.env.toObject() on every run) unless .clearEnv()",
+      ...(set.net ? [NET_NOTE] : []),
+    ],
+    [
+      {
+        name: "floor (C clone+execve+wait)",
+        run: typeof floor === "string" ? need(floorBatch(floor, set.flags)) : floor,
+      },
+      {
+        name: "vfork floor (C, +CLONE_VM|VFORK)",
+        run: typeof floor === "string" ? need(floorBatch(floor, set.flags | CLONE_VM | CLONE_VFORK)) : floor,
+      },
+      { name: "engine start(), fair", run: need(engineBatch(fair.plan())), goal: GOAL_FLOOR },
+      { name: "api unshare().run(), fair", run: need(commandBatch(() => fairRun)), goal: GOAL_FLOOR },
+      { name: "api …run().clearEnv(), fair", run: need(commandBatch(() => fairRunNoEnv)), goal: GOAL_FLOOR },
+      { name: "engine start(), default", run: need(engineBatch(usual.plan())) },
+      { name: "api unshare().run(), default", run: need(commandBatch(() => usualRun)) },
+    ],
+    schedule,
+    "µs",
+  );
+}
+
+async function utilLinuxSection(set: NamespaceSet, schedule: Schedule) {
+  const need = (batch: Batch) => isRoot ? batch : skipped(NOT_ROOT);
+  const hasUnshare = await which("unshare");
+  const run = boxOf(set, false).run(TRUE);
+  await compare(
+    `2 ${set.label}`,
+    `2. nsh vs util-linux unshare started with Deno.Command, ${set.label} (µs per run)`,
+    [
+      `${schedule.rounds} rounds × ${schedule.batch} runs per contender, interleaved, after ${schedule.warmup} warm-up`,
+      `baseline: new Deno.Command("unshare", {args: [${set.utilLinux.join(" ")} /bin/true]}).output()`,
+      "both sides use the default propagation (private) and pass this process's environment;",
+      ".output() captures stdout and stderr (pipes) as the baseline does; awaiting run() inherits them",
+      ...(set.net ? [NET_NOTE] : []),
+    ],
+    [
+      {
+        name: "util-linux unshare (Deno.Command)",
+        run: hasUnshare ? need(utilLinuxBatch(set.utilLinux)) : skipped("util-linux unshare is not installed"),
+      },
+      { name: "nsh unshare().run() awaited", run: need(commandBatch(() => run)), goal: GOAL_UTIL_LINUX },
+      { name: "nsh unshare().run().output()", run: need(commandBatch(() => run.output())), goal: GOAL_UTIL_LINUX },
+    ],
+    schedule,
+    "µs",
+  );
+}
+
+async function startupSection(schedule: Schedule, empty: string) {
+  await compare(
+    "3 whole process",
+    "3. Whole process, started from the repository root (ms per process)",
+    [
+      `${schedule.rounds} rounds × ${schedule.batch} run per contender, interleaved, after ${schedule.warmup} warm-up`,
+      `each is \`${Deno.execPath()} run -A …\` started with Deno.Command, stdout to /dev/null`,
+      "the middle rows split the cost: --version loads only the CLI's entry modules; unshare true adds the",
+      "unshare command, the engine, libc through FFI and a spawn without new namespaces",
+    ],
+    [
+      { name: `empty script (${empty})`, run: denoBatch([empty]) },
+      { name: "cli.ts --version", run: denoBatch(["cli.ts", "--version"]) },
+      { name: "cli.ts unshare true", run: denoBatch(["cli.ts", "unshare", "true"]) },
+      {
+        name: "cli.ts unshare --net true",
+        run: isRoot ? denoBatch(["cli.ts", "unshare", "--net", "true"]) : skipped(NOT_ROOT),
+        goal: GOAL_STARTUP,
+      },
+    ],
+    schedule,
+    "ms",
+  );
+}
+
+async function probe(ns: "none" | "uts", how: "await" | "output", n: number): Promise<ProbeResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--expose-gc", `${ROOT}bench/_rss_probe.ts`, ns, how, String(n)],
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  if (!out.success) throw new Error(`The memory probe failed: ${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as ProbeResult;
+}
+
+/** Peak RSS in KiB of a `deno run` in the repository root, measured by GNU time. */
+async function peakRss(args: readonly string[]): Promise<number> {
+  const file = `${BUILD}/peak.txt`;
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%M", "-o", file, Deno.execPath(), "run", "-A", ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+  }).output();
+  if (!out.success) throw new Error(`deno run ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  return Number((await Deno.readTextFile(file)).trim().split("\n").pop());
+}
+
+async function memorySection(n: number, empty: string) {
+  console.log("\n4. Memory (no goal: a report to catch leaks)");
+  console.log(`  a fresh Deno process spawns /bin/true ${WARMUP_SPAWNS} times to warm up, then ${n}, then ${n} more;`);
+  console.log("  garbage is collected before each reading. A leak shows as V8 heap or descriptors growing in the");
+  console.log("  second block; RSS also grows while V8 enlarges its young generation (the 'V8 heap size' column)");
+  const kib = (bytes: number) => (bytes / 1024).toFixed(0);
+  const rows: string[][] = [];
+  const skips: string[] = [];
+  for (const [ns, how] of [["none", "await"], ["uts", "await"], ["uts", "output"]] as const) {
+    const name = `${ns === "none" ? "sandbox()" : "unshare({uts})"}.run()${how === "output" ? ".output()" : ""}`;
+    if (ns === "uts" && !isRoot) {
+      rows.push([name, "skipped", "", "", "", "", "", ""]);
+      skips.push(`${name}: skipped, ${NOT_ROOT}`);
+      continue;
+    }
+    const { readings: [a, b, c], running } = await probe(ns, how, n);
+    const grow = (key: keyof Reading, from: Reading, to: Reading) => to[key] - from[key];
+    rows.push([
+      name,
+      (a.rss / 2 ** 20).toFixed(1),
+      kib(grow("rss", a, b)),
+      kib(grow("rss", b, c)),
+      kib(grow("heapTotal", a, c)),
+      (grow("heapUsed", b, c) / n).toFixed(1),
+      `${grow("fds", a, b)} / ${grow("fds", b, c)}`,
+      String(running),
+    ]);
+  }
+  printTable(
+    [
+      "spawns by",
+      "RSS MiB",
+      `RSS +KiB 1st ${n}`,
+      `RSS +KiB 2nd ${n}`,
+      "V8 heap size +KiB",
+      "heap used +B/spawn 2nd",
+      "fds + 1st / 2nd",
+      "unreaped",
+    ],
+    rows,
+  );
+  for (const skip of skips) console.log(`  ${skip}`);
+
+  const runs = 5;
+  console.log(`\n  peak RSS of one whole process (GNU time %M, median of ${runs}, interleaved)`);
+  if (!(await Deno.stat("/usr/bin/time").catch(() => undefined))) {
+    console.log("  skipped: /usr/bin/time (GNU time) is not installed");
+    return;
+  }
+  const contenders: [string, string[]][] = [[`empty script (${empty})`, [empty]]];
+  if (isRoot) contenders.push(["cli.ts unshare --net true", ["cli.ts", "unshare", "--net", "true"]]);
+  const peaks: number[][] = contenders.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (const [i, [, args]] of contenders.entries()) peaks[i]!.push(await peakRss(args));
+  }
+  const base = median(peaks[0]!);
+  printTable(
+    ["process", "peak RSS MiB", "ratio"],
+    contenders.map(([name], i) => {
+      const m = median(peaks[i]!);
+      return [name, (m / 1024).toFixed(1), `${(m / base).toFixed(2)}×`];
+    }),
+  );
+  if (!isRoot) console.log(`  cli.ts unshare --net true: skipped, ${NOT_ROOT}`);
+}
+
+// ---------------------------------------------------------------- main
+
+function loadText(): string {
+  return Deno.loadavg().map((l) => l.toFixed(2)).join(" ");
+}
+
+if (import.meta.main) {
+  const started = performance.now();
+  console.log(
+    `nsh bench: deno ${Deno.version.deno}, Linux ${Deno.osRelease()} ${Deno.build.arch}, ` +
+      `${navigator.hardwareConcurrency} CPUs, uid ${Deno.uid()}, load average ${loadText()}`,
+  );
+  if (Deno.loadavg()[0]! > 0.5) {
+    console.log("warning: the machine is busy (load average above 0.5): expect noisier figures");
+  }
+  if (!isRoot) console.log(`not root: rows that create namespaces are skipped (${NOT_ROOT})`);
+  const floor = await buildFloor();
+  if (typeof floor !== "string") console.log(`floor: skipped, ${floor.skipped}`);
+  // Relative to the repository root, where the processes of sections 3 and 4 start.
+  const empty = "bench/.build/empty.ts";
+  await Deno.writeTextFile(`${ROOT}${empty}`, "");
+
+  await engineSection(BASE, floor, { rounds: 30, batch: 100, warmup: 100 });
+  await engineSection(WITH_NET, floor, { rounds: 12, batch: 30, warmup: 20 });
+  await utilLinuxSection(BASE, { rounds: 30, batch: 30, warmup: 20 });
+  await utilLinuxSection(WITH_NET, { rounds: 12, batch: 12, warmup: 6 });
+  await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty);
+  await memorySection(2000, empty);
+
+  console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
+  printTable(
+    ["goal", "ratio mean", "ratio median", "goal", "verdict"],
+    verdicts.map((v) => [
+      v.goal,
+      ratioText(v.ratios?.mean),
+      ratioText(v.ratios?.median),
+      goalText(v.target),
+      verdict(v.ratios, v.target),
+    ]),
+  );
+  console.log(
+    `\nload average at the end ${loadText()}; the bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
+}
