@@ -54,15 +54,15 @@ export function deliver(child: Child, signal: Deno.Signal, alreadySent: boolean)
  *
  * @param p The plan.
  * @param argv The program and its arguments.
- * @param env The environment (this process's by default).
+ * @param env The environment (this process's, as it is, by default).
  * @returns The exit status for nsh: the child's, or 128 + N for signal N.
  */
 export async function runForeground(
   p: Plan,
   argv: readonly string[],
-  env: Readonly<Record<string, string>> = Deno.env.toObject(),
+  env?: Readonly<Record<string, string>>,
 ): Promise<number> {
-  const child = await start(p, { argv, env });
+  const child = await start(p, { argv, ...(env ? { env } : {}) });
   let emulated: number | undefined;
   const listeners: [Deno.Signal, () => void][] = (
     [["SIGINT", true], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const

@@ -215,7 +215,7 @@ export const nsenterCommand: CliCommand = {
       return 0;
     }
     const p = planNsenter(request.options, request.wdns);
-    const env = request.env ? processEnvironment(request.options.target!) : Deno.env.toObject();
+    const env = request.env ? processEnvironment(request.options.target!) : undefined;
     return await runForeground(p, request.argv, env);
   },
 };

@@ -37,8 +37,6 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int open(const char *pathname, int flags, ... /* mode_t mode */);
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  // int ioctl(int fd, unsigned long request, ... /* unsigned long arg */);
-  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   // int kill(pid_t pid, int sig);
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options);
@@ -53,6 +51,8 @@ const SYMBOLS = {
   // int statx(int dirfd, const char *pathname, int flags, unsigned int mask,
   //           struct statx *statxbuf);
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, ... /* void *argp */);
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   // uid_t getuid(void);
   getuid: { parameters: [], result: "u32" },
   // uid_t geteuid(void);
@@ -85,6 +85,7 @@ const RTLD_NOW = 2;
 
 let lib: Libc | undefined;
 let errnoView: Deno.UnsafePointerView | undefined;
+let symbolAddress: ((name: string) => bigint) | undefined;
 
 function cstr(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text + "\0");
@@ -113,6 +114,7 @@ export function libc(): Libc {
       continue;
     }
     const handle = loader.dlopen(cstr(path), RTLD_NOW);
+    symbolAddress = (name) => BigInt(Deno.UnsafePointer.value(loader.dlsym(handle, cstr(name))));
     const table: Record<string, unknown> = {};
     for (const name of Object.keys(SYMBOLS) as (keyof Symbols)[]) {
       Object.defineProperty(table, name, {
@@ -132,6 +134,18 @@ export function libc(): Libc {
     return lib;
   }
   throw new Error(`Cannot load libc: tried ${failures.join(", ")}; set NSH_LIBC to its path`);
+}
+
+/**
+ * The address of libc's `environ` variable (a `char **`): a child that shares
+ * this process's memory can load it and pass this process's environment to
+ * execve as it is at that moment, without a copy.
+ *
+ * @returns The address.
+ */
+export function environAddress(): number {
+  libc();
+  return Number(symbolAddress!("environ"));
 }
 
 /**

@@ -27,6 +27,8 @@ export type Arg =
   | { readonly zeros: number }
   /** The result of an earlier step, loaded when this step runs. */
   | { readonly result: number }
+  /** The 64-bit word at this address, loaded when the step runs (for a child sharing memory). */
+  | { readonly load: number }
   /** The address of the signal mask that the caller had before the clone. */
   | { readonly oldMask: true }
   /** The top of a second stack, for a clone step. */
@@ -206,6 +208,9 @@ function write(slab: Slab, ops: readonly Op[], r: Routine): void {
         data += 8;
       } else if ("result" in arg) {
         value = slab.address + HEADER + arg.result * STEP + 64;
+        flags |= 1 << a;
+      } else if ("load" in arg) {
+        value = arg.load;
         flags |= 1 << a;
       } else if ("oldMask" in arg) value = slab.address + 56;
       else if ("sameAs" in arg) value = values[arg.sameAs[0]]![arg.sameAs[1]]!;

@@ -233,10 +233,14 @@ export class CommandChild extends Promise<CommandResult> {
 
 async function run(state: State, capture: boolean, onStart: (child: Child) => void): Promise<CommandResult> {
   const p = planOf(state.steps);
-  const env: Record<string, string> = state.clearEnv ? {} : Deno.env.toObject();
-  for (const [k, v] of Object.entries(state.env)) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
+  // Unchanged, this process's environment goes to the child as it is.
+  let env: Record<string, string> | undefined;
+  if (state.clearEnv || Object.keys(state.env).length) {
+    env = state.clearEnv ? {} : Deno.env.toObject();
+    for (const [k, v] of Object.entries(state.env)) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
   }
   const input = state.stdin;
   const isMode = input === "inherit" || input === "piped" || input === "null";
@@ -244,7 +248,7 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
   state.signal?.throwIfAborted();
   const child = await start(p, {
     argv: state.argv,
-    env,
+    ...(env ? { env } : {}),
     stdin: isMode ? input : "piped",
     stdout: state.stdout,
     stderr: state.stderr,

@@ -59,8 +59,11 @@ export interface ExecSpec {
   readonly candidates: readonly string[];
   /** The arguments, `argv[0]` first. */
   readonly argv: readonly string[];
-  /** The environment, as `NAME=value` strings. */
-  readonly envp: readonly string[];
+  /**
+   * The environment, as `NAME=value` strings, or the address of libc's
+   * `environ` to pass this process's own (the child shares its memory).
+   */
+  readonly envp: readonly string[] | { readonly environ: number };
   /** File descriptors to put at 0, 1 and 2 (`undefined` leaves the inherited one). */
   readonly stdio: readonly [number | undefined, number | undefined, number | undefined];
   /** Ends of the pipe on which the child waits for the parent, if it must. */
@@ -463,9 +466,10 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   const first = ops.length;
   exec.candidates.forEach((path, i) => {
     const last = i === exec.candidates.length - 1;
+    const envp: Arg = "environ" in exec.envp ? { load: exec.envp.environ } : { strs: exec.envp };
     const args: Arg[] = i === 0
-      ? [{ str: path }, { strs: exec.argv }, { strs: exec.envp }]
-      : [{ str: path }, { sameAs: [first, 1] }, { sameAs: [first, 2] }];
+      ? [{ str: path }, { strs: exec.argv }, envp]
+      : [{ str: path }, { sameAs: [first, 1] }, "environ" in exec.envp ? envp : { sameAs: [first, 2] }];
     add({ call: "execve", args, ...(last ? { last: true } : { try: true }) }, {
       syscall: "execve",
       operation: `execute "${name}"`,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cstring, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
+import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type StepFailure } from "../ffi/program.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
@@ -25,8 +25,11 @@ export type StdioMode = "inherit" | "piped" | "null";
 export interface StartOptions {
   /** The program and its arguments; the program is looked up in the child's PATH. */
   readonly argv: readonly string[];
-  /** The complete environment of the child. */
-  readonly env: Readonly<Record<string, string>>;
+  /**
+   * The complete environment of the child; this process's environment when
+   * not given (passed as it is, without a copy).
+   */
+  readonly env?: Readonly<Record<string, string>>;
   /**
    * Standard input.
    *
@@ -276,7 +279,7 @@ function exists(path: string): boolean {
 function openNamespaces(p: Plan, fds: number[]): { type: NamespaceType; fd: number; path: string }[] {
   return p.enter.map(({ type, path }) => {
     const fd = openFor(path, O_RDONLY, `open the ${type} namespace "${path}"`, fds);
-    const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), 0n);
+    const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
     if (actual < 0) {
       const e = errno();
       throw new SyscallError("ioctl", e, {
@@ -409,7 +412,7 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
   const c = libc();
   const name = options.argv[0];
   if (name === undefined) throw new TypeError("Cannot start a program: argv is empty");
-  const candidates = programCandidates(name, options.env.PATH);
+  const candidates = programCandidates(name, options.env ? options.env.PATH : Deno.env.get("PATH"));
   if (p.namespaces.includes("time")) {
     const [major] = kernelVersion();
     if (major < 6) {
@@ -418,7 +421,11 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
       );
     }
   }
-  const envp = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+  // Without `env`, the child loads libc's `environ` when it calls execve: in
+  // every launch mode it sees this process's memory (shared, or copied at the
+  // clone). Changing the environment while an async child sets up is a race,
+  // as it is for posix_spawn.
+  const envp = options.env ? Object.entries(options.env).map(([k, v]) => `${k}=${v}`) : { environ: environAddress() };
 
   const parentEnds: (number | undefined)[] = [undefined, undefined, undefined];
   const childEnds: (number | undefined)[] = [undefined, undefined, undefined];
