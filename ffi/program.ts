@@ -29,6 +29,10 @@ export type Arg =
   | { readonly result: number }
   /** The 64-bit word at this address, loaded when the step runs (for a child sharing memory). */
   | { readonly load: number }
+  /** The write end of the error pipe (`"async"` and `"copy"` modes). */
+  | { readonly errfd: true }
+  /** The address of a record that tells the parent the child waits for it. */
+  | { readonly readyRecord: true }
   /** The address of the signal mask that the caller had before the clone. */
   | { readonly oldMask: true }
   /** The top of a second stack, for a clone step. */
@@ -78,11 +82,11 @@ export interface Launch {
   /** The child's pid, or -errno when clone(2) itself failed. */
   readonly pid: number;
   /**
-   * In `"async"` mode, resolves once the clone step of the program (if any)
-   * has made its child: to that child's pid, or to the failure that came first.
-   * Resolves to `undefined` when the program has no clone step.
+   * In `"async"` mode, resolves once the program has reached the step that
+   * waits for the parent (it wrote the ready record, see {@linkcode readyStep}):
+   * to the pid its clone step made, if any, or to the failure that came first.
    */
-  forked(): Promise<number | StepFailure | undefined>;
+  ready(): Promise<{ readonly forked: number | undefined } | StepFailure>;
   /** Settles once the program has called execve or failed. */
   outcome(): Promise<Outcome>;
 }
@@ -91,6 +95,19 @@ const CLONE_VM = 0x100;
 const CLONE_VFORK = 0x4000;
 /** Marks the record of a clone step's parent half, as routine_x86_64.S writes it. */
 const FORK_MARK = 2 ** 62;
+/** Marks the record a child writes when it waits for the parent. */
+const READY_MARK = 2 ** 61;
+
+/**
+ * The step that tells the parent that the child has done all it does before
+ * waiting: write a ready record to the error pipe. Put it right before the
+ * step that waits.
+ *
+ * @returns The step.
+ */
+export function readyStep(): Op {
+  return { call: "write", args: [{ errfd: true }, { readyRecord: true }, 16] };
+}
 const O_CLOEXEC = 0o2000000;
 
 const HEADER = 128;
@@ -158,12 +175,13 @@ function bound(arg: Arg): number {
   if ("str" in arg) return arg.str.length * 3 + 8;
   if ("bytes" in arg) return arg.bytes.length + 8;
   if ("zeros" in arg) return arg.zeros + 8;
+  if ("readyRecord" in arg) return 16;
   if ("strs" in arg) return arg.strs.reduce((sum, s) => sum + s.length * 3 + 8, 8 * (arg.strs.length + 1));
   return 0;
 }
 
-/** Writes a program into a slab; returns the header's address. */
-function write(slab: Slab, ops: readonly Op[], r: Routine): void {
+/** Writes a program into a slab. */
+function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void {
   const { bytes } = slab;
   let data = HEADER + ops.length * STEP;
   const align = () => (data = (data + 7) & ~7);
@@ -209,6 +227,12 @@ function write(slab: Slab, ops: readonly Op[], r: Routine): void {
       } else if ("result" in arg) {
         value = slab.address + HEADER + arg.result * STEP + 64;
         flags |= 1 << a;
+      } else if ("errfd" in arg) value = errfd;
+      else if ("readyRecord" in arg) {
+        slab.put(data, READY_MARK);
+        slab.put(data + 8, 0);
+        value = slab.address + data;
+        data += 16;
       } else if ("load" in arg) {
         value = arg.load;
         flags |= 1 << a;
@@ -249,6 +273,7 @@ class Records {
   #fd: number;
   #failure: StepFailure | null = null;
   #forked: number | undefined;
+  #ready = false;
   #done = false;
   readonly #buffer = new Uint8Array(new ArrayBuffer(16));
 
@@ -256,7 +281,7 @@ class Records {
     this.#fd = fd;
   }
 
-  #take(n: number): "fork" | "failure" | "end" {
+  #take(n: number): "fork" | "ready" | "failure" | "end" {
     if (n < 16) {
       this.#done = true;
       libc().close(this.#fd);
@@ -269,12 +294,16 @@ class Records {
       this.#forked = value;
       return "fork";
     }
+    if (step >= READY_MARK) {
+      this.#ready = true;
+      return "ready";
+    }
     this.#failure ??= { step, errno: value };
     return "failure";
   }
 
   /** Reads one record on a pool thread. */
-  async next(): Promise<"fork" | "failure" | "end"> {
+  async next(): Promise<"fork" | "ready" | "failure" | "end"> {
     if (this.#done) return "end";
     let n: number;
     do n = await routine().read(this.#fd, this.#buffer, 16); while (n === -4);
@@ -297,6 +326,10 @@ class Records {
   get forked(): number | undefined {
     return this.#forked;
   }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
 }
 
 /**
@@ -313,13 +346,13 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   const { pipe2, close } = libc();
   let size = HEADER + ops.length * STEP + 2 * STACK + 128;
   for (const op of ops) for (const arg of op.args) size += bound(arg);
-  const slab = takeSlab(size);
-  write(slab, ops, r);
   let fds: Int32Array<ArrayBuffer> | undefined;
   if (mode !== "exec") {
     fds = new Int32Array(2);
     unwrap(pipe2(fds, O_CLOEXEC), "pipe2", { operation: "create a pipe for a child's errors" });
   }
+  const slab = takeSlab(size);
+  write(slab, ops, r, fds ? fds[1]! : -1);
   const memory = mode === "copy" ? 0 : CLONE_VM;
   slab.put(0, cloneFlags | memory | (mode === "async" ? 0 : CLONE_VFORK));
   slab.put(8, slab.address + slab.size - 64);
@@ -339,11 +372,7 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
       forked: pid > 0 && slab.get(88) >= FORK_MARK ? slab.get(96) : undefined,
     };
     giveSlab(slab);
-    return {
-      pid,
-      forked: () => Promise.resolve(outcome.failure ?? outcome.forked),
-      outcome: () => Promise.resolve(outcome),
-    };
+    return settled(pid, outcome);
   }
   const records = new Records(fds![0]!);
   if (mode === "copy") {
@@ -351,22 +380,16 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
     giveSlab(slab);
     records.drain();
     const outcome: Outcome = { failure: records.failure, forked: records.forked };
-    return {
-      pid,
-      forked: () => Promise.resolve(outcome.failure ?? outcome.forked),
-      outcome: () => Promise.resolve(outcome),
-    };
+    return settled(pid, outcome);
   }
-  const hasFork = ops.some((op) => op.exitIfParent);
-  let forked: Promise<number | StepFailure | undefined> | undefined;
+  let ready: Promise<{ forked: number | undefined } | StepFailure> | undefined;
   let outcome: Promise<Outcome> | undefined;
-  const readForked = async () => {
-    if (!hasFork) return undefined;
-    while (records.forked === undefined && !records.failure && (await records.next()) !== "end");
-    return records.failure ?? records.forked;
+  const readReady = async () => {
+    while (!records.ready && !records.failure && (await records.next()) !== "end");
+    return records.failure ?? { forked: records.forked };
   };
   const readOutcome = async (): Promise<Outcome> => {
-    await (forked ??= readForked());
+    await (ready ??= readReady());
     while ((await records.next()) !== "end");
     // Memory shared with the child is free once it has exec'd or exited.
     giveSlab(slab);
@@ -374,9 +397,15 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   };
   return {
     pid,
-    forked: () => (forked ??= readForked()),
+    ready: () => (ready ??= readReady()),
     outcome: () => (outcome ??= readOutcome()),
   };
+}
+
+/** A launch whose outcome is already known. */
+function settled(pid: number, outcome: Outcome): Launch {
+  const ready = outcome.failure ?? { forked: outcome.forked };
+  return { pid, ready: () => Promise.resolve(ready), outcome: () => Promise.resolve(outcome) };
 }
 
 /** Exposed for tests: how many slabs wait for reuse. */

@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { Arg, LaunchMode, Op } from "../ffi/program.ts";
+import { type Arg, type LaunchMode, type Op, readyStep } from "../ffi/program.ts";
 import { cloneFlags, namespaceInfo, type NamespaceType } from "./namespaces.ts";
 import { formatIdMap } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
@@ -287,6 +287,8 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   }
   if (exec.sync) {
     const info: StepInfo = { syscall: "read", operation: "wait for the parent's part of the setup", role: "sync" };
+    // Tell the parent that the child is ready (its namespaces all exist), then wait.
+    add(readyStep(), { ...info, syscall: "write" });
     add({ call: "close", args: [exec.sync.write] }, { ...info, syscall: "close" });
     add({ call: "read", args: [exec.sync.read, { zeros: 8 }, 1], zeroFails: true }, info);
     add({ call: "close", args: [exec.sync.read] }, { ...info, syscall: "close" });

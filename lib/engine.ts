@@ -485,11 +485,11 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
     let parentError: unknown;
     if (syncWrite !== undefined) {
       // The child (or the one its clone step made) waits: do the parent's part.
-      const forked = await launched.forked();
-      if (typeof forked !== "object") {
+      const ready = await launched.ready();
+      if ("forked" in ready) {
         try {
-          const pid = forked ?? launched.pid;
-          await writeMaps(pid, p);
+          const pid = ready.forked ?? launched.pid;
+          if (p.mapsNeedParent) await writeMaps(pid, p);
           bindNamespaces(pid, p);
           c.write(syncWrite, new Uint8Array(1), 1n);
         } catch (error) {

@@ -192,19 +192,22 @@ Deno.test("compile() asks for the parent-death signal only with kill-child", () 
   assertEquals(c.infos[1]!.operation, "ask for SIGTERM when nsh dies");
 });
 
-Deno.test("compile() waits for the parent only when given a pipe", () => {
+Deno.test("compile() waits for the parent only when given a pipe, after telling it the child is ready", () => {
   assertEquals(byRole(build({ mapsNeedParent: true }), "sync"), []);
   const c = build({ killChild: 9, mapsNeedParent: true }, { sync: { read: 10, write: 11 } });
-  assertEquals(middle(c), ["prctl", "close", "read", "close"]);
-  assertEquals(c.ops.slice(2, 5), [
+  assertEquals(middle(c), ["prctl", "write", "close", "read", "close"]);
+  assertEquals(c.ops.slice(2, 6), [
+    { call: "write", args: [{ errfd: true }, { readyRecord: true }, 16] },
     { call: "close", args: [11] },
     { call: "read", args: [10, { zeros: 8 }, 1], zeroFails: true },
     { call: "close", args: [10] },
   ]);
-  assertEquals(c.infos.slice(2, 5).map((i) => [i.syscall, i.role]), [["close", "sync"], ["read", "sync"], [
-    "close",
-    "sync",
-  ]]);
+  assertEquals(c.infos.slice(2, 6).map((i) => [i.syscall, i.role]), [
+    ["write", "sync"],
+    ["close", "sync"],
+    ["read", "sync"],
+    ["close", "sync"],
+  ]);
 });
 
 Deno.test("compile() writes setgroups, then the uid and gid maps in the child", () => {
@@ -238,7 +241,7 @@ Deno.test("compile() leaves the maps to the parent when they need it", () => {
     setgroups: "deny",
     mapsNeedParent: true,
   }, { sync: { read: 3, write: 4 } });
-  assertEquals(middle(c), ["close", "read", "close"]);
+  assertEquals(middle(c), ["write", "close", "read", "close"]);
   assertEquals(byRole(c, "idmap"), []);
 });
 
