@@ -7,7 +7,7 @@
  * @module
  */
 
-import { cstring, errno, libc } from "../ffi/libc.ts";
+import { cstring, errno, fileMode, libc } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { releaseNamespace } from "./engine.ts";
 import { Sandbox, sandbox } from "./sandbox.ts";
@@ -179,25 +179,26 @@ export function listNetns(): string[] {
  */
 export function deleteNetns(name: string): void {
   const path = netnsPath(name);
+  if (fileMode(path) === -ENOENT) {
+    throw new SyscallError("unlink", ENOENT, {
+      operation: `delete the network namespace "${name}"`,
+      path,
+      hint: `there is no network namespace named "${name}"`,
+    });
+  }
   try {
     releaseNamespace(path);
   } catch (error) {
-    // A file that is no binding (a failed add) is removed all the same.
-    if (!(error instanceof SyscallError && error.errno === EINVAL) && !(error instanceof Deno.errors.NotFound)) {
-      throw error;
-    }
+    // A file that is no binding (left by a failed add) is removed all the same.
+    if (!(error instanceof SyscallError && error.errno === EINVAL)) throw error;
   }
-  try {
-    Deno.removeSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new SyscallError("unlink", ENOENT, {
-        operation: `delete the network namespace "${name}"`,
-        path,
-        hint: `there is no network namespace named "${name}"`,
-      });
-    }
-    throw error;
+  if (libc().unlink(cstring(path)) < 0) {
+    const e = errno();
+    throw new SyscallError("unlink", e, {
+      operation: `delete the network namespace "${name}"`,
+      path,
+      hint: needsRoot(e),
+    });
   }
 }
 
