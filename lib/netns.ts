@@ -10,7 +10,7 @@
 import { cstring, errno, fileMode, libc } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { releaseNamespace } from "./engine.ts";
-import { Sandbox, sandbox } from "./sandbox.ts";
+import { type Sandbox, sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 
 /** Where iproute2 keeps the files of named network namespaces. */
