@@ -17,6 +17,7 @@
  */
 
 export { nsenter, Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
+export { Context, type ContextOrigin } from "./lib/context.ts";
 export { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./lib/options.ts";
 export {
   Command,
@@ -27,11 +28,13 @@ export {
   type StdinInput,
 } from "./lib/command.ts";
 export {
+  applyPlan,
   Child,
   type ExitStatus,
   releaseNamespace,
   runningChildren,
   start,
+  startHolder,
   type StartOptions,
   type StdioMode,
 } from "./lib/engine.ts";

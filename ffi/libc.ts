@@ -44,6 +44,8 @@ const SYMBOLS = {
   // int mount(const char *source, const char *target, const char *filesystemtype,
   //           unsigned long mountflags, const void *data);
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  // int memfd_create(const char *name, unsigned int flags);
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   // int unlink(const char *pathname);
   unlink: { parameters: ["buffer"], result: "i32" },
   // int umount2(const char *target, int flags);

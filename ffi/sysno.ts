@@ -39,7 +39,8 @@ export type SyscallName =
   | "dup3"
   | "setns"
   | "pidfd_open"
-  | "capset";
+  | "capset"
+  | "execveat";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -75,6 +76,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   setns: 308,
   pidfd_open: 434,
   capset: 126,
+  execveat: 322,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -111,6 +113,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   setns: 268,
   pidfd_open: 434,
   capset: 91,
+  execveat: 281,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

@@ -74,6 +74,14 @@ export interface ExecSpec {
   readonly rootFd?: number;
   /** Descriptor of the directory to make the working directory after joining. */
   readonly wdFd?: number;
+  /**
+   * What the child becomes after its setup: the program (`"exec"`, the
+   * default), the holder program at `holderFd` with every signal still blocked
+   * (`"hold"`), or nothing: it exits with status 0 (`"exit"`).
+   */
+  readonly end?: "exec" | "hold" | "exit";
+  /** Descriptor of the holder program, for `end: "hold"`. */
+  readonly holderFd?: number;
 }
 
 /** The compiled child program. */
@@ -112,6 +120,7 @@ const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_RAISE = 2;
 const CAPABILITY_VERSION_3 = 0x20080522;
 const MNT_DETACH = 2;
+const AT_EMPTY_PATH = 0x1000;
 
 /** `MS_*` flags of mount(2). */
 export const MS = {
@@ -459,26 +468,36 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       role: "ids",
     });
   }
-  add({ call: "rt_sigprocmask", args: [SIG_SETMASK, { oldMask: true }, 0, 8] }, {
-    syscall: "rt_sigprocmask",
-    operation: "restore the signal mask",
-    role: "signals",
-  });
-  const name = exec.argv[0] ?? "";
-  const first = ops.length;
-  exec.candidates.forEach((path, i) => {
-    const last = i === exec.candidates.length - 1;
-    const envp: Arg = "environ" in exec.envp ? { load: exec.envp.environ } : { strs: exec.envp };
-    const args: Arg[] = i === 0
-      ? [{ str: path }, { strs: exec.argv }, envp]
-      : [{ str: path }, { sameAs: [first, 1] }, "environ" in exec.envp ? envp : { sameAs: [first, 2] }];
-    add({ call: "execve", args, ...(last ? { last: true } : { try: true }) }, {
-      syscall: "execve",
-      operation: `execute "${name}"`,
-      path: name,
-      role: "exec",
+  const end = exec.end ?? "exec";
+  if (end === "hold") {
+    // The holder keeps every signal blocked: only SIGKILL ends it, and it
+    // waits for SIGCHLD with rt_sigtimedwait.
+    add({
+      call: "execveat",
+      args: [exec.holderFd!, { str: "" }, { strs: ["nsh-holder"] }, { strs: [] }, AT_EMPTY_PATH],
+    }, { syscall: "execveat", operation: "start the holder of the namespaces", role: "exec" });
+  } else if (end === "exec") {
+    add({ call: "rt_sigprocmask", args: [SIG_SETMASK, { oldMask: true }, 0, 8] }, {
+      syscall: "rt_sigprocmask",
+      operation: "restore the signal mask",
+      role: "signals",
     });
-  });
+    const name = exec.argv[0] ?? "";
+    const first = ops.length;
+    exec.candidates.forEach((path, i) => {
+      const last = i === exec.candidates.length - 1;
+      const envp: Arg = "environ" in exec.envp ? { load: exec.envp.environ } : { strs: exec.envp };
+      const args: Arg[] = i === 0
+        ? [{ str: path }, { strs: exec.argv }, envp]
+        : [{ str: path }, { sameAs: [first, 1] }, "environ" in exec.envp ? envp : { sameAs: [first, 2] }];
+      add({ call: "execve", args, ...(last ? { last: true } : { try: true }) }, {
+        syscall: "execve",
+        operation: `execute "${name}"`,
+        path: name,
+        role: "exec",
+      });
+    });
+  }
 
   // CLONE_NEWTIME is unshared by a step, never passed to clone.
   return { ops, infos, cloneFlags: (forks ? 0 : newFlags) | SIGCHLD, mode, forks };

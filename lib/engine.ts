@@ -8,6 +8,7 @@
 
 import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type StepFailure } from "../ffi/program.ts";
+import { holderFd } from "../ffi/holder.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
@@ -408,10 +409,42 @@ function reap(pid: number): void {
  * @throws {SyscallError} When the program is not found, clone fails or a setup
  *   step fails; nothing is left behind.
  */
-export async function start(p: Plan, options: StartOptions): Promise<Child> {
+export function start(p: Plan, options: StartOptions): Promise<Child> {
+  if (options.argv[0] === undefined) return Promise.reject(new TypeError("Cannot start a program: argv is empty"));
+  return launchPlan(p, options, "exec");
+}
+
+/**
+ * Starts the holder program as the plan describes: a process that only keeps
+ * the plan's namespaces alive (and, as PID 1 of a new PID namespace, reaps
+ * orphans). It has every signal blocked, /dev/null as stdio, and dies with
+ * this process (SIGKILL as parent-death signal): end it with `kill("SIGKILL")`.
+ *
+ * @param p The plan.
+ * @returns The running holder.
+ * @throws {SyscallError} When a setup step fails; nothing is left behind.
+ */
+export function startHolder(p: Plan): Promise<Child> {
+  const plan = { ...p, killChild: 9 };
+  return launchPlan(plan, { argv: ["nsh-holder"], stdin: "null", stdout: "null", stderr: "null" }, "hold");
+}
+
+/**
+ * Runs the plan's steps in a child that exits after them: for steps that act
+ * on joined namespaces (mount proc, set the hostname of a shell context).
+ *
+ * @param p The plan.
+ * @throws {SyscallError} When a step fails.
+ */
+export async function applyPlan(p: Plan): Promise<void> {
+  const child = await launchPlan(p, { argv: ["nsh-setup"] }, "exit");
+  const status = await child.status;
+  if (!status.success) throw new Error(`Cannot apply the setup: its process ended with status ${status.code}`);
+}
+
+async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" | "exit"): Promise<Child> {
   const c = libc();
-  const name = options.argv[0];
-  if (name === undefined) throw new TypeError("Cannot start a program: argv is empty");
+  const name = options.argv[0]!;
   const candidates = programCandidates(name, options.env ? options.env.PATH : Deno.env.get("PATH"));
   if (p.namespaces.includes("time")) {
     const [major] = kernelVersion();
@@ -466,6 +499,8 @@ export async function start(p: Plan, options: StartOptions): Promise<Child> {
       ...(enter.length ? { enter } : {}),
       ...(rootFd === undefined ? {} : { rootFd }),
       ...(wdFd === undefined ? {} : { wdFd }),
+      end,
+      ...(end === "hold" ? { holderFd: holderFd() } : {}),
     }, { capLastCap: capLastCap(), euid: ids().euid });
     if (sync && compiled.mode === "copy") {
       throw new Error(

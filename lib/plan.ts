@@ -221,10 +221,13 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
 
   const mapsUsers = singleUid !== undefined || singleGid !== undefined || userRanges !== undefined ||
     groupRanges !== undefined;
+  // Steps imply the namespace they set up. A hostname or mounts change a joined
+  // UTS or mount namespace instead (a shell context's `hostname`, `mount-proc`);
+  // id maps and clock offsets are only ever written to new namespaces.
   if (mapsUsers || setgroups !== undefined || keepCaps) types.add("user");
-  if (hostname !== undefined || domainname !== undefined) types.add("uts");
   if (monotonic !== undefined || boottime !== undefined) types.add("time");
-  if (mountProc !== undefined || mounts.length > 0) types.add("mnt");
+  if ((hostname !== undefined || domainname !== undefined) && !enter.has("uts")) types.add("uts");
+  if ((mountProc !== undefined || mounts.length > 0) && !enter.has("mnt")) types.add("mnt");
 
   if (singleGid !== undefined) {
     if (setgroups === "allow") {

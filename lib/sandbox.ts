@@ -11,6 +11,7 @@ import * as steps from "./steps.ts";
 import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./options.ts";
 import type { BindOptions, IdRange, MountOptions, Propagation, Step, TimeClock } from "./steps.ts";
 import { ids } from "./system.ts";
+import type { Context } from "./context.ts";
 
 /**
  * An immutable list of setup steps. Each method returns a new sandbox with one
@@ -161,6 +162,40 @@ export class Sandbox {
   plan(): Plan {
     const { euid, egid } = ids();
     return plan(this.steps, { euid, egid });
+  }
+
+  /**
+   * Sets up these steps once and keeps the namespaces alive in a context
+   * (held by a small holder process), so that several commands and further
+   * steps act on the same namespaces.
+   *
+   * @example A context that commands share
+   * ```ts ignore
+   * import { unshare } from "./mod.ts";
+   *
+   * await using box = await unshare({ user: true, mapRootUser: true, pid: true, mount: true, net: true }).hold();
+   * await box.mountProc();
+   * await box.run("ip", "link", "set", "lo", "up");
+   * console.log(await box.run("ip", "-br", "link").text()); // lo UNKNOWN …
+   * ```
+   *
+   * @returns The context; close it to end the namespaces.
+   * @throws {SyscallError} When a step fails.
+   */
+  async hold(): Promise<Context> {
+    const { Context } = await import("./context.ts");
+    return Context.hold(this);
+  }
+
+  /**
+   * Carries out these steps in a child that exits after them: for steps that
+   * act on joined namespaces (`enter()`), which outlive the child.
+   *
+   * @throws {SyscallError} When a step fails.
+   */
+  async apply(): Promise<void> {
+    const { applyPlan } = await import("./engine.ts");
+    await applyPlan(this.plan());
   }
 
   /**

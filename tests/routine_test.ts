@@ -7,18 +7,23 @@
 
 import { assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { hasProgram, REPO } from "./_env.ts";
-import { assemble } from "../ffi/assemble.ts";
+import { assemble, EMBEDDED } from "../ffi/assemble.ts";
 import { ROUTINE_X86_64 } from "../ffi/routine_x86_64.ts";
+import { HOLDER_X86_64 } from "../ffi/holder_x86_64.ts";
 import { loadRoutine, routine } from "../ffi/routine.ts";
 
-Deno.test({
-  name: "routine_x86_64.ts holds exactly the bytes that routine_x86_64.S assembles to",
-  ignore: !hasProgram("as") || !hasProgram("objcopy") || Deno.build.arch !== "x86_64",
-  async fn() {
-    const bytes = await assemble(`${REPO}ffi/routine_x86_64.S`);
-    assertEquals(Array.from(bytes!), Array.from(ROUTINE_X86_64), "run `deno task routine` after editing the source");
-  },
-});
+const BYTES: Record<string, Uint8Array> = { ROUTINE_X86_64, HOLDER_X86_64 };
+
+for (const [source, module, name] of EMBEDDED) {
+  Deno.test({
+    name: `${module} holds exactly the bytes that ${source} assembles to`,
+    ignore: !hasProgram("as") || !hasProgram("objcopy"),
+    async fn() {
+      const bytes = await assemble(`${REPO}ffi/${source}`);
+      assertEquals(Array.from(bytes!), Array.from(BYTES[name]!), "run `deno task routine` after editing the source");
+    },
+  });
+}
 
 Deno.test("loadRoutine() refuses an architecture without a routine with a clear error", () => {
   const error = assertThrows(() => loadRoutine("riscv64"));

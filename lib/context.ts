@@ -1,0 +1,255 @@
+/**
+ * Contexts: namespaces held open between commands, so that a sequence of
+ * steps (unshare, then mount proc, then run a program) acts on the same
+ * namespaces, as in nsh's shell. A context made by `hold()` keeps a holder
+ * process in its namespaces; commands and setup steps join them.
+ *
+ * @module
+ */
+
+import { libc, unwrap } from "../ffi/libc.ts";
+import { applyPlan, type Child, startHolder } from "./engine.ts";
+import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
+import { type Plan, plan } from "./plan.ts";
+import type { Command } from "./command.ts";
+import { Sandbox } from "./sandbox.ts";
+import * as steps from "./steps.ts";
+import type { MountOptions, Step } from "./steps.ts";
+import { ids } from "./system.ts";
+
+const O_RDONLY = 0, O_CLOEXEC = 0o2000000;
+
+function planFor(list: readonly Step[]): Plan {
+  const { euid, egid } = ids();
+  return plan(list, { euid, egid });
+}
+
+/** The namespaces of a process that differ from this process's own. */
+function differing(pid: number): NamespaceType[] {
+  return NAMESPACES.map((info) => info.type).filter((type) => {
+    try {
+      return Deno.readLinkSync(`/proc/${pid}/ns/${type}`) !== Deno.readLinkSync(`/proc/self/ns/${type}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** How a context was made, for prompts and saved sessions. */
+export interface ContextOrigin {
+  /** `"unshare"` or `"nsenter"`. */
+  readonly how: "unshare" | "nsenter";
+  /** The steps that made it. */
+  readonly steps: readonly Step[];
+}
+
+/**
+ * Namespaces held open: by a holder process (contexts made by
+ * {@linkcode Sandbox.hold}) or by descriptors of another process's
+ * namespaces ({@linkcode Context.join}). Programs run in it with
+ * {@linkcode Context.run}; setup steps act on it at once with
+ * {@linkcode Context.apply}. A context has its own working directory and
+ * variables, as a shell has. Close it to end the holder.
+ */
+export class Context {
+  /** The namespace types this context has that this process does not. */
+  readonly types: readonly NamespaceType[];
+  /** The context it was made in, if any. */
+  readonly parent: Context | undefined;
+  /** How it was made. */
+  readonly origin: ContextOrigin;
+  /** The working directory of its programs, as seen inside. */
+  cwd: string;
+  /** Variables set in it, on top of its parent's (`undefined` unsets). */
+  readonly vars: Map<string, string | undefined>;
+  readonly #holder: Child | undefined;
+  readonly #fds: Map<NamespaceType, number>;
+  readonly #rootFd: number | undefined;
+  #closed = false;
+
+  private constructor(
+    init: {
+      holder: Child | undefined;
+      fds: Map<NamespaceType, number>;
+      rootFd: number | undefined;
+      parent: Context | undefined;
+      origin: ContextOrigin;
+      cwd: string;
+    },
+  ) {
+    this.#holder = init.holder;
+    this.#fds = init.fds;
+    this.#rootFd = init.rootFd;
+    this.parent = init.parent;
+    this.origin = init.origin;
+    this.cwd = init.cwd;
+    this.vars = new Map();
+    this.types = NAMESPACES.map((info) => info.type).filter((t) => init.fds.has(t));
+  }
+
+  /**
+   * Starts a holder set up by `sandbox` (which may join `parent` first) and
+   * makes a context of its namespaces.
+   *
+   * @param sandbox The setup.
+   * @param parent The context it is made in.
+   * @returns The context.
+   * @throws {SyscallError} When the setup fails.
+   */
+  static async hold(sandbox: Sandbox, parent?: Context): Promise<Context> {
+    const list = parent ? [...parent.#joinSteps(), ...sandbox.steps] : sandbox.steps;
+    const holder = await startHolder(planFor(list));
+    try {
+      const fds = Context.#open(holder.pid, differing(holder.pid));
+      const p = holder.plan;
+      const rooted = p.root !== undefined || (parent !== undefined && parent.#rootFd !== undefined);
+      const rootFd = rooted ? Context.#openPath(`/proc/${holder.pid}/root`) : undefined;
+      const cwd = p.root !== undefined ? p.wd ?? "/" : p.wd ?? (parent ? parent.cwd : Deno.cwd());
+      return new Context({ holder, fds, rootFd, parent, origin: { how: "unshare", steps: sandbox.steps }, cwd });
+    } catch (error) {
+      holder.kill("SIGKILL");
+      await holder.status;
+      throw error;
+    }
+  }
+
+  /**
+   * Makes a context of another process's namespaces (`nsenter` without a
+   * program): descriptors keep them alive even after that process ends.
+   *
+   * @param pid The process.
+   * @param types The namespaces to join; all that differ from this process's by default.
+   * @param parent The context it is made in (for the prompt and `exit`).
+   * @returns The context.
+   * @throws {SyscallError} When a namespace file cannot be opened.
+   */
+  static join(pid: number, types: readonly NamespaceType[] = differing(pid), parent?: Context): Context {
+    const fds = Context.#open(pid, types);
+    const origin: ContextOrigin = {
+      how: "nsenter",
+      steps: types.map((t) => steps.enter(t, `/proc/${pid}/ns/${t}`)),
+    };
+    return new Context({ holder: undefined, fds, rootFd: undefined, parent, origin, cwd: "/" });
+  }
+
+  static #openPath(path: string): number {
+    return unwrap(libc().open(new TextEncoder().encode(path + "\0"), O_RDONLY | O_CLOEXEC, 0), "open", {
+      operation: `open "${path}"`,
+      path,
+    });
+  }
+
+  static #open(pid: number, types: readonly NamespaceType[]): Map<NamespaceType, number> {
+    const fds = new Map<NamespaceType, number>();
+    try {
+      for (const type of types) fds.set(type, Context.#openPath(`/proc/${pid}/ns/${type}`));
+    } catch (error) {
+      for (const fd of fds.values()) libc().close(fd);
+      throw error;
+    }
+    return fds;
+  }
+
+  /** The pid of the holder, if the context has one. */
+  get holderPid(): number | undefined {
+    return this.#holder?.pid;
+  }
+
+  /** Whether the context was closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The variables of this context and its parents, the innermost winning. */
+  env(): Map<string, string | undefined> {
+    const env = new Map(this.parent ? this.parent.env() : []);
+    for (const [k, v] of this.vars) env.set(k, v);
+    return env;
+  }
+
+  #joinSteps(): Step[] {
+    if (this.#closed) throw new Error("Cannot use a closed context");
+    const list: Step[] = [];
+    for (const [type, fd] of this.#fds) list.push(steps.enter(type, `/proc/self/fd/${fd}`));
+    if (this.#rootFd !== undefined) list.push(steps.enterRoot(`/proc/self/fd/${this.#rootFd}`));
+    return list;
+  }
+
+  /**
+   * The sandbox that joins this context, in its working directory.
+   *
+   * @returns The sandbox; add steps to make new namespaces inside.
+   */
+  sandbox(): Sandbox {
+    return new Sandbox([...this.#joinSteps(), steps.workdir(this.cwd)]);
+  }
+
+  /**
+   * A command that runs a program in this context, with its variables.
+   *
+   * @param program The program, or the whole argv.
+   * @param args Its arguments.
+   * @returns The command.
+   */
+  run(program: string | readonly string[], ...args: string[]): Command {
+    const command = this.sandbox().run(program, ...args);
+    const env = this.env();
+    return env.size ? command.env(Object.fromEntries(env)) : command;
+  }
+
+  /**
+   * Carries out setup steps in this context's namespaces at once: mounts
+   * (proc, bind, tmpfs), the hostname.
+   *
+   * @param list The steps.
+   * @throws {SyscallError} When a step fails; the context stays as it was.
+   */
+  async apply(...list: Step[]): Promise<void> {
+    await applyPlan(planFor([...this.#joinSteps(), ...list]));
+  }
+
+  /** Mounts proc for the context's PID namespace (`mount-proc`). */
+  mountProc(target = "/proc"): Promise<void> {
+    return this.apply(steps.mountProc(target));
+  }
+
+  /** Sets the context's hostname. */
+  hostname(name: string): Promise<void> {
+    return this.apply(steps.hostname(name));
+  }
+
+  /** Mounts something in the context. */
+  mount(options: MountOptions): Promise<void> {
+    return this.apply(steps.mount(options));
+  }
+
+  /**
+   * Makes a context inside this one: joins it, then sets up `sandbox`.
+   *
+   * @param sandbox The new namespaces and steps.
+   * @returns The new context.
+   */
+  hold(sandbox: Sandbox): Promise<Context> {
+    return Context.hold(sandbox, this);
+  }
+
+  /**
+   * Ends the holder (SIGKILL: the kernel then ends every process of its PID
+   * namespace) and closes the descriptors. Namespaces bound to files live on.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fd of this.#fds.values()) libc().close(fd);
+    if (this.#rootFd !== undefined) libc().close(this.#rootFd);
+    if (this.#holder) {
+      this.#holder.kill("SIGKILL");
+      await this.#holder.status;
+    }
+  }
+
+  /** Closes the context; see {@linkcode Context.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
