@@ -76,6 +76,18 @@ export {
 } from "./lib/steps.ts";
 export { type MountStep, type Plan, plan, type PlanContext } from "./lib/plan.ts";
 export { cloneFlags, type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
+export {
+  listNamespaces,
+  type ListNamespacesOptions,
+  type NamespaceEntry,
+  type NamespaceLink,
+  type NamespaceLinkName,
+  type ProcessInfo,
+  processInfo,
+  type ProcessNamespaces,
+  processNamespaces,
+  type UnreadableNamespaceLink,
+} from "./lib/lsns.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";
 export { signalName, signalNumber } from "./ffi/signals.ts";

@@ -60,4 +60,9 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "unbind namespaces bound to files by unshare --TYPE=FILE",
     load: async () => (await import("./release.ts")).releaseCommand,
   },
+  lsns: {
+    synopsis: "[options] [<namespace>]",
+    summary: "list namespaces (util-linux syntax and output)",
+    load: async () => (await import("./lsns.ts")).lsnsCommand,
+  },
 };

@@ -1,0 +1,957 @@
+/**
+ * `nsh lsns`: util-linux `lsns` on nsh's model of namespaces (lib/lsns.ts),
+ * with its options, its columns and the output of its table library,
+ * libsmartcols: aligned columns and trees, raw, and JSON.
+ *
+ * @module
+ */
+
+import { formatOptions, getopt, type OptionSpec, type ParsedOption } from "./getopt.ts";
+import { UsageError } from "./usage.ts";
+import { VERSION } from "./version.ts";
+import type { CliCommand } from "./commands.ts";
+import { listNamespaces, type NamespaceEntry, processInfo, processNamespaces } from "../lib/lsns.ts";
+import { userName } from "../lib/idmap.ts";
+import { namespaceInfo, type NamespaceType } from "../lib/namespaces.ts";
+
+/** The options of `nsh lsns`, as util-linux names them. */
+export const LSNS_OPTIONS: readonly OptionSpec[] = [
+  { long: "json", short: "J", arg: "none", help: "use JSON output format" },
+  { long: "list", short: "l", arg: "none", help: "use list format output" },
+  { long: "noheadings", short: "n", arg: "none", help: "don't print headings" },
+  { long: "output", short: "o", arg: "required", value: "<list>", help: "define which output columns to use" },
+  { long: "output-all", arg: "none", help: "output all columns" },
+  { long: "persistent", short: "P", arg: "none", help: "namespaces without processes" },
+  { long: "task", short: "p", arg: "required", value: "<pid>", help: "print process namespaces" },
+  { long: "raw", short: "r", arg: "none", help: "use the raw output format" },
+  { long: "notruncate", short: "u", arg: "none", help: "don't truncate text in columns" },
+  { long: "nowrap", short: "W", arg: "none", help: "don't use multi-line representation" },
+  {
+    long: "type",
+    short: "t",
+    arg: "required",
+    value: "<name>",
+    help: "namespace type (mnt, net, ipc, user, pid, uts, cgroup, time)",
+  },
+  {
+    long: "tree",
+    short: "T",
+    arg: "optional",
+    attached: true,
+    value: "<rel>",
+    help: "use tree format (parent, owner, or process)",
+  },
+  { long: "help", short: "h", arg: "none", help: "display this help" },
+  { long: "version", short: "V", arg: "none", help: "display version" },
+];
+
+/** A column of `lsns`. */
+export type ColumnName =
+  | "NS"
+  | "TYPE"
+  | "PATH"
+  | "NPROCS"
+  | "PID"
+  | "PPID"
+  | "COMMAND"
+  | "UID"
+  | "USER"
+  | "NETNSID"
+  | "NSFS"
+  | "PNS"
+  | "ONS";
+
+/** How libsmartcols lays a column out, as lsns declares it. */
+interface ColumnInfo {
+  readonly name: ColumnName;
+  /** Width hint: a column narrower than this is widened to it, unless its header is narrower. */
+  readonly whint: number;
+  /** Right-aligned. */
+  readonly right?: boolean;
+  /** Truncated to fit a terminal. */
+  readonly trunc?: boolean;
+  /** Multi-line: one line per mount point. */
+  readonly wrap?: boolean;
+  /** A number in JSON, else a string. */
+  readonly number?: boolean;
+  readonly help: string;
+}
+
+/** The columns, in the order util-linux lists them. */
+const COLUMNS: readonly ColumnInfo[] = [
+  { name: "NS", whint: 10, right: true, number: true, help: "namespace identifier (inode number)" },
+  { name: "TYPE", whint: 5, help: "kind of namespace" },
+  { name: "PATH", whint: 0, help: "path to the namespace" },
+  { name: "NPROCS", whint: 5, right: true, number: true, help: "number of processes in the namespace" },
+  { name: "PID", whint: 5, right: true, number: true, help: "lowest PID in the namespace" },
+  { name: "PPID", whint: 5, right: true, number: true, help: "PPID of the PID" },
+  { name: "COMMAND", whint: 0, trunc: true, help: "command line of the PID" },
+  { name: "UID", whint: 0, right: true, number: true, help: "UID of the PID" },
+  { name: "USER", whint: 0, help: "username of the PID" },
+  { name: "NETNSID", whint: 0, right: true, help: "namespace ID as used by network subsystem" },
+  { name: "NSFS", whint: 0, wrap: true, help: "nsfs mountpoint (usually used network subsystem)" },
+  { name: "PNS", whint: 10, right: true, number: true, help: "parent namespace identifier (inode number)" },
+  { name: "ONS", whint: 10, right: true, number: true, help: "owner namespace identifier (inode number)" },
+];
+
+const BY_NAME = new Map(COLUMNS.map((c) => [c.name, c]));
+
+/** The help text of `nsh lsns`. */
+export function lsnsHelp(): string {
+  const columns = COLUMNS.map((c) => ` ${c.name.padStart(11)}  ${c.help}`).join("\n");
+  return `
+Usage:
+ nsh lsns [options] [<namespace>]
+
+List system namespaces.
+
+Options:
+${formatOptions(LSNS_OPTIONS)}
+
+Available output columns:
+${columns}
+
+Unlike util-linux, NETNSID is left empty: nsh does not query rtnetlink.
+`;
+}
+
+/** How `--tree` relates the lines. */
+export type TreeKind = "process" | "parent" | "owner";
+
+/** What the command line asks to list. */
+export interface LsnsListRequest {
+  readonly kind: "list";
+  /** The columns, in order. */
+  readonly columns: readonly ColumnName[];
+  /** Only these kinds; `undefined` for all. */
+  readonly types: readonly NamespaceType[] | undefined;
+  /** `--task`: only the namespaces of this process. */
+  readonly pid: number | undefined;
+  /** The `<namespace>` argument: list the processes of this namespace. */
+  readonly namespace: number | undefined;
+  /** `--persistent`: only namespaces without processes. */
+  readonly persistent: boolean;
+  /** The tree, if any. */
+  readonly tree: TreeKind | undefined;
+  /** The output format. */
+  readonly format: "table" | "raw" | "json";
+  /** `--noheadings`. */
+  readonly noHeadings: boolean;
+  /** `--notruncate`. */
+  readonly noTruncate: boolean;
+  /** `--nowrap` (and `--raw`): NSFS on one line, comma-separated. */
+  readonly noWrap: boolean;
+}
+
+/** What the command line asks for. */
+export type LsnsRequest = { readonly kind: "help" } | { readonly kind: "version" } | LsnsListRequest;
+
+const DEFAULT_COLUMNS: readonly ColumnName[] = ["NS", "TYPE", "NPROCS", "PID", "USER"];
+const NAMESPACE_COLUMNS: readonly ColumnName[] = ["PID", "PPID", "USER", "COMMAND"];
+// The options util-linux refuses together (its ul_excl_t table; its -l/-T
+// pair is listed out of ASCII order there, so 2.38 never enforces it).
+const EXCLUSIVE: readonly (readonly string[])[] = [["json", "raw"], ["persistent", "task"]];
+
+/**
+ * Parses a column list as util-linux's string_to_idarray() does: names
+ * separated by commas, in any case.
+ */
+function parseColumns(cmd: string, list: string): ColumnName[] {
+  const names: ColumnName[] = [];
+  let begin = -1;
+  for (let p = 0; p < list.length; p++) {
+    if (begin < 0) begin = p;
+    let end = -1;
+    if (list[p] === ",") end = p;
+    // A comma at the very end belongs to the last name, as in util-linux.
+    if (p + 1 === list.length) end = p + 1;
+    if (end < 0) continue;
+    if (end <= begin) throw new UsageError(cmd, `failed to parse column list: '${list}'`);
+    const name = list.slice(begin, end);
+    const column = BY_NAME.get(name.toUpperCase() as ColumnName);
+    if (!column) throw new UsageError(cmd, `unknown column: ${name}`);
+    names.push(column.name);
+    begin = -1;
+  }
+  if (!names.length) throw new UsageError(cmd, `failed to parse column list: '${list}'`);
+  return names;
+}
+
+/**
+ * The words after the options, in any order with them: util-linux's getopt
+ * permutes, so `lsns 4026531836 -o PID` has an option after the namespace.
+ */
+function parseWords(cmd: string, args: readonly string[]): { options: ParsedOption[]; rest: string[] } {
+  const options: ParsedOption[] = [];
+  const rest: string[] = [];
+  let words = args;
+  while (words.length) {
+    const parsed = getopt(cmd, LSNS_OPTIONS, words);
+    options.push(...parsed.options);
+    if (!parsed.rest.length) break;
+    if (words[words.length - parsed.rest.length - 1] === "--") {
+      rest.push(...parsed.rest);
+      break;
+    }
+    rest.push(parsed.rest[0]!);
+    words = parsed.rest.slice(1);
+  }
+  return { options, rest };
+}
+
+/**
+ * Parses the arguments of `nsh lsns` as util-linux `lsns` 2.38 does, with
+ * `--persistent` of 2.39. Pure: nothing is read.
+ *
+ * @param args The words after `lsns`.
+ * @returns What to do.
+ * @throws {UsageError} For a malformed command line or an unknown value.
+ */
+export function parseLsns(args: readonly string[]): LsnsRequest {
+  const cmd = "lsns";
+  const { options, rest } = parseWords(cmd, args);
+  const seen = new Map<number, string>();
+  let columns: ColumnName[] = [];
+  let output: string | undefined;
+  const types: NamespaceType[] = [];
+  let pid: number | undefined;
+  let tree: TreeKind | undefined;
+  let list = false, json = false, raw = false, persistent = false;
+  let noHeadings = false, noTruncate = false, noWrap = false;
+  for (const { name, value } of options) {
+    const group = EXCLUSIVE.findIndex((g) => g.includes(name));
+    if (group >= 0) {
+      const other = seen.get(group);
+      if (other !== undefined && other !== name) {
+        throw new UsageError(cmd, `mutually exclusive arguments: ${EXCLUSIVE[group]!.map((o) => `--${o}`).join(" ")}`);
+      }
+      seen.set(group, name);
+    }
+    switch (name) {
+      case "help":
+        return { kind: "help" };
+      case "version":
+        return { kind: "version" };
+      case "json":
+        json = true;
+        break;
+      case "list":
+        list = true;
+        break;
+      case "output":
+        output = value!;
+        break;
+      case "output-all":
+        columns = COLUMNS.map((c) => c.name);
+        break;
+      case "persistent":
+        persistent = true;
+        break;
+      case "task":
+        if (!/^\d+$/.test(value!) || Number(value) < 1 || Number(value) > 0x7fffffff) {
+          throw new UsageError(cmd, `invalid PID argument: '${value}'`);
+        }
+        pid = Number(value);
+        break;
+      case "noheadings":
+        noHeadings = true;
+        break;
+      case "raw":
+        raw = noWrap = true;
+        break;
+      case "notruncate":
+        noTruncate = true;
+        break;
+      case "nowrap":
+        noWrap = true;
+        break;
+      case "type": {
+        const type = namespaceInfo(value!)?.type;
+        if (!type || type !== value) throw new UsageError(cmd, `unknown namespace type: ${value}`);
+        if (!types.includes(type)) types.push(type);
+        break;
+      }
+      case "tree": {
+        const rel = value?.replace(/^=/, "") ?? "owner";
+        if (rel !== "process" && rel !== "parent" && rel !== "owner") {
+          throw new UsageError(cmd, `unknown tree type: ${rel}`);
+        }
+        tree = rel;
+        break;
+      }
+    }
+  }
+  let namespace: number | undefined;
+  if (rest.length) {
+    if (pid !== undefined) throw new UsageError(cmd, "--task is mutually exclusive with <namespace>");
+    if (!/^\d+$/.test(rest[0]!)) throw new UsageError(cmd, `invalid namespace argument: '${rest[0]}'`);
+    namespace = Number(rest[0]);
+    if (!tree && !list) tree = "process";
+    if (!columns.length) columns = [...NAMESPACE_COLUMNS];
+  }
+  if (!columns.length) {
+    columns = [...DEFAULT_COLUMNS];
+    if (types.includes("net")) columns.push("NETNSID", "NSFS");
+    columns.push("COMMAND");
+    if (!tree && !list) tree = "process";
+  }
+  // As util-linux: "+LIST" adds to the columns chosen so far, "LIST" replaces them.
+  if (output !== undefined) {
+    columns = output.startsWith("+") ? [...columns, ...parseColumns(cmd, output.slice(1))] : parseColumns(cmd, output);
+  }
+  return {
+    kind: "list",
+    columns,
+    types: types.length ? types : undefined,
+    pid,
+    namespace,
+    persistent,
+    tree,
+    format: json ? "json" : raw ? "raw" : "table",
+    noHeadings,
+    noTruncate,
+    noWrap,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Lines: what lsns puts in its table, and how they nest.
+
+/** One line of the table. */
+interface Line {
+  readonly cells: readonly (string | undefined)[];
+  readonly parent: Line | undefined;
+  readonly children: Line[];
+}
+
+/** The process a line describes. */
+interface LineProcess {
+  readonly pid: number;
+  readonly ppid: number | undefined;
+  readonly command: string | undefined;
+  readonly uid: number | undefined;
+  readonly user: string | undefined;
+}
+
+/** The cell of one column for a namespace and the process shown for it, as lsns's add_scols_line(). */
+function cellText(column: ColumnName, ns: NamespaceEntry, proc: LineProcess | undefined, noWrap: boolean) {
+  switch (column) {
+    case "NS":
+      return String(ns.inode);
+    case "TYPE":
+      return ns.type;
+    case "PATH":
+      return proc ? `/proc/${proc.pid}/ns/${ns.type}` : undefined;
+    case "NPROCS":
+      return String(ns.nprocs);
+    case "PID":
+      return proc ? String(proc.pid) : undefined;
+    case "PPID":
+      return proc?.ppid === undefined ? undefined : String(proc.ppid);
+    case "COMMAND":
+      return proc?.command;
+    case "UID":
+      // lsns prints 0 when it knows no uid.
+      return String((proc ? proc.uid : ns.uid) ?? 0);
+    case "USER":
+      return (proc ? proc.user : ns.user) ?? userName(0) ?? "0";
+    case "NETNSID":
+      return undefined;
+    case "NSFS":
+      return ns.nsfs.length ? ns.nsfs.join(noWrap ? "," : "\n") : undefined;
+    case "PNS":
+      return String(ns.parent ?? 0);
+    case "ONS":
+      return String(ns.owner ?? 0);
+  }
+}
+
+/** Builds the lines as lsns does, keeping its rules for which line is whose child. */
+class LineBuilder {
+  readonly lines: Line[] = [];
+  readonly #request: LsnsListRequest;
+  readonly #byInode: ReadonlyMap<number, NamespaceEntry>;
+  /** The last line of each namespace, for the parent and owner trees. */
+  readonly #nsLine = new Map<number, Line>();
+  /** The last line of each process, for the process tree. */
+  readonly #procLine = new Map<number, Line>();
+
+  constructor(request: LsnsListRequest, entries: readonly NamespaceEntry[]) {
+    this.#request = request;
+    this.#byInode = new Map(entries.map((e) => [e.inode, e]));
+  }
+
+  #related(inode: number | undefined): NamespaceEntry | undefined {
+    return inode === undefined ? undefined : this.#byInode.get(inode);
+  }
+
+  add(ns: NamespaceEntry, proc: LineProcess | undefined): void {
+    const { tree, columns, noWrap } = this.#request;
+    let parent: Line | undefined;
+    if (tree === "process") parent = proc?.ppid === undefined ? undefined : this.#procLine.get(proc.ppid);
+    else if (tree === "parent" && ns.parent !== undefined) parent = this.#nsLine.get(ns.parent);
+    else if (tree === "owner" && ns.owner !== undefined) parent = this.#nsLine.get(ns.owner);
+    const line: Line = { cells: columns.map((c) => cellText(c, ns, proc, noWrap)), parent, children: [] };
+    parent?.children.push(line);
+    this.lines.push(line);
+    if (tree === "parent" || tree === "owner") this.#nsLine.set(ns.inode, line);
+    else if (proc) this.#procLine.set(proc.pid, line);
+  }
+
+  /** Adds a namespace, after the parent or owner it hangs from in a tree (lsns's show_namespace()). */
+  showNamespace(ns: NamespaceEntry): void {
+    const { tree } = this.#request;
+    const owner = this.#related(ns.owner);
+    const parent = this.#related(ns.parent);
+    if (tree === "owner" && owner && !this.#nsLine.has(owner.inode)) this.showNamespace(owner);
+    else if (tree === "parent") {
+      if (parent) {
+        if (!this.#nsLine.has(parent.inode)) this.showNamespace(parent);
+      } else if (owner && !this.#nsLine.has(owner.inode)) this.showNamespace(owner);
+    }
+    const proc = ns.pid === undefined
+      ? undefined
+      : { pid: ns.pid, ppid: ns.ppid, command: ns.command, uid: ns.uid, user: ns.user };
+    this.add(ns, proc);
+  }
+
+  /** Whether a namespace has a line. */
+  shown(ns: NamespaceEntry): boolean {
+    return this.#nsLine.has(ns.inode);
+  }
+
+  /** Adds a process of a namespace, after its parent when that is in it too (lsns's show_process()). */
+  showProcess(ns: NamespaceEntry, proc: LineProcess, members: ReadonlyMap<number, LineProcess>): void {
+    const parent = proc.ppid === undefined ? undefined : members.get(proc.ppid);
+    if (this.#request.tree === "process" && parent && !this.#procLine.has(parent.pid)) {
+      this.showProcess(ns, parent, members);
+    }
+    this.add(ns, proc);
+  }
+
+  /** Whether a process has a line. */
+  shownProcess(pid: number): boolean {
+    return this.#procLine.has(pid);
+  }
+}
+
+/** The lines of the namespaces lsns lists. */
+function namespaceLines(request: LsnsListRequest, entries: readonly NamespaceEntry[]): Line[] {
+  const builder = new LineBuilder(request, entries);
+  for (const ns of entries) {
+    if (request.pid !== undefined && !ns.pids.includes(request.pid)) continue;
+    if (request.persistent && ns.nprocs) continue;
+    if (!builder.shown(ns)) builder.showNamespace(ns);
+  }
+  return builder.lines;
+}
+
+/** The lines of the processes of one namespace (`lsns <namespace>`). */
+function processLines(request: LsnsListRequest, entries: readonly NamespaceEntry[], ns: NamespaceEntry): Line[] {
+  const builder = new LineBuilder(request, entries);
+  const members = new Map<number, LineProcess>();
+  for (const pid of ns.pids) {
+    try {
+      members.set(pid, processInfo(pid));
+    } catch (error) {
+      // It ended since it was counted.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  for (const proc of members.values()) {
+    if (!builder.shownProcess(proc.pid)) builder.showProcess(ns, proc, members);
+  }
+  return builder.lines;
+}
+
+// ---------------------------------------------------------------------------
+// Output, as libsmartcols prints a table.
+
+/** A column as the table prints it. */
+interface TableColumn {
+  readonly info: ColumnInfo;
+  /** Holds the tree's art. */
+  readonly tree: boolean;
+  readonly right: boolean;
+  readonly trunc: boolean;
+  /** One line per `\n`-separated chunk. */
+  readonly wrap: boolean;
+}
+
+/** A table ready to print. */
+interface Table {
+  readonly columns: readonly TableColumn[];
+  readonly lines: readonly Line[];
+}
+
+/** How to print a table. */
+interface TableStyle {
+  /** Tree art and widths for UTF-8 (else ASCII art, and non-ASCII escaped). */
+  readonly utf8: boolean;
+  /** The terminal's width when printing to one: long commands are truncated to fit. */
+  readonly termWidth: number | undefined;
+}
+
+function tableColumns(request: LsnsListRequest): TableColumn[] {
+  return request.columns.map((name) => {
+    const info = BY_NAME.get(name)!;
+    const nsTree = (request.tree === "parent" || request.tree === "owner") && name === "NS";
+    return {
+      info,
+      tree: nsTree || (request.tree === "process" && name === "COMMAND"),
+      right: (info.right ?? false) && !nsTree,
+      trunc: (info.trunc ?? false) && !request.noTruncate,
+      wrap: (info.wrap ?? false) && !request.noWrap,
+    };
+  });
+}
+
+/** The lines in the order they are printed: depth first when the table is a tree. */
+function walk(table: Table): Line[] {
+  if (!table.columns.some((c) => c.tree)) return [...table.lines];
+  const order: Line[] = [];
+  const visit = (line: Line) => {
+    order.push(line);
+    line.children.forEach(visit);
+  };
+  table.lines.filter((l) => !l.parent).forEach(visit);
+  return order;
+}
+
+function isLastChild(line: Line): boolean {
+  return line.parent !== undefined && line.parent.children.at(-1) === line;
+}
+
+interface Symbols {
+  readonly branch: string;
+  readonly vertical: string;
+  readonly right: string;
+}
+
+const UTF8_SYMBOLS: Symbols = { branch: "\u251c\u2500", vertical: "\u2502 ", right: "\u2514\u2500" };
+const ASCII_SYMBOLS: Symbols = { branch: "|-", vertical: "| ", right: "`-" };
+
+/** The art of the ancestors' branches down to `line` (libsmartcols's tree_ascii_art_to_buffer()). */
+function branchesArt(line: Line, symbols: Symbols): string {
+  if (!line.parent) return "";
+  return branchesArt(line.parent, symbols) + (isLastChild(line) ? "  " : symbols.vertical);
+}
+
+/** The art before a line's data in the tree column. */
+function treeArt(line: Line, symbols: Symbols): string {
+  if (!line.parent) return "";
+  return branchesArt(line.parent, symbols) + (isLastChild(line) ? symbols.right : symbols.branch);
+}
+
+const encoder = new TextEncoder();
+
+function hex(byte: number): string {
+  return `\\x${byte.toString(16).padStart(2, "0")}`;
+}
+
+/** The cells a character takes on a terminal: an approximation of wcwidth(3). */
+function charWidth(code: number): number {
+  if (/\p{M}/u.test(String.fromCodePoint(code)) || code === 0x200b) return 0;
+  const wide = (code >= 0x1100 && code <= 0x115f) || (code >= 0x2e80 && code <= 0xa4cf) ||
+    (code >= 0xac00 && code <= 0xd7a3) || (code >= 0xf900 && code <= 0xfaff) || (code >= 0xfe30 && code <= 0xfe4f) ||
+    (code >= 0xff00 && code <= 0xff60) || (code >= 0xffe0 && code <= 0xffe6) ||
+    (code >= 0x1f300 && code <= 0x1faff) || (code >= 0x20000 && code <= 0x3fffd);
+  return wide ? 2 : 1;
+}
+
+function textWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += charWidth(char.codePointAt(0)!);
+  return width;
+}
+
+/**
+ * A cell as libsmartcols shows it on a terminal (mbs_safe_encode()): control
+ * characters, and a backslash before `x`, as `\xHH`; outside UTF-8 locales,
+ * every byte of a non-ASCII character too.
+ */
+function safeEncode(text: string, utf8: boolean, keepNewlines: boolean): string {
+  let out = "";
+  const chars = [...text];
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i]!;
+    const code = char.codePointAt(0)!;
+    if (keepNewlines && char === "\n") out += char;
+    else if (code < 0x20 || code === 0x7f || (char === "\\" && chars[i + 1] === "x")) out += hex(code);
+    else if (code >= 0x80 && (!utf8 || code < 0xa0)) { for (const byte of encoder.encode(char)) out += hex(byte); }
+    else out += char;
+  }
+  return out;
+}
+
+/** A cell in raw output (fputs_nonblank()): blanks, backslashes and every byte that is not printable ASCII as `\xHH`. */
+function rawEncode(text: string): string {
+  let out = "";
+  for (const byte of encoder.encode(text)) {
+    out += byte <= 0x20 || byte === 0x5c || byte >= 0x7f ? hex(byte) : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** The longest prefix of `text` that fits in `width` cells (mbs_truncate()). */
+function truncate(text: string, width: number): string {
+  let out = "", used = 0;
+  for (const char of text) {
+    const w = charWidth(char.codePointAt(0)!);
+    if (used + w > width) break;
+    out += char;
+    used += w;
+  }
+  return out;
+}
+
+/** A column's layout while printing. */
+interface Layout {
+  readonly column: TableColumn;
+  width: number;
+  /** The header's width: the column never gets narrower. */
+  readonly min: number;
+  /** The widest tree art in it. */
+  readonly treeArt: number;
+  /** What is left of a multi-line cell, for the next lines. */
+  pending: string[];
+}
+
+/** The widths of the columns (libsmartcols's __scols_calculate()). */
+function layOut(table: Table, cells: string[][], arts: number[], termWidth: number | undefined): Layout[] {
+  const layouts = table.columns.map((column, c): Layout => {
+    const min = Math.max(1, textWidth(column.info.name));
+    let width = 0, treeArt = 0;
+    cells.forEach((row, l) => {
+      const text = row[c]!;
+      const w = column.wrap ? Math.max(...text.split("\n").map(textWidth)) : textWidth(text);
+      width = Math.max(width, w);
+      if (column.tree) treeArt = Math.max(treeArt, arts[l]!);
+    });
+    const hint = column.info.whint;
+    if (width < min) width = min;
+    else if (hint >= 1 && width < hint && min < hint) width = hint;
+    return { column, width, min, treeArt, pending: [] };
+  });
+  if (termWidth !== undefined) fitTerminal(layouts, termWidth);
+  return layouts;
+}
+
+/**
+ * Narrows the columns to a terminal's width: truncatable columns lose a cell
+ * at a time, down to their header's width, as libsmartcols does (lsns has no
+ * relative width hints, so only its second stage applies).
+ */
+function fitTerminal(layouts: Layout[], termWidth: number): void {
+  let width = layouts.reduce((sum, l) => sum + l.width, 0) + layouts.length - 1;
+  const last = layouts.at(-1)!;
+  if (width < termWidth && !last.column.right) {
+    last.width += termWidth - width;
+    width = termWidth;
+  }
+  let reduced = true;
+  while (width > termWidth && reduced) {
+    reduced = false;
+    for (const layout of layouts) {
+      if (width <= termWidth) break;
+      if (layout.width === layout.min || !layout.column.trunc) continue;
+      if (layout.column.tree && width <= layout.treeArt) continue;
+      layout.width--;
+      width--;
+      reduced = true;
+    }
+  }
+}
+
+/** One cell of a printed line (libsmartcols's print_data()). */
+function printCell(layout: Layout, text: string, isLast: boolean): string {
+  const { column } = layout;
+  let width = layout.width;
+  let len = textWidth(text);
+  if (isLast && len < width && !column.right) width = len;
+  if (len > width && column.trunc) {
+    text = truncate(text, width);
+    len = textWidth(text);
+  }
+  let out = "";
+  if (text && column.right) {
+    out += " ".repeat(Math.max(0, width - len));
+    len = Math.max(len, width);
+  }
+  out += text;
+  if (isLast) return out;
+  return out + " ".repeat(Math.max(0, width - len)) + " ";
+}
+
+/** A cell of an extra line of a multi-line cell: the rest of it, or padding and the tree's branches. */
+function printExtraCell(layouts: Layout[], c: number, line: Line, symbols: Symbols): string {
+  const layout = layouts[c]!;
+  const isLast = c === layouts.length - 1;
+  const chunk = layout.pending.shift();
+  if (chunk !== undefined) {
+    if (isLast) return chunk;
+    return chunk + " ".repeat(Math.max(0, layout.width - textWidth(chunk))) + " ";
+  }
+  let art = "";
+  if (layout.column.tree) {
+    art = branchesArt(line, symbols);
+    if (line.children.length && layouts.some((l) => l.pending.length)) art += symbols.vertical;
+  }
+  if (isLast) return art;
+  return art + " ".repeat(Math.max(0, layout.width - textWidth(art))) + " ";
+}
+
+/**
+ * A table as libsmartcols prints it for people: a header, columns aligned and
+ * separated by a space, the last one not padded, trees drawn in their column.
+ *
+ * @param table The table.
+ * @param noHeadings Whether to leave the header out.
+ * @param style The terminal's character set and width.
+ * @returns The text; empty for a table without lines.
+ */
+function formatTable(table: Table, noHeadings: boolean, style: TableStyle): string {
+  const order = walk(table);
+  if (!order.length) return "";
+  const symbols = style.utf8 ? UTF8_SYMBOLS : ASCII_SYMBOLS;
+  const arts = order.map((line) => textWidth(treeArt(line, symbols)));
+  const cells = order.map((line) =>
+    table.columns.map((column, c) => {
+      const data = line.cells[c] ?? "";
+      return safeEncode((column.tree ? treeArt(line, symbols) : "") + data, style.utf8, column.wrap);
+    })
+  );
+  const layouts = layOut(table, cells, arts, style.termWidth);
+  const last = layouts.length - 1;
+  const out: string[] = [];
+  if (!noHeadings) out.push(layouts.map((l, c) => printCell(l, l.column.info.name, c === last)).join(""));
+  order.forEach((line, l) => {
+    let text = layouts.map((layout, c) => {
+      let cell = cells[l]![c]!;
+      if (layout.column.wrap && cell.includes("\n")) {
+        [cell, ...layout.pending] = cell.split("\n") as [string, ...string[]];
+      }
+      return printCell(layout, cell, c === last);
+    }).join("");
+    while (layouts.some((layout) => layout.pending.length)) {
+      text += "\n" + layouts.map((_, c) => printExtraCell(layouts, c, line, symbols)).join("");
+    }
+    out.push(text);
+  });
+  return out.join("\n") + "\n";
+}
+
+/**
+ * A table in raw format: cells separated by one space, blanks and other
+ * characters that would break the columns escaped as `\xHH`.
+ *
+ * @param table The table.
+ * @param noHeadings Whether to leave the header out.
+ * @param utf8 Whether tree art is drawn with UTF-8 lines.
+ * @returns The text; empty for a table without lines.
+ */
+function formatRaw(table: Table, noHeadings: boolean, utf8: boolean): string {
+  const order = walk(table);
+  if (!order.length) return "";
+  const symbols = utf8 ? UTF8_SYMBOLS : ASCII_SYMBOLS;
+  const out: string[] = [];
+  if (!noHeadings) out.push(table.columns.map((c) => rawEncode(c.info.name)).join(" "));
+  for (const line of order) {
+    out.push(
+      table.columns.map((column, c) => {
+        return rawEncode((column.tree ? treeArt(line, symbols) : "") + (line.cells[c] ?? ""));
+      }).join(" "),
+    );
+  }
+  return out.join("\n") + "\n";
+}
+
+/** Writes JSON exactly as util-linux's ul_jsonwrt does: three-space indents, `},{` between objects. */
+class JsonWriter {
+  text = "";
+  #indent = 0;
+  #afterClose = false;
+
+  #pad(): string {
+    return "   ".repeat(this.#indent);
+  }
+
+  open(name: string | undefined, kind: "object" | "array" | "value"): void {
+    if (name !== undefined) {
+      if (this.#afterClose) this.text += ",\n";
+      this.text += this.#pad() + quote(name.toLowerCase());
+    } else {
+      this.text += this.#afterClose ? "," : this.#pad();
+    }
+    if (kind === "value") this.text += name !== undefined ? ": " : " ";
+    else {
+      const bracket = kind === "object" ? "{" : "[";
+      this.text += name !== undefined ? `: ${bracket}\n` : `${bracket}\n`;
+      this.#indent++;
+    }
+    this.#afterClose = false;
+  }
+
+  close(kind: "object" | "array" | "value"): void {
+    if (this.#indent === 1) {
+      this.text += "\n}\n";
+      this.#indent--;
+      this.#afterClose = true;
+      return;
+    }
+    if (kind !== "value") {
+      this.#indent--;
+      this.text += "\n" + this.#pad() + (kind === "object" ? "}" : "]");
+    }
+    this.#afterClose = true;
+  }
+
+  value(name: string, data: string | undefined, isNumber: boolean): void {
+    this.open(name, "value");
+    this.text += !data ? "null" : isNumber ? data : quote(data);
+    this.close("value");
+  }
+}
+
+const JSON_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\b": "\\b",
+  "\t": "\\t",
+  "\n": "\\n",
+  "\f": "\\f",
+  "\r": "\\r",
+};
+
+/** A JSON string as util-linux quotes it: only quotes, backslashes and control characters escaped. */
+function quote(text: string): string {
+  let out = '"';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    out += JSON_ESCAPES[char] ?? (code < 0x20 ? `\\u00${code.toString(16).padStart(2, "0")}` : char);
+  }
+  return out + '"';
+}
+
+/**
+ * A table as `lsns --json` prints it: `{"namespaces": [...]}` with lower-case
+ * keys, numbers for the numeric columns, `null` for empty cells, and the
+ * children of a tree under `"children"`.
+ *
+ * @param table The table.
+ * @returns The text.
+ */
+function formatJson(table: Table): string {
+  const w = new JsonWriter();
+  w.open(undefined, "object");
+  w.open("namespaces", "array");
+  const values = (line: Line) =>
+    table.columns.forEach((column, c) => w.value(column.info.name, line.cells[c], column.info.number ?? false));
+  if (table.columns.some((c) => c.tree)) {
+    const roots = table.lines.filter((l) => !l.parent);
+    const lastRoot = roots.at(-1);
+    const visit = (line: Line) => {
+      w.open(undefined, "object");
+      values(line);
+      if (line.children.length) {
+        w.open("children", "array");
+        line.children.forEach(visit);
+        return;
+      }
+      // Close this object, and those of the ancestors it is the last of.
+      let current: Line | undefined = line;
+      let last: boolean;
+      do {
+        last = current.parent ? isLastChild(current) : current === lastRoot;
+        w.close("object");
+        if (last && current.parent) w.close("array");
+        current = current.parent;
+      } while (current && last);
+    };
+    roots.forEach(visit);
+  } else {
+    for (const line of table.lines) {
+      w.open(undefined, "object");
+      values(line);
+      w.close("object");
+    }
+  }
+  w.close("array");
+  w.close("object");
+  return w.text;
+}
+
+/** Whether the locale's character set is UTF-8, as `LC_ALL`, `LC_CTYPE` or `LANG` say. */
+function localeIsUtf8(): boolean {
+  const locale = Deno.env.get("LC_ALL") || Deno.env.get("LC_CTYPE") || Deno.env.get("LANG") || "";
+  return /utf-?8/i.test(locale);
+}
+
+/** The terminal's width when standard output is one (as libsmartcols: the tty's, else `COLUMNS`, else 80). */
+function terminalWidth(): number | undefined {
+  if (!Deno.stdout.isTerminal()) return undefined;
+  let columns = 0;
+  try {
+    columns = Deno.consoleSize().columns;
+  } catch {
+    // No size: use COLUMNS.
+  }
+  if (columns <= 0) columns = Number(Deno.env.get("COLUMNS")) || 80;
+  return columns;
+}
+
+/**
+ * Lists namespaces as `lsns` would for a parsed command line.
+ *
+ * @param request The parsed command line.
+ * @param style The terminal's character set and width, for the table format.
+ * @returns The text to print.
+ * @throws {Error} When the process of `--task` or the namespace argument does not exist.
+ */
+function runLsns(request: LsnsListRequest, style: TableStyle): string {
+  const relations = request.tree === "parent" || request.tree === "owner";
+  try {
+    // The process must exist; lsns would print nothing.
+    if (request.pid !== undefined) processNamespaces(request.pid);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new Error(error.message);
+    throw error;
+  }
+  const entries = listNamespaces({
+    ...(request.types ? { types: request.types } : {}),
+    relations: relations || request.columns.includes("PNS") || request.columns.includes("ONS"),
+    ancestors: relations,
+  });
+  let lines: Line[];
+  if (request.namespace !== undefined) {
+    const ns = entries.find((e) => e.inode === request.namespace);
+    if (!ns) throw new Error(`not found namespace: ${request.namespace}`);
+    lines = processLines(request, entries, ns);
+  } else {
+    lines = namespaceLines(request, entries);
+  }
+  const table: Table = { columns: tableColumns(request), lines };
+  switch (request.format) {
+    case "json":
+      return formatJson(table);
+    case "raw":
+      return formatRaw(table, request.noHeadings, style.utf8);
+    case "table":
+      return formatTable(table, request.noHeadings, style);
+  }
+}
+
+/** `nsh lsns`. */
+export const lsnsCommand: CliCommand = {
+  help: lsnsHelp,
+  run(args, io) {
+    const request = parseLsns(args);
+    if (request.kind === "help") io.out(lsnsHelp());
+    else if (request.kind === "version") io.out(`nsh lsns ${VERSION}\n`);
+    else {
+      const style = { utf8: localeIsUtf8(), termWidth: request.format === "table" ? terminalWidth() : undefined };
+      io.out(runLsns(request, style));
+    }
+    return Promise.resolve(0);
+  },
+};
