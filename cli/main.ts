@@ -24,7 +24,10 @@ export function mainHelp(): string {
   const commands = Object.entries(COMMANDS).map(([name, c]) => ` ${name} ${c.synopsis}\n                 ${c.summary}`);
   return `
 Usage:
- nsh [<command> [<argument>...]]
+ nsh                              the shell (reads commands from stdin when it is no terminal)
+ nsh -c <commands> [<argument>...]
+ nsh run <script.nsh> [<argument>...]
+ nsh <command> [<argument>...]
 
 A namespace shell: run programs in new Linux namespaces, rootless or as root.
 
@@ -51,6 +54,15 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
   try {
     switch (name) {
       case undefined:
+        return await (await import("./shell/main.ts")).shell(io);
+      case "-c": {
+        if (rest[0] === undefined) throw new UsageError("", "-c needs commands");
+        const { runScript } = await import("./shell/main.ts");
+        return await runScript(rest[0], "-c", rest.slice(1), io);
+      }
+      case "run":
+        command = "run";
+        return await (await import("./shell/main.ts")).runFile(rest, io);
       case "--help":
       case "-h":
         io.out(mainHelp());

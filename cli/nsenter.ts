@@ -80,6 +80,8 @@ export type NsenterRequest =
     /** Use the target's environment. */
     readonly env: boolean;
     readonly argv: string[];
+    /** Whether the command line named the program (the shell then holds no context). */
+    readonly program: boolean;
   };
 
 function id(text: string, what: string): number {
@@ -153,7 +155,8 @@ export function parseNsenter(args: readonly string[], shell = "/bin/sh"): Nsente
   }
   if (env && o.target === undefined) throw new UsageError(cmd, "--env needs --target");
   const argv = rest.length ? [...rest] : [shell];
-  return { kind: "run", options: o, wdns, env, argv };
+  const program = rest.length > 0;
+  return { kind: "run", options: o, wdns, env, argv, program };
 }
 
 /**

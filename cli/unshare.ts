@@ -108,6 +108,8 @@ export type UnshareRequest =
     readonly kind: "run";
     readonly options: UnshareOptions;
     readonly argv: string[];
+    /** Whether the command line named the program (the shell then holds no context). */
+    readonly program: boolean;
   };
 
 const PROPAGATIONS = ["slave", "shared", "private", "unchanged"];
@@ -221,7 +223,8 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     }
   }
   const argv = rest.length ? [...rest] : [shell];
-  return { kind: "run", options: o, argv };
+  const program = rest.length > 0;
+  return { kind: "run", options: o, argv, program };
 }
 
 /**

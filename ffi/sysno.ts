@@ -40,7 +40,8 @@ export type SyscallName =
   | "setns"
   | "pidfd_open"
   | "capset"
-  | "execveat";
+  | "execveat"
+  | "setsid";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -77,6 +78,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   pidfd_open: 434,
   capset: 126,
   execveat: 322,
+  setsid: 112,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -114,6 +116,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   pidfd_open: 434,
   capset: 91,
   execveat: 281,
+  setsid: 157,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

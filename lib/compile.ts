@@ -470,8 +470,14 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   }
   const end = exec.end ?? "exec";
   if (end === "hold") {
-    // The holder keeps every signal blocked: only SIGKILL ends it, and it
+    // The holder leaves the terminal's session, so that no job control signal
+    // reaches it, and keeps every signal blocked: only SIGKILL ends it, and it
     // waits for SIGCHLD with rt_sigtimedwait.
+    add({ call: "setsid", args: [], ignore: true }, {
+      syscall: "setsid",
+      operation: "leave the terminal's session",
+      role: "signals",
+    });
     add({
       call: "execveat",
       args: [exec.holderFd!, { str: "" }, { strs: ["nsh-holder"] }, { strs: [] }, AT_EMPTY_PATH],

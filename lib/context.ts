@@ -84,7 +84,8 @@ export class Context {
     this.origin = init.origin;
     this.cwd = init.cwd;
     this.vars = new Map();
-    this.types = NAMESPACES.map((info) => info.type).filter((t) => init.fds.has(t));
+    const inherited = init.holder === undefined && init.parent ? init.parent.types : [];
+    this.types = NAMESPACES.map((info) => info.type).filter((t) => init.fds.has(t) || inherited.includes(t));
   }
 
   /**
@@ -114,22 +115,38 @@ export class Context {
   }
 
   /**
-   * Makes a context of another process's namespaces (`nsenter` without a
-   * program): descriptors keep them alive even after that process ends.
+   * Makes a context of existing namespaces (`nsenter` without a program):
+   * namespace files such as `/proc/PID/ns/net` or files namespaces were bound
+   * to. Descriptors keep them alive, also after the process they came from
+   * ends.
    *
-   * @param pid The process.
-   * @param types The namespaces to join; all that differ from this process's by default.
+   * @param entries The namespaces to join.
    * @param parent The context it is made in (for the prompt and `exit`).
    * @returns The context.
    * @throws {SyscallError} When a namespace file cannot be opened.
    */
-  static join(pid: number, types: readonly NamespaceType[] = differing(pid), parent?: Context): Context {
-    const fds = Context.#open(pid, types);
-    const origin: ContextOrigin = {
-      how: "nsenter",
-      steps: types.map((t) => steps.enter(t, `/proc/${pid}/ns/${t}`)),
-    };
+  static join(entries: readonly { type: NamespaceType; path: string }[], parent?: Context): Context {
+    const fds = new Map<NamespaceType, number>();
+    try {
+      for (const { type, path } of entries) fds.set(type, Context.#openPath(path));
+    } catch (error) {
+      for (const fd of fds.values()) libc().close(fd);
+      throw error;
+    }
+    const origin: ContextOrigin = { how: "nsenter", steps: entries.map((e) => steps.enter(e.type, e.path)) };
     return new Context({ holder: undefined, fds, rootFd: undefined, parent, origin, cwd: "/" });
+  }
+
+  /**
+   * Makes a context of the namespaces of a process that differ from this
+   * process's own.
+   *
+   * @param pid The process.
+   * @param parent The context it is made in.
+   * @returns The context.
+   */
+  static joinProcess(pid: number, parent?: Context): Context {
+    return Context.join(differing(pid).map((type) => ({ type, path: `/proc/${pid}/ns/${type}` })), parent);
   }
 
   static #openPath(path: string): number {
@@ -169,7 +186,12 @@ export class Context {
 
   #joinSteps(): Step[] {
     if (this.#closed) throw new Error("Cannot use a closed context");
-    const list: Step[] = [];
+    // A holder made inside the parent has all the parent's namespaces; joined
+    // namespaces replace only their own types of the parent's.
+    const inherited = this.#holder === undefined && this.parent
+      ? this.parent.#joinSteps().filter((s) => s.kind !== "enter" || !this.#fds.has(s.type))
+      : [];
+    const list: Step[] = [...inherited];
     for (const [type, fd] of this.#fds) list.push(steps.enter(type, `/proc/self/fd/${fd}`));
     if (this.#rootFd !== undefined) list.push(steps.enterRoot(`/proc/self/fd/${this.#rootFd}`));
     return list;

@@ -88,6 +88,28 @@ export function nsh(args: string[], options: { env?: Record<string, string>; std
   return run(Deno.execPath(), ["run", "-A", "--quiet", CLI, ...args], options);
 }
 
+const TEMP_PREFIX = "/tmp/nsh-test-";
+
+/** A directory of this test process, `/tmp/nsh-test-WHAT-PID`. */
+function ownTemp(what: string): string {
+  const dir = `${TEMP_PREFIX}${what}-${Deno.pid}`;
+  Deno.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Removes the directories of test processes that have ended. */
+function removeStale(): void {
+  for (const entry of Deno.readDirSync("/tmp")) {
+    const pid = /^nsh-test-\w+-(\d+)$/.exec(entry.name)?.[1];
+    if (pid === undefined) continue;
+    try {
+      Deno.statSync(`/proc/${pid}`);
+    } catch {
+      Deno.removeSync(`/tmp/${entry.name}`, { recursive: true });
+    }
+  }
+}
+
 let unprivilegedSetup: Promise<{ deno: string; repo: string; home: string }> | undefined;
 
 async function canRead(path: string, test = "-r"): Promise<boolean> {
@@ -109,27 +131,27 @@ async function canRead(path: string, test = "-r"): Promise<boolean> {
  */
 function setupUnprivileged(): Promise<{ deno: string; repo: string; home: string }> {
   unprivilegedSetup ??= (async () => {
+    // Made once per test process and named after it; `deno test` fires no
+    // unload event, so each run removes what earlier runs left behind.
+    removeStale();
     let deno = Deno.execPath();
     if (!(await canRead(deno, "-x"))) {
-      deno = `/tmp/nsh-test-deno-${Deno.version.deno}`;
-      try {
-        Deno.statSync(deno);
-      } catch {
-        Deno.copyFileSync(Deno.execPath(), `${deno}.partial`);
-        Deno.chmodSync(`${deno}.partial`, 0o755);
-        Deno.renameSync(`${deno}.partial`, deno);
-      }
+      const dir = ownTemp("deno");
+      Deno.chmodSync(dir, 0o755);
+      deno = `${dir}/deno`;
+      Deno.copyFileSync(Deno.execPath(), deno);
+      Deno.chmodSync(deno, 0o755);
     }
     let repo = REPO;
     if (!(await canRead(`${REPO}mod.ts`))) {
-      repo = Deno.makeTempDirSync({ prefix: "nsh-test-repo-" }) + "/";
+      repo = ownTemp("repo") + "/";
       Deno.chmodSync(repo, 0o755);
       for (const entry of ["mod.ts", "cli.ts", "deno.json", "lib", "ffi", "cli", "examples"]) {
         await run("cp", ["-r", `${REPO}${entry}`, repo]);
       }
       await run("chmod", ["-R", "a+rX", repo]);
     }
-    const home = Deno.makeTempDirSync({ prefix: "nsh-test-home-" });
+    const home = ownTemp("home");
     Deno.chownSync(home, NOBODY.uid, NOBODY.gid);
     return { deno, repo, home };
   })();

@@ -1,0 +1,541 @@
+/**
+ * The shell's interpreter: runs commands of the nsh language one after the
+ * other, keeping contexts (namespaces held open), variables and the working
+ * directory between them. The REPL, `-c`, `run FILE` and stdin all drive one
+ * of these.
+ *
+ * @module
+ */
+
+import { type Command as Parsed, expand, parse, ParseError, type Scope } from "./parse.ts";
+import type { Io } from "../commands.ts";
+import { COMMANDS } from "../commands.ts";
+import { describeError, exitStatusOf, lowerFirst, UsageError } from "../usage.ts";
+import { runForeground } from "../foreground.ts";
+import { parseUnshare } from "../unshare.ts";
+import { parseNsenter, processEnvironment } from "../nsenter.ts";
+import { Context } from "../../lib/context.ts";
+import { nsenterSteps } from "../../lib/options.ts";
+import { type Plan, plan } from "../../lib/plan.ts";
+import { Sandbox, unshare } from "../../lib/sandbox.ts";
+import * as steps from "../../lib/steps.ts";
+import type { Step } from "../../lib/steps.ts";
+import { ids } from "../../lib/system.ts";
+import { SyscallError } from "../../ffi/error.ts";
+
+/** Where a session writes, and how it lends the terminal to programs. */
+export interface ShellIo extends Io {
+  /** Called before a program runs in the foreground (leave raw mode). */
+  handOver?(): void;
+  /** Called after it ended (enter raw mode again). */
+  takeBack?(): void;
+}
+
+/** Where commands come from, for messages. */
+export interface Origin {
+  /** The file, `-c` or `-` (stdin); `undefined` when typed at the prompt. */
+  readonly file?: string;
+  /** The line the source starts on. */
+  readonly firstLine?: number;
+}
+
+/** The commands the shell runs itself, with one line of help each. */
+export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>> = {
+  "mount-proc": { usage: "mount-proc [<dir>]", help: "mount a proc that shows the context's PID namespace" },
+  mount: {
+    usage: "mount [-t <type>] [-o <options>] [--bind] <source> <target>",
+    help: "mount in the context's mount namespace (bind, ro bind, tmpfs, proc…)",
+  },
+  umount: { usage: "umount <target>", help: "detach a mount in the context" },
+  hostname: { usage: "hostname [<name>]", help: "print, or set, the context's hostname" },
+  cd: { usage: "cd [<dir>]", help: "change the working directory of the context's programs" },
+  pwd: { usage: "pwd", help: "print that working directory" },
+  export: { usage: "export <name>=<value>...", help: "set variables for the programs that follow" },
+  unset: { usage: "unset <name>...", help: "remove variables" },
+  set: { usage: "set -e | set +e", help: "stop, or go on, after a failing command in a script" },
+  exit: { usage: "exit [<status>]", help: "leave the context (ending its namespaces), or the shell" },
+  save: { usage: "save <file>", help: "write what this session did as a script that reproduces it" },
+  help: { usage: "help [<command>]", help: "show this help, or a command's" },
+};
+
+const NOT_LOGGED = new Set(["save", "help", "pwd"]);
+
+/** An nsh shell session. */
+export class Session {
+  readonly #io: ShellIo;
+  readonly #contexts: Context[] = [];
+  readonly #vars = new Map<string, string | undefined>();
+  readonly #log: string[] = [];
+  #cwd: string = Deno.cwd();
+  /** The status of the last command (`$?`). */
+  status = 0;
+  /** Stop a script at the first failing command (`set -e`). */
+  errexit: boolean;
+  /** `$1`…: the script's arguments. */
+  args: readonly string[];
+  /** `$0`: the script's name. */
+  argv0: string;
+  /** Set by `exit` at the top level: the shell should end with this status. */
+  exitStatus: number | undefined;
+
+  /**
+   * Creates a session.
+   *
+   * @param io Where to write.
+   * @param options Script arguments, and whether to stop at the first failure.
+   */
+  constructor(io: ShellIo, options: { args?: readonly string[]; argv0?: string; errexit?: boolean } = {}) {
+    this.#io = io;
+    this.args = options.args ?? [];
+    this.argv0 = options.argv0 ?? "nsh";
+    this.errexit = options.errexit ?? false;
+  }
+
+  /** The innermost context, or `undefined` at the host. */
+  get context(): Context | undefined {
+    return this.#contexts.at(-1);
+  }
+
+  /** How deep contexts are nested. */
+  get depth(): number {
+    return this.#contexts.length;
+  }
+
+  /** The commands that succeeded, as typed, for `save`. */
+  get log(): readonly string[] {
+    return this.#log;
+  }
+
+  /** The prompt: `nsh> ` at the host, `nsh[user pid mnt]> ` in a context. */
+  prompt(color = false): string {
+    const where = this.#contexts.map((c) => c.types.join(" ") || "joined").join(" > ");
+    const text = where ? `nsh[${where}]> ` : "nsh> ";
+    return color ? `\x1b[1;${where ? "36" : "32"}m${text.trimEnd()}\x1b[0m ` : text;
+  }
+
+  /** The working directory programs get, as seen in the current context. */
+  get cwd(): string {
+    return this.context ? this.context.cwd : this.#cwd;
+  }
+
+  #scope(): Scope {
+    const env = this.#env();
+    return {
+      get: (name) => env.has(name) ? env.get(name) ?? undefined : Deno.env.get(name),
+      args: this.args,
+      argv0: this.argv0,
+      status: this.status,
+      pid: Deno.pid,
+    };
+  }
+
+  /** Variables set in the session and its contexts (`undefined`: unset). */
+  #env(): Map<string, string | undefined> {
+    const env = new Map(this.#vars);
+    const ctx = this.context;
+    if (ctx) { for (const [k, v] of ctx.env()) env.set(k, v); }
+    return env;
+  }
+
+  /** The environment of programs, or `undefined` when it is this process's, unchanged. */
+  #programEnv(): Record<string, string> | undefined {
+    const changes = this.#env();
+    if (!changes.size) return undefined;
+    const env = Deno.env.toObject();
+    for (const [k, v] of changes) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    return env;
+  }
+
+  /**
+   * Runs source text: one or many commands. Parse errors and failing
+   * commands print one line; in a script (errexit) the first failure stops it.
+   *
+   * @param source The text.
+   * @param origin Where it comes from.
+   * @returns The status of the last command run.
+   */
+  async runSource(source: string, origin: Origin = {}): Promise<number> {
+    let commands: Parsed[];
+    try {
+      commands = parse(source, { firstLine: origin.firstLine ?? 1 });
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      this.#report(origin.file ? `${origin.file}:${error.message}` : `nsh: ${error.message}`);
+      this.status = 2;
+      return this.status;
+    }
+    for (const command of commands) {
+      this.status = await this.runCommand(command, origin);
+      if (this.exitStatus !== undefined) break;
+      if (this.status !== 0 && this.errexit && origin.file !== undefined) break;
+    }
+    return this.status;
+  }
+
+  #report(text: string): void {
+    this.#io.err(text.endsWith("\n") ? text : text + "\n");
+  }
+
+  /**
+   * Runs one parsed command.
+   *
+   * @param command The command.
+   * @param origin Where it comes from.
+   * @returns Its status.
+   */
+  async runCommand(command: Parsed, origin: Origin = {}): Promise<number> {
+    const argv = expand(command.words, this.#scope());
+    if (!argv.length) return 0;
+    const [name, ...args] = argv as [string, ...string[]];
+    try {
+      const status = await this.#dispatch(name, args);
+      if (status === 0 && !NOT_LOGGED.has(name)) this.#log.push(command.text);
+      return status;
+    } catch (error) {
+      let text: string;
+      if (
+        error instanceof SyscallError && error.syscall === "execve" && error.code === "ENOENT" && !name.includes("/")
+      ) {
+        text = `nsh: ${name}: command not found`;
+      } else {
+        text = describeError(isCommand(name) ? name : "", error);
+      }
+      if (origin.file !== undefined) {
+        text = text.replace(/^nsh:? ?/, "");
+        const line = command.start.line;
+        text = text.split("\n").map((l, i) => i === 0 ? `${origin.file}:${line}: ${l}` : l).join("\n");
+      }
+      if (text) this.#report(text);
+      return exitStatusOf(error);
+    }
+  }
+
+  async #dispatch(name: string, args: string[]): Promise<number> {
+    switch (name) {
+      case "unshare":
+        return await this.#unshare(args);
+      case "nsenter":
+        return await this.#nsenter(args);
+      case "exit":
+        return await this.#exit(args);
+      case "mount-proc":
+        return await this.#apply("mount-proc", "mnt", [steps.mountProc(args[0] ?? "/proc")], args.length > 1);
+      case "mount":
+        return await this.#apply("mount", "mnt", [parseMount(args)], false);
+      case "umount":
+        if (args.length !== 1) throw new UsageError("umount", "expected one mount point");
+        return await this.#apply("umount", "mnt", [steps.umount(args[0]!)], false);
+      case "hostname":
+        return await this.#hostname(args);
+      case "cd":
+        return await this.#cd(args);
+      case "pwd":
+        this.#io.out(this.cwd + "\n");
+        return 0;
+      case "export":
+        return this.#export(args);
+      case "unset":
+        for (const n of args) this.#scopeVars().set(n, undefined);
+        return 0;
+      case "set":
+        if (args.length === 1 && (args[0] === "-e" || args[0] === "+e")) {
+          this.errexit = args[0] === "-e";
+          return 0;
+        }
+        throw new UsageError("set", "expected -e or +e");
+      case "save":
+        return await this.#save(args);
+      case "help":
+        this.#io.out(await shellHelp(args[0]));
+        return 0;
+    }
+    if (isCommand(name)) {
+      // In a context, lsns, netns and release look at the context's /proc and
+      // mounts: they run there as a program, nsh inside nsh.
+      if (this.context) return await this.#foreground(this.#sandbox(), [...nshArgv(), name, ...args]);
+      return await (await COMMANDS[name]!.load()).run(args, this.#io);
+    }
+    return await this.#foreground(this.#sandbox(), [name, ...args]);
+  }
+
+  /** The sandbox programs run in: the current context's, or an empty one. */
+  #sandbox(): Sandbox {
+    return this.context ? this.context.sandbox() : new Sandbox();
+  }
+
+  #plan(list: readonly Step[], command: string): Plan {
+    const { euid, egid } = ids();
+    try {
+      return plan(list, { euid, egid });
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) {
+        throw new UsageError(command, lowerFirst(error.message));
+      }
+      throw error;
+    }
+  }
+
+  async #foreground(box: Sandbox, argv: string[], env = this.#programEnv()): Promise<number> {
+    const p = this.#plan(box.steps, argv[0]!);
+    this.#io.handOver?.();
+    try {
+      // At the host, programs start in the session's directory.
+      const list = this.context ? p : { ...p, wd: p.wd ?? this.#cwd };
+      return await runForeground(list, argv, env);
+    } finally {
+      this.#io.takeBack?.();
+    }
+  }
+
+  async #unshare(args: string[]): Promise<number> {
+    const request = parseUnshare(args, Deno.env.get("SHELL") || "/bin/sh");
+    if (request.kind === "help") {
+      this.#io.out((await COMMANDS.unshare!.load()).help());
+      return 0;
+    }
+    if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
+    const box = unshare(request.options);
+    this.#plan(box.steps, "unshare"); // checks the options before anything starts
+    if (request.program) return await this.#foreground(this.#sandbox().with(box), request.argv);
+    const parent = this.context;
+    const context = parent ? await parent.hold(box) : await Context.hold(box);
+    if (!parent) context.cwd = box.plan().root !== undefined ? context.cwd : this.#cwd;
+    this.#contexts.push(context);
+    return 0;
+  }
+
+  async #nsenter(args: string[]): Promise<number> {
+    const request = parseNsenter(args, Deno.env.get("SHELL") || "/bin/sh");
+    if (request.kind !== "run") return await (await COMMANDS.nsenter!.load()).run(args, this.#io);
+    let list: Step[];
+    try {
+      list = nsenterSteps(request.options);
+    } catch (error) {
+      throw new UsageError("nsenter", lowerFirst((error as Error).message));
+    }
+    if (request.wdns !== undefined) list.push(steps.workdir(request.wdns));
+    if (request.program) {
+      const env = request.env ? processEnvironment(request.options.target!) : this.#programEnv();
+      return await this.#foreground(this.#sandbox().with(...list), request.argv, env);
+    }
+    const entries = list.flatMap((s) => s.kind === "enter" ? [{ type: s.type, path: s.path }] : []);
+    const context = Context.join(entries, this.context);
+    if (request.wdns !== undefined) context.cwd = request.wdns;
+    this.#contexts.push(context);
+    return 0;
+  }
+
+  async #exit(args: string[]): Promise<number> {
+    if (args.length > 1 || (args[0] !== undefined && !/^\d+$/.test(args[0]))) {
+      throw new UsageError("exit", `expected a status, got '${args.join(" ")}'`);
+    }
+    const status = args[0] === undefined ? this.status : Number(args[0]) & 255;
+    const context = this.#contexts.pop();
+    if (context) {
+      await context.close();
+      return 0;
+    }
+    this.exitStatus = status;
+    return status;
+  }
+
+  async #apply(command: string, type: "mnt" | "uts", list: Step[], extra: boolean): Promise<number> {
+    if (extra) throw new UsageError(command, "too many arguments");
+    const context = this.context;
+    if (!context || !context.types.includes(type)) {
+      const what = type === "mnt" ? "mount" : "UTS";
+      const option = type === "mnt" ? "--mount" : "--uts";
+      throw new UsageError(
+        command,
+        `not in a context with a ${what} namespace of its own: it would change the host's (run unshare ${option} first)`,
+      );
+    }
+    await context.apply(...list);
+    return 0;
+  }
+
+  async #hostname(args: string[]): Promise<number> {
+    if (args.length > 1) throw new UsageError("hostname", "too many arguments");
+    if (args.length === 1) return await this.#apply("hostname", "uts", [steps.hostname(args[0]!)], false);
+    if (!this.context) {
+      this.#io.out(Deno.hostname() + "\n");
+      return 0;
+    }
+    const name = await this.context.run("cat", "/proc/sys/kernel/hostname").text();
+    this.#io.out(name + "\n");
+    return 0;
+  }
+
+  async #cd(args: string[]): Promise<number> {
+    if (args.length > 1) throw new UsageError("cd", "too many arguments");
+    const target = args[0] ?? this.#scope().get("HOME") ?? "/";
+    const path = normalize(target.startsWith("/") ? target : `${this.cwd}/${target}`);
+    const context = this.context;
+    if (context) {
+      await context.apply(steps.workdir(path));
+      context.cwd = path;
+    } else {
+      try {
+        if (!Deno.statSync(path).isDirectory) throw new Deno.errors.NotADirectory(path);
+      } catch {
+        throw new UsageError("cd", `${target}: no such directory`);
+      }
+      this.#cwd = path;
+    }
+    return 0;
+  }
+
+  #scopeVars(): Map<string, string | undefined> {
+    return this.context ? this.context.vars : this.#vars;
+  }
+
+  #export(args: string[]): number {
+    if (!args.length) {
+      for (const [k, v] of [...this.#env()].sort(([a], [b]) => a.localeCompare(b))) {
+        if (v !== undefined) this.#io.out(`export ${k}=${quoteValue(v)}\n`);
+      }
+      return 0;
+    }
+    for (const arg of args) {
+      const eq = arg.indexOf("=");
+      const name = eq < 0 ? arg : arg.slice(0, eq);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError("export", `'${name}' is not a valid name`);
+      if (eq >= 0) this.#scopeVars().set(name, arg.slice(eq + 1));
+      else {
+        const value = this.#scope().get(name);
+        if (value !== undefined) this.#scopeVars().set(name, value);
+      }
+    }
+    return 0;
+  }
+
+  async #save(args: string[]): Promise<number> {
+    if (args.length !== 1) throw new UsageError("save", "expected one file");
+    const header = `#!/usr/bin/env -S deno run -A ${new URL("../../cli.ts", import.meta.url).pathname} run\n` +
+      `# Saved by nsh on ${new Date().toISOString()}: what the session did, in order.\n`;
+    const body = this.#log.join("\n") + (this.#log.length ? "\n" : "");
+    // Leave the contexts still open, so that the script cleans up as it goes.
+    const tail = "exit\n".repeat(this.#contexts.length);
+    await Deno.writeTextFile(args[0]!, header + body + tail, { mode: 0o755 });
+    return 0;
+  }
+
+  /** Ends every context (holders die with the shell in any case). */
+  async close(): Promise<void> {
+    while (this.#contexts.length) await this.#contexts.pop()!.close();
+  }
+}
+
+/** The command line that runs this nsh again. */
+function nshArgv(): string[] {
+  return [Deno.execPath(), "run", "-A", "--quiet", new URL("../../cli.ts", import.meta.url).pathname];
+}
+
+function isCommand(name: string): boolean {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function normalize(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return "/" + parts.join("/");
+}
+
+function quoteValue(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]*$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+const MOUNT_FLAGS: Readonly<Record<string, number>> = {
+  ro: 1,
+  rw: 0,
+  nosuid: 2,
+  nodev: 4,
+  noexec: 8,
+  noatime: 1024,
+  relatime: 1 << 21,
+};
+
+/**
+ * Parses `mount` arguments into a step: `--bind SRC DST` (with `-o ro`),
+ * `-t tmpfs [-o size=…] tmpfs DIR`, `-t proc proc DIR`, or any `-t TYPE`.
+ *
+ * @param args The arguments.
+ * @returns The step.
+ * @throws {UsageError} For what it does not understand.
+ */
+export function parseMount(args: readonly string[]): Step {
+  let type: string | undefined;
+  const options: string[] = [];
+  let bind = false;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-t" || a === "--types") type = args[++i];
+    else if (a.startsWith("-t") && a.length > 2) type = a.slice(2);
+    else if (a === "-o" || a === "--options") options.push(...(args[++i] ?? "").split(","));
+    else if (a.startsWith("-o") && a.length > 2) options.push(...a.slice(2).split(","));
+    else if (a === "--bind" || a === "-B" || a === "--rbind" || a === "-R") bind = true;
+    else if (a.startsWith("-")) throw new UsageError("mount", `unknown option '${a}'`);
+    else rest.push(a);
+  }
+  if (rest.length !== 2) throw new UsageError("mount", "expected a source and a target");
+  const [source, target] = rest as [string, string];
+  const flags = options.filter((o) => o in MOUNT_FLAGS);
+  const data = options.filter((o) => o !== "" && !(o in MOUNT_FLAGS) && o !== "bind" && o !== "rbind");
+  if (bind || options.includes("bind") || options.includes("rbind")) {
+    if (data.length) throw new UsageError("mount", `a bind mount takes no options but ro: '${data.join(",")}'`);
+    return steps.bindMount(source, target, { readonly: flags.includes("ro") });
+  }
+  if (type === undefined) throw new UsageError("mount", "expected -t TYPE or --bind");
+  if (type === "proc" && !flags.length && !data.length) return steps.mountProc(target);
+  if (type === "tmpfs" && !flags.length) return steps.tmpfs(target, data.join(","));
+  return steps.mount({
+    source,
+    target,
+    type,
+    flags: flags.reduce((f, o) => f | MOUNT_FLAGS[o]!, 0),
+    data: data.join(","),
+  });
+}
+
+/**
+ * The help of the shell, or of one command.
+ *
+ * @param command A command's name.
+ * @returns The text.
+ */
+export async function shellHelp(command?: string): Promise<string> {
+  if (command !== undefined) {
+    if (isCommand(command)) return (await COMMANDS[command]!.load()).help();
+    const builtin = BUILTINS[command];
+    if (builtin) {
+      return `\nUsage:\n ${builtin.usage}\n\n${builtin.help.charAt(0).toUpperCase()}${builtin.help.slice(1)}.\n`;
+    }
+    throw new UsageError("help", `no such command: ${command}`);
+  }
+  const width = 28;
+  const line = (usage: string, help: string) =>
+    usage.length + 2 <= width ? ` ${usage.padEnd(width - 1)}${help}` : ` ${usage}\n${" ".repeat(width)}${help}`;
+  const commands = Object.entries(COMMANDS).map(([name, c]) => line(`${name} ${c.synopsis}`, c.summary));
+  const builtins = Object.values(BUILTINS).map((b) => line(b.usage, b.help));
+  return `
+nsh is a shell whose commands make and enter namespaces. unshare without a
+program makes a context: new namespaces held open, which the commands that
+follow act on, until exit. Any other word runs as a program in the context.
+
+Commands:
+${commands.join("\n")}
+
+In a context:
+${builtins.join("\n")}
+
+Quoting, \$VAR and # comments work as in sh. help <command> tells more.
+`;
+}
