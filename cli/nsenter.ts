@@ -6,14 +6,14 @@
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
 import { lowerFirst, UsageError } from "./usage.ts";
+import { planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
 import { type NsenterOptions, nsenterSteps } from "../lib/options.ts";
 import { namespaceInfo } from "../lib/namespaces.ts";
-import { type Plan, plan } from "../lib/plan.ts";
+import type { Plan } from "../lib/plan.ts";
 import { workdir } from "../lib/steps.ts";
-import { ids } from "../lib/system.ts";
 
 const ns = (long: string, short: string, help: string): OptionSpec => ({
   long,
@@ -169,17 +169,14 @@ export function parseNsenter(args: readonly string[], shell = "/bin/sh"): Nsente
  * @throws {UsageError} For missing targets or contradictory options.
  */
 export function planNsenter(options: NsenterOptions, wdns?: string): Plan {
-  const { euid, egid } = ids();
+  let steps;
   try {
-    const steps = nsenterSteps(options);
-    if (wdns !== undefined) steps.push(workdir(wdns));
-    return plan(steps, { euid, egid });
+    steps = nsenterSteps(options);
   } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError("nsenter", lowerFirst(error.message));
-    }
-    throw error;
+    throw new UsageError("nsenter", lowerFirst((error as Error).message));
   }
+  if (wdns !== undefined) steps.push(workdir(wdns));
+  return planCommand("nsenter", steps);
 }
 
 /**

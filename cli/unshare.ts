@@ -6,6 +6,7 @@
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
 import { lowerFirst, UsageError } from "./usage.ts";
+import { planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -13,8 +14,7 @@ import { type UnshareOptions, unshareSteps } from "../lib/options.ts";
 import { parseIdRange } from "../lib/idmap.ts";
 import { namespaceInfo } from "../lib/namespaces.ts";
 import { signalNumber } from "../ffi/signals.ts";
-import { type Plan, plan } from "../lib/plan.ts";
-import { ids } from "../lib/system.ts";
+import type { Plan } from "../lib/plan.ts";
 import type { Propagation } from "../lib/steps.ts";
 
 /** The options of `nsh unshare`, as util-linux names them. */
@@ -236,15 +236,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
  * @throws {UsageError} For contradictory or out-of-range options.
  */
 export function planUnshare(options: UnshareOptions): Plan {
-  const { euid, egid } = ids();
-  try {
-    return plan(unshareSteps(options), { euid, egid });
-  } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError("unshare", lowerFirst(error.message));
-    }
-    throw error;
-  }
+  return planCommand("unshare", unshareSteps(options));
 }
 
 /** `nsh unshare`. */

@@ -1,0 +1,31 @@
+/**
+ * Planning for commands: a plan's checks become usage errors.
+ *
+ * @module
+ */
+
+import { type Plan, plan } from "../lib/plan.ts";
+import type { Step } from "../lib/steps.ts";
+import { ids } from "../lib/system.ts";
+import { lowerFirst, UsageError } from "./usage.ts";
+
+/**
+ * The plan of a command's steps for this process, with the plan's own checks
+ * (contradictory or out-of-range values) reported as usage errors.
+ *
+ * @param command The command, for the message.
+ * @param steps The steps.
+ * @returns The plan.
+ * @throws {UsageError} When the steps cannot be planned.
+ */
+export function planCommand(command: string, steps: readonly Step[]): Plan {
+  const { euid, egid } = ids();
+  try {
+    return plan(steps, { euid, egid });
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new UsageError(command, lowerFirst(error.message));
+    }
+    throw error;
+  }
+}
