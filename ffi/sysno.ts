@@ -41,7 +41,9 @@ export type SyscallName =
   | "pidfd_open"
   | "capset"
   | "execveat"
-  | "setsid";
+  | "setsid"
+  | "open_tree"
+  | "move_mount";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -79,6 +81,8 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   capset: 126,
   execveat: 322,
   setsid: 112,
+  open_tree: 428,
+  move_mount: 429,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -117,6 +121,8 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   capset: 91,
   execveat: 281,
   setsid: 157,
+  open_tree: 428,
+  move_mount: 429,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

@@ -69,7 +69,12 @@ export interface ExecSpec {
   /** Ends of the pipe on which the child waits for the parent, if it must. */
   readonly sync?: { readonly read: number; readonly write: number };
   /** Descriptors of the namespaces to join, opened by the parent, in the plan's order. */
-  readonly enter?: readonly { readonly type: NamespaceType; readonly fd: number; readonly path: string }[];
+  readonly enter?: readonly {
+    readonly type: NamespaceType;
+    readonly fd: number;
+    readonly path: string;
+    readonly group?: number;
+  }[];
   /** Descriptor of the directory to make the root after joining. */
   readonly rootFd?: number;
   /** Descriptor of the directory to make the working directory after joining. */
@@ -121,6 +126,9 @@ const PR_CAP_AMBIENT_RAISE = 2;
 const CAPABILITY_VERSION_3 = 0x20080522;
 const MNT_DETACH = 2;
 const AT_EMPTY_PATH = 0x1000;
+const O_RDONLY = 0, O_CREAT = 0o100;
+const OPEN_TREE_CLONE = 1;
+const MOVE_MOUNT_F_EMPTY_PATH = 4;
 
 /** `MS_*` flags of mount(2). */
 export const MS = {
@@ -204,9 +212,13 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   }
   const entered = exec.enter ?? [];
   const mode: LaunchMode = entered.some((e) => e.type === "time") ? "copy" : exec.sync ? "async" : "exec";
-  const user = entered.filter((e) => e.type === "user");
-  const others = entered.filter((e) => e.type !== "user");
-  const joining = (context.euid ?? 0) === 0 ? [...others, ...user] : [...user, ...others];
+  const joining: NonNullable<ExecSpec["enter"]>[number][] = [];
+  for (const group of new Set(entered.map((e) => e.group ?? 0))) {
+    const members = entered.filter((e) => (e.group ?? 0) === group);
+    const user = members.filter((e) => e.type === "user");
+    const others = members.filter((e) => e.type !== "user");
+    joining.push(...((context.euid ?? 0) === 0 ? [...others, ...user] : [...user, ...others]));
+  }
   for (const e of joining) {
     add({ call: "setns", args: [e.fd, namespaceInfo(e.type)!.flag] }, {
       syscall: "setns",
@@ -358,6 +370,23 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
           args: [0, { str: m.target }, 0, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV, 0],
         }, { syscall: "mount", operation: `make "${m.target}" read-only`, path: m.target, role: "mount" });
       }
+    } else if (m.kind === "bind-namespace") {
+      // open_tree + move_mount bind the namespace from a descriptor, with no
+      // path through /proc, which may show another PID namespace here.
+      const info = { operation: `bind the ${m.type} namespace to "${m.file}"`, path: m.file, role: "mount" } as const;
+      const made = add({ call: "openat", args: [AT_FDCWD, { str: m.file }, O_RDONLY | O_CREAT | O_CLOEXEC, 0o444] }, {
+        ...info,
+        syscall: "open",
+      });
+      add({ call: "close", args: [{ result: made }] }, { ...info, syscall: "close" });
+      const tree = add({
+        call: "open_tree",
+        args: [m.fd, { str: "" }, OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH],
+      }, { ...info, syscall: "open_tree" });
+      add({
+        call: "move_mount",
+        args: [{ result: tree }, { str: "" }, AT_FDCWD, { str: m.file }, MOVE_MOUNT_F_EMPTY_PATH],
+      }, { ...info, syscall: "move_mount" });
     } else if (m.kind === "umount") {
       add({ call: "umount2", args: [{ str: m.target }, MNT_DETACH], ignore: m.ignoreErrors }, {
         syscall: "umount2",

@@ -172,6 +172,19 @@ export class Context {
     return this.#holder?.pid;
   }
 
+  /**
+   * The path by which this process reaches a file of the context: through
+   * `/proc/HOLDER/root`, which follows the context's root and mounts.
+   *
+   * @param path A path as programs in the context see it.
+   * @returns The path to use from here.
+   */
+  hostPath(path: string): string {
+    const absolute = path.startsWith("/") ? path : `${this.cwd.replace(/\/$/, "")}/${path}`;
+    if (this.#holder && this.types.includes("mnt")) return `/proc/${this.#holder.pid}/root${absolute}`;
+    return this.parent ? this.parent.hostPath(absolute) : absolute;
+  }
+
   /** Whether the context was closed. */
   get closed(): boolean {
     return this.#closed;
@@ -187,10 +200,8 @@ export class Context {
   #joinSteps(): Step[] {
     if (this.#closed) throw new Error("Cannot use a closed context");
     // A holder made inside the parent has all the parent's namespaces; joined
-    // namespaces replace only their own types of the parent's.
-    const inherited = this.#holder === undefined && this.parent
-      ? this.parent.#joinSteps().filter((s) => s.kind !== "enter" || !this.#fds.has(s.type))
-      : [];
+    // namespaces are joined after the parent's (from inside them).
+    const inherited = this.#holder === undefined && this.parent ? this.parent.#joinSteps() : [];
     const list: Step[] = [...inherited];
     for (const [type, fd] of this.#fds) list.push(steps.enter(type, `/proc/self/fd/${fd}`));
     if (this.#rootFd !== undefined) list.push(steps.enterRoot(`/proc/self/fd/${this.#rootFd}`));

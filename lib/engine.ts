@@ -16,7 +16,8 @@ import { signalName, signalNumber } from "../ffi/signals.ts";
 import { compile, type Compiled, needsParent } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
-import type { Plan } from "./plan.ts";
+import { type Plan, plan } from "./plan.ts";
+import { bindNamespace, enter, type Step } from "./steps.ts";
 import { capLastCap, ids, kernelVersion } from "./system.ts";
 
 /** How a standard stream of the child is connected. */
@@ -225,7 +226,9 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
     const args = [String(pid), ...map.flatMap((r) => [String(r.inside), String(r.outside), String(r.count)])];
     let output: Deno.CommandOutput;
     try {
-      output = await new Deno.Command(tool, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
+      // From "/": the caller's working directory may be closed to the caller.
+      output = await new Deno.Command(tool, { args, cwd: "/", stdin: "null", stdout: "piped", stderr: "piped" })
+        .output();
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         throw new Error(
@@ -277,8 +280,8 @@ function exists(path: string): boolean {
  * Opens the namespace files to join and checks that each is a namespace of the
  * right type, so that a wrong file is reported before any process starts.
  */
-function openNamespaces(p: Plan, fds: number[]): { type: NamespaceType; fd: number; path: string }[] {
-  return p.enter.map(({ type, path }) => {
+function openNamespaces(p: Plan, fds: number[]): { type: NamespaceType; fd: number; path: string; group: number }[] {
+  return p.enter.map(({ type, path, group }) => {
     const fd = openFor(path, O_RDONLY, `open the ${type} namespace "${path}"`, fds);
     const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
     if (actual < 0) {
@@ -297,7 +300,7 @@ function openNamespaces(p: Plan, fds: number[]): { type: NamespaceType; fd: numb
         hint: `"${path}" is a ${found.type} namespace`,
       });
     }
-    return { type, fd, path };
+    return { type, fd, path, group };
   });
 }
 
@@ -310,7 +313,32 @@ function nsFile(type: NamespaceType): string {
  * Binds new namespaces of a waiting child to files, creating the files when
  * missing. On failure, unbinds what it bound and removes what it created.
  */
-function bindNamespaces(pid: number, p: Plan): void {
+async function bindNamespaces(pid: number, p: Plan): Promise<void> {
+  if (p.enter.some((e) => e.type === "mnt")) return await bindInJoined(pid, p);
+  bindHere(pid, p);
+}
+
+/**
+ * Binds new namespaces of a waiting child to files in the mount namespace the
+ * plan joins (a shell context's), from a child that joins it too: there the
+ * files are, and there an unprivileged user may mount.
+ */
+async function bindInJoined(pid: number, p: Plan): Promise<void> {
+  const fds: number[] = [];
+  try {
+    const list: Step[] = p.enter.filter((e) => e.type === "user" || e.type === "mnt").map((e) => enter(e.type, e.path));
+    for (const { type, file } of p.persist) {
+      const source = `/proc/${pid}/ns/${nsFile(type)}`;
+      list.push(bindNamespace(openFor(source, O_RDONLY, `open the ${type} namespace "${source}"`, fds), type, file));
+    }
+    const { euid, egid } = ids();
+    await applyPlan(plan(list, { euid, egid }));
+  } finally {
+    for (const fd of fds) libc().close(fd);
+  }
+}
+
+function bindHere(pid: number, p: Plan): void {
   const c = libc();
   const done: { file: string; created: boolean }[] = [];
   try {
@@ -525,7 +553,7 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
         try {
           const pid = ready.forked ?? launched.pid;
           if (p.mapsNeedParent) await writeMaps(pid, p);
-          bindNamespaces(pid, p);
+          await bindNamespaces(pid, p);
           c.write(syncWrite, new Uint8Array(1), 1n);
         } catch (error) {
           parentError = error;

@@ -12,7 +12,7 @@ import { checkIdMap, combineIdMaps, firstSubordinateBlock, resolveGroup, resolve
 import { signalName } from "../ffi/signals.ts";
 
 /** A mount step, in the order given. */
-export type MountStep = Extract<Step, { kind: "bind" | "tmpfs" | "mount" | "umount" }>;
+export type MountStep = Extract<Step, { kind: "bind" | "tmpfs" | "mount" | "umount" | "bind-namespace" }>;
 
 /** Everything a child needs set up, normalized. */
 export interface Plan {
@@ -54,8 +54,13 @@ export interface Plan {
   readonly setgid: number | undefined;
   /** New namespaces to bind to files, by the parent, before the program runs. */
   readonly persist: readonly { readonly type: NamespaceType; readonly file: string }[];
-  /** Existing namespaces to join first, in table order, one per type. */
-  readonly enter: readonly { readonly type: NamespaceType; readonly path: string }[];
+  /**
+   * Existing namespaces to join first. A namespace of a type already in the
+   * current group starts the next group (joining inside what was joined: a
+   * shell context, then namespaces bound in it); groups are joined in order,
+   * each in table order.
+   */
+  readonly enter: readonly { readonly type: NamespaceType; readonly path: string; readonly group: number }[];
   /** Root directory to open before joining and change to after. */
   readonly enterRoot: string | undefined;
   /** Working directory to open before joining and change to after. */
@@ -78,6 +83,8 @@ export interface PlanContext {
 }
 
 const HOST_NAME_MAX = 64;
+/** Stands for "the caller's own id" until the caller's ids are known. */
+const CURRENT = -1;
 
 function readFileOrUndefined(path: string): string | undefined {
   try {
@@ -119,7 +126,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   let setuid: number | undefined;
   let setgid: number | undefined;
   const persist = new Map<NamespaceType, string>();
-  const enter = new Map<NamespaceType, string>();
+  const groups: Map<NamespaceType, string>[] = [];
   let enterRoot: string | undefined;
   let enterWd: string | undefined;
   let preserve = false;
@@ -134,8 +141,8 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         singleGid = 0;
         break;
       case "map-current-user":
-        singleUid = context.euid;
-        singleGid = context.egid;
+        singleUid = CURRENT;
+        singleGid = CURRENT;
         break;
       case "map-user":
         singleUid = resolveUser(step.id);
@@ -180,6 +187,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
       case "tmpfs":
       case "mount":
       case "umount":
+      case "bind-namespace":
         mounts.push(step);
         break;
       case "root":
@@ -204,9 +212,12 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         persist.set(step.type, step.file);
         types.add(step.type);
         break;
-      case "enter":
-        enter.set(step.type, step.path);
+      case "enter": {
+        let group = groups.at(-1);
+        if (!group || group.has(step.type)) groups.push(group = new Map());
+        group.set(step.type, step.path);
         break;
+      }
       case "enter-root":
         enterRoot = step.dir;
         break;
@@ -221,13 +232,15 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
 
   const mapsUsers = singleUid !== undefined || singleGid !== undefined || userRanges !== undefined ||
     groupRanges !== undefined;
+  const enter = new Set(groups.flatMap((g) => [...g.keys()]));
   // Steps imply the namespace they set up. A hostname or mounts change a joined
   // UTS or mount namespace instead (a shell context's `hostname`, `mount-proc`);
   // id maps and clock offsets are only ever written to new namespaces.
   if (mapsUsers || setgroups !== undefined || keepCaps) types.add("user");
   if (monotonic !== undefined || boottime !== undefined) types.add("time");
   if ((hostname !== undefined || domainname !== undefined) && !enter.has("uts")) types.add("uts");
-  if ((mountProc !== undefined || mounts.length > 0) && !enter.has("mnt")) types.add("mnt");
+  const mounting = mounts.some((m) => m.kind !== "bind-namespace");
+  if ((mountProc !== undefined || mounting) && !enter.has("mnt")) types.add("mnt");
 
   if (singleGid !== undefined) {
     if (setgroups === "allow") {
@@ -255,22 +268,28 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   };
   const uidRanges = userRanges === "auto" ? [auto("/etc/subuid", "users")] : userRanges ?? [];
   const gidRanges = groupRanges === "auto" ? [auto("/etc/subgid", "groups")] : groupRanges ?? [];
+  // The ids the child has when it makes the user namespace: this process's,
+  // or those it took in a joined user namespace (root there, by default).
+  const takesIds = enter.has("user") && !preserve;
+  const outsideUid = takesIds ? setuid ?? 0 : context.euid;
+  const outsideGid = takesIds ? setgid ?? 0 : context.egid;
+  if (singleUid === CURRENT) singleUid = outsideUid;
+  if (singleGid === CURRENT) singleGid = outsideGid;
   const uidMap = singleUid !== undefined || uidRanges.length
     ? combineIdMaps(
-      singleUid === undefined ? undefined : { inside: singleUid, outside: context.euid, count: 1 },
+      singleUid === undefined ? undefined : { inside: singleUid, outside: outsideUid, count: 1 },
       uidRanges,
     )
     : undefined;
   const gidMap = singleGid !== undefined || gidRanges.length
     ? combineIdMaps(
-      singleGid === undefined ? undefined : { inside: singleGid, outside: context.egid, count: 1 },
+      singleGid === undefined ? undefined : { inside: singleGid, outside: outsideGid, count: 1 },
       gidRanges,
     )
     : undefined;
   if (uidMap) checkIdMap(uidMap, "uid");
   if (gidMap) checkIdMap(gidMap, "gid");
 
-  const entered = sortNamespaces(enter.keys());
   const enterIds = enter.has("user") && !preserve ? { uid: setuid ?? 0, gid: setgid ?? 0 } : undefined;
   return {
     namespaces: sortNamespaces(types),
@@ -293,7 +312,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
     setuid: enterIds ? undefined : setuid,
     setgid: enterIds ? undefined : setgid,
     persist: sortNamespaces(persist.keys()).map((type) => ({ type, file: persist.get(type)! })),
-    enter: entered.map((type) => ({ type, path: enter.get(type)! })),
+    enter: groups.flatMap((g, group) => sortNamespaces(g.keys()).map((type) => ({ type, path: g.get(type)!, group }))),
     enterRoot,
     enterWd,
     enterIds,

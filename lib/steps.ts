@@ -60,7 +60,8 @@ export type Step =
   | { readonly kind: "enter"; readonly type: NamespaceType; readonly path: string }
   | { readonly kind: "enter-root"; readonly dir: string }
   | { readonly kind: "enter-wd"; readonly dir: string }
-  | { readonly kind: "preserve-credentials" };
+  | { readonly kind: "preserve-credentials" }
+  | { readonly kind: "bind-namespace"; readonly fd: number; readonly type: NamespaceType; readonly file: string };
 
 /**
  * New namespaces of the given kinds for the program.
@@ -412,4 +413,19 @@ export function enterWorkdir(dir: string): Step {
  */
 export function preserveCredentials(): Step {
   return { kind: "preserve-credentials" };
+}
+
+/**
+ * Binds the namespace open at descriptor `fd` (of this process) to `file`, in
+ * the mount namespace the child is in, creating the file when missing. This
+ * is how a namespace made inside a shell context is bound in that context's
+ * mount namespace, where an unprivileged user may mount. Implies nothing.
+ *
+ * @param fd A descriptor of a namespace file, open in this process.
+ * @param type Its type, for messages.
+ * @param file Where to bind it.
+ * @returns The step.
+ */
+export function bindNamespace(fd: number, type: NamespaceType, file: string): Step {
+  return { kind: "bind-namespace", fd, type, file };
 }

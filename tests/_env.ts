@@ -194,7 +194,8 @@ export async function runUnprivileged(
     ...(options.args ?? []),
   ];
   try {
-    return options.wrap ? await options.wrap(argv) : await run(argv[0]!, argv.slice(1));
+    // From the home directory: a clone under /root is closed to nobody.
+    return options.wrap ? await options.wrap(argv) : await run(argv[0]!, argv.slice(1), { cwd: home });
   } finally {
     Deno.removeSync(file);
   }

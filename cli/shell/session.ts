@@ -311,8 +311,17 @@ export class Session {
     const request = parseNsenter(args, Deno.env.get("SHELL") || "/bin/sh");
     if (request.kind !== "run") return await (await COMMANDS.nsenter!.load()).run(args, this.#io);
     let list: Step[];
+    // Files given to nsenter are where the context sees them (bound there).
+    const options = { ...request.options };
+    const current = this.context;
+    if (current) {
+      for (const key of ["mount", "uts", "ipc", "net", "pid", "user", "cgroup", "time"] as const) {
+        const file = options[key];
+        if (typeof file === "string") options[key] = current.hostPath(file);
+      }
+    }
     try {
-      list = nsenterSteps(request.options);
+      list = nsenterSteps(options);
     } catch (error) {
       throw new UsageError("nsenter", lowerFirst((error as Error).message));
     }
