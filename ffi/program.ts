@@ -384,8 +384,14 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   }
   let ready: Promise<{ forked: number | undefined } | StepFailure> | undefined;
   let outcome: Promise<Outcome> | undefined;
+  // The clone step's parent half and the child it made write concurrently:
+  // the ready record may come before the one with the child's pid.
+  const forks = ops.some((op) => op.exitIfParent);
   const readReady = async () => {
-    while (!records.ready && !records.failure && (await records.next()) !== "end");
+    while (
+      (!records.ready || (forks && records.forked === undefined)) && !records.failure &&
+      (await records.next()) !== "end"
+    );
     return records.failure ?? { forked: records.forked };
   };
   const readOutcome = async (): Promise<Outcome> => {

@@ -199,3 +199,34 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "an unprivileged user persists a user+net pair in a shell context and enters it again",
+  ignore: !IS_ROOT || !hasProgram("setpriv") || !hasProgram("ip"),
+  async fn() {
+    const out = await runUnprivileged(`
+      import { Session } from "$REPO/cli/shell/session.ts";
+      const dir = Deno.makeTempDirSync();
+      let text = "";
+      const io = { out: (t: string) => void (text += t), err: (t: string) => void (text += "ERR " + t) };
+      const session = new Session(io, { errexit: true });
+      const status = await session.runSource([
+        "unshare --user --map-root-user --mount",
+        "unshare --user=" + dir + "/user --net=" + dir + "/net --map-root-user ip link set lo up",
+        "nsenter --user=" + dir + "/user --net=" + dir + "/net",
+        "ip -brief link",
+        "exit",
+        "exit",
+      ].join("\\n"), { file: "persist.nsh" });
+      await session.close();
+      Deno.removeSync(dir, { recursive: true });
+      console.log(JSON.stringify({ status, text }));
+    `);
+    assertEquals(out.code, 0, out.stderr);
+    const lines = out.stdout.trim().split("\n");
+    const r = JSON.parse(lines.at(-1)!);
+    assertEquals(r.status, 0, r.text);
+    // The program's output goes to the session's stdout, the process's own.
+    assertMatch(lines[0]!, /^lo\s+UNKNOWN\s/);
+  },
+});
