@@ -21,7 +21,7 @@
  */
 
 import { type Arg, type LaunchMode, type Op, readyStep } from "../ffi/program.ts";
-import { cloneFlags, namespaceInfo, type NamespaceType } from "./namespaces.ts";
+import { cloneFlags, type NamespaceType } from "./namespaces.ts";
 import { formatIdMap } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
 import { signalName } from "../ffi/signals.ts";
@@ -74,6 +74,8 @@ export interface ExecSpec {
     readonly fd: number;
     readonly path: string;
     readonly group?: number;
+    /** The fd is a pidfd: one setns joins all these types of the process. */
+    readonly all?: readonly NamespaceType[];
   }[];
   /** Descriptor of the directory to make the root after joining. */
   readonly rootFd?: number;
@@ -211,7 +213,8 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     });
   }
   const entered = exec.enter ?? [];
-  const mode: LaunchMode = entered.some((e) => e.type === "time") ? "copy" : exec.sync ? "async" : "exec";
+  const types = (e: (typeof entered)[number]) => e.all ?? [e.type];
+  const mode: LaunchMode = entered.some((e) => types(e).includes("time")) ? "copy" : exec.sync ? "async" : "exec";
   const joining: NonNullable<ExecSpec["enter"]>[number][] = [];
   for (const group of new Set(entered.map((e) => e.group ?? 0))) {
     const members = entered.filter((e) => (e.group ?? 0) === group);
@@ -220,9 +223,11 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     joining.push(...((context.euid ?? 0) === 0 ? [...others, ...user] : [...user, ...others]));
   }
   for (const e of joining) {
-    add({ call: "setns", args: [e.fd, namespaceInfo(e.type)!.flag] }, {
+    add({ call: "setns", args: [e.fd, cloneFlags(types(e))] }, {
       syscall: "setns",
-      operation: `join the ${e.type} namespace of "${e.path}"`,
+      operation: e.all
+        ? `join the ${e.all.join(", ")} namespaces of "${e.path}"`
+        : `join the ${e.type} namespace of "${e.path}"`,
       path: e.path,
       role: "enter",
     });
@@ -273,7 +278,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   // CLONE_PARENT makes the new process a child of nsh, which reaps it, and
   // lets its parent half end at once.
   const newFlags = cloneFlags(p.namespaces) & ~0x80;
-  const forks = entered.some((e) => e.type === "pid") || (entered.length > 0 && newFlags !== 0);
+  const forks = entered.some((e) => types(e).includes("pid")) || (entered.length > 0 && newFlags !== 0);
   if (forks) {
     const flags = CLONE_PARENT | SIGCHLD | newFlags | (mode === "copy" ? 0 : CLONE_VM) |
       (mode === "async" ? 0 : CLONE_VFORK);

@@ -13,7 +13,7 @@ import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { signalName, signalNumber } from "../ffi/signals.ts";
-import { compile, type Compiled, needsParent } from "./compile.ts";
+import { compile, type Compiled, type ExecSpec, needsParent } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
 import { type Plan, plan } from "./plan.ts";
@@ -63,7 +63,7 @@ export interface ExitStatus {
 }
 
 const O_RDWR = 2, O_CLOEXEC = 0o2000000;
-const F_DUPFD_CLOEXEC = 1030;
+const F_DUPFD_CLOEXEC = 1030, F_SETFD = 2, FD_CLOEXEC = 1;
 const WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
 const P_PID = 1;
 const EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EACCES = 13, EISDIR = 21, EINVAL = 22, ENOTTY = 25;
@@ -280,28 +280,68 @@ function exists(path: string): boolean {
  * Opens the namespace files to join and checks that each is a namespace of the
  * right type, so that a wrong file is reported before any process starts.
  */
-function openNamespaces(p: Plan, fds: number[]): { type: NamespaceType; fd: number; path: string; group: number }[] {
-  return p.enter.map(({ type, path, group }) => {
-    const fd = openFor(path, O_RDONLY, `open the ${type} namespace "${path}"`, fds);
-    const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
-    if (actual < 0) {
-      const e = errno();
-      throw new SyscallError("ioctl", e, {
-        operation: `join the ${type} namespace of "${path}"`,
-        path,
-        hint: e === ENOTTY ? `"${path}" is not a namespace file (such as /proc/PID/ns/${type})` : undefined,
-      });
-    }
-    const found = NAMESPACES.find((info) => info.flag === actual);
-    if (found && found.type !== type) {
-      throw new SyscallError("setns", EINVAL, {
-        operation: `join the ${type} namespace of "${path}"`,
-        path,
-        hint: `"${path}" is a ${found.type} namespace`,
-      });
-    }
-    return { type, fd, path, group };
-  });
+function openNamespaces(p: Plan, fds: number[]): NonNullable<ExecSpec["enter"]>[number][] {
+  const out: NonNullable<ExecSpec["enter"]>[number][] = [];
+  for (const group of new Set(p.enter.map((e) => e.group))) {
+    const members = p.enter.filter((e) => e.group === group);
+    const atomic = pidfdJoin(members, fds);
+    if (atomic) out.push({ ...atomic, group });
+    else for (const { type, path } of members) out.push({ type, fd: openNamespace(type, path, fds), path, group });
+  }
+  return out;
+}
+
+/**
+ * When every namespace of a group is a process's own (`/proc/PID/ns/TYPE`,
+ * as `nsenter --target` gives them), one setns(2) on a pidfd joins them all at
+ * once (Linux 5.8+): the process cannot change namespaces between two joins.
+ */
+function pidfdJoin(
+  members: readonly { type: NamespaceType; path: string }[],
+  fds: number[],
+): { type: NamespaceType; fd: number; path: string; all: NamespaceType[] } | undefined {
+  const pids = new Set(members.map((m) => /^\/proc\/(\d+)\/ns\/(\w+)$/.exec(m.path)).map((m) => m?.[1]));
+  const [pid] = pids;
+  if (pids.size !== 1 || pid === undefined || !members.every((m) => m.path.endsWith(`/ns/${m.type}`))) return undefined;
+  const [major, minor] = kernelVersion();
+  if (major < 5 || (major === 5 && minor < 8)) return undefined;
+  const r = routine();
+  const fd = r.syscall(r.sysno.pidfd_open, Number(pid), 0);
+  if (fd < 0) {
+    throw new SyscallError("pidfd_open", -fd, {
+      operation: `join the namespaces of process ${pid}`,
+      path: `/proc/${pid}`,
+      hint: fd === -ESRCH ? `there is no process ${pid}` : undefined,
+    });
+  }
+  // A pidfd is not close-on-exec by default: the child closes it at exec.
+  libc().fcntl(fd, F_SETFD, FD_CLOEXEC);
+  fds.push(fd);
+  const all = members.map((m) => m.type);
+  return { type: all[0]!, fd, path: `/proc/${pid}`, all };
+}
+
+/** Opens one namespace file and checks that it is a namespace of the right type. */
+function openNamespace(type: NamespaceType, path: string, fds: number[]): number {
+  const fd = openFor(path, O_RDONLY, `open the ${type} namespace "${path}"`, fds);
+  const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
+  if (actual < 0) {
+    const e = errno();
+    throw new SyscallError("ioctl", e, {
+      operation: `join the ${type} namespace of "${path}"`,
+      path,
+      hint: e === ENOTTY ? `"${path}" is not a namespace file (such as /proc/PID/ns/${type})` : undefined,
+    });
+  }
+  const found = NAMESPACES.find((info) => info.flag === actual);
+  if (found && found.type !== type) {
+    throw new SyscallError("setns", EINVAL, {
+      operation: `join the ${type} namespace of "${path}"`,
+      path,
+      hint: `"${path}" is a ${found.type} namespace`,
+    });
+  }
+  return fd;
 }
 
 /** The file in /proc/PID/ns/ that names a new namespace of the child. */

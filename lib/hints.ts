@@ -87,6 +87,12 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
       if (errno === EACCES) return "the file is not executable, or a directory on its path is not searchable";
       if (errno === ENOEXEC) return "the file is not a program this kernel can run and has no #! line";
       return undefined;
+    case "enter":
+      if (errno === EPERM) {
+        return "joining a namespace needs privilege over it: root, or its user namespace (join that too, with -U)";
+      }
+      if (errno === EINVAL) return "a PID namespace can only be joined from one of its ancestors";
+      return undefined;
     case "idmap":
       if (errno === EPERM) {
         return "an unprivileged process may map only its own id; ranges need root or newuidmap with /etc/subuid (--map-users)";

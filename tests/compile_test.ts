@@ -457,3 +457,15 @@ Deno.test("compile() names the program by argv[0]", () => {
   assertEquals(build({}, { argv: ["sh"], candidates: ["/bin/sh"] }).infos.at(-1)!.operation, 'execute "sh"');
   assertEquals(build({}, { argv: [] }).infos.at(-1)!.operation, 'execute ""');
 });
+
+Deno.test("compile() joins a pidfd's namespaces with one setns, forking for pid and copying for time", () => {
+  const c = build({}, { enter: [{ type: "net", fd: 7, path: "/proc/42", all: ["net", "pid", "uts"] }] });
+  assertEquals(c.ops.filter((op) => op.call === "setns").map((op) => op.args), [[
+    7,
+    0x40000000 | 0x20000000 | 0x04000000,
+  ]]);
+  assertEquals([c.forks, c.mode], [true, "exec"]);
+  assertEquals(c.infos[calls(c).indexOf("setns")]!.operation, 'join the net, pid, uts namespaces of "/proc/42"');
+  const time = build({}, { enter: [{ type: "time", fd: 7, path: "/proc/42", all: ["time"] }] });
+  assertEquals([time.forks, time.mode], [false, "copy"]);
+});

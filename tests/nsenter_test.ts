@@ -163,8 +163,9 @@ Deno.test({
       ],
       [
         ["-t", "999999", "-n"],
-        /^nsh nsenter: cannot open the net namespace "\/proc\/999999\/ns\/net": open\(\) failed with ENOENT \(No such file or directory\); there is no process 999999\n$/,
+        /^nsh nsenter: cannot join the namespaces of process 999999: pidfd_open\(\) failed with ESRCH \(No such process\); there is no process 999999\n$/,
       ],
+
       [["-n"], /^nsh nsenter: cannot join the net namespace: neither a file nor a target pid is given\nTry/],
       [["-t", "1"], /^nsh nsenter: cannot join namespaces: none is given \(use --all or a namespace option\)\nTry/],
       [
@@ -199,7 +200,11 @@ Deno.test({
     `);
     const r = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
     assertEquals([r.refused, r.joined], [1, 0]);
-    assertMatch(out.stderr, /open\(\) failed with EACCES \(Permission denied\); process \d+ is not yours to inspect/);
+    // Joined atomically through a pidfd: the kernel refuses at setns.
+    assertMatch(
+      out.stderr,
+      /^nsh nsenter: cannot join the net namespaces of "\/proc\/\d+": setns\(\) failed with EPERM \(Operation not permitted\); joining a namespace needs privilege over it/,
+    );
     assertMatch(out.stdout, /^mine$/m);
   },
 });
