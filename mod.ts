@@ -88,6 +88,19 @@ export {
   processNamespaces,
   type UnreadableNamespaceLink,
 } from "./lib/lsns.ts";
+export {
+  addNetns,
+  attachNetns,
+  checkNetnsName,
+  deleteNetns,
+  identifyNetns,
+  listNetns,
+  NETNS_ETC_DIR,
+  NETNS_RUN_DIR,
+  netnsExec,
+  netnsPath,
+  netnsPids,
+} from "./lib/netns.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";
 export { signalName, signalNumber } from "./ffi/signals.ts";

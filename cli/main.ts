@@ -27,6 +27,8 @@ Usage:
  nsh                              the shell (reads commands from stdin when it is no terminal)
  nsh -c <commands> [<argument>...]
  nsh run <script.nsh> [<argument>...]
+ nsh export [--from <url>] <script.nsh>
+                                  print the script as a TypeScript program on mod.ts
  nsh <command> [<argument>...]
 
 A namespace shell: run programs in new Linux namespaces, rootless or as root.
@@ -63,6 +65,9 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
       case "run":
         command = "run";
         return await (await import("./shell/main.ts")).runFile(rest, io);
+      case "export":
+        command = "export";
+        return await (await import("./shell/export.ts")).exportFile(rest, io);
       case "--help":
       case "-h":
         io.out(mainHelp());

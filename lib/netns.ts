@@ -113,6 +113,17 @@ function createNameFile(name: string): string {
  * @returns The path of its file.
  * @throws {TypeError} For an invalid name.
  * @throws {SyscallError} When the name exists or the caller is not root.
+ *
+ * @example Two named namespaces, as `ip netns add` makes them (root)
+ * ```ts ignore
+ * import { addNetns, deleteNetns, listNetns } from "./mod.ts";
+ *
+ * await addNetns("red");
+ * await addNetns("blue");
+ * console.log(listNetns()); // ["blue", "red"]
+ * deleteNetns("red");
+ * deleteNetns("blue");
+ * ```
  */
 export async function addNetns(name: string): Promise<string> {
   checkNetnsName(name);
@@ -262,6 +273,14 @@ export function netnsPids(name: string): number[] {
  * @returns The sandbox, and the entries of `/etc/netns/NAME` that have no
  *   counterpart in `/etc` (iproute2 warns about those and goes on).
  * @throws {TypeError} For an invalid name.
+ *
+ * @example Run a program in a named namespace, as `ip netns exec` does (root)
+ * ```ts ignore
+ * import { addNetns, netnsExec } from "./mod.ts";
+ *
+ * await addNetns("red");
+ * await netnsExec("red").sandbox.run("ip", "-brief", "link"); // lo DOWN …
+ * ```
  */
 export function netnsExec(name: string): { sandbox: Sandbox; skipped: string[] } {
   const path = netnsPath(name);

@@ -1,44 +1,116 @@
 /**
- * Every example runs, as root and (where it says so) as an unprivileged user.
+ * Every example runs, as root and (where it says so) as an unprivileged user:
+ * the TypeScript ones with `deno run`, the scripts with `nsh run`.
  *
  * @module
  */
 
-import { assertEquals, assertMatch } from "./_assert.ts";
-import { hasProgram, IS_ROOT, REPO, run, runUnprivileged } from "./_env.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { CLI, hasProgram, IS_ROOT, REPO, run, runUnprivileged } from "./_env.ts";
 
-const cases: [string, RegExp, { rootless: boolean }][] = [
-  ["net_namespace.ts", /^1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN/, { rootless: true }],
-  ["pid_namespace.ts", /^USER +PID .*\n\S+ +1 .*ps aux\n$/, { rootless: true }],
-  ["rootless_box.ts", /^id: +uid=0\(root\).*\nhostname: box\nps: +1 ps\nlinks: +lo +DOWN/, { rootless: true }],
-  ["time_shift.ts", /^uptime inside: 36\d\.\d days\n/, { rootless: true }],
+interface Example {
+  /** The file in examples/. */
+  file: string;
+  /** What its output must match. */
+  expected: RegExp;
+  /** Whether it is meant to run as any user. */
+  rootless: boolean;
+  /** Programs it needs besides ip. */
+  needs?: string[];
+  /** Further checks of its output. */
+  check?: (stdout: string) => void;
+}
+
+/** The uptimes a time-shifted example prints, outside then inside: a day apart. */
+function dayApart(stdout: string): void {
+  const [outside, inside] = stdout.trim().split("\n").map((line) => Number(line.split(" ")[0]));
+  const shift = inside! - outside!;
+  assert(shift >= 86400 && shift < 86460, `uptime inside is ${shift} s ahead, not a day`);
+}
+
+const cases: Example[] = [
+  { file: "net_namespace.ts", expected: /^1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN/, rootless: true },
+  { file: "pid_namespace.ts", expected: /^USER +PID .*\n\S+ +1 .*ps aux\n$/, rootless: true },
+  {
+    file: "rootless_box.ts",
+    expected: /^id: +uid=0\(root\).*\nhostname: box\nps: +1 ps\nlinks: +lo +DOWN/,
+    rootless: true,
+  },
+  { file: "time_shift.ts", expected: /^uptime inside: 36\d\.\d days\n/, rootless: true },
   // Root only: the point is that root inside can join the host's namespace.
-  [
-    "breakout.ts",
-    /^host: +(net:\[\d+\])\ninside: +net:\[\d+\]\nafter setns: +\1 .*\nWe are now in the default network namespace!\n$/,
-    {
-      rootless: false,
-    },
-  ],
+  {
+    file: "breakout.ts",
+    expected:
+      /^host: +(net:\[\d+\])\ninside: +net:\[\d+\]\nafter setns: +\1 .*\nWe are now in the default network namespace!\n$/,
+    rootless: false,
+  },
+  {
+    file: "seed_walkthrough.nsh",
+    expected: new RegExp(
+      [
+        // unshare --net ip addr
+        /^1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN .*\n +link\/loopback [0:]+ brd [0:]+\n/,
+        // unshare --pid --mount-proc --fork ps aux
+        /USER +PID .*\nroot +1 .* ps aux\n/,
+        // a namespace bound to a file keeps its address
+        /1: lo: .*\n +link\/loopback .*\n +inet 127\.0\.0\.123\/24 scope host lo\n +valid_lft forever .*\n/,
+        // netns add, a veth pair, netns exec
+        /1: lo: .*\n +link\/loopback .*\n2: veth1@if\d+: <BROADCAST,MULTICAST> .*\n +link\/ether .* link-netnsid 0\n/,
+        // lsns in a context: the holder and lsns itself
+        / +NS TYPE +NPROCS PID USER .*COMMAND\n *\d+ net +2 +1 root +nsh-holder\n/,
+        // the breakout: back in the host's network namespace
+        /(net:\[\d+\])\n(?!\1\n)net:\[\d+\]\n\1\nWe are now in the default network namespace!\n/,
+      ].map((re) => re.source).join("") + "$",
+    ),
+    rootless: false,
+    needs: ["ps"],
+  },
+  {
+    file: "rootless_sandbox.nsh",
+    expected: /^box\nuid=0\(root\) gid=0\(root\) .*\n +PID COMMAND\n +1 nsh-holder\n +\d+ ps\nlo +DOWN .*\nhello\n$/,
+    rootless: true,
+    needs: ["ps"],
+  },
+  {
+    file: "veth_pair.nsh",
+    expected:
+      /^PING 10\.0\.0\.2 .*\n64 bytes from 10\.0\.0\.2: icmp_seq=1 .*\n\n--- 10\.0\.0\.2 ping statistics ---\n1 packets transmitted, 1 received, 0% packet loss/,
+    rootless: true,
+    needs: ["ping"],
+  },
+  {
+    file: "time_shift.nsh",
+    expected: /^\d+\.\d+ \d+\.\d+\n\d+\.\d+ \d+\.\d+\n$/,
+    rootless: true,
+    check: dayApart,
+  },
 ];
 
-for (const [file, expected, { rootless }] of cases) {
+for (const { file, expected, rootless, needs = [], check } of cases) {
+  const script = file.endsWith(".nsh");
+  const missing = !hasProgram("ip") || !needs.every(hasProgram);
   Deno.test({
     name: `examples/${file} runs as root`,
-    ignore: !IS_ROOT || !hasProgram("ip"),
+    ignore: !IS_ROOT || missing,
     async fn() {
-      const out = await run(Deno.execPath(), ["run", "-A", "--quiet", `${REPO}examples/${file}`]);
+      const args = script ? [CLI, "run", `${REPO}examples/${file}`] : [`${REPO}examples/${file}`];
+      const out = await run(Deno.execPath(), ["run", "-A", "--quiet", ...args]);
       assertEquals(out.code, 0, out.stderr);
       assertMatch(out.stdout, expected);
+      check?.(out.stdout);
     },
   });
   Deno.test({
     name: `examples/${file} runs as an unprivileged user`,
-    ignore: !rootless || !IS_ROOT || !hasProgram("setpriv") || !hasProgram("ip"),
+    ignore: !rootless || !IS_ROOT || !hasProgram("setpriv") || missing,
     async fn() {
-      const out = await runUnprivileged(`await import("$REPO/examples/${file}");`);
+      const source = script
+        ? `import { main } from "$REPO/cli/main.ts";\nDeno.exitCode = await main(["run", "$REPO/examples/${file}"]);\n`
+        : `await import("$REPO/examples/${file}");`;
+      const out = await runUnprivileged(source);
       assertEquals(out.code, 0, out.stderr);
       assertMatch(out.stdout, expected);
+      check?.(out.stdout);
     },
   });
 }

@@ -1,0 +1,521 @@
+/**
+ * `nsh export`: the translation of scripts into programs on mod.ts, checked
+ * statement by statement on small scripts; every program exported here is
+ * `deno fmt`-clean and type-checks; and, end to end, each example script and
+ * its exported program print the same and exit the same.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { CLI, hasProgram, IS_ROOT, nsh, type Output, REPO, run, runUnprivileged } from "./_env.ts";
+import { exportScript } from "../cli/shell/export.ts";
+import { ParseError } from "../cli/shell/parse.ts";
+
+const FROM = "file:///nsh/mod.ts";
+const MOD = new URL("../mod.ts", import.meta.url).href;
+
+/** The example scripts, and what they need. */
+const EXAMPLES: { file: string; needs: string[]; rootless: boolean }[] = [
+  { file: "seed_walkthrough.nsh", needs: ["ip", "ps"], rootless: false },
+  { file: "rootless_sandbox.nsh", needs: ["ip", "ps"], rootless: true },
+  { file: "veth_pair.nsh", needs: ["ip", "ping"], rootless: true },
+  { file: "time_shift.nsh", needs: [], rootless: true },
+];
+
+/** Every program exported by the unit tests, checked by the last of them. */
+const exported: string[] = [];
+
+/** Exports a script from `box.nsh`, importing mod.ts from this checkout (for the type check). */
+function ts(source: string): string {
+  const program = exportScript(source, { file: "box.nsh", from: MOD });
+  exported.push(program);
+  return program.replaceAll(new URL(".", MOD).href, new URL(".", FROM).href);
+}
+
+/** The statements of an exported program, trimmed: its body without comments or the frame around it. */
+function statements(program: string): string[] {
+  const lines = program.split("\n");
+  const start = lines.indexOf("try {");
+  let body: string[];
+  if (start >= 0) {
+    body = lines.slice(start + 1, lines.indexOf("} catch (error) {"));
+  } else {
+    // After the imports and the nsh constant, up to the helpers.
+    let from = lines.findIndex((l) => l.startsWith("import {"));
+    while (lines[from] !== "") from++;
+    if (lines[from + 2]?.startsWith("const nsh")) from = lines.indexOf("];", from) + 1;
+    const end = lines.findIndex((l, i) => i > from && l.startsWith("/**"));
+    body = lines.slice(from, end < 0 ? undefined : end);
+  }
+  return body.map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("//"));
+}
+
+/** Asserts that the program holds the line, as a whole line. */
+function assertLine(program: string, line: string): void {
+  assert(program.split("\n").some((l) => l.trim() === line), `expected the line\n  ${line}\nin\n${program}`);
+}
+
+/** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
+function assertSnapshot(actual: string, name: string): void {
+  const path = `${REPO}tests/snapshots/${name}`;
+  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
+  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
+}
+
+Deno.test("exportScript() turns a one-shot unshare into a program of one statement", () => {
+  assertEquals(
+    ts("unshare --net ip addr\n"),
+    `#!/usr/bin/env -S deno run -A
+// Exported by nsh from box.nsh: the same commands as a program on nsh's module.
+// Run it with deno run -A, and the script's arguments after it.
+
+import { CommandError, unshare } from "file:///nsh/mod.ts";
+
+try {
+  // box.nsh:1  unshare --net ip addr
+  await unshare({ net: true }).run("ip", "addr");
+} catch (error) {
+  // A program failed: end with its status, as nsh run does.
+  if (!(error instanceof CommandError)) throw error;
+  Deno.exitCode = error.code;
+}
+`,
+  );
+});
+
+Deno.test("exportScript() makes a context a Context, closed by exit, its steps its methods", () => {
+  const program = ts(`# A box.
+
+unshare -Urpmu --fork
+mount-proc
+hostname box # its own name
+hostname
+ps
+exit
+`);
+  assertEquals(statements(program), [
+    "await using ctx = await unshare({",
+    "user: true,",
+    "mapRootUser: true,",
+    "pid: true,",
+    "mount: true,",
+    "uts: true,",
+    "}).hold();",
+    "await ctx.mountProc();",
+    'await ctx.hostname("box");',
+    'console.log(await ctx.run("cat", "/proc/sys/kernel/hostname").text());',
+    'await ctx.run("ps");',
+    "await ctx.close();",
+  ]);
+  // The script's opening comment opens the program; a line's comment stays with it.
+  assert(program.startsWith("#!/usr/bin/env -S deno run -A\n// A box.\n//\n// Exported by nsh"), program);
+  assertLine(program, "// box.nsh:5  hostname box  # its own name");
+});
+
+Deno.test("exportScript() nests contexts with ctx.hold() and joins with Context.join()", () => {
+  const program = ts(`unshare --user --map-root-user --mount
+unshare --net
+ip link
+exit
+nsenter --net=/run/netns/red
+ip addr
+exit
+exit
+nsenter -t 1 --all
+exit
+`);
+  assertEquals(statements(program), [
+    "await using ctx = await unshare({",
+    "user: true,",
+    "mapRootUser: true,",
+    "mount: true,",
+    "}).hold();",
+    "await using ctx2 = await ctx.hold(unshare({ net: true }));",
+    'await ctx2.run("ip", "link");',
+    "await ctx2.close();",
+    "await using ctx3 = Context.join(",
+    '[{ type: "net", path: ctx.hostPath("/run/netns/red") }],',
+    "ctx,",
+    ");",
+    'await ctx3.run("ip", "addr");',
+    "await ctx3.close();",
+    "await ctx.close();",
+    "await using ctx4 = Context.joinProcess(1);",
+    "await ctx4.close();",
+  ]);
+});
+
+Deno.test("exportScript() runs unshare and nsenter with a program in a sandbox of the context", () => {
+  const program = ts(`unshare --net
+nsenter --net=/proc/$$/ns/net --wdns=/tmp readlink /proc/self/ns/net
+unshare --uts --hostname=inner hostname
+exit
+nsenter -t 1 -n ip link
+`);
+  assertEquals(statements(program), [
+    "await using ctx = await unshare({ net: true }).hold();",
+    "await ctx.sandbox().with(",
+    'nsenter({ net: ctx.hostPath(`/proc/${Deno.pid}/ns/net`) }).workdir("/tmp"),',
+    ').run("readlink", "/proc/self/ns/net");',
+    'await ctx.sandbox().with(unshare({ uts: true, hostname: "inner" })).run(',
+    '"hostname",',
+    ");",
+    "await ctx.close();",
+    'await nsenter({ target: 1, net: true }).run("ip", "link");',
+  ]);
+});
+
+Deno.test("exportScript() expands variables when the program runs, from where the shell reads them", () => {
+  const program = ts(`export A=1 B="$HOME/x"
+echo $A "$A" "$@" $1 "$9" $# $$ $0 ~ ~/bin x$A
+unshare --mount
+export A=2
+unset B
+echo $A "$B"
+unshare --uts hostname
+exit
+unset A
+`);
+  assertEquals(statements(program), [
+    'Deno.env.set("A", "1");',
+    'Deno.env.set("B", `${Deno.env.get("HOME") ?? ""}/x`);',
+    "await sandbox().run(",
+    '"echo",',
+    '...split(Deno.env.get("A") ?? ""),',
+    'Deno.env.get("A") ?? "",',
+    "...Deno.args,",
+    '...split(Deno.args[0] ?? ""),',
+    'Deno.args[8] ?? "",',
+    "String(Deno.args.length),",
+    "String(Deno.pid),",
+    '"box.nsh",',
+    'Deno.env.get("HOME") || "~",',
+    '`${Deno.env.get("HOME") || "~"}/bin`,',
+    '...split(`x${Deno.env.get("A") ?? ""}`),',
+    ");",
+    "await using ctx = await unshare({ mount: true }).hold();",
+    'ctx.vars.set("A", "2");',
+    'ctx.vars.set("B", undefined);',
+    "await ctx.run(",
+    '"echo",',
+    '...split(ctx.vars.get("A") ?? ""),',
+    'ctx.vars.get("B") ?? "",',
+    ");",
+    'await ctx.sandbox().with(unshare({ uts: true })).run("hostname").env(',
+    "Object.fromEntries(ctx.env()),",
+    ");",
+    "await ctx.close();",
+    'Deno.env.delete("A");',
+  ]);
+  // The helper comes with the first split, and only then.
+  assert(program.includes("function split(text: string): string[] {"));
+  assert(!ts("echo a\n").includes("function split"));
+});
+
+Deno.test("exportScript() maps set +e to .noThrow() and keeps a status that $? reads", () => {
+  assertEquals(
+    statements(ts(`set +e
+false
+echo $?
+false
+echo $?
+set -e
+true
+set +e
+false
+`)),
+    [
+      'const { code } = await sandbox().run("false").noThrow();',
+      'await sandbox().run("echo", String(code)).noThrow();',
+      'const { code: code2 } = await sandbox().run("false").noThrow();',
+      'await sandbox().run("echo", String(code2)).noThrow();',
+      'await sandbox().run("true");',
+      // The last command's failure ends the script with its status either way.
+      'await sandbox().run("false");',
+    ],
+  );
+});
+
+Deno.test("exportScript() ends the script at a top-level exit, with its status", () => {
+  const program = ts("true\nexit 3\necho never\n");
+  assertEquals(statements(program), ['await sandbox().run("true");', "Deno.exitCode = 3;"]);
+  assertLine(program, "// box.nsh:3 and after: never run, exit ended the script");
+  assertEquals(statements(ts("exit $1\n")), ['Deno.exitCode = Number(Deno.args[0] ?? "") & 255;']);
+  // Without a failure before it, a bare exit ends with status 0: nothing to do.
+  assertEquals(statements(ts("unshare -n\nexit\nexit\n")), [
+    "await using ctx = await unshare({ net: true }).hold();",
+    "await ctx.close();",
+  ]);
+});
+
+Deno.test("exportScript() maps cd and pwd to Deno.chdir() at the top and ctx.cwd in a context", () => {
+  const program = ts(`cd /tmp
+pwd
+unshare -m
+cd /usr/./lib/..
+cd share
+cd
+pwd
+exit
+`);
+  assertEquals(statements(program), [
+    'Deno.chdir("/tmp");',
+    "console.log(Deno.cwd());",
+    "await using ctx = await unshare({ mount: true }).hold();",
+    'ctx.cwd = "/usr";',
+    'ctx.cwd = resolve(ctx.cwd, "share");',
+    'ctx.cwd = resolve(ctx.cwd, Deno.env.get("HOME") ?? "/");',
+    "console.log(ctx.cwd);",
+    "await ctx.close();",
+  ]);
+  assertLine(program, 'import { resolve } from "node:path";');
+});
+
+Deno.test("exportScript() maps mount, umount and mount-proc to the context's methods and steps", () => {
+  assertEquals(
+    statements(ts(`unshare -m
+mount-proc /mnt
+mount -t tmpfs -o size=1m tmpfs /run
+mount --bind -o ro /etc /mnt
+mount -t proc proc /proc
+mount -t sysfs -o ro,nosuid sysfs /sys
+umount /mnt
+exit
+`)),
+    [
+      "await using ctx = await unshare({ mount: true }).hold();",
+      'await ctx.mountProc("/mnt");',
+      'await ctx.apply(tmpfs("/run", "size=1m"));',
+      'await ctx.apply(bindMount("/etc", "/mnt", { readonly: true }));',
+      "await ctx.mountProc();",
+      'await ctx.mount({ source: "sysfs", target: "/sys", type: "sysfs", flags: 3 });',
+      'await ctx.apply(umount("/mnt"));',
+      "await ctx.close();",
+    ],
+  );
+});
+
+Deno.test("exportScript() maps netns and release to mod.ts at the top, and runs them as nsh in a context", () => {
+  const program = ts(`netns add red
+netns
+netns identify 1
+netns pids red
+netns exec red ip link
+netns attach blue 1
+netns del red
+release /tmp/a /tmp/b
+lsns -t net
+unshare --mount --net
+netns add green
+release /tmp/c
+exit
+`);
+  assertEquals(statements(program), [
+    'await addNetns("red");',
+    "for (const name of listNetns()) console.log(name);",
+    "for (const name of identifyNetns(1)) console.log(name);",
+    'for (const pid of netnsPids("red")) console.log(pid);',
+    'await netnsExec("red").sandbox.run("ip", "link");',
+    'attachNetns("blue", 1);',
+    'deleteNetns("red");',
+    'releaseNamespace("/tmp/a");',
+    'releaseNamespace("/tmp/b");',
+    'await sandbox().run(nsh, "lsns", "-t", "net");',
+    "await using ctx = await unshare({ mount: true, net: true }).hold();",
+    'await ctx.run(nsh, "netns", "add", "green");',
+    'await ctx.run(nsh, "release", "/tmp/c");',
+    "await ctx.close();",
+  ]);
+  assertLine(program, '"file:///nsh/cli.ts",');
+});
+
+Deno.test("exportScript() imports mod.ts from the URL given, and nsh's CLI from beside it", () => {
+  const program = exportScript("unshare --net\nlsns\n", { file: "a.nsh", from: "https://example.com/nsh/mod.ts" });
+  assertLine(program, 'import { CommandError, unshare } from "https://example.com/nsh/mod.ts";');
+  assertLine(program, '"https://example.com/nsh/cli.ts",');
+});
+
+Deno.test("exportScript() lays long statements out as deno fmt does", () => {
+  const program = ts(
+    "unshare --user --map-root-user --pid --mount --uts --net --ipc --cgroup --fork --mount-proc --hostname=a-long-name ps\n" +
+      "unshare --net\nip link add veth-red type veth peer name veth-blue\nexit\n",
+  );
+  assertEquals(statements(program).slice(0, 13), [
+    "await unshare({",
+    "user: true,",
+    "mapRootUser: true,",
+    "pid: true,",
+    "mount: true,",
+    "uts: true,",
+    "net: true,",
+    "ipc: true,",
+    "cgroup: true,",
+    "mountProc: true,",
+    'hostname: "a-long-name",',
+    '}).run("ps");',
+    "await using ctx = await unshare({ net: true }).hold();",
+  ]);
+  for (const line of program.split("\n")) assert(line.trim().startsWith("//") || line.length <= 80, line);
+});
+
+Deno.test("exportScript() rejects what it cannot translate faithfully, at the command", () => {
+  const cases: [string, RegExp][] = [
+    ["ls | wc", /^1:4: pipes are not supported/],
+    ["true\nmount-proc", /^2:1: mount-proc: not in a context with a mount namespace of its own/],
+    ["unshare -n\nhostname x", /^2:1: hostname: not in a context with a UTS namespace/],
+    ["save x.nsh", /^1:1: cannot translate `save`/],
+    ["$CMD -x", /^1:1: cannot translate a command whose name is a variable/],
+    ["nsenter -t 1 --env -n true", /^1:1: cannot translate `nsenter`: --env/],
+    ["unshare --bogus", /^1:1: unshare: unrecognized option '--bogus'/],
+    [
+      "unshare --propagation=$P true",
+      /^1:1: unshare: unsupported propagation mode: \$P \(a variable stands where nsh needs a literal\)/,
+    ],
+    ['echo a"$@"', /^1:6: cannot translate "\$@" here/],
+    ['echo "a b"$X', /^1:6: cannot translate "a b"\$X: quote the variable/],
+    ["export", /^1:1: cannot translate `export`: without arguments/],
+    ["set -x", /^1:1: set: expected -e or \+e/],
+  ];
+  for (const [source, message] of cases) {
+    const error = assertThrows(() => exportScript(source, { file: "box.nsh", from: FROM }), ParseError);
+    assertMatch(error.message, message);
+  }
+});
+
+Deno.test("every program exported above is deno fmt-clean and type-checks", async () => {
+  // The examples too, so that a filtered run checks something.
+  for (const { file } of EXAMPLES) {
+    const source = await Deno.readTextFile(`${REPO}examples/${file}`);
+    exported.push(exportScript(source, { file: `examples/${file}`, from: MOD }));
+  }
+  const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
+  try {
+    const files = exported.map((program, i) => {
+      const file = `${dir}/program${i}.ts`;
+      Deno.writeTextFileSync(file, program);
+      return file;
+    });
+    // In a directory of its own, with deno's default settings, as a user keeps it.
+    const fmt = await run(Deno.execPath(), ["fmt", "--check", ...files], { cwd: dir });
+    assertEquals(fmt.code, 0, fmt.stdout + fmt.stderr);
+    const check = await run(Deno.execPath(), ["check", "--quiet", ...files], { cwd: dir });
+    assertEquals(check.code, 0, check.stdout + check.stderr);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("nsh export prints the program and reports what it cannot translate", async () => {
+  const out = await nsh(["export", "--from", "https://example.com/nsh/mod.ts", `${REPO}examples/time_shift.nsh`]);
+  assertEquals(out.code, 0, out.stderr);
+  assertLine(out.stdout, 'import { CommandError, sandbox, unshare } from "https://example.com/nsh/mod.ts";');
+  const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/bad.nsh`, "echo a\nls | wc\n");
+    const bad = await nsh(["export", `${dir}/bad.nsh`]);
+    assertEquals([bad.code, bad.stdout], [2, ""]);
+    assertMatch(bad.stderr, /^nsh export: .*bad\.nsh:2:4: pipes are not supported/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  const usage = await nsh(["export"]);
+  assertEquals(usage.code, 1);
+  assertMatch(usage.stderr, /^nsh export: no script given\n/);
+  const from = await nsh(["export", "--from", "not a url", "x.nsh"]);
+  assertMatch(from.stderr, /^nsh export: --from: 'not a url' is not a URL/);
+});
+
+// End to end: each example, run by the shell and as its exported program.
+
+/**
+ * Output with what differs from run to run made alike: MAC addresses,
+ * numbers (pids, inodes, times, uptimes) and the spaces that align them.
+ */
+function normalize(text: string): string {
+  return text.replace(/\b([0-9a-f]{2}:){5}[0-9a-f]{2}\b/g, "MAC").replace(/\d+/g, "N").replace(/[ \t]+/g, " ");
+}
+
+async function exportExample(file: string): Promise<string> {
+  const out = await nsh(["export", `${REPO}examples/${file}`]);
+  assertEquals(out.code, 0, out.stderr);
+  return out.stdout;
+}
+
+function same(script: Output, program: Output): void {
+  const show = `--- nsh run\n${script.stdout}${script.stderr}--- exported\n${program.stdout}${program.stderr}`;
+  assertEquals(program.code, script.code, show);
+  assertEquals(normalize(program.stdout), normalize(script.stdout), show);
+}
+
+for (const { file, needs, rootless } of EXAMPLES) {
+  Deno.test({
+    name: `examples/${file}: nsh run and its exported program print the same and exit the same`,
+    ignore: !IS_ROOT || !needs.every(hasProgram),
+    async fn() {
+      const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
+      try {
+        const program = `${dir}/${file.replace(/\.nsh$/, ".ts")}`;
+        Deno.writeTextFileSync(program, await exportExample(file));
+        // Both from elsewhere: the program imports mod.ts by its URL.
+        const script = await run(Deno.execPath(), ["run", "-A", "--quiet", CLI, "run", `${REPO}examples/${file}`], {
+          cwd: dir,
+        });
+        assertEquals(script.code, 0, script.stderr);
+        same(script, await run(Deno.execPath(), ["run", "-A", "--quiet", program], { cwd: dir }));
+        const fmt = await run(Deno.execPath(), ["fmt", "--check", program], { cwd: dir });
+        assertEquals(fmt.code, 0, fmt.stdout + fmt.stderr);
+        const check = await run(Deno.execPath(), ["check", "--quiet", program], { cwd: dir });
+        assertEquals(check.code, 0, check.stdout + check.stderr);
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  });
+  Deno.test({
+    name: `examples/${file}: the exported program does the same as nsh run as an unprivileged user`,
+    ignore: !rootless || !IS_ROOT || !hasProgram("setpriv") || !needs.every(hasProgram),
+    async fn() {
+      // runUnprivileged puts the copy of the repository the user can read for $REPO/.
+      const program = (await exportExample(file)).replaceAll(new URL(".", MOD).href, "file://$REPO/");
+      const script = await runUnprivileged(
+        `import { main } from "$REPO/cli/main.ts";\nDeno.exitCode = await main(["run", "$REPO/examples/${file}"]);\n`,
+      );
+      assertEquals(script.code, 0, script.stderr);
+      same(script, await runUnprivileged(program));
+    },
+  });
+}
+
+Deno.test({
+  name: "an exported program exits with the status nsh run exits with",
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
+    try {
+      const scripts: [string, string[]][] = [
+        ["echo $1; sh -c 'exit 3'; echo never\n", ["a"]],
+        ["set +e\nsh -c 'exit 5'\necho $?\ntrue\n", []],
+        ["set +e\nsh -c 'exit 6'\n", []],
+        ['export X="a  b"\necho $X "$X" "$@" "$#"\nexit 7\n', ["c d", "e"]],
+      ];
+      for (const [i, [text, args]] of scripts.entries()) {
+        const source = `${dir}/s${i}.nsh`;
+        Deno.writeTextFileSync(source, text);
+        const program = `${dir}/s${i}.ts`;
+        Deno.writeTextFileSync(program, exportScript(text, { file: source, from: MOD }));
+        const script = await run(Deno.execPath(), ["run", "-A", "--quiet", CLI, "run", source, ...args]);
+        same(script, await run(Deno.execPath(), ["run", "-A", "--quiet", program, ...args]));
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("the exported examples match their snapshots", async () => {
+  for (const { file } of EXAMPLES) {
+    const source = await Deno.readTextFile(`${REPO}examples/${file}`);
+    const program = exportScript(source, { file: `examples/${file}`, from: FROM });
+    assertSnapshot(program, `export_${file.replace(/\.nsh$/, "")}.txt`);
+  }
+});
