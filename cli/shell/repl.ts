@@ -13,6 +13,8 @@ import process from "node:process";
 import { isIncomplete } from "./parse.ts";
 import type { Session } from "./session.ts";
 import { complete } from "./complete.ts";
+import { libc } from "../../ffi/libc.ts";
+import { routine } from "../../ffi/routine.ts";
 
 /** Where the history is kept: `$NSH_HISTORY`, else `$XDG_STATE_HOME/nsh/history`. */
 export function historyFile(): string | undefined {
@@ -75,16 +77,53 @@ export function repl(session: Session): Promise<number> {
     rl.prompt();
   };
   return new Promise((resolve) => {
+    // Lines typed or pasted while a command runs wait their turn: readline
+    // emits every line of a paste at once, and the second must not run
+    // before the first has made its context.
+    const queue: string[] = [];
     let busy = false;
     let closed = false;
-    const finish = async () => {
-      await session.close();
-      resolve(session.exitStatus ?? session.status);
+    let finished: Promise<void> | undefined;
+    const finish = () =>
+      finished ??= (async () => {
+        await session.close();
+        resolve(session.exitStatus ?? session.status);
+      })();
+    const drain = async () => {
+      busy = true;
+      rl.pause();
+      while (queue.length) {
+        const source = pending ? `${pending}\n${queue.shift()}` : queue.shift()!;
+        if (isIncomplete(source)) {
+          pending = source;
+          continue;
+        }
+        pending = "";
+        await session.runSource(source);
+        if (session.exitStatus !== undefined) {
+          rl.close();
+          await finish();
+          return;
+        }
+      }
+      busy = false;
+      if (closed) {
+        await finish();
+        return;
+      }
+      rl.resume();
+      prompt();
     };
     rl.on("SIGINT", () => {
-      // Ctrl-C at the prompt drops the line, as sh does.
+      // Ctrl-C at the prompt drops the line, as sh does: what was typed stays
+      // on the screen, the new prompt starts empty (Ctrl-E, then Ctrl-U).
+      // While a command runs, it drops what was typed ahead.
       pending = "";
+      queue.length = 0;
       process.stdout.write("^C\n");
+      if (busy) return; // rl.write() would resume the input
+      rl.write(null, { ctrl: true, name: "e" });
+      rl.write(null, { ctrl: true, name: "u" });
       prompt();
     });
     rl.on("close", () => {
@@ -94,28 +133,44 @@ export function repl(session: Session): Promise<number> {
         void finish();
       }
     });
-    rl.on("line", async (line: string) => {
-      const source = pending ? `${pending}\n${line}` : line;
-      if (isIncomplete(source)) {
-        pending = source;
-        prompt();
-        return;
-      }
-      pending = "";
-      busy = true;
-      rl.pause();
-      await session.runSource(source);
-      busy = false;
-      if (session.exitStatus !== undefined || closed) {
-        rl.close();
-        await finish();
-        return;
-      }
-      rl.resume();
-      prompt();
+    rl.on("line", (line: string) => {
+      queue.push(line);
+      if (!busy) void drain();
     });
     prompt();
   });
+}
+
+const TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, SIG_BLOCK = 0, SIG_SETMASK = 2, SIGTTOU = 22;
+
+function address(buffer: ArrayBufferView): number {
+  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+}
+
+/**
+ * Makes this process's group the terminal's foreground group again. A program
+ * with job control (an interactive sh) moves the terminal to a group of its
+ * own and gives it back when it ends, but it cannot when nsh's group is not
+ * visible to it (it runs in a new PID namespace) or when it was killed: nsh's
+ * next read of the terminal would then fail with EIO. As shells do after a
+ * foreground job, take the terminal back, with SIGTTOU blocked (tcsetpgrp
+ * from a background group would stop nsh otherwise).
+ */
+function reclaimTerminal(): void {
+  const own = Number(Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ")[2]);
+  const pgrp = new Int32Array(1);
+  if (libc().ioctl(0, BigInt(TIOCGPGRP), pgrp) < 0 || pgrp[0] === own) return;
+  const { sysno, syscall } = routine();
+  const block = new BigUint64Array([1n << BigInt(SIGTTOU - 1)]);
+  const old = new BigUint64Array(1);
+  // The raw call changes the mask of this thread, the one that calls ioctl.
+  syscall(sysno.rt_sigprocmask, SIG_BLOCK, address(block), address(old), 8);
+  try {
+    pgrp[0] = own;
+    libc().ioctl(0, BigInt(TIOCSPGRP), pgrp);
+  } finally {
+    syscall(sysno.rt_sigprocmask, SIG_SETMASK, address(old), 0, 8);
+  }
 }
 
 /** How the session lends the terminal to a program, for a readline shell. */
@@ -124,6 +179,8 @@ export const terminalHandOver = {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
   },
   takeBack(): void {
-    if (process.stdin.isTTY) process.stdin.setRawMode(true);
+    if (!process.stdin.isTTY) return;
+    reclaimTerminal();
+    process.stdin.setRawMode(true);
   },
 };

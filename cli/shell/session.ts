@@ -64,6 +64,8 @@ const NOT_LOGGED = new Set(["save", "help", "pwd"]);
 export class Session {
   readonly #io: ShellIo;
   readonly #contexts: Context[] = [];
+  /** What each context made, for the prompt: its new namespaces. */
+  readonly #made = new WeakMap<Context, string>();
   readonly #vars = new Map<string, string | undefined>();
   readonly #log: string[] = [];
   #cwd: string = Deno.cwd();
@@ -106,9 +108,13 @@ export class Session {
     return this.#log;
   }
 
-  /** The prompt: `nsh> ` at the host, `nsh[user pid mnt]> ` in a context. */
+  /**
+   * The prompt: `nsh> ` at the host, `nsh[mnt pid user]> ` in a context,
+   * `nsh[mnt pid user > uts]> ` in a context made in it: the namespaces each
+   * level made (or joined).
+   */
   prompt(color = false): string {
-    const where = this.#contexts.map((c) => c.types.join(" ") || "joined").join(" > ");
+    const where = this.#contexts.map((c) => this.#made.get(c) || c.types.join(" ") || "joined").join(" > ");
     const text = where ? `nsh[${where}]> ` : "nsh> ";
     return color ? `\x1b[1;${where ? "36" : "32"}m${text.trimEnd()}\x1b[0m ` : text;
   }
@@ -200,8 +206,12 @@ export class Session {
         error instanceof SyscallError && error.syscall === "execve" && error.code === "ENOENT" && !name.includes("/")
       ) {
         text = `nsh: ${name}: command not found`;
+      } else if (error instanceof UsageError && (isCommand(error.command) || isBuiltin(error.command))) {
+        // In the shell, a command's help is `NAME --help`, a builtin's `help NAME`.
+        const hint = isBuiltin(error.command) ? `help ${error.command}` : `${error.command} --help`;
+        text = `nsh ${error.command}: ${error.message}\nTry '${hint}' for more information.`;
       } else {
-        text = describeError(isCommand(name) ? name : "", error);
+        text = describeError(isCommand(name) || isBuiltin(name) ? name : "", error);
       }
       if (origin.file !== undefined) {
         text = text.replace(/^nsh:? ?/, "");
@@ -298,11 +308,14 @@ export class Session {
     }
     if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
     const box = unshare(request.options);
-    this.#plan(box.steps, "unshare"); // checks the options before anything starts
+    const made = this.#plan(box.steps, "unshare").namespaces; // checks the options before anything starts
     if (request.program) return await this.#foreground(this.#sandbox().with(box), request.argv);
     const parent = this.context;
     const context = parent ? await parent.hold(box) : await Context.hold(box);
-    if (!parent) context.cwd = box.plan().root !== undefined ? context.cwd : this.#cwd;
+    // A context at the host starts in the session's directory, unless told.
+    const p = box.plan();
+    if (!parent && p.root === undefined && p.wd === undefined) context.cwd = this.#cwd;
+    this.#made.set(context, made.join(" "));
     this.#contexts.push(context);
     return 0;
   }
@@ -445,6 +458,10 @@ function nshArgv(): string[] {
 
 function isCommand(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
+}
+
+function isBuiltin(name: string): boolean {
+  return Object.hasOwn(BUILTINS, name) && !isCommand(name);
 }
 
 function normalize(path: string): string {

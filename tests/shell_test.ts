@@ -1,0 +1,749 @@
+/**
+ * The shell as users run it: commands on stdin, `-c 'cmd; cmd'` and
+ * `run FILE args`, in subprocesses; then a fuzz of a `Session` in this
+ * process. Every context is a set of namespaces the test makes: nothing here
+ * changes the host's hostname, mounts or network, which the tests check.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { CLI, IS_ROOT, nsh, type Output, REPO } from "./_env.ts";
+import { Session, shellHelp } from "../cli/shell/session.ts";
+
+/** Whether this user can make a user namespace (root always can), decided once. */
+const USERNS = IS_ROOT || (await nsh(["unshare", "--user", "--map-root-user", "true"])).code === 0;
+const userns = { ignore: !USERNS };
+const root = { ignore: !IS_ROOT };
+
+/** A user namespace mapped to root, which the contexts of these tests start with. */
+const U = "--user --map-root-user";
+
+/** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
+function assertSnapshot(actual: string, name: string): void {
+  const path = `${REPO}tests/snapshots/${name}`;
+  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
+  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
+}
+
+/** Runs the shell with commands on stdin. */
+function shell(stdin: string): Promise<Output> {
+  return nsh([], { stdin });
+}
+
+/** Shows a process's output in failure messages. */
+function show(out: Output): string {
+  return `status ${out.code}\n--- stdout\n${out.stdout}--- stderr\n${out.stderr}`;
+}
+
+/** Writes a script to a new temporary file. */
+function scriptFile(text: string): string {
+  const file = Deno.makeTempFileSync({ prefix: "nsh-shell-test-", suffix: ".nsh" });
+  Deno.writeTextFileSync(file, text);
+  return file;
+}
+
+/** Runs `nsh run FILE args` on a script, then removes it. */
+async function runScript(text: string, args: string[] = []): Promise<Output & { file: string }> {
+  const file = scriptFile(text);
+  try {
+    return { ...await nsh(["run", file, ...args]), file };
+  } finally {
+    Deno.removeSync(file);
+  }
+}
+
+/** The processes in a namespace, by its `/proc/PID/ns/TYPE` link (zombies have none). */
+function membersOf(link: string): number[] {
+  const type = link.slice(0, link.indexOf(":"));
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readLinkSync(`/proc/${entry.name}/ns/${type}`) === link) pids.push(Number(entry.name));
+    } catch {
+      // Gone while we looked, or a zombie.
+    }
+  }
+  return pids;
+}
+
+/** The name of a process, or `undefined` when it is gone. */
+function comm(pid: number): string | undefined {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The namespace links a session printed with `readlink /proc/self/ns/uts`. */
+function utsLinks(stdout: string): string[] {
+  return stdout.split("\n").filter((line) => /^uts:\[\d+\]$/.test(line));
+}
+
+const HOST_UTS = Deno.readLinkSync("/proc/self/ns/uts");
+
+/** What the host must still be after a test: its hostname and mount table. */
+function hostState(): { hostname: string; mounts: string } {
+  return { hostname: Deno.hostname(), mounts: Deno.readTextFileSync("/proc/self/mountinfo") };
+}
+
+// ---------------------------------------------------------------------------
+// Contexts
+
+Deno.test({
+  name: "shell: a context has its own hostname and processes, and exit leaves it",
+  ...userns,
+  async fn() {
+    const host = hostState();
+    const out = await shell(`
+unshare ${U} --pid --mount --uts --net
+mount-proc
+hostname box
+hostname
+ps -e -o pid=,comm=
+exit
+hostname
+`);
+    assertEquals([out.code, out.stderr], [0, ""], show(out));
+    const lines = out.stdout.trimEnd().split("\n").map((l) => l.trim());
+    assertEquals(lines[0], "box", show(out));
+    const ps = lines.slice(1, -1).map((l) => l.split(/\s+/));
+    assertEquals(ps.length, 2, `ps sees only the holder and itself\n${show(out)}`);
+    assertEquals(ps[0], ["1", "nsh-holder"], show(out));
+    assertEquals(ps[1]![1], "ps", show(out));
+    assertEquals(lines.at(-1), host.hostname, "hostname at the host after exit");
+    assertEquals(hostState(), host);
+  },
+});
+
+Deno.test({
+  name: "shell: contexts nest, and each exit leaves one",
+  ...userns,
+  async fn() {
+    const out = await shell(`
+unshare ${U} --uts
+hostname outer
+readlink /proc/self/ns/uts
+unshare --uts
+hostname
+hostname inner
+hostname
+readlink /proc/self/ns/uts
+exit
+hostname
+readlink /proc/self/ns/uts
+exit
+hostname
+readlink /proc/self/ns/uts
+`);
+    assertEquals([out.code, out.stderr], [0, ""], show(out));
+    const [outer, o1, o2, inner, o3, outerAgain, o4, host, hostNs] = out.stdout.trimEnd().split("\n");
+    assertEquals([o1, o2, o3, o4], ["outer", "inner", "outer", Deno.hostname()], show(out));
+    assertEquals(outerAgain, outer, "back in the outer context");
+    assertEquals(host, HOST_UTS, "back at the host");
+    assert(outer !== HOST_UTS && inner !== outer && inner !== HOST_UTS, show(out));
+    assertEquals(hostNs, undefined);
+  },
+});
+
+Deno.test({
+  name: "shell: cd and pwd act in the context, and the host's directory is kept",
+  ...userns,
+  async fn() {
+    const out = await shell(`
+cd /usr
+unshare ${U} --mount --uts
+pwd
+sh -c pwd
+cd /tmp
+pwd
+sh -c pwd
+cd ..
+pwd
+set +e
+cd /nonexistent-nsh-dir
+pwd
+exit
+pwd
+sh -c pwd
+cd bin
+sh -c pwd
+`);
+    assertEquals(out.code, 0, show(out));
+    assertEquals(out.stdout, "/usr\n/usr\n/tmp\n/tmp\n/\n/\n/usr\n/usr\n/usr/bin\n");
+    assertMatch(out.stderr, /^-:12: cd: cannot change the working directory to "\/nonexistent-nsh-dir": /);
+  },
+});
+
+Deno.test("shell: export sets variables for programs, $VAR expands, unset removes", async () => {
+  const out = await shell(`
+export GREETING="hello  world" EMPTY=
+sh -c 'echo "[$GREETING][$EMPTY]"'
+printf '<%s>' $GREETING "$GREETING" \${GREETING}! '$GREETING'
+echo
+unset GREETING
+sh -c 'echo "[\${GREETING-unset}]"'
+unset HOME
+sh -c 'echo "[\${HOME-unset}]"'
+export
+`);
+  assertEquals([out.code, out.stderr], [0, ""], show(out));
+  assertEquals(
+    out.stdout,
+    "[hello  world][]\n<hello><world><hello  world><hello><world!><$GREETING>\n[unset]\n[unset]\nexport EMPTY=\n",
+  );
+});
+
+Deno.test({
+  name: "shell: variables exported in a context end with it",
+  ...userns,
+  async fn() {
+    const out = await shell(`
+export OUTER=o
+unshare ${U} --uts
+export INNER=i OUTER=changed
+sh -c 'echo "[$OUTER][\${INNER-}]"'
+exit
+sh -c 'echo "[$OUTER][\${INNER-gone}]"'
+`);
+    assertEquals([out.code, out.stderr], [0, ""], show(out));
+    assertEquals(out.stdout, "[changed][i]\n[o][gone]\n");
+  },
+});
+
+Deno.test("shell: $? is the status of the last command", async () => {
+  const out = await shell(`
+set +e
+sh -c 'exit 3'
+echo $?
+nosuch-nsh-command
+echo $?
+echo $?
+cd /nonexistent-nsh-dir
+echo $?
+`);
+  assertEquals(out.stdout, "3\n127\n0\n1\n", show(out));
+});
+
+Deno.test("shell: exit N at the top ends the shell with N", async () => {
+  assertEquals((await nsh(["-c", "exit 7"])).code, 7);
+  const out = await shell("true\nexit 300\necho not-run\n");
+  assertEquals([out.code, out.stdout, out.stderr], [44, "", ""]);
+  assertEquals((await shell("set +e\nsh -c 'exit 5'\nexit\necho not-run\n")).code, 5, "exit takes the last status");
+  const bad = await shell("exit nope\necho not-run\n");
+  assertEquals(bad.code, 1);
+  assertEquals(bad.stderr, "-:1: exit: expected a status, got 'nope'\nTry 'help exit' for more information.\n");
+});
+
+// ---------------------------------------------------------------------------
+// Scripts
+
+Deno.test('shell: run FILE passes $0, $1, $# and "$@"', async () => {
+  const out = await runScript(`printf '[%s]' "$0" "$1" "$#" "$@"\necho\nprintf '[%s]' $@\necho\n`, ["a", "b c", ""]);
+  assertEquals([out.code, out.stderr], [0, ""], show(out));
+  assertEquals(out.stdout, `[${out.file}][a][3][a][b c][]\n[a][b][c]\n`);
+});
+
+Deno.test("shell: a script stops at the first failing command, with FILE:LINE", async () => {
+  const cd = await runScript("echo one\n\ncd /nonexistent-nsh-dir\necho two\n");
+  assertEquals([cd.code, cd.stdout], [1, "one\n"]);
+  assertEquals(
+    cd.stderr,
+    `${cd.file}:3: cd: /nonexistent-nsh-dir: no such directory\nTry 'help cd' for more information.\n`,
+  );
+  const missing = await runScript("echo one\n  nosuch-nsh-command arg\necho two\n");
+  assertEquals([missing.code, missing.stdout], [127, "one\n"]);
+  assertEquals(missing.stderr, `${missing.file}:2: nosuch-nsh-command: command not found\n`);
+  const program = await runScript("echo one\nsh -c 'exit 4'\necho two\n");
+  assertEquals([program.code, program.stdout], [4, "one\n"], show(program));
+});
+
+Deno.test("shell: set +e goes on after a failure, set -e stops again", async () => {
+  const out = await runScript("set +e\nsh -c 'exit 4'\necho two $?\nnosuch-nsh-command\nset -e\nfalse\necho three\n");
+  assertEquals([out.code, out.stdout], [1, "two 4\n"]);
+  assertEquals(out.stderr, `${out.file}:4: nosuch-nsh-command: command not found\n`);
+});
+
+Deno.test("shell: a syntax error is FILE:LINE:COLUMN, status 2, and nothing runs", async () => {
+  const quote = await runScript("echo one\necho 'two\n");
+  assertEquals([quote.code, quote.stdout], [2, ""]);
+  assertEquals(quote.stderr, `${quote.file}:2:6: unterminated single-quoted string (expected \`'\`)\n`);
+  const pipe = await runScript("echo one\n\n  echo a | cat\n");
+  assertEquals([pipe.code, pipe.stdout], [2, ""]);
+  assertEquals(pipe.stderr, `${pipe.file}:3:10: pipes are not supported (run it with sh -c '...')\n`);
+  const c = await nsh(["-c", "echo a; echo b > f"]);
+  assertEquals([c.code, c.stdout], [2, ""]);
+  assertMatch(c.stderr, /^-c:1:16: redirection `>` is not supported/);
+});
+
+Deno.test("shell: -c runs commands, with arguments, and its last status is the exit status", async () => {
+  const out = await nsh(["-c", "echo a; echo b\necho c # a comment", "x"]);
+  assertEquals([out.code, out.stdout, out.stderr], [0, "a\nb\nc\n", ""]);
+  const args = await nsh(["-c", `printf '[%s]' "$0" "$#" "$@"`, "x", "y z"]);
+  assertEquals(args.stdout, "[-c][2][x][y z]");
+  assertEquals((await nsh(["-c", "echo a; false; echo b"])).stdout, "a\n");
+  assertEquals((await nsh(["-c", "echo a; false; echo b"])).code, 1);
+  assertEquals((await nsh(["-c", "set +e; sh -c 'exit 3'"])).code, 3);
+  assertEquals((await nsh(["-c", "set +e; false; true"])).code, 0);
+  assertEquals((await runScript("set +e\nsh -c 'exit 9'\n")).code, 9);
+  assertEquals((await runScript("# nothing\n")).code, 0);
+  const none = await nsh(["-c"]);
+  assertEquals(none.code, 1);
+  assertMatch(none.stderr, /^nsh: -c needs commands\n/);
+});
+
+Deno.test("shell: run FILE reports a missing script", async () => {
+  const out = await nsh(["run", "/nonexistent-nsh-dir/script.nsh"]);
+  assertEquals(out.code, 1);
+  assertMatch(out.stderr, /^nsh run: cannot read the script "\/nonexistent-nsh-dir\/script.nsh": No such file/);
+});
+
+// ---------------------------------------------------------------------------
+// Bad input
+
+Deno.test("shell: an unknown command is 'command not found', status 127", async () => {
+  const out = await shell("nosuch-nsh-command a b\n");
+  assertEquals([out.code, out.stdout, out.stderr], [127, "", "-:1: nosuch-nsh-command: command not found\n"]);
+  // At the prompt (no file): as sh says it.
+  const lines: string[] = [];
+  const session = new Session({ out: (t) => lines.push(t), err: (t) => lines.push(t) });
+  try {
+    assertEquals(await session.runSource("nosuch-nsh-command"), 127);
+    assertEquals(lines, ["nsh: nosuch-nsh-command: command not found\n"]);
+    assertEquals(await session.runSource("/nonexistent-nsh-dir/x"), 127);
+    assertMatch(lines[1]!, /^nsh: cannot execute "\/nonexistent-nsh-dir\/x": execve\(\) failed with ENOENT/);
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test({
+  name: "shell: a failing step in a context leaves the context as it was",
+  ...userns,
+  async fn() {
+    const host = hostState();
+    const out = await shell(`
+set +e
+unshare ${U} --pid --mount --uts
+hostname box
+mount-proc /nonexistent-nsh-dir
+mount --bind /nonexistent-nsh-dir /mnt
+mount -t nsh-no-such-fs none /mnt
+umount /nonexistent-nsh-dir
+mount --frobnicate a b
+hostname
+sh -c 'echo alive'
+readlink /proc/self/ns/uts
+`);
+    assertEquals(out.code, 0, show(out));
+    const [name, alive, ns] = out.stdout.trimEnd().split("\n");
+    assertEquals([name, alive], ["box", "alive"], show(out));
+    assert(ns !== HOST_UTS, show(out));
+    const errors = out.stderr.split("\n").filter((l) => /^-:\d+:/.test(l));
+    assertEquals(errors.map((l) => /^-:\d+: [\w-]+:/.exec(l)?.[0]), [
+      "-:5: mount-proc:",
+      "-:6: mount:",
+      "-:7: mount:",
+      "-:8: umount:",
+      "-:9: mount:",
+    ], show(out));
+    assertMatch(errors[0]!, /cannot mount proc on "\/nonexistent-nsh-dir": .*ENOENT/);
+    assertMatch(errors[1]!, /cannot bind-mount "\/nonexistent-nsh-dir" on "\/mnt": .*ENOENT/);
+    assertEquals(hostState(), host);
+  },
+});
+
+Deno.test({
+  name: "Session keeps its prompt and depth when a step in a context fails",
+  ...userns,
+  async fn() {
+    const err: string[] = [];
+    const session = new Session({ out: () => {}, err: (t) => err.push(t) });
+    try {
+      assertEquals(session.prompt(), "nsh> ");
+      assertEquals(await session.runSource(`unshare ${U} --mount --uts --pid`), 0, err.join(""));
+      assertEquals(session.prompt(), "nsh[mnt uts pid user]> ");
+      assertEquals(await session.runSource("mount-proc /nonexistent-nsh-dir"), 1);
+      assertEquals(await session.runSource("unshare --bogus"), 1);
+      assertEquals([session.depth, session.prompt()], [1, "nsh[mnt uts pid user]> "]);
+      assertEquals(await session.runSource("unshare --uts"), 0, err.join(""));
+      assertEquals([session.depth, session.prompt()], [2, "nsh[mnt uts pid user > uts]> "]);
+      assertEquals(session.prompt(true), "\x1b[1;36mnsh[mnt uts pid user > uts]>\x1b[0m ");
+      assertEquals(await session.runSource("exit; exit"), 0);
+      assertEquals([session.depth, session.prompt()], [0, "nsh> "]);
+      assertEquals(session.prompt(true), "\x1b[1;32mnsh>\x1b[0m ");
+      assertMatch(err[0]!, /^nsh mount-proc: cannot mount proc on "\/nonexistent-nsh-dir"/);
+      assertEquals(err[1], "nsh unshare: unrecognized option '--bogus'\nTry 'unshare --help' for more information.\n");
+    } finally {
+      await session.close();
+    }
+  },
+});
+
+Deno.test("shell: mount-proc, mount, umount and hostname NAME are refused outside a context", async () => {
+  const host = hostState();
+  const out = await shell(`
+set +e
+mount-proc
+hostname nsh-test-must-not-be-set
+mount -t tmpfs tmpfs /mnt
+mount --bind /tmp /mnt
+umount /proc
+hostname
+`);
+  assertEquals([out.code, out.stdout], [0, `${host.hostname}\n`], show(out));
+  const errors = out.stderr.split("\n").filter((l) => l.startsWith("-:"));
+  assertEquals(errors, [
+    "-:3: mount-proc: not in a context with a mount namespace of its own: it would change the host's (run unshare --mount first)",
+    "-:4: hostname: not in a context with a UTS namespace of its own: it would change the host's (run unshare --uts first)",
+    "-:5: mount: not in a context with a mount namespace of its own: it would change the host's (run unshare --mount first)",
+    "-:6: mount: not in a context with a mount namespace of its own: it would change the host's (run unshare --mount first)",
+    "-:7: umount: not in a context with a mount namespace of its own: it would change the host's (run unshare --mount first)",
+  ], show(out));
+  assertEquals(hostState(), host);
+});
+
+Deno.test({
+  name: "shell: a context without a mount or UTS namespace refuses mount-proc and hostname too",
+  ...userns,
+  async fn() {
+    const host = hostState();
+    const out = await shell(`set +e\nunshare ${U} --net\nmount-proc\nhostname nsh-test-must-not-be-set\nhostname\n`);
+    assertEquals([out.code, out.stdout], [0, `${host.hostname}\n`], show(out));
+    assertMatch(out.stderr, /^-:3: mount-proc: not in a context with a mount namespace of its own/);
+    assertMatch(out.stderr, /\n-:4: hostname: not in a context with a UTS namespace of its own/);
+    assertEquals(hostState(), host);
+  },
+});
+
+Deno.test({
+  name: "shell: unshare --bogus is a usage error and the session goes on",
+  ...userns,
+  async fn() {
+    const out = await shell(`set +e\nunshare --bogus\necho $?\nunshare ${U} --uts\nhostname ok\nhostname\n`);
+    assertEquals([out.code, out.stdout], [0, "1\nok\n"], show(out));
+    assertEquals(
+      out.stderr,
+      "-:2: unshare: unrecognized option '--bogus'\nTry 'unshare --help' for more information.\n",
+    );
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Nothing left behind
+
+/** Runs a session, returns the contexts it printed and checks none of their processes is left. */
+async function assertNothingLeft(run: () => Promise<Output>, contexts: number, code: number): Promise<void> {
+  const out = await run();
+  assertEquals(out.code, code, show(out));
+  const links = utsLinks(out.stdout);
+  assertEquals(links.length, contexts, show(out));
+  for (const link of links) {
+    assert(link !== HOST_UTS, show(out));
+    const left = membersOf(link).map((pid) => `${pid} ${comm(pid)}`);
+    assertEquals(left, [], `processes left in ${link}`);
+  }
+}
+
+Deno.test({
+  name: "shell: no holder is left after exit, end of input, or a failing script",
+  ...userns,
+  async fn() {
+    const make = `unshare ${U} --uts --pid\nreadlink /proc/self/ns/uts\n`;
+    const nested = `${make}unshare --uts\nreadlink /proc/self/ns/uts\n`;
+    // exit
+    await assertNothingLeft(() => shell(`${nested}exit\nexit\nexit 3\n`), 2, 3);
+    // end of input, inside both
+    await assertNothingLeft(() => shell(nested), 2, 0);
+    await assertNothingLeft(() => nsh(["-c", nested]), 2, 0);
+    // a failing command in a script
+    await assertNothingLeft(() => runScript(`${nested}sh -c 'exit 6'\necho not-run\n`), 2, 6);
+    await assertNothingLeft(() => runScript(`${make}nosuch-nsh-command\n`), 1, 127);
+    // a context whose holder runs programs in the background: the PID namespace ends with it
+    await assertNothingLeft(() => shell(`${make}sh -c 'sleep 60 & echo started'\n`), 1, 0);
+  },
+});
+
+Deno.test({
+  name: "shell: when the shell is killed with SIGKILL, its holders die too",
+  ...userns,
+  async fn() {
+    // Commands on stdin are read to the end before they run, so the shell
+    // that waits here runs `sleep` in its context.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        CLI,
+        "-c",
+        `unshare ${U} --uts --pid; readlink /proc/self/ns/uts; unshare --uts; readlink /proc/self/ns/uts; sleep 60`,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      let text = "";
+      const deadline = Date.now() + 10_000;
+      while (utsLinks(text).length < 2 || !text.endsWith("\n")) {
+        assert(Date.now() < deadline, `the shell did not make its contexts in time: ${JSON.stringify(text)}`);
+        const { value, done } = await reader.read();
+        assert(!done, `the shell ended early: ${JSON.stringify(text)}`);
+        text += value;
+      }
+      const links = utsLinks(text);
+      // Wait until sleep runs in the inner context.
+      while (membersOf(links[1]!).length < 2) {
+        assert(Date.now() < deadline, `sleep did not start: ${membersOf(links[1]!)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const holders = links.flatMap((link) => membersOf(link)).filter((pid) => comm(pid) === "nsh-holder");
+      assertEquals(holders.length, 2, `two holders, in ${links}`);
+      child.kill("SIGKILL");
+      assertEquals((await child.status).signal, "SIGKILL");
+      const gone = Date.now() + 1000;
+      let left = links.flatMap((link) => membersOf(link));
+      while (left.length && Date.now() < gone) {
+        await new Promise((r) => setTimeout(r, 20));
+        left = links.flatMap((link) => membersOf(link));
+      }
+      assertEquals(left.map((pid) => `${pid} ${comm(pid)}`), [], "processes of the killed shell's contexts");
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already ended.
+      }
+      await reader.cancel();
+      await child.status;
+    }
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Help
+
+Deno.test("shell: help matches its snapshot, and help NAME shows a command's", async () => {
+  const help = await shellHelp();
+  assertSnapshot(help, "shell_help.txt");
+  const out = await nsh(["-c", "help; help cd; help unshare"]);
+  assertEquals([out.code, out.stderr], [0, ""], show(out));
+  assert(out.stdout.startsWith(help + "\nUsage:\n cd [<dir>]\n"), out.stdout);
+  assertMatch(out.stdout, /\nUsage:\n nsh unshare \[options\]/);
+  const bad = await nsh(["-c", "help nosuch"]);
+  assertEquals([bad.code, bad.stderr], [
+    1,
+    "-c:1: help: no such command: nosuch\nTry 'help help' for more information.\n",
+  ]);
+});
+
+// ---------------------------------------------------------------------------
+// Fuzz
+
+/** A small seeded PRNG (mulberry32): the same seed, the same cases. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Random text draws its letters from "aexyz" and "AB" only: no word or
+// variable made of them names a command, a builtin or PATH (which only holds
+// true and false during the fuzz), and variables of such names are removed
+// from the environment meanwhile (`$_` is where a shell put Deno: hence no `_`). Commands come from the fixed list below,
+// each one harmless; contexts are UTS (and user) namespaces only, so no
+// mount can happen, and hostname acts on a context's own UTS namespace.
+const LETTERS = "aexyzAB0129-.,:=+@%";
+const QUOTING = [
+  ..."\\$#~ \t\n",
+  "é",
+  "😀",
+  "\u0000",
+  "\r",
+  "\\\n",
+  "''",
+  '""',
+  "'x  y'",
+  "'$A'",
+  '"a $A"',
+  '"\\""',
+  "'\\'",
+  '"$@$1"',
+];
+/** Unbalanced quotes and syntax that nsh refuses: rarer, so that most cases run. */
+const OPERATORS = [..."'\"|&;<>(){}[]*?!`", "${", "${A", "$(", "&&", ">>", "2>&1"];
+const VARS = ["$A", "$B", "${A}", '"$B"', "$1", "$#", '"$@"', "$@", "$*", "$?", "$$", "$0", "$x", "${zz}", "\\$A"];
+const SAFE = [
+  "true",
+  "false",
+  "cd /tmp",
+  "cd ..",
+  "cd",
+  "cd /nonexistent-nsh-dir",
+  "pwd",
+  "help",
+  "help cd",
+  "help unshare",
+  "help zz",
+  "export A=1",
+  'export B="x y"',
+  "export",
+  "export 9=x",
+  "unset A",
+  "unset B zz",
+  "set -e",
+  "set +e",
+  "set -x",
+  "hostname",
+  "hostname fuzzbox",
+  "mount-proc",
+  "mount --bind /a /b",
+  "umount /x",
+  "unshare --bogus",
+  "unshare --uts",
+  `unshare ${U} --uts`,
+  "exit",
+  "exit 3",
+  "exit zz",
+  "echo",
+  "nosuch-nsh-command",
+];
+
+/** A promise, or a rejection after 10 s. */
+async function withTimeout<T>(promise: Promise<T>, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(message)), 10_000)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where a program is on PATH. */
+function which(name: string): string {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  throw new Error(`${name} is not on PATH`);
+}
+
+function pick<T>(random: () => number, list: readonly T[]): T {
+  return list[Math.floor(random() * list.length)]!;
+}
+
+function randomWord(random: () => number): string {
+  let word = "";
+  const length = 1 + Math.floor(random() * 6);
+  for (let i = 0; i < length; i++) {
+    const r = random();
+    word += r < 0.65
+      ? pick(random, [...LETTERS])
+      : r < 0.85
+      ? pick(random, QUOTING)
+      : r < 0.97
+      ? pick(random, VARS)
+      : pick(random, OPERATORS);
+  }
+  return word;
+}
+
+/** One line of input: commands from the list, some with random arguments, and random words. */
+function randomInput(random: () => number): string {
+  const parts: string[] = [];
+  const count = 1 + Math.floor(random() * 5);
+  for (let i = 0; i < count; i++) {
+    const r = random();
+    let command: string;
+    if (r < 0.45) {
+      command = pick(random, SAFE);
+      // Arguments only after commands whose arguments are harmless.
+      if (!command.startsWith("unshare") && random() < 0.4) command += " " + randomWord(random);
+    } else {
+      command = Array.from({ length: 1 + Math.floor(random() * 3) }, () => randomWord(random)).join(" ");
+    }
+    parts.push(command);
+  }
+  // Commands end at a newline or `;`, so that nothing joins the words of two.
+  return parts.map((p, i) => i === parts.length - 1 ? p : p + pick(random, [";", "\n", " ;\n"])).join("");
+}
+
+Deno.test({
+  name: "Session.runSource never throws nor hangs on random input, and closes after",
+  ...userns,
+  async fn() {
+    const seed = Number(Deno.env.get("NSH_FUZZ_SEED") ?? 20261128);
+    const cases = Number(Deno.env.get("NSH_FUZZ_CASES") ?? 10_000);
+    const random = prng(seed);
+    const bin = Deno.makeTempDirSync({ prefix: "nsh-fuzz-bin-" });
+    for (const program of ["true", "false"]) Deno.symlinkSync(which(program), `${bin}/${program}`);
+    const saved = Object.entries(Deno.env.toObject()).filter(([name]) => name === "PATH" || /^[aexyzAB]/.test(name));
+    for (const [name] of saved) Deno.env.delete(name);
+    Deno.env.set("PATH", bin);
+    const host = hostState();
+    const output: string[] = [];
+    const session = new Session({ out: (t) => output.push(t), err: (t) => output.push(t) }, {
+      args: ["x y", "-e"],
+      argv0: "fuzz-argv0",
+    });
+    let input = "";
+    try {
+      for (let i = 0; i < cases; i++) {
+        input = randomInput(random);
+        const file = random() < 0.5 ? "fuzz" : undefined;
+        const where = `case ${i} (NSH_FUZZ_SEED=${seed}): ${JSON.stringify(input)}`;
+        let status: number;
+        try {
+          status = await withTimeout(session.runSource(input, file ? { file } : {}), `runSource hung on ${where}`);
+        } catch (error) {
+          throw new Error(`runSource threw on ${where}: ${(error as Error).stack}`);
+        }
+        assert(Number.isInteger(status) && status >= 0 && status <= 255, `status ${status} on ${where}`);
+        const text = output.splice(0).join("");
+        assert(!text.includes("internal error"), `an internal error on ${where}:\n${text}`);
+        session.exitStatus = undefined;
+        while (session.depth > 2) await session.runSource("exit");
+      }
+      input = "";
+      assertEquals(await session.runSource("set +e; true"), 0);
+    } finally {
+      await withTimeout(session.close(), "Session.close() hung");
+      Deno.env.delete("PATH");
+      for (const [name, value] of saved) Deno.env.set(name, value);
+      Deno.removeSync(bin, { recursive: true });
+    }
+    assertEquals(session.depth, 0);
+    assertEquals(hostState(), host);
+    const children = [...Deno.readDirSync("/proc/self/task")].flatMap((t) =>
+      Deno.readTextFileSync(`/proc/self/task/${t.name}/children`).trim().split(" ").filter(Boolean)
+    );
+    assertEquals(children.filter((pid) => comm(Number(pid)) === "nsh-holder"), [], "holders left");
+  },
+});
+
+// The root-only variants: contexts without a user namespace.
+Deno.test({
+  name: "shell: as root, a context needs no user namespace",
+  ...root,
+  async fn() {
+    const host = hostState();
+    const out = await shell("unshare --pid --mount --uts --net\nmount-proc\nhostname box\nhostname\nps -e -o comm=\n");
+    assertEquals([out.code, out.stdout, out.stderr], [0, "box\nnsh-holder\nps\n", ""], show(out));
+    assertEquals(hostState(), host);
+  },
+});
