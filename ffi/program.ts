@@ -73,8 +73,10 @@ export interface StepFailure {
 export interface Outcome {
   /** The failing step, or `null` when the program was executed. */
   readonly failure: StepFailure | null;
-  /** The pid of the process a clone step made (the one that runs the program), if any. */
+  /** The pid of the process the last clone step made (the one that runs the program), if any. */
   readonly forked: number | undefined;
+  /** The pids the earlier clone steps made: parent halves that have exited, to reap. */
+  readonly intermediates: readonly number[];
 }
 
 /** A child started by {@linkcode launch}. */
@@ -272,7 +274,7 @@ export type LaunchMode =
 class Records {
   #fd: number;
   #failure: StepFailure | null = null;
-  #forked: number | undefined;
+  readonly #forks = new Map<number, number>();
   #ready = false;
   #done = false;
   readonly #buffer = new Uint8Array(new ArrayBuffer(16));
@@ -288,13 +290,16 @@ class Records {
       return "end";
     }
     const view = new DataView(this.#buffer.buffer);
-    const step = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+    // The marks are high bits: test them on the high word, since 2^62 + a step
+    // index is not exact as a JavaScript number.
+    const step = view.getUint32(0, true);
+    const high = view.getUint32(4, true);
     const value = view.getUint32(8, true) + view.getInt32(12, true) * 2 ** 32;
-    if (step >= FORK_MARK) {
-      this.#forked = value;
+    if (high & (FORK_MARK / 2 ** 32)) {
+      this.#forks.set(step, value);
       return "fork";
     }
-    if (step >= READY_MARK) {
+    if (high & (READY_MARK / 2 ** 32)) {
       this.#ready = true;
       return "ready";
     }
@@ -323,8 +328,20 @@ class Records {
     return this.#failure;
   }
 
+  /** How many clone steps have reported. */
+  get forkCount(): number {
+    return this.#forks.size;
+  }
+
+  /** The pid of the last clone step's child. */
   get forked(): number | undefined {
-    return this.#forked;
+    return this.#forks.size ? this.#forks.get(Math.max(...this.#forks.keys())) : undefined;
+  }
+
+  /** The pids of the earlier clone steps' children. */
+  get intermediates(): number[] {
+    const last = Math.max(...this.#forks.keys());
+    return [...this.#forks].filter(([step]) => step !== last).map(([, pid]) => pid);
   }
 
   get ready(): boolean {
@@ -346,8 +363,11 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   const { pipe2, close } = libc();
   let size = HEADER + ops.length * STEP + 2 * STACK + 128;
   for (const op of ops) for (const arg of op.args) size += bound(arg);
+  // Clone steps report the pids they make on the error pipe: the header has
+  // room for one, and two parent halves would write it in turn.
+  const clones = ops.filter((op) => op.exitIfParent).length;
   let fds: Int32Array<ArrayBuffer> | undefined;
-  if (mode !== "exec") {
+  if (mode !== "exec" || clones > 0) {
     fds = new Int32Array(2);
     unwrap(pipe2(fds, O_CLOEXEC), "pipe2", { operation: "create a pipe for a child's errors" });
   }
@@ -364,33 +384,35 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   for (let offset = 56; offset <= 96; offset += 8) slab.put(offset, 0);
   const pid = r.spawn(slab.pointer);
   if (fds) close(fds[1]!);
-  if (pid < 0 || mode === "exec") {
+  if (pid < 0 || (mode === "exec" && !fds)) {
     if (fds) close(fds[0]!);
     const code = slab.get(72);
-    const outcome: Outcome = {
-      failure: pid > 0 && code ? { step: slab.get(64), errno: code } : null,
-      forked: pid > 0 && slab.get(88) >= FORK_MARK ? slab.get(96) : undefined,
-    };
     giveSlab(slab);
-    return settled(pid, outcome);
+    return settled(pid, {
+      failure: pid > 0 && code ? { step: slab.get(64), errno: code } : null,
+      forked: undefined,
+      intermediates: [],
+    });
   }
   const records = new Records(fds![0]!);
-  if (mode === "copy") {
+  const outcomeOf = (): Outcome => ({
+    failure: records.failure,
+    forked: records.forked,
+    intermediates: records.forkCount ? records.intermediates : [],
+  });
+  if (mode !== "async") {
     // The child has called execve or exited: everything it will write is there.
     giveSlab(slab);
     records.drain();
-    const outcome: Outcome = { failure: records.failure, forked: records.forked };
-    return settled(pid, outcome);
+    return settled(pid, outcomeOf());
   }
   let ready: Promise<{ forked: number | undefined } | StepFailure> | undefined;
   let outcome: Promise<Outcome> | undefined;
-  // The clone step's parent half and the child it made write concurrently:
-  // the ready record may come before the one with the child's pid.
-  const forks = ops.some((op) => op.exitIfParent);
+  // A clone step's parent half and the child it made write concurrently: the
+  // ready record may come before the one with the child's pid.
   const readReady = async () => {
     while (
-      (!records.ready || (forks && records.forked === undefined)) && !records.failure &&
-      (await records.next()) !== "end"
+      (!records.ready || records.forkCount < clones) && !records.failure && (await records.next()) !== "end"
     );
     return records.failure ?? { forked: records.forked };
   };
@@ -399,7 +421,7 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
     while ((await records.next()) !== "end");
     // Memory shared with the child is free once it has exec'd or exited.
     giveSlab(slab);
-    return { failure: records.failure, forked: records.forked };
+    return outcomeOf();
   };
   return {
     pid,

@@ -103,6 +103,11 @@ export interface Compiled {
   readonly mode: LaunchMode;
   /** Whether a clone step makes the process that runs the program. */
   readonly forks: boolean;
+  /**
+   * Whether that process is made inside a joined PID namespace (a new PID
+   * namespace in it): the pid its clone step reports is the one it has there.
+   */
+  readonly forksInside: boolean;
 }
 
 /**
@@ -276,19 +281,27 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   // Joining a PID namespace only changes the namespace of children, and new
   // namespaces must be made inside the joined ones: both take a clone here.
   // CLONE_PARENT makes the new process a child of nsh, which reaps it, and
-  // lets its parent half end at once.
+  // lets its parent half end at once. A new PID namespace can only be made by
+  // a process already in the joined one: then a first clone enters it. All
+  // clone steps start on the same stack, which the routine never writes.
   const newFlags = cloneFlags(p.namespaces) & ~0x80;
-  const forks = entered.some((e) => types(e).includes("pid")) || (entered.length > 0 && newFlags !== 0);
-  if (forks) {
-    const flags = CLONE_PARENT | SIGCHLD | newFlags | (mode === "copy" ? 0 : CLONE_VM) |
+  const joinsPid = entered.some((e) => types(e).includes("pid"));
+  const forks = joinsPid || (entered.length > 0 && newFlags !== 0);
+  const cloneStep = (extra: number, operation: string) => {
+    const flags = CLONE_PARENT | SIGCHLD | extra | (mode === "copy" ? 0 : CLONE_VM) |
       (mode === "async" ? 0 : CLONE_VFORK);
     add({ call: "clone", args: [flags, { secondStack: true }, 0, 0, 0], exitIfParent: true }, {
       syscall: "clone",
-      operation: newFlags
-        ? `create ${p.namespaces.filter((t) => t !== "time").join(", ")} namespaces`
-        : "start a process in the joined namespaces",
+      operation,
       role: "fork",
     });
+  };
+  if (forks) {
+    const creates = `create ${p.namespaces.filter((t) => t !== "time").join(", ")} namespaces`;
+    if (joinsPid && newFlags & 0x20000000) {
+      cloneStep(0, "start a process in the joined PID namespace");
+      cloneStep(newFlags, creates);
+    } else cloneStep(newFlags, newFlags ? creates : "start a process in the joined namespaces");
   }
   // A time namespace is made before waiting for the parent, so that the parent
   // can bind it (time_for_children) to a file.
@@ -540,5 +553,6 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   }
 
   // CLONE_NEWTIME is unshared by a step, never passed to clone.
-  return { ops, infos, cloneFlags: (forks ? 0 : newFlags) | SIGCHLD, mode, forks };
+  const forksInside = forks && joinsPid && (newFlags & 0x20000000) !== 0;
+  return { ops, infos, cloneFlags: (forks ? 0 : newFlags) | SIGCHLD, mode, forks, forksInside };
 }

@@ -35,6 +35,18 @@ function differing(pid: number): NamespaceType[] {
   });
 }
 
+/** Whether the user namespace of a process maps uid 0. */
+function mapsRoot(pid: number): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/uid_map`).split("\n").some((line) => {
+      const [inside, , count] = line.trim().split(/\s+/).map(Number);
+      return inside !== undefined && count !== undefined && inside <= 0 && 0 < inside + count;
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** How a context was made, for prompts and saved sessions. */
 export interface ContextOrigin {
   /** `"unshare"` or `"nsenter"`. */
@@ -65,6 +77,7 @@ export class Context {
   readonly #holder: Child | undefined;
   readonly #fds: Map<NamespaceType, number>;
   readonly #rootFd: number | undefined;
+  #keepIds = false;
   #closed = false;
 
   private constructor(
@@ -106,7 +119,18 @@ export class Context {
       const rooted = p.root !== undefined || (parent !== undefined && parent.#rootFd !== undefined);
       const rootFd = rooted ? Context.#openPath(`/proc/${holder.pid}/root`) : undefined;
       const cwd = p.root !== undefined ? p.wd ?? "/" : p.wd ?? (parent ? parent.cwd : Deno.cwd());
-      return new Context({ holder, fds, rootFd, parent, origin: { how: "unshare", steps: sandbox.steps }, cwd });
+      const context = new Context({
+        holder,
+        fds,
+        rootFd,
+        parent,
+        origin: { how: "unshare", steps: sandbox.steps },
+        cwd,
+      });
+      // Joining a user namespace takes root's ids there; with no map for root
+      // (unshare -U alone), commands keep theirs, as nsenter --preserve-credentials.
+      context.#keepIds = fds.has("user") && !mapsRoot(holder.pid);
+      return context;
     } catch (error) {
       holder.kill("SIGKILL");
       await holder.status;
@@ -204,6 +228,7 @@ export class Context {
     const inherited = this.#holder === undefined && this.parent ? this.parent.#joinSteps() : [];
     const list: Step[] = [...inherited];
     for (const [type, fd] of this.#fds) list.push(steps.enter(type, `/proc/self/fd/${fd}`));
+    if (this.#keepIds) list.push(steps.preserveCredentials());
     if (this.#rootFd !== undefined) list.push(steps.enterRoot(`/proc/self/fd/${this.#rootFd}`));
     return list;
   }

@@ -246,7 +246,7 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
 
 const O_RDONLY = 0, O_CREAT = 0o100, O_EXCL = 0o200, O_DIRECTORY = 0o200000;
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
-const NS_GET_NSTYPE = 0xb703;
+const NS_GET_NSTYPE = 0xb703, NS_GET_PARENT = 0xb702;
 const MS_BIND = 4096;
 const MNT_DETACH = 2;
 
@@ -462,6 +462,48 @@ export function releaseNamespace(file: string): void {
   }
 }
 
+/** The namespace a file names, as `/proc/PID/ns/TYPE` links it: `pid:[4026531836]`. */
+function namespaceOf(path: string): string {
+  try {
+    return Deno.readLinkSync(path);
+  } catch {
+    // A file a namespace was bound to: same inode.
+    return `pid:[${Deno.statSync(path).ino}]`;
+  }
+}
+
+/**
+ * The pid, as this process sees it, of its child that is PID 1 of a new PID
+ * namespace made inside the namespace `parent`, where its pid is `local`.
+ * (A clone made inside a joined PID namespace reports the pid it has there.)
+ */
+function globalPid(local: number, parent: string): number | undefined {
+  const children = new Set<number>();
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    const text = Deno.readTextFileSync(`/proc/self/task/${task.name}/children`).trim();
+    for (const pid of text ? text.split(" ") : []) children.add(Number(pid));
+  }
+  for (const pid of children) {
+    try {
+      const nspid = /^NSpid:\s+(.*)$/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1]?.split(/\s+/).map(
+        Number,
+      );
+      if (!nspid || nspid.at(-1) !== 1 || nspid.at(-2) !== local) continue;
+      const fd = libc().open(cstring(`/proc/${pid}/ns/pid`), O_RDONLY | O_CLOEXEC, 0);
+      if (fd < 0) continue;
+      const up = libc().ioctl(fd, BigInt(NS_GET_PARENT), null);
+      libc().close(fd);
+      if (up < 0) continue;
+      const link = Deno.readLinkSync(`/proc/self/fd/${up}`);
+      libc().close(up);
+      if (link === parent) return pid;
+    } catch {
+      // A child that ended while we looked.
+    }
+  }
+  return undefined;
+}
+
 /** Reaps a child whose end is known to be near. */
 function reap(pid: number): void {
   const info = new Uint8Array(128);
@@ -513,6 +555,16 @@ export async function applyPlan(p: Plan): Promise<void> {
 async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" | "exit"): Promise<Child> {
   const c = libc();
   const name = options.argv[0]!;
+  // execve takes C strings: a NUL would cut an argument short, silently.
+  const nul = options.argv.findIndex((arg) => arg.includes("\0"));
+  if (nul >= 0) {
+    throw new Error(`Cannot execute "${name}": argument ${nul} contains a NUL byte, which no program can get`);
+  }
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (key.includes("\0") || value.includes("\0")) {
+      throw new Error(`Cannot execute "${name}": the variable ${key} contains a NUL byte, which no program can get`);
+    }
+  }
   const candidates = programCandidates(name, options.env ? options.env.PATH : Deno.env.get("PATH"));
   if (p.namespaces.includes("time")) {
     const [major] = kernelVersion();
@@ -577,6 +629,12 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
     }
 
     const launched = launch(compiled.ops, compiled.cloneFlags, compiled.mode);
+    const joinedPid = compiled.forksInside ? p.enter.filter((e) => e.type === "pid").at(-1) : undefined;
+    const insideOf = joinedPid && namespaceOf(joinedPid.path);
+    const programPidOf = (forked: number | undefined) => {
+      if (!compiled.forks) return launched.pid;
+      return forked !== undefined && insideOf ? globalPid(forked, insideOf) : forked;
+    };
     for (const fd of forChild.splice(0)) c.close(fd);
     if (launched.pid < 0) {
       const { cloneHint } = await import("./hints.ts");
@@ -591,7 +649,8 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
       const ready = await launched.ready();
       if ("forked" in ready) {
         try {
-          const pid = ready.forked ?? launched.pid;
+          const pid = programPidOf(ready.forked);
+          if (pid === undefined) throw new Error("Cannot find the process that runs the program");
           if (p.mapsNeedParent) await writeMaps(pid, p);
           await bindNamespaces(pid, p);
           c.write(syncWrite, new Uint8Array(1), 1n);
@@ -603,9 +662,10 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
       c.close(syncWrite);
       syncWrite = undefined;
     }
-    const { failure, forked } = await launched.outcome();
+    const { failure, forked, intermediates } = await launched.outcome();
     if (compiled.forks) reap(launched.pid);
-    const programPid = compiled.forks ? forked : launched.pid;
+    for (const pid of intermediates) reap(pid);
+    const programPid = programPidOf(forked);
     if (failure || parentError) {
       if (programPid !== undefined) reap(programPid);
       // A child that stopped waiting because the parent gave up reports

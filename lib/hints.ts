@@ -117,7 +117,13 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
           ? "mounting needs a mount namespace owned by your user namespace (--user --map-root-user --mount)"
           : NEEDS_ROOT;
       }
-      if (errno === ENOENT || errno === ENOTDIR) return "the mount point must exist (inside the new root, for proc)";
+      if (info.syscall === "umount2") return errno === EINVAL ? "nothing is mounted there" : undefined;
+      if (errno === ENOENT || errno === ENOTDIR) {
+        if (info.role === "proc") return "the mount point must exist (inside the new root, for proc)";
+        return info.operation.startsWith("bind-mount")
+          ? "the source and the mount point must exist"
+          : "the mount point must exist";
+      }
       if (errno === EBUSY) return "something is already mounted there";
       return undefined;
     case "root":

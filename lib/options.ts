@@ -92,6 +92,10 @@ const OPTION_TYPES: readonly [keyof UnshareOptions & keyof NsenterOptions, Names
 export function unshareSteps(options: UnshareOptions): Step[] {
   const list: Step[] = [];
   const types = OPTION_TYPES.filter(([key]) => options[key]).map(([, type]) => type);
+  // As util-linux: --mount-proc implies --mount (and nsh's --hostname, --uts),
+  // also inside a shell context, whose own namespaces they must not change.
+  if (options.mountProc && !types.includes("mnt")) types.push("mnt");
+  if ((options.hostname !== undefined || options.domainname !== undefined) && !types.includes("uts")) types.push("uts");
   if (types.length) list.push(steps.namespaces(...types));
   for (const [key, type] of OPTION_TYPES) {
     const file = options[key];

@@ -263,7 +263,10 @@ Deno.test("shell: a script stops at the first failing command, with FILE:LINE", 
 Deno.test("shell: set +e goes on after a failure, set -e stops again", async () => {
   const out = await runScript("set +e\nsh -c 'exit 4'\necho two $?\nnosuch-nsh-command\nset -e\nfalse\necho three\n");
   assertEquals([out.code, out.stdout], [1, "two 4\n"]);
-  assertEquals(out.stderr, `${out.file}:4: nosuch-nsh-command: command not found\n`);
+  assertEquals(
+    out.stderr,
+    `${out.file}:4: nosuch-nsh-command: command not found\n${out.file}:6: false exited with status 1\n`,
+  );
 });
 
 Deno.test("shell: a syntax error is FILE:LINE:COLUMN, status 2, and nothing runs", async () => {

@@ -21,8 +21,55 @@ export async function shell(io: Io): Promise<number> {
     const session = new Session({ ...io, ...terminalHandOver });
     return await repl(session);
   }
-  const source = await new Response(Deno.stdin.readable).text();
-  return await runScript(source, "-", [], io);
+  return await runStdin(io);
+}
+
+/**
+ * Reads one line of stdin a byte at a time, as sh does, so that what follows
+ * the line stays in stdin for the programs the line runs (`cat` reads the
+ * rest of the script).
+ *
+ * @returns The line without its newline, or `null` at the end.
+ */
+function readLine(): string | null {
+  const bytes: number[] = [];
+  const one = new Uint8Array(1);
+  for (;;) {
+    const n = Deno.stdin.readSync(one);
+    if (n === null || n === 0) return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : null;
+    if (one[0] === 0x0a) return new TextDecoder().decode(new Uint8Array(bytes));
+    bytes.push(one[0]!);
+  }
+}
+
+/**
+ * Runs the commands on stdin as they come, as a script named `-`: each
+ * complete command runs before the next line is read.
+ *
+ * @param io Where to write.
+ * @returns The exit status.
+ */
+async function runStdin(io: Io): Promise<number> {
+  const { isIncomplete } = await import("./parse.ts");
+  const session = new Session(io, { argv0: "-", errexit: true });
+  try {
+    let pending = "";
+    let first = 1;
+    let line = 0;
+    for (let text = readLine(); text !== null; text = readLine()) {
+      line++;
+      pending = pending ? `${pending}\n${text}` : text;
+      if (isIncomplete(pending)) continue;
+      const status = await session.runSource(pending, { file: "-", firstLine: first });
+      pending = "";
+      first = line + 1;
+      if (session.exitStatus !== undefined || (status !== 0 && session.errexit)) break;
+    }
+    if (pending) await session.runSource(pending, { file: "-", firstLine: first });
+    return session.exitStatus ?? session.status;
+  } finally {
+    await session.close();
+  }
 }
 
 /**

@@ -174,14 +174,28 @@ export class Session {
       return this.status;
     }
     for (const command of commands) {
+      this.#reported = false;
       this.status = await this.runCommand(command, origin);
       if (this.exitStatus !== undefined) break;
-      if (this.status !== 0 && this.errexit && origin.file !== undefined) break;
+      if (this.status !== 0 && this.errexit && origin.file !== undefined) {
+        // A program that failed said why itself, if at all: say where the
+        // script stopped.
+        if (!this.#reported) {
+          const what = this.status > 128
+            ? `was ended by signal ${this.status - 128}`
+            : `exited with status ${this.status}`;
+          this.#report(`${origin.file}:${command.start.line}: ${command.words[0]?.text ?? ""} ${what}`);
+        }
+        break;
+      }
     }
     return this.status;
   }
 
+  #reported = false;
+
   #report(text: string): void {
+    this.#reported = true;
     this.#io.err(text.endsWith("\n") ? text : text + "\n");
   }
 
