@@ -750,3 +750,37 @@ Deno.test({
     assertEquals(hostState(), host);
   },
 });
+
+Deno.test({
+  name: "shell: a context with a PID namespace nests one more, with its own PID 1 and proc",
+  ...userns,
+  async fn() {
+    const out = await shell(
+      `unshare ${U} --pid --mount --mount-proc\nunshare --pid --mount --uts\nmount-proc\nhostname inner\nps -e -o pid=,comm=\nhostname\nexit\nps -e -o pid=,comm=\nexit\n`,
+    );
+    assertEquals(out.code, 0, show(out));
+    const lines = out.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+    assertEquals(lines.slice(0, 3), ["1 nsh-holder", `${lines[1]!.split(" ")[0]} ps`, "inner"]);
+    assertEquals(lines[3], "1 nsh-holder", "back in the outer context: its own holder is PID 1");
+  },
+});
+
+Deno.test({
+  name: "shell: a context of a user namespace without a map keeps the caller's ids",
+  ...userns,
+  async fn() {
+    const out = await shell("unshare --user\nid -u\ncat /proc/self/uid_map\nexit\n");
+    assertEquals([out.code, out.stdout], [0, "65534\n"], show(out));
+  },
+});
+
+Deno.test("shell: commands on stdin leave the rest of stdin to the programs they run", async () => {
+  const out = await shell("echo first\ncat\nthis line is cat's\n");
+  assertEquals([out.code, out.stdout], [0, "first\nthis line is cat's\n"], show(out));
+});
+
+Deno.test("shell: an argument with a NUL byte is refused, not cut short", async () => {
+  const out = await shell('echo "a\u0000b"\n');
+  assertEquals(out.code, 1, show(out));
+  assertMatch(out.stderr, /^-:1: cannot execute "echo": argument 1 contains a NUL byte/);
+});
