@@ -8,7 +8,6 @@
 
 import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type StepFailure } from "../ffi/program.ts";
-import { holderFd } from "../ffi/holder.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
@@ -620,8 +619,9 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
       ...(rootFd === undefined ? {} : { rootFd }),
       ...(wdFd === undefined ? {} : { wdFd }),
       end,
-      ...(end === "hold" ? { holderFd: holderFd() } : {}),
-    }, { capLastCap: capLastCap(), euid: ids().euid });
+      // Loaded only for contexts: a one-shot run never needs the holder.
+      ...(end === "hold" ? { holderFd: (await import("../ffi/holder.ts")).holderFd() } : {}),
+    }, { capLastCap: p.keepCaps ? capLastCap() : 0, euid: ids().euid });
     if (sync && compiled.mode === "copy") {
       throw new Error(
         "Cannot join a time namespace and also map id ranges or bind namespaces to files in one start",

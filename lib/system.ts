@@ -28,8 +28,9 @@ let cachedIds: Ids | undefined;
  */
 export function ids(): Ids {
   if (cachedIds) return cachedIds;
+  // Deno knows the real ids; only the effective ones need libc.
   const c = libc();
-  cachedIds = { uid: c.getuid(), gid: c.getgid(), euid: c.geteuid(), egid: c.getegid() };
+  cachedIds = { uid: Deno.uid() ?? c.getuid(), gid: Deno.gid() ?? c.getgid(), euid: c.geteuid(), egid: c.getegid() };
   return cachedIds;
 }
 
