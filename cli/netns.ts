@@ -40,7 +40,8 @@ names made by ip netns here. exec shows /etc/netns/<name>/* over /etc and a
 `;
 }
 
-const SUBCOMMANDS: Readonly<Record<string, string>> = {
+/** The subcommands of `netns` and the aliases iproute2 also takes, by the name they stand for. */
+export const NETNS_SUBCOMMANDS: Readonly<Record<string, string>> = {
   list: "list",
   ls: "list",
   show: "list",
@@ -88,7 +89,7 @@ export const netnsCommand: CliCommand = {
       io.out(`nsh netns ${VERSION}\n`);
       return 0;
     }
-    const sub = word === undefined ? "list" : SUBCOMMANDS[word];
+    const sub = word === undefined ? "list" : NETNS_SUBCOMMANDS[word];
     if (!sub) throw new UsageError("netns", `unknown subcommand '${word}'`);
     switch (sub) {
       case "list":

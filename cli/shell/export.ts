@@ -23,6 +23,7 @@ import type { Io } from "../commands.ts";
 import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "../../lib/options.ts";
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
+import { NETNS_SUBCOMMANDS } from "../netns.ts";
 
 /** Options of {@linkcode exportScript}. */
 export interface ExportOptions {
@@ -174,19 +175,6 @@ interface ContextInfo {
 type Line = { readonly kind: "blank" } | { readonly kind: "comment"; readonly text: string } | {
   readonly kind: "statement";
   readonly doc: Doc;
-};
-
-const NETNS_SUBCOMMANDS: Readonly<Record<string, string>> = {
-  list: "list",
-  ls: "list",
-  show: "list",
-  add: "add",
-  attach: "attach",
-  delete: "delete",
-  del: "delete",
-  identify: "identify",
-  pids: "pids",
-  exec: "exec",
 };
 
 /** How many arguments each netns subcommand takes after its own name. */
