@@ -38,6 +38,8 @@ export interface Routine {
   write(fd: number, buffer: Uint8Array<ArrayBuffer>, length: number): Promise<number>;
   /** waitid(P_PID, pid, info, options) on a pool thread; resolves to 0 or -errno. */
   waitid(pid: number, info: Uint8Array<ArrayBuffer>, options: number): Promise<number>;
+  /** ppoll(fds, count, NULL, NULL) on a pool thread; resolves to the ready count or -errno. */
+  ppoll(fds: Uint8Array<ArrayBuffer>, count: number): Promise<number>;
 }
 
 let loaded: Routine | undefined;
@@ -93,6 +95,14 @@ export function loadRoutine(arch: string): Routine {
       nonblocking: true,
     } as const,
   );
+  const poll = new Deno.UnsafeFnPointer(
+    entry(0),
+    {
+      parameters: ["i64", "buffer", "i64", "i64", "i64", "i64", "i64"],
+      result: "i64",
+      nonblocking: true,
+    } as const,
+  );
   const wait = new Deno.UnsafeFnPointer(
     entry(0),
     {
@@ -103,7 +113,7 @@ export function loadRoutine(arch: string): Routine {
   );
   const P_PID = 1n;
   const n = BigInt;
-  const READ = n(sysno.read), WRITE = n(sysno.write), WAITID = n(sysno.waitid);
+  const READ = n(sysno.read), WRITE = n(sysno.write), WAITID = n(sysno.waitid), PPOLL = n(sysno.ppoll);
   return {
     sysno,
     spawn: (header) => Number(spawn.call(header)),
@@ -111,5 +121,6 @@ export function loadRoutine(arch: string): Routine {
     read: async (fd, buffer, length) => Number(await io.call(READ, n(fd), buffer, n(length), 0n, 0n, 0n)),
     write: async (fd, buffer, length) => Number(await io.call(WRITE, n(fd), buffer, n(length), 0n, 0n, 0n)),
     waitid: async (pid, info, options) => Number(await wait.call(WAITID, P_PID, n(pid), info, n(options), 0n, 0n)),
+    ppoll: async (fds, count) => Number(await poll.call(PPOLL, fds, n(count), 0n, 0n, 8n, 0n)),
   };
 }

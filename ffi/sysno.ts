@@ -43,7 +43,8 @@ export type SyscallName =
   | "execveat"
   | "setsid"
   | "open_tree"
-  | "move_mount";
+  | "move_mount"
+  | "ppoll";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -83,6 +84,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   setsid: 112,
   open_tree: 428,
   move_mount: 429,
+  ppoll: 271,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -123,6 +125,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   setsid: 157,
   open_tree: 428,
   move_mount: 429,
+  ppoll: 73,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

@@ -94,24 +94,6 @@ interface State {
 
 const decoder = new TextDecoder();
 
-async function collect(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
-  if (!stream) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 function result(status: ExitStatus, stdout: Uint8Array, stderr: Uint8Array): CommandResult {
   return {
     ...status,
@@ -266,10 +248,9 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
   };
   state.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const [status, stdout, stderr] = await Promise.all([
+    const [status, [stdout, stderr]] = await Promise.all([
       child.status,
-      capture ? collect(child.stdout) : new Uint8Array(),
-      capture ? collect(child.stderr) : new Uint8Array(),
+      capture ? child.capture() : [new Uint8Array(), new Uint8Array()] as const,
       feed === undefined ? undefined : feedStdin(child, feed),
     ]);
     if (timedOut || aborted || (!status.success && !state.noThrow)) {

@@ -83,41 +83,80 @@ export function runningChildren(): Child[] {
 export class Child {
   /** The pid, as this process sees it. */
   readonly pid: number;
-  /** The write end of the child's stdin, when piped. */
-  readonly stdin: WritableStream<Uint8Array> | null;
-  /** The read end of the child's stdout, when piped. */
-  readonly stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
-  /** The read end of the child's stderr, when piped. */
-  readonly stderr: ReadableStream<Uint8Array<ArrayBuffer>> | null;
   /** Settles once the child has ended and has been reaped. */
   readonly status: Promise<ExitStatus>;
   /** The plan the child was set up with. */
   readonly plan: Plan;
   #ended = false;
+  /** The parent ends of piped stdin, stdout and stderr. */
+  readonly #fds: readonly (number | undefined)[];
+  readonly #io: typeof import("./fdstream.ts") | undefined;
+  #stdin: WritableStream<Uint8Array> | undefined;
+  #stdout: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #stderr: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #captured = false;
 
   /**
    * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
    *
    * @param pid The child's pid.
    * @param plan Its plan.
-   * @param streams The parent ends of its piped stdio.
+   * @param fds The parent ends of its piped stdin, stdout and stderr.
+   * @param io The pipe streams module, when something is piped.
    */
   constructor(
     pid: number,
     plan: Plan,
-    streams: {
-      stdin: WritableStream<Uint8Array> | null;
-      stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
-      stderr: ReadableStream<Uint8Array<ArrayBuffer>> | null;
-    },
+    fds: readonly (number | undefined)[] = [],
+    io?: typeof import("./fdstream.ts"),
   ) {
     this.pid = pid;
     this.plan = plan;
-    this.stdin = streams.stdin;
-    this.stdout = streams.stdout;
-    this.stderr = streams.stderr;
+    this.#fds = fds;
+    this.#io = io;
     running.add(this);
     this.status = this.#wait();
+  }
+
+  /** The write end of the child's stdin, when piped. */
+  get stdin(): WritableStream<Uint8Array> | null {
+    const fd = this.#fds[0];
+    if (fd === undefined) return null;
+    return this.#stdin ??= this.#io!.fdWritable(fd, "the program's standard input");
+  }
+
+  /** The read end of the child's stdout, when piped. */
+  get stdout(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    const fd = this.#fds[1];
+    if (fd === undefined || this.#captured) return null;
+    return this.#stdout ??= this.#io!.fdReadable(fd, "the program's standard output");
+  }
+
+  /** The read end of the child's stderr, when piped. */
+  get stderr(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    const fd = this.#fds[2];
+    if (fd === undefined || this.#captured) return null;
+    return this.#stderr ??= this.#io!.fdReadable(fd, "the program's standard error");
+  }
+
+  /**
+   * Reads piped stdout and stderr to their ends, both at once. Only before
+   * their streams were taken.
+   *
+   * @returns What each gave (empty when not piped).
+   * @throws {TypeError} When a stream was taken already.
+   */
+  async capture(): Promise<[Uint8Array, Uint8Array]> {
+    if (this.#stdout || this.#stderr || this.#captured) {
+      throw new TypeError("Cannot capture the output: its streams were taken");
+    }
+    this.#captured = true;
+    const which = [1, 2].filter((i) => this.#fds[i] !== undefined);
+    if (!which.length) return [new Uint8Array(), new Uint8Array()];
+    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output");
+    const out: [Uint8Array, Uint8Array] = [new Uint8Array(), new Uint8Array()];
+    which.forEach((i, k) => (out[i - 1] = read[k]!));
+    return out;
   }
 
   /** Whether the child has ended (it may still be a zombie until `status` settles). */
@@ -675,12 +714,7 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
     }
     if (programPid === undefined) throw new Error("Cannot start the program: its process was not created");
     const piped = parentEnds.some((fd) => fd !== undefined);
-    const { fdReadable, fdWritable } = piped ? await import("./fdstream.ts") : {} as typeof import("./fdstream.ts");
-    return new Child(programPid, p, {
-      stdin: parentEnds[0] === undefined ? null : fdWritable(parentEnds[0], "the program's standard input"),
-      stdout: parentEnds[1] === undefined ? null : fdReadable(parentEnds[1], "the program's standard output"),
-      stderr: parentEnds[2] === undefined ? null : fdReadable(parentEnds[2], "the program's standard error"),
-    });
+    return new Child(programPid, p, parentEnds, piped ? await import("./fdstream.ts") : undefined);
   } catch (error) {
     for (const fd of forChild) c.close(fd);
     for (const fd of parentEnds) if (fd !== undefined) c.close(fd);
