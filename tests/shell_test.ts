@@ -784,3 +784,31 @@ Deno.test("shell: an argument with a NUL byte is refused, not cut short", async 
   assertEquals(out.code, 1, show(out));
   assertMatch(out.stderr, /^-:1: cannot execute "echo": argument 1 contains a NUL byte/);
 });
+
+Deno.test({
+  name: "shell: save writes what the session did as a script that reproduces it",
+  ...userns,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-save-" });
+    try {
+      const file = `${dir}/box.nsh`;
+      // set +e: on stdin the shell stops at a failure; a failed command is not saved.
+      const lines = [
+        "set +e",
+        `unshare ${U} --uts --pid --mount`,
+        "mount-proc",
+        "hostname saved-box",
+        'export GREETING="hello there"',
+        `sh -c 'echo "$GREETING from $(hostname)"'`,
+      ];
+      const first = await shell([...lines, "nosuch-command-nsh", `save ${file}`, "exit", ""].join("\n"));
+      assertEquals(first.stdout, "hello there from saved-box\n", show(first));
+      const script = Deno.readTextFileSync(file);
+      assertEquals(script.split("\n").filter((l) => l && !l.startsWith("#")), [...lines, "exit"]);
+      const again = await nsh(["run", file]);
+      assertEquals([again.code, again.stdout, again.stderr], [0, "hello there from saved-box\n", ""]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
