@@ -12,15 +12,14 @@ import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
+import { planCommand } from "../plan_command.ts";
 import { parseUnshare } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { Context } from "../../lib/context.ts";
 import { nsenterSteps } from "../../lib/options.ts";
-import { type Plan, plan } from "../../lib/plan.ts";
 import { Sandbox, unshare } from "../../lib/sandbox.ts";
 import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
-import { ids } from "../../lib/system.ts";
 import { SyscallError } from "../../ffi/error.ts";
 
 /** Where a session writes, and how it lends the terminal to programs. */
@@ -290,20 +289,8 @@ export class Session {
     return this.context ? this.context.sandbox() : new Sandbox();
   }
 
-  #plan(list: readonly Step[], command: string): Plan {
-    const { euid, egid } = ids();
-    try {
-      return plan(list, { euid, egid });
-    } catch (error) {
-      if (error instanceof TypeError || error instanceof RangeError) {
-        throw new UsageError(command, lowerFirst(error.message));
-      }
-      throw error;
-    }
-  }
-
   async #foreground(box: Sandbox, argv: string[], env = this.#programEnv()): Promise<number> {
-    const p = this.#plan(box.steps, argv[0]!);
+    const p = planCommand(argv[0]!, box.steps);
     this.#io.handOver?.();
     try {
       // At the host, programs start in the session's directory.
@@ -322,7 +309,7 @@ export class Session {
     }
     if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
     const box = unshare(request.options);
-    const made = this.#plan(box.steps, "unshare").namespaces; // checks the options before anything starts
+    const made = planCommand("unshare", box.steps).namespaces; // checks the options before anything starts
     if (request.program) return await this.#foreground(this.#sandbox().with(box), request.argv);
     const parent = this.context;
     const context = parent ? await parent.hold(box) : await Context.hold(box);
