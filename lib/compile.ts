@@ -196,6 +196,31 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     add({ call: "close", args: [{ result: fd }] }, { ...info, syscall: "close" });
   };
 
+  /** Takes ids: the gid, the supplementary groups dropped (or tried), then the uid. */
+  const takeIds = (uid: number | undefined, gid: number | undefined, groups: "drop" | "try" | "keep") => {
+    if (gid !== undefined) {
+      add({ call: "setresgid", args: [gid, gid, gid] }, {
+        syscall: "setresgid",
+        operation: `set the gid to ${gid}`,
+        role: "ids",
+      });
+    }
+    if (groups !== "keep") {
+      add({ call: "setgroups", args: [0, 0], ...(groups === "try" ? { ignore: true } : {}) }, {
+        syscall: "setgroups",
+        operation: "drop the supplementary groups",
+        role: "ids",
+      });
+    }
+    if (uid !== undefined) {
+      add({ call: "setresuid", args: [uid, uid, uid] }, {
+        syscall: "setresuid",
+        operation: `set the uid to ${uid}`,
+        role: "ids",
+      });
+    }
+  };
+
   exec.stdio.forEach((fd, target) => {
     if (fd === undefined) return;
     add({ call: "dup3", args: [fd, target, 0] }, {
@@ -237,24 +262,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       role: "enter",
     });
   }
-  if (p.enterIds) {
-    const { uid, gid } = p.enterIds;
-    add({ call: "setgroups", args: [0, 0], ignore: true }, {
-      syscall: "setgroups",
-      operation: "drop the supplementary groups",
-      role: "ids",
-    });
-    add({ call: "setresgid", args: [gid, gid, gid] }, {
-      syscall: "setresgid",
-      operation: `set the gid to ${gid}`,
-      role: "ids",
-    });
-    add({ call: "setresuid", args: [uid, uid, uid] }, {
-      syscall: "setresuid",
-      operation: `set the uid to ${uid}`,
-      role: "ids",
-    });
-  }
+  if (p.enterIds) takeIds(p.enterIds.uid, p.enterIds.gid, "try");
   if (exec.rootFd !== undefined) {
     const info = {
       operation: `change the root directory to "${p.enterRoot}"`,
@@ -494,26 +502,8 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       });
     }
   }
-  if (p.setgid !== undefined) {
-    add({ call: "setresgid", args: [p.setgid, p.setgid, p.setgid] }, {
-      syscall: "setresgid",
-      operation: `set the gid to ${p.setgid}`,
-      role: "ids",
-    });
-    if (p.setgroups !== "deny") {
-      add({ call: "setgroups", args: [0, 0] }, {
-        syscall: "setgroups",
-        operation: "drop the supplementary groups",
-        role: "ids",
-      });
-    }
-  }
-  if (p.setuid !== undefined) {
-    add({ call: "setresuid", args: [p.setuid, p.setuid, p.setuid] }, {
-      syscall: "setresuid",
-      operation: `set the uid to ${p.setuid}`,
-      role: "ids",
-    });
+  if (p.setgid !== undefined || p.setuid !== undefined) {
+    takeIds(p.setuid, p.setgid, p.setgid !== undefined && p.setgroups !== "deny" ? "drop" : "keep");
   }
   const end = exec.end ?? "exec";
   if (end === "hold") {
