@@ -10,7 +10,7 @@ import { formatOptions, getopt, type OptionSpec, type ParsedOption } from "./get
 import { UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
-import { listNamespaces, type NamespaceEntry, processInfo, processNamespaces } from "../lib/lsns.ts";
+import { listNamespaces, type NamespaceEntry, netnsId, processInfo, processNamespaces } from "../lib/lsns.ts";
 import { userName } from "../lib/idmap.ts";
 import { namespaceInfo, type NamespaceType } from "../lib/namespaces.ts";
 
@@ -111,7 +111,6 @@ ${formatOptions(LSNS_OPTIONS)}
 Available output columns:
 ${columns}
 
-Unlike util-linux, NETNSID is left empty: nsh does not query rtnetlink.
 `;
 }
 
@@ -355,8 +354,12 @@ function cellText(column: ColumnName, ns: NamespaceEntry, proc: LineProcess | un
       return String((proc ? proc.uid : ns.uid) ?? 0);
     case "USER":
       return (proc ? proc.user : ns.user) ?? userName(0) ?? "0";
-    case "NETNSID":
-      return undefined;
+    case "NETNSID": {
+      if (ns.type !== "net") return undefined;
+      const file = proc ? `/proc/${proc.pid}/ns/net` : ns.nsfs[0];
+      const id = file === undefined ? undefined : netnsId(file);
+      return id === null ? "unassigned" : id === undefined ? undefined : String(id);
+    }
     case "NSFS":
       return ns.nsfs.length ? ns.nsfs.join(noWrap ? "," : "\n") : undefined;
     case "PNS":

@@ -545,3 +545,52 @@ export function listNamespaces(options: ListNamespacesOptions = {}): NamespaceEn
   }
   return entries;
 }
+
+const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
+const RTM_NEWNSID = 88, RTM_GETNSID = 90, NLM_F_REQUEST = 1;
+const NETNSA_NSID = 1, NETNSA_FD = 3;
+
+/**
+ * The id this process's network namespace gives another network namespace
+ * (`NETNSID` of lsns), asked of the kernel with an RTM_GETNSID message.
+ *
+ * @param path A file of the namespace: `/proc/PID/ns/net` or a file it is bound to.
+ * @returns The id, `null` when none is assigned, or `undefined` when the kernel cannot be asked.
+ */
+export function netnsId(path: string): number | null | undefined {
+  const c = libc();
+  const nsFd = c.open(cstring(path), 0o2000000, 0);
+  if (nsFd < 0) return undefined;
+  const sock = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  try {
+    if (sock < 0) return undefined;
+    // nlmsghdr (16) + rtgenmsg padded (4) + attribute NETNSA_FD (8)
+    const request = new Uint8Array(28);
+    const out = new DataView(request.buffer);
+    out.setUint32(0, 28, true);
+    out.setUint16(4, RTM_GETNSID, true);
+    out.setUint16(6, NLM_F_REQUEST, true);
+    out.setUint32(8, 1, true);
+    out.setUint16(20, 8, true);
+    out.setUint16(22, NETNSA_FD, true);
+    out.setUint32(24, nsFd, true);
+    if (Number(c.send(sock, request, 28n, 0)) !== 28) return undefined;
+    const reply = new Uint8Array(256);
+    const n = Number(c.recv(sock, reply, 256n, 0));
+    const view = new DataView(reply.buffer);
+    if (n < 20 || view.getUint16(4, true) !== RTM_NEWNSID) return undefined;
+    for (let at = 20; at + 4 <= n;) {
+      const length = view.getUint16(at, true);
+      if (length < 4) break;
+      if (view.getUint16(at + 2, true) === NETNSA_NSID && length >= 8) {
+        const id = view.getInt32(at + 4, true);
+        return id < 0 ? null : id;
+      }
+      at += (length + 3) & ~3;
+    }
+    return undefined;
+  } finally {
+    if (sock >= 0) c.close(sock);
+    c.close(nsFd);
+  }
+}

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { CLI, hasProgram, IS_ROOT, NOBODY, nsh, REPO, run, runUnprivileged } from "./_env.ts";
-import { listNamespaces, processInfo, processNamespaces, type Sandbox, unshare } from "../mod.ts";
+import { listNamespaces, nsenter, processInfo, processNamespaces, type Sandbox, unshare } from "../mod.ts";
 import { lsnsHelp, parseLsns } from "../cli/lsns.ts";
 import { VERSION } from "../cli/version.ts";
 
@@ -19,8 +19,22 @@ const withLsns = { ignore: !IS_ROOT || !HAS_LSNS };
 const UTF8 = { LANG: "C.UTF-8", LC_ALL: "C.UTF-8" };
 const ASCII = { LANG: "C", LC_ALL: "C" };
 
-/** Every column but NETNSID, which nsh leaves empty. */
-const COLUMNS = ["NS", "TYPE", "PATH", "NPROCS", "PID", "PPID", "COMMAND", "UID", "USER", "NSFS", "PNS", "ONS"];
+/** Every column. */
+const COLUMNS = [
+  "NS",
+  "TYPE",
+  "PATH",
+  "NPROCS",
+  "PID",
+  "PPID",
+  "COMMAND",
+  "UID",
+  "USER",
+  "NETNSID",
+  "NSFS",
+  "PNS",
+  "ONS",
+];
 
 /** Runs util-linux `lsns` and `nsh lsns` with the same arguments and locale. */
 async function both(args: string[], env: Record<string, string> = UTF8): Promise<[string, string]> {
@@ -223,8 +237,7 @@ Deno.test({
       ),
     ];
     for (const args of [["-J"], ["-J", "--output-all"], ["-J", "-Tparent"], ["-J", "-l", "-o", COLUMNS.join(",")]]) {
-      // NETNSID needs rtnetlink, which nsh does not query.
-      const [ours, theirs] = (await both(args)).map((text) => flatten(text).map(({ netnsid: _, ...e }) => e));
+      const [ours, theirs] = (await both(args)).map((text) => flatten(text));
       const pick = (list: JsonEntry[]) => mine.map((ns) => list.filter((e) => e.ns === ns));
       assertEquals(pick(ours!), pick(theirs!), args.join(" "));
       for (const [entry] of pick(ours!)) assert(entry, "each namespace is listed once");
@@ -261,15 +274,14 @@ Deno.test({
     await using sleepers = new Sleepers();
     const pid = await sleepers.start(unshare({ uts: true }), "sleep", "60");
     const filter = ["-t", "uts", "-p", String(pid)];
-    for (const column of [...COLUMNS, "NETNSID"]) {
+    for (const column of COLUMNS) {
       await assertSameOutput([...filter, "-o", column]);
       await assertSameOutput([...filter, "-o", column.toLowerCase(), "-J"]);
     }
     await assertSameOutput([...filter, "-o", "+PATH,ppid,UID"]);
     await assertSameOutput([...filter, "--output-all", "-o", "+NS", "-J"]);
-    // NETNSID needs rtnetlink, which nsh does not query: lsns says "unassigned".
-    const net = await nsh(["lsns", "-t", "net", "-p", String(pid), "-o", "NS,NETNSID", "-J"]);
-    assertEquals(flatten(net.stdout).map((e) => e.netnsid), [null]);
+    // NETNSID: ask rtnetlink, as lsns does; a namespace without an id is "unassigned".
+    await assertSameOutput(["-t", "net", "-p", String(pid), "-o", "NS,NETNSID", "-J"]);
   },
 });
 
@@ -484,5 +496,32 @@ Deno.test({
       const status = readOr(`/proc/${pid}/status`);
       if (status) assert(status.includes(`\nUid:\t${NOBODY.uid}\t`), `process ${pid} is nobody's`);
     }
+  },
+});
+
+Deno.test({
+  name: "nsh lsns shows the id a network namespace was given, as util-linux does",
+  ignore: !IS_ROOT || !HAS_LSNS || !hasProgram("ip"),
+  async fn() {
+    // In a network namespace of the test's own, which gives the id.
+    await using sleepers = new Sleepers();
+    const outer = await sleepers.start(unshare({ net: true, mount: true }).tmpfs("/run"), "sleep", "60");
+    const inner = await sleepers.start(
+      nsenter({ target: outer, net: true, mount: true }).with(unshare({ net: true })),
+      "sleep",
+      "60",
+    );
+    const setId = await nsenter({ target: outer, net: true, mount: true }).run(
+      "sh",
+      "-c",
+      `ip netns attach tst ${inner} && ip netns set tst 7`,
+    ).noThrow().output();
+    assertEquals(setId.code, 0, setId.stderrText);
+    const args = ["lsns", "-t", "net", "-o", "NS,NETNSID,PID", "-J"];
+    const inside = nsenter({ target: outer, net: true, mount: true });
+    const ours = await inside.run(Deno.execPath(), "run", "-A", "--quiet", CLI, ...args).text();
+    const theirs = await inside.run(args).text();
+    assertEquals(ours, theirs);
+    assertMatch(ours, /"netnsid": "7"/);
   },
 });
