@@ -82,6 +82,7 @@ export {
   type NamespaceEntry,
   type NamespaceLink,
   type NamespaceLinkName,
+  netnsId,
   type ProcessInfo,
   processInfo,
   type ProcessNamespaces,
