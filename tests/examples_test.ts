@@ -57,7 +57,7 @@ const cases: Example[] = [
         // netns add, a veth pair, netns exec
         /1: lo: .*\n +link\/loopback .*\n2: veth1@if\d+: <BROADCAST,MULTICAST> .*\n +link\/ether .* link-netnsid 0\n/,
         // lsns in a context: the holder and lsns itself
-        / +NS TYPE +NPROCS PID USER .*COMMAND\n *\d+ net +2 +1 root +nsh-holder\n/,
+        / +NS TYPE +NPROCS PID USER .*COMMAND\n *\d+ net +2 +1 root +unassigned +nsh-holder\n/,
         // the breakout: back in the host's network namespace
         /(net:\[\d+\])\n(?!\1\n)net:\[\d+\]\n\1\nWe are now in the default network namespace!\n/,
       ].map((re) => re.source).join("") + "$",

@@ -397,7 +397,8 @@ Deno.test({
   async fn() {
     await using sleepers = new Sleepers();
     const words = "an argument list long enough to be cut".split(" ");
-    const pid = await sleepers.start(unshare({ uts: true }), "sh", "-c", "sleep 60; :", ...words);
+    // PID 1 of a PID namespace of its own: killing the shell ends its sleep too.
+    const pid = await sleepers.start(unshare({ uts: true, pid: true }), "sh", "-c", "sleep 60; :", ...words);
     const cases = [["-o", "NS,TYPE,COMMAND"], ["-o", "COMMAND,NS"], ["-u"], ["-Towner", "-o", "NS,COMMAND"]];
     for (const columns of [24, 40, 60]) {
       for (const extra of cases) {
