@@ -210,3 +210,37 @@ export async function runUnprivileged(
 export function hostNamespace(type: string): string {
   return Deno.readLinkSync(`/proc/self/ns/${type}`);
 }
+
+/**
+ * The processes in a namespace, by its `/proc/PID/ns/TYPE` link (zombies have none).
+ *
+ * @param link Such as `"uts:[4026532177]"`.
+ * @returns Their pids.
+ */
+export function membersOf(link: string): number[] {
+  const type = link.slice(0, link.indexOf(":"));
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readLinkSync(`/proc/${entry.name}/ns/${type}`) === link) pids.push(Number(entry.name));
+    } catch {
+      // Gone while we looked, or a zombie.
+    }
+  }
+  return pids;
+}
+
+/**
+ * The name of a process.
+ *
+ * @param pid The process.
+ * @returns Its `comm`, or `undefined` when it is gone.
+ */
+export function comm(pid: number): string | undefined {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return undefined;
+  }
+}

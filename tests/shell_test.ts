@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, IS_ROOT, nsh, type Output, REPO } from "./_env.ts";
+import { CLI, comm, IS_ROOT, membersOf, nsh, type Output, REPO } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
 
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -50,30 +50,6 @@ async function runScript(text: string, args: string[] = []): Promise<Output & { 
     return { ...await nsh(["run", file, ...args]), file };
   } finally {
     Deno.removeSync(file);
-  }
-}
-
-/** The processes in a namespace, by its `/proc/PID/ns/TYPE` link (zombies have none). */
-function membersOf(link: string): number[] {
-  const type = link.slice(0, link.indexOf(":"));
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      if (Deno.readLinkSync(`/proc/${entry.name}/ns/${type}`) === link) pids.push(Number(entry.name));
-    } catch {
-      // Gone while we looked, or a zombie.
-    }
-  }
-  return pids;
-}
-
-/** The name of a process, or `undefined` when it is gone. */
-function comm(pid: number): string | undefined {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
-  } catch {
-    return undefined;
   }
 }
 

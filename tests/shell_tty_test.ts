@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, hasProgram, IS_ROOT, nsh } from "./_env.ts";
+import { CLI, comm, hasProgram, IS_ROOT, membersOf, nsh } from "./_env.ts";
 
 const HAS_TMUX = hasProgram("tmux");
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -170,29 +170,6 @@ function childrenOf(pid: number): number[] {
     // Gone.
   }
   return out;
-}
-
-function comm(pid: number): string | undefined {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The processes in a namespace, by its `/proc/PID/ns/TYPE` link (zombies have none). */
-function membersOf(link: string): number[] {
-  const type = link.slice(0, link.indexOf(":"));
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      if (Deno.readLinkSync(`/proc/${entry.name}/ns/${type}`) === link) pids.push(Number(entry.name));
-    } catch {
-      // Gone while we looked, or a zombie.
-    }
-  }
-  return pids;
 }
 
 /** Polls until a condition holds, for at most `ms`. */

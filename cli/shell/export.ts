@@ -15,7 +15,6 @@
  */
 
 import { type Command as Parsed, parse, ParseError, type Position, type Word } from "./parse.ts";
-import { parseMount } from "./session.ts";
 import { parseUnshare } from "../unshare.ts";
 import { parseNsenter } from "../nsenter.ts";
 import { lowerFirst, UsageError } from "../usage.ts";
@@ -24,6 +23,7 @@ import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } 
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
 import { NETNS_SUBCOMMANDS } from "../netns.ts";
+import { normalizePath, parseMount } from "./session.ts";
 
 /** Options of {@linkcode exportScript}. */
 export interface ExportOptions {
@@ -205,16 +205,6 @@ function stepTypes(list: readonly Step[]): NamespaceType[] {
     else if (["mount-proc", "bind", "tmpfs", "mount", "umount"].includes(step.kind)) types.add("mnt");
   }
   return [...types];
-}
-
-function normalize(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
 }
 
 /** One script being translated. */
@@ -737,7 +727,7 @@ class Translator {
     if (!ctx) {
       this.#statement(call("Deno.chdir", [target]));
     } else if (args[0] !== undefined && args[0].startsWith("/") && !this.#placeholders.size) {
-      this.#statement(`${ctx.name}.cwd = ${str(normalize(args[0]))}`);
+      this.#statement(`${ctx.name}.cwd = ${str(normalizePath(args[0]))}`);
     } else {
       this.needs.resolve = true;
       this.#statement([`${ctx.name}.cwd = `, call("resolve", [`${ctx.name}.cwd`, target])]);

@@ -395,7 +395,7 @@ export class Session {
   async #cd(args: string[]): Promise<number> {
     if (args.length > 1) throw new UsageError("cd", "too many arguments");
     const target = args[0] ?? this.#scope().get("HOME") ?? "/";
-    const path = normalize(target.startsWith("/") ? target : `${this.cwd}/${target}`);
+    const path = normalizePath(target.startsWith("/") ? target : `${this.cwd}/${target}`);
     const context = this.context;
     if (context) {
       await context.apply(steps.workdir(path));
@@ -465,7 +465,18 @@ function isBuiltin(name: string): boolean {
   return Object.hasOwn(BUILTINS, name) && !isCommand(name);
 }
 
-function normalize(path: string): string {
+/** A value as `export` prints it: plain when it is safe, else single-quoted. */
+function quoteValue(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]*$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * A path with `.`, `..` and repeated slashes resolved, as `cd` resolves it.
+ *
+ * @param path An absolute path.
+ * @returns It normalized.
+ */
+export function normalizePath(path: string): string {
   const parts: string[] = [];
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;
@@ -473,10 +484,6 @@ function normalize(path: string): string {
     else parts.push(part);
   }
   return "/" + parts.join("/");
-}
-
-function quoteValue(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]*$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 const MOUNT_FLAGS: Readonly<Record<string, number>> = {
