@@ -62,15 +62,24 @@ export async function runForeground(
   argv: readonly string[],
   env?: Readonly<Record<string, string>>,
 ): Promise<number> {
-  const child = await start(p, { argv, ...(env ? { env } : {}) });
+  // The listeners come first: a Ctrl-C while the child starts must not end
+  // nsh (Deno dies of SIGINT when nothing listens). A signal that comes before
+  // the child exists is delivered once it does.
+  let child: Child | undefined;
+  const early: [Deno.Signal, boolean][] = [];
   let emulated: number | undefined;
+  const handle = (signal: Deno.Signal, fromTerminal: boolean) => {
+    if (!child) early.push([signal, fromTerminal]);
+    else if (deliver(child, signal, fromTerminal)) emulated ??= signalNumber(signal);
+  };
   const listeners: [Deno.Signal, () => void][] = (
     [["SIGINT", true], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const
-  ).map(([signal, fromTerminal]) => [signal, () => {
-    if (deliver(child, signal, fromTerminal)) emulated ??= signalNumber(signal);
-  }]);
+  ).map(([signal, fromTerminal]) => [signal, () => handle(signal, fromTerminal)]);
   for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   try {
+    child = await start(p, { argv, ...(env ? { env } : {}) });
+    // The terminal's signal reached the child only if it existed then: pass it on.
+    for (const [signal] of early) handle(signal, false);
     const status = await child.status;
     return emulated !== undefined && status.signal === "SIGKILL" ? 128 + emulated : status.code;
   } finally {
