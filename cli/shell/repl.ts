@@ -84,9 +84,16 @@ export function repl(session: Session): Promise<number> {
     let busy = false;
     let closed = false;
     let finished: Promise<void> | undefined;
+    // An interactive shell ignores the terminal's SIGINT and SIGQUIT, as sh
+    // does: they are for the program in the foreground. A signal that arrives
+    // just after that program ended must not end the shell.
+    const ignore = () => {};
+    const ignored = ["SIGINT", "SIGQUIT"] as const;
+    for (const signal of ignored) Deno.addSignalListener(signal, ignore);
     const finish = () =>
       finished ??= (async () => {
         await session.close();
+        for (const signal of ignored) Deno.removeSignalListener(signal, ignore);
         resolve(session.exitStatus ?? session.status);
       })();
     const drain = async () => {
