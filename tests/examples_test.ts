@@ -100,17 +100,34 @@ for (const { file, expected, rootless, needs = [], check } of cases) {
       check?.(out.stdout);
     },
   });
-  Deno.test({
-    name: `examples/${file} runs as an unprivileged user`,
-    ignore: !rootless || !IS_ROOT || !hasProgram("setpriv") || missing,
-    async fn() {
-      const source = script
-        ? `import { main } from "$REPO/cli/main.ts";\nDeno.exitCode = await main(["run", "$REPO/examples/${file}"]);\n`
-        : `await import("$REPO/examples/${file}");`;
-      const out = await runUnprivileged(source);
-      assertEquals(out.code, 0, out.stderr);
-      assertMatch(out.stdout, expected);
-      check?.(out.stdout);
-    },
-  });
+  const source = script
+    ? `import { main } from "$REPO/cli/main.ts";\nDeno.exitCode = await main(["run", "$REPO/examples/${file}"]);\n`
+    : `await import("$REPO/examples/${file}");`;
+  if (rootless) {
+    Deno.test({
+      name: `examples/${file} runs as an unprivileged user`,
+      ignore: !IS_ROOT || !hasProgram("setpriv") || missing,
+      async fn() {
+        const out = await runUnprivileged(source);
+        assertEquals(out.code, 0, out.stderr);
+        assertMatch(out.stdout, expected);
+        check?.(out.stdout);
+      },
+    });
+  } else if (script) {
+    // A script that needs root tells an unprivileged user so in one line.
+    Deno.test({
+      name: `examples/${file} as an unprivileged user stops at its first step with one line and a hint`,
+      ignore: !IS_ROOT || !hasProgram("setpriv"),
+      async fn() {
+        const out = await runUnprivileged(source);
+        assertEquals(out.code, 1, out.stderr);
+        assertEquals(out.stdout, "");
+        assertMatch(
+          out.stderr,
+          /^[^\n]*\.nsh:\d+: unshare: cannot create \w+ namespaces: .*EPERM.*needs root.*--user\b.*\n$/,
+        );
+      },
+    });
+  }
 }
