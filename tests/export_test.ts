@@ -372,6 +372,10 @@ Deno.test("exportScript() rejects what it cannot translate faithfully, at the co
       "unshare --propagation=$P true",
       /^1:1: unshare: unsupported propagation mode: \$P \(a variable stands where nsh needs a literal\)/,
     ],
+    // The shell parses the words of an unquoted variable as options.
+    ["unshare $FLAGS true", /^1:9: cannot translate \$FLAGS here: nsh splits it and parses its words as unshare's/],
+    ["unshare -n $PROG", /^1:12: cannot translate \$PROG here: .* unshare's options/],
+    ["nsenter -t 1 --wd=x$D true", /^1:14: cannot translate --wd=x\$D here: .* nsenter's options/],
     ['echo a"$@"', /^1:6: cannot translate "\$@" here/],
     ['echo "a b"$X', /^1:6: cannot translate "a b"\$X: quote the variable/],
     ["export", /^1:1: cannot translate `export`: without arguments/],

@@ -323,8 +323,7 @@ class Translator {
           chunks.push({ text: part.value });
         }
       } else {
-        const splits = !part.quoted && !["?", "$", "#", "0"].includes(part.name);
-        chunks.push({ expr: this.#variable(part.name), split: splits, shown: `$${part.name}` });
+        chunks.push({ expr: this.#variable(part.name), split: splitsAtRunTime(part), shown: `$${part.name}` });
       }
     });
     if (split && chunks.some((c) => "expr" in c && c.split)) {
@@ -603,7 +602,18 @@ class Translator {
     const request = this.#parsing(() => parser(words));
     if (request.kind !== "run") throw this.#fail(`--${request.kind} is for the command line`);
     const run = request as R & { kind: "run"; program: boolean; argv: string[] };
-    return { request: run, program: this.#args(rest.slice(run.program ? end - run.argv.length : end)) };
+    const start = run.program ? end - run.argv.length : end;
+    // The shell splits an unquoted variable before it parses the options: its
+    // words may be options, which only the values known at run time decide.
+    const parsed = rest.slice(0, Math.min(start + 1, end)).find((w) => w.parts.some(splitsAtRunTime));
+    if (parsed) {
+      throw new ParseError(
+        parsed.start,
+        `cannot translate ${parsed.text} here: nsh splits it and parses its words as ${this.#name}'s options; ` +
+          `write them out, or quote it ("$NAME") when it is one word`,
+      );
+    }
+    return { request: run, program: this.#args(rest.slice(start)) };
   }
 
   #unshare(rest: readonly Word[]): string {
@@ -824,6 +834,14 @@ class Translator {
 }
 
 /** The text of a word that is literal text only, else `undefined`. */
+/**
+ * Whether a part of a word is an unquoted variable whose value the shell
+ * splits into words (`$?`, `$$`, `$#` and `$0` never hold blanks).
+ */
+function splitsAtRunTime(part: Word["parts"][number]): boolean {
+  return part.kind === "var" && !part.quoted && !["?", "$", "#", "0"].includes(part.name);
+}
+
 function literal(word: Word): string | undefined {
   const [part, ...more] = word.parts;
   return !more.length && part?.kind === "text" ? part.value : undefined;
