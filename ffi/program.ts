@@ -54,7 +54,9 @@ export interface Op {
   readonly exitIfParent?: boolean;
   /**
    * One candidate of a PATH search, as execvp(3) does it: ENOENT and ENOTDIR go
-   * on to the next step, EACCES is remembered and goes on.
+   * on to the next step, EACCES is remembered and goes on. As in sh, EACCES
+   * counts only when the file exists (a directory on the way that cannot be
+   * searched is as ENOENT).
    */
   readonly try?: boolean;
   /** The last candidate of a PATH search: its ENOENT becomes a remembered EACCES. */

@@ -57,6 +57,9 @@
  *                          EACCES is remembered and goes on, others fail
  *                  bit 12: LAST, the last candidate: ENOENT or ENOTDIR become
  *                          EACCES when a TRY step met it
+ *                  With TRY or LAST, as sh searches, EACCES counts only when
+ *                  the file exists (faccessat F_OK): a directory on the way
+ *                  that cannot be searched holds no program, as for ENOENT.
  *   64 result      written by the child: the raw return value
  */
         .intel_syntax noprefix
@@ -181,19 +184,30 @@ nsh_spawn:
         inc     r14
         jmp     .Lloop
 .Lfail:
-        test    r15d, 0x800             /* TRY */
+        test    r15d, 0x1800            /* TRY or LAST: a PATH candidate */
+        jz      10f
+        cmp     rax, -13                /* EACCES */
+        jne     8f
+        mov     rsi, rdi                /* faccessat(AT_FDCWD, path, F_OK) */
+        mov     rdi, -100
+        xor     edx, edx
+        mov     eax, 269
+        syscall
+        test    rax, rax
+        mov     rax, -2                 /* no such file: as ENOENT */
+        jnz     8f
+        mov     rax, -13
+        mov     [rbx+80], rax
+8:      test    r15d, 0x800             /* TRY */
         jz      9f
         cmp     rax, -2                 /* ENOENT */
         je      .Lnext
         cmp     rax, -20                /* ENOTDIR */
         je      .Lnext
-        cmp     rax, -13                /* EACCES */
-        jne     9f
-        mov     [rbx+80], rax
-        jmp     .Lnext
-9:      test    r15d, 0x1000            /* LAST */
-        jz      10f
-        cmp     rax, -2
+        cmp     rax, -13                /* EACCES, remembered */
+        je      .Lnext
+        jmp     10f
+9:      cmp     rax, -2                 /* LAST */
         je      11f
         cmp     rax, -20
         jne     10f

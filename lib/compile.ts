@@ -527,13 +527,15 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     });
     const name = exec.argv[0] ?? "";
     const first = ops.length;
+    // A path with a slash is executed as it is, not searched for.
+    const search = !name.includes("/");
     exec.candidates.forEach((path, i) => {
       const last = i === exec.candidates.length - 1;
       const envp: Arg = "environ" in exec.envp ? { load: exec.envp.environ } : { strs: exec.envp };
       const args: Arg[] = i === 0
         ? [{ str: path }, { strs: exec.argv }, envp]
         : [{ str: path }, { sameAs: [first, 1] }, "environ" in exec.envp ? envp : { sameAs: [first, 2] }];
-      add({ call: "execve", args, ...(last ? { last: true } : { try: true }) }, {
+      add({ call: "execve", args, ...(!search ? {} : last ? { last: true } : { try: true }) }, {
         syscall: "execve",
         operation: `execute "${name}"`,
         path: name,

@@ -335,7 +335,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a command searches PATH as execvp does: EACCES wins over ENOENT, and a later executable wins",
+  name:
+    "a command searches PATH as sh does: EACCES wins over ENOENT, a later executable wins, unsearchable is not found",
   ...root,
   async fn() {
     const dir = Deno.makeTempDirSync({ prefix: "nsh-path-" });
@@ -351,6 +352,27 @@ Deno.test({
       assertEquals(await box.run("prog").env({ PATH: `${dir}/a:${dir}/b:${dir}/c` }).text(), "c");
       const missing = await assertRejects(() => box.run("prog").env({ PATH: `${dir}/b` }));
       assertEquals((missing as SyscallError).code, "ENOENT");
+
+      // A directory the child cannot search holds no program for it, as in
+      // sh (execvp would say EACCES): "not found", 127. The directory is
+      // nobody's, and the child is root in a user namespace of its own where
+      // nobody is not mapped: root's bypass does not apply there.
+      Deno.chmodSync(dir, 0o755);
+      Deno.mkdirSync(`${dir}/private`, { mode: 0o700 });
+      Deno.writeTextFileSync(`${dir}/private/prog`, "#!/bin/sh\necho private\n", { mode: 0o755 });
+      Deno.chownSync(`${dir}/private`, 65534, 65534);
+      const outsider = sandbox().unshare("user");
+      const code = async (search: string, program = "prog") => {
+        const error = await assertRejects(() => outsider.run(program).env({ PATH: search }));
+        return (error as SyscallError).code;
+      };
+      assertEquals(await code(`${dir}/private:${dir}/b`), "ENOENT");
+      assertEquals(await code(`${dir}/b:${dir}/private`), "ENOENT");
+      assertEquals(await code(`${dir}/private:${dir}/a`), "EACCES");
+      assertEquals(await outsider.run("prog").env({ PATH: `${dir}/private:${dir}/c` }).text(), "c");
+      // A path is not searched for: the directory refuses it.
+      assertEquals(await code("", `${dir}/private/prog`), "EACCES");
+      assertEquals(await box.run(`${dir}/private/prog`).text(), "private");
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
