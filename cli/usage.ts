@@ -5,7 +5,8 @@
  * @module
  */
 
-import { SyscallError } from "../ffi/error.ts";
+import { osErrno, SyscallError } from "../ffi/error.ts";
+import { errnoName, errnoText } from "../ffi/errno.ts";
 
 /** A user's mistake on the command line: one line and a usage hint, exit 1. */
 export class UsageError extends Error {
@@ -81,8 +82,12 @@ export function describeError(command: string, error: unknown): string {
     return `${cmd}: ${error.message}\nTry '${cmd} --help' for more information.`;
   }
   if (error instanceof SyscallError) return prefix + lowerFirst(error.message);
-  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return `${prefix}${lowerFirst(error.message)} (run Deno with -A)`;
+  if (error instanceof Deno.errors.NotCapable) return `${prefix}${lowerFirst(error.message)} (run Deno with -A)`;
+  // A Deno API's failed system call: "Permission denied (os error 13): mkdir '/x'".
+  const e = osErrno(error);
+  if (e !== undefined) {
+    const what = /\(os error \d+\)(?:: (.*))?$/.exec((error as Error).message)?.[1];
+    return `${prefix}${what ? `cannot ${what}: ` : ""}${errnoName(e)} (${errnoText(e)})`;
   }
   // lib/ throws plain Errors for what the machine lacks (newuidmap, kernel
   // support); TypeError and RangeError from user input are turned into

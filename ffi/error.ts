@@ -5,7 +5,7 @@
  * @module
  */
 
-import { errnoName, errnoText } from "./errno.ts";
+import { errnoName, errnoNumber, errnoText } from "./errno.ts";
 
 /** Options of {@linkcode SyscallError}. */
 export interface SyscallErrorOptions {
@@ -62,4 +62,16 @@ export class SyscallError extends Error {
     this.path = options.path;
     this.hint = options.hint;
   }
+}
+
+/**
+ * The errno of an error that a Deno API raised for a failed system call
+ * (`Deno.errors.PermissionDenied` and the like carry its name as `code`).
+ *
+ * @param error Anything caught.
+ * @returns The errno value, or `undefined` when `error` is no such error.
+ */
+export function osErrno(error: unknown): number | undefined {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  return typeof code === "string" ? errnoNumber(code) : undefined;
 }

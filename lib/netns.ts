@@ -8,7 +8,7 @@
  */
 
 import { cstring, errno, fileMode, libc } from "../ffi/libc.ts";
-import { SyscallError } from "../ffi/error.ts";
+import { osErrno, SyscallError } from "../ffi/error.ts";
 import { releaseNamespace } from "./engine.ts";
 import { type Sandbox, sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
@@ -65,7 +65,17 @@ function needsRoot(e: number): string | undefined {
  */
 function prepareRunDir(): void {
   const c = libc();
-  Deno.mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
+  try {
+    Deno.mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    const e = osErrno(error);
+    if (e === undefined) throw error;
+    throw new SyscallError("mkdir", e, {
+      operation: `create "${NETNS_RUN_DIR}"`,
+      path: NETNS_RUN_DIR,
+      hint: needsRoot(e),
+    });
+  }
   const dir = cstring(NETNS_RUN_DIR);
   for (let bound = false;; bound = true) {
     if (c.mount(cstring("none"), dir, cstring("none"), BigInt(MS_SHARED | MS_REC), null) === 0) return;

@@ -7,7 +7,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, hasProgram, IS_ROOT } from "./_env.ts";
+import { CLI, hasProgram, IS_ROOT, runUnprivileged } from "./_env.ts";
 import { type CommandResult, nsenter, unshare } from "../mod.ts";
 
 const NSH = [Deno.execPath(), "run", "-A", "--quiet", CLI];
@@ -160,6 +160,21 @@ Deno.test({
     assertMatch(
       missing.stderrText,
       /^nsh netns: cannot open the net namespace "\/run\/netns\/nope": open\(\) failed with ENOENT/,
+    );
+  },
+});
+
+Deno.test({
+  name: "nsh netns add as an unprivileged user fails with one line that says root is needed",
+  ignore: !IS_ROOT || !hasProgram("setpriv"),
+  async fn() {
+    const out = await runUnprivileged(
+      `import { main } from "$REPO/cli/main.ts";\nDeno.exitCode = await main(["netns", "add", "nsh-test-unprivileged"]);\n`,
+    );
+    assertEquals([out.code, out.stdout], [1, ""], out.stderr);
+    assertMatch(
+      out.stderr,
+      /^nsh netns: cannot [^\n]*failed with E(ACCES|PERM) [^\n]*; named network namespaces need root\n$/,
     );
   },
 });

@@ -102,10 +102,25 @@ Deno.test("describeError() suggests -A for a missing Deno permission", () => {
     describeError("unshare", new Deno.errors.NotCapable("Requires ffi access")),
     "nsh unshare: requires ffi access (run Deno with -A)",
   );
+});
+
+Deno.test("describeError() prints a Deno API's failed system call as one line with its errno", () => {
+  let missing: unknown;
+  try {
+    Deno.readTextFileSync("/nonexistent-nsh-file");
+  } catch (error) {
+    missing = error;
+  }
   assertEquals(
-    describeError("unshare", new Deno.errors.PermissionDenied("Requires read access")),
-    "nsh unshare: requires read access (run Deno with -A)",
+    describeError("run", missing),
+    "nsh run: cannot readfile '/nonexistent-nsh-file': ENOENT (No such file or directory)",
   );
+  // What Deno raises for EACCES: PermissionDenied is the kernel's refusal, not
+  // a missing Deno permission (that is NotCapable).
+  const denied = Object.assign(new Deno.errors.PermissionDenied("Permission denied (os error 13): mkdir '/x'"), {
+    code: "EACCES",
+  });
+  assertEquals(describeError("netns", denied), "nsh netns: cannot mkdir '/x': EACCES (Permission denied)");
 });
 
 Deno.test("describeError() prints an internal error with its stack for a TypeError", () => {
