@@ -379,9 +379,12 @@ async function startupSection(schedule: Schedule, empty: string) {
       `each is \`${Deno.execPath()} run -A …\` started with Deno.Command, stdout to /dev/null`,
       "the middle rows split the cost: --version loads only the CLI's entry modules; unshare true adds the",
       "unshare command, the engine, libc through FFI and a spawn without new namespaces",
+      "FFI floor: one module that opens libc and runs posix_spawnp(true) + waitpid, the least any Deno",
+      "program starting a process through FFI pays (no namespace: a new net namespace adds about 0.5 ms)",
     ],
     [
       { name: `empty script (${empty})`, run: denoBatch([empty]) },
+      { name: "FFI floor (bench/_ffi_floor.ts)", run: denoBatch(["bench/_ffi_floor.ts"]) },
       { name: "cli.ts --version", run: denoBatch(["cli.ts", "--version"]) },
       { name: "cli.ts unshare true", run: denoBatch(["cli.ts", "unshare", "true"]) },
       {

@@ -139,13 +139,19 @@ const TABLE: readonly (readonly [number, string, string])[] = [
   [132, "ERFKILL", "Operation not possible due to RF-kill"],
 ];
 
-const NAMES = new Map<number, readonly [string, string]>();
-const NUMBERS = new Map<string, number>();
-for (const [n, name, text] of TABLE) {
-  NAMES.set(n, [name, text]);
-  NUMBERS.set(name, n);
+// Built on first use: only an error reads them, and a run that succeeds must
+// not pay for them at start-up.
+let names: Map<number, readonly [string, string]> | undefined;
+let numbers: Map<string, number> | undefined;
+
+function tables(): [Map<number, readonly [string, string]>, Map<string, number>] {
+  if (!names || !numbers) {
+    names = new Map(TABLE.map(([n, name, text]) => [n, [name, text]]));
+    numbers = new Map(TABLE.map(([n, name]) => [name, n]));
+    numbers.set("EWOULDBLOCK", 11);
+  }
+  return [names, numbers];
 }
-NUMBERS.set("EWOULDBLOCK", 11);
 
 /**
  * The symbolic name of an errno value.
@@ -154,7 +160,7 @@ NUMBERS.set("EWOULDBLOCK", 11);
  * @returns The name, such as `"EPERM"`, or `"E<n>"` when unknown.
  */
 export function errnoName(errno: number): string {
-  return NAMES.get(errno)?.[0] ?? `E${errno}`;
+  return tables()[0].get(errno)?.[0] ?? `E${errno}`;
 }
 
 /**
@@ -164,7 +170,7 @@ export function errnoName(errno: number): string {
  * @returns The message, such as `"Operation not permitted"`.
  */
 export function errnoText(errno: number): string {
-  return NAMES.get(errno)?.[1] ?? `Unknown error ${errno}`;
+  return tables()[0].get(errno)?.[1] ?? `Unknown error ${errno}`;
 }
 
 /**
@@ -174,5 +180,5 @@ export function errnoText(errno: number): string {
  * @returns The value, or `undefined` when the name is unknown.
  */
 export function errnoNumber(name: string): number | undefined {
-  return NUMBERS.get(name);
+  return tables()[1].get(name);
 }

@@ -2,7 +2,7 @@
 // tests/routine_test.ts re-assembles the source and compares.
 
 /** The machine code of holder_x86_64.S. */
-export const HOLDER_X86_64: Uint8Array<ArrayBuffer> = new Uint8Array(
+export const HOLDER_X86_64: Uint8Array<ArrayBuffer> = Uint8Array.fromHex(
   [
     "7f454c4602010100000000000000000002003e00010000007800400000000000",
     "4000000000000000000000000000000000000000400038000100000000000000",
@@ -11,5 +11,5 @@ export const HOLDER_X86_64: Uint8Array<ArrayBuffer> = new Uint8Array(
     "0000488d35420000000f05b83d00000048c7c7ffffffff31f6ba000000404531",
     "d20f054883f8f675e2b880000000488d3d0e00000031f631d241ba080000000f",
     "05ebc800000100000000006e73682d686f6c64657200",
-  ].join("").match(/../g)!.map((byte) => parseInt(byte, 16)),
+  ].join(""),
 );

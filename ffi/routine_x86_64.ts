@@ -2,7 +2,7 @@
 // tests/routine_test.ts re-assembles the source and compares.
 
 /** The machine code of routine_x86_64.S. */
-export const ROUTINE_X86_64: Uint8Array<ArrayBuffer> = new Uint8Array(
+export const ROUTINE_X86_64: Uint8Array<ArrayBuffer> = Uint8Array.fromHex(
   [
     "4889f84889f74889d64889ca4d89c24d89c84c8b4c24080f05c3660f1f440000",
     "5341544155415641574889fbb80e000000bf02000000488d7330488d533841ba",
@@ -22,5 +22,5 @@ export const ROUTINE_X86_64: Uint8Array<ArrayBuffer> = new Uint8Array(
     "83f8ec750c488b4b504885c974034889c841f7c7000100000f8579ffffff4c89",
     "734048f7d848894348488b7b284885ff7810b801000000488d7340ba10000000",
     "0f05b8e7000000bf7f0000000f05b8e700000031ff0f05",
-  ].join("").match(/../g)!.map((byte) => parseInt(byte, 16)),
+  ].join(""),
 );
