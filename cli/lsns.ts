@@ -7,7 +7,7 @@
  */
 
 import { formatOptions, getopt, type OptionSpec, type ParsedOption } from "./getopt.ts";
-import { UsageError } from "./usage.ts";
+import { ValueError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { listNamespaces, type NamespaceEntry, netnsId, processInfo, processNamespaces } from "../lib/lsns.ts";
@@ -165,14 +165,14 @@ function parseColumns(cmd: string, list: string): ColumnName[] {
     // A comma at the very end belongs to the last name, as in util-linux.
     if (p + 1 === list.length) end = p + 1;
     if (end < 0) continue;
-    if (end <= begin) throw new UsageError(cmd, `failed to parse column list: '${list}'`);
+    if (end <= begin) throw new ValueError(cmd, `failed to parse column list: '${list}'`);
     const name = list.slice(begin, end);
     const column = BY_NAME.get(name.toUpperCase() as ColumnName);
-    if (!column) throw new UsageError(cmd, `unknown column: ${name}`);
+    if (!column) throw new ValueError(cmd, `unknown column: ${name}`);
     names.push(column.name);
     begin = -1;
   }
-  if (!names.length) throw new UsageError(cmd, `failed to parse column list: '${list}'`);
+  if (!names.length) throw new ValueError(cmd, `failed to parse column list: '${list}'`);
   return names;
 }
 
@@ -222,7 +222,7 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
     if (group >= 0) {
       const other = seen.get(group);
       if (other !== undefined && other !== name) {
-        throw new UsageError(cmd, `mutually exclusive arguments: ${EXCLUSIVE[group]!.map((o) => `--${o}`).join(" ")}`);
+        throw new ValueError(cmd, `mutually exclusive arguments: ${EXCLUSIVE[group]!.map((o) => `--${o}`).join(" ")}`);
       }
       seen.set(group, name);
     }
@@ -248,7 +248,7 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
         break;
       case "task":
         if (!/^\d+$/.test(value!) || Number(value) < 1 || Number(value) > 0x7fffffff) {
-          throw new UsageError(cmd, `invalid PID argument: '${value}'`);
+          throw new ValueError(cmd, `invalid PID argument: '${value}'`);
         }
         pid = Number(value);
         break;
@@ -266,14 +266,14 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
         break;
       case "type": {
         const type = namespaceInfo(value!)?.type;
-        if (!type || type !== value) throw new UsageError(cmd, `unknown namespace type: ${value}`);
+        if (!type || type !== value) throw new ValueError(cmd, `unknown namespace type: ${value}`);
         if (!types.includes(type)) types.push(type);
         break;
       }
       case "tree": {
         const rel = value?.replace(/^=/, "") ?? "owner";
         if (rel !== "process" && rel !== "parent" && rel !== "owner") {
-          throw new UsageError(cmd, `unknown tree type: ${rel}`);
+          throw new ValueError(cmd, `unknown tree type: ${rel}`);
         }
         tree = rel;
         break;
@@ -282,8 +282,8 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
   }
   let namespace: number | undefined;
   if (rest.length) {
-    if (pid !== undefined) throw new UsageError(cmd, "--task is mutually exclusive with <namespace>");
-    if (!/^\d+$/.test(rest[0]!)) throw new UsageError(cmd, `invalid namespace argument: '${rest[0]}'`);
+    if (pid !== undefined) throw new ValueError(cmd, "--task is mutually exclusive with <namespace>");
+    if (!/^\d+$/.test(rest[0]!)) throw new ValueError(cmd, `invalid namespace argument: '${rest[0]}'`);
     namespace = Number(rest[0]);
     if (!tree && !list) tree = "process";
     if (!columns.length) columns = [...NAMESPACE_COLUMNS];

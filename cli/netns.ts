@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./usage.ts";
+import { UsageError, ValueError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand, Io } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -60,14 +60,14 @@ function name(args: readonly string[], index: number, what: string): string {
   try {
     checkNetnsName(value);
   } catch (error) {
-    throw new UsageError("netns", (error as Error).message.replace(/^Cannot/, "cannot"));
+    throw new ValueError("netns", (error as Error).message.replace(/^Cannot/, "cannot"));
   }
   return value;
 }
 
 function pid(text: string | undefined, what: string): number {
   if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError("netns", `${what}: '${text ?? ""}' is not a pid`);
+    throw new ValueError("netns", `${what}: '${text ?? ""}' is not a pid`);
   }
   return Number(text);
 }

@@ -5,7 +5,7 @@
  */
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
-import { lowerFirst, UsageError } from "./usage.ts";
+import { lowerFirst, UsageError, ValueError } from "./usage.ts";
 import { planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
@@ -86,7 +86,7 @@ export type NsenterRequest =
 
 function id(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 0xfffffffe) {
-    throw new UsageError("nsenter", `failed to parse ${what}: '${text}'`);
+    throw new ValueError("nsenter", `failed to parse ${what}: '${text}'`);
   }
   return Number(text);
 }
@@ -121,7 +121,7 @@ export function parseNsenter(args: readonly string[], shell = "/bin/sh"): Nsente
         break;
       case "target":
         o.target = id(value!, "pid");
-        if (o.target === 0) throw new UsageError(cmd, `failed to parse pid: '${value}'`);
+        if (o.target === 0) throw new ValueError(cmd, `failed to parse pid: '${value}'`);
         break;
       case "setuid":
         o.setuid = id(value!, "uid");
@@ -173,7 +173,7 @@ export function planNsenter(options: NsenterOptions, wdns?: string): Plan {
   try {
     steps = nsenterSteps(options);
   } catch (error) {
-    throw new UsageError("nsenter", lowerFirst((error as Error).message));
+    throw new ValueError("nsenter", lowerFirst((error as Error).message));
   }
   if (wdns !== undefined) steps.push(workdir(wdns));
   return planCommand("nsenter", steps);

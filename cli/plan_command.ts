@@ -7,7 +7,7 @@
 import { type Plan, plan } from "../lib/plan.ts";
 import type { Step } from "../lib/steps.ts";
 import { ids } from "../lib/system.ts";
-import { lowerFirst, UsageError } from "./usage.ts";
+import { lowerFirst, ValueError } from "./usage.ts";
 
 /**
  * The plan of a command's steps for this process, with the plan's own checks
@@ -16,7 +16,7 @@ import { lowerFirst, UsageError } from "./usage.ts";
  * @param command The command, for the message.
  * @param steps The steps.
  * @returns The plan.
- * @throws {UsageError} When the steps cannot be planned.
+ * @throws {ValueError} When the steps cannot be planned.
  */
 export function planCommand(command: string, steps: readonly Step[]): Plan {
   const { euid, egid } = ids();
@@ -24,7 +24,7 @@ export function planCommand(command: string, steps: readonly Step[]): Plan {
     return plan(steps, { euid, egid });
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError(command, lowerFirst(error.message));
+      throw new ValueError(command, lowerFirst(error.message));
     }
     throw error;
   }

@@ -5,7 +5,7 @@
  */
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
-import { lowerFirst, UsageError } from "./usage.ts";
+import { lowerFirst, ValueError } from "./usage.ts";
 import { planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
@@ -116,7 +116,7 @@ const PROPAGATIONS = ["slave", "shared", "private", "unchanged"];
 
 function integer(command: string, text: string, what: string, min = -(2 ** 53), max = 2 ** 53): number {
   if (!/^-?\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(command, `failed to parse ${what}: '${text}'`);
+    throw new ValueError(command, `failed to parse ${what}: '${text}'`);
   }
   return Number(text);
 }
@@ -168,7 +168,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         try {
           ranges = value === "auto" ? "auto" : [parseIdRange(value!)];
         } catch (error) {
-          throw new UsageError(cmd, lowerFirst((error as Error).message));
+          throw new ValueError(cmd, lowerFirst((error as Error).message));
         }
         if (name === "map-users") o.mapUsers = ranges;
         else o.mapGroups = ranges;
@@ -176,7 +176,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
       }
       case "kill-child": {
         const signal = value === undefined ? 9 : signalNumber(value);
-        if (signal === undefined) throw new UsageError(cmd, `unknown signal: ${value}`);
+        if (signal === undefined) throw new ValueError(cmd, `unknown signal: ${value}`);
         o.killChild = signal;
         break;
       }
@@ -184,12 +184,12 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         o.mountProc = value ?? true;
         break;
       case "propagation":
-        if (!PROPAGATIONS.includes(value!)) throw new UsageError(cmd, `unsupported propagation mode: ${value}`);
+        if (!PROPAGATIONS.includes(value!)) throw new ValueError(cmd, `unsupported propagation mode: ${value}`);
         o.propagation = value as Propagation;
         break;
       case "setgroups":
         if (value !== "allow" && value !== "deny") {
-          throw new UsageError(cmd, `unsupported --setgroups argument '${value}'`);
+          throw new ValueError(cmd, `unsupported --setgroups argument '${value}'`);
         }
         o.setgroups = value;
         break;
@@ -233,7 +233,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
  *
  * @param options The options.
  * @returns The plan.
- * @throws {UsageError} For contradictory or out-of-range options.
+ * @throws {ValueError} For contradictory or out-of-range options.
  */
 export function planUnshare(options: UnshareOptions): Plan {
   return planCommand("unshare", unshareSteps(options));

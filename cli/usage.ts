@@ -14,6 +14,8 @@ export class UsageError extends Error {
   readonly command: string;
   /** The exit status. */
   readonly exitCode: number;
+  /** Whether the message is followed by "Try '… --help'" (util-linux adds it to syntax errors only). */
+  readonly help: boolean = true;
 
   /**
    * @param command The command that was called.
@@ -25,6 +27,24 @@ export class UsageError extends Error {
     this.name = "UsageError";
     this.command = command;
     this.exitCode = exitCode;
+  }
+}
+
+/**
+ * A value the command cannot use (`--propagation bad`, an unknown user, a
+ * hostname too long): one line without a usage hint, exit 1, as util-linux
+ * reports what it fails to parse.
+ */
+export class ValueError extends UsageError {
+  override readonly help = false;
+
+  /**
+   * @param command The command that was called.
+   * @param message What is wrong.
+   */
+  constructor(command: string, message: string) {
+    super(command, message);
+    this.name = "ValueError";
   }
 }
 
@@ -79,7 +99,7 @@ export function describeError(command: string, error: unknown): string {
   if (error instanceof ExitError) return "";
   if (error instanceof UsageError) {
     const cmd = error.command ? `nsh ${error.command}` : "nsh";
-    return `${cmd}: ${error.message}\nTry '${cmd} --help' for more information.`;
+    return `${cmd}: ${error.message}${error.help ? `\nTry '${cmd} --help' for more information.` : ""}`;
   }
   if (error instanceof SyscallError) return prefix + lowerFirst(error.message);
   if (error instanceof Deno.errors.NotCapable) return `${prefix}${lowerFirst(error.message)} (run Deno with -A)`;

@@ -166,13 +166,13 @@ Deno.test({
         /^nsh nsenter: cannot join the namespaces of process 999999: pidfd_open\(\) failed with ESRCH \(No such process\); there is no process 999999\n$/,
       ],
 
-      [["-n"], /^nsh nsenter: cannot join the net namespace: neither a file nor a target pid is given\nTry/],
-      [["-t", "1"], /^nsh nsenter: cannot join namespaces: none is given \(use --all or a namespace option\)\nTry/],
+      [["-n"], /^nsh nsenter: cannot join the net namespace: neither a file nor a target pid is given\n$/],
+      [["-t", "1"], /^nsh nsenter: cannot join namespaces: none is given \(use --all or a namespace option\)\n$/],
       [
         ["--net=/no/such/file"],
         /^nsh nsenter: cannot open the net namespace "\/no\/such\/file": open\(\) failed with ENOENT/,
       ],
-      [["-t", "abc", "-n"], /^nsh nsenter: failed to parse pid: 'abc'\nTry/],
+      [["-t", "abc", "-n"], /^nsh nsenter: failed to parse pid: 'abc'\n$/],
     ];
     for (const [args, expected] of cases) {
       const out = await nsh(["nsenter", ...args, "true"]);

@@ -227,13 +227,24 @@ Deno.test("shell: a script stops at the first failing command, with FILE:LINE", 
   assertEquals([cd.code, cd.stdout], [1, "one\n"]);
   assertEquals(
     cd.stderr,
-    `${cd.file}:3: cd: /nonexistent-nsh-dir: no such directory\nTry 'help cd' for more information.\n`,
+    `${cd.file}:3: cd: /nonexistent-nsh-dir: no such directory\n`,
   );
   const missing = await runScript("echo one\n  nosuch-nsh-command arg\necho two\n");
   assertEquals([missing.code, missing.stdout], [127, "one\n"]);
   assertEquals(missing.stderr, `${missing.file}:2: nosuch-nsh-command: command not found\n`);
   const program = await runScript("echo one\nsh -c 'exit 4'\necho two\n");
   assertEquals([program.code, program.stdout], [4, "one\n"], show(program));
+});
+
+Deno.test({
+  name: "shell: a value a builtin cannot use is one line and status 1, and the context stays as it was",
+  ...userns,
+  async fn() {
+    const long = "h".repeat(65);
+    const out = await runScript(`set +e\nunshare ${U} --uts\nhostname box\nhostname ${long}\necho $?\nhostname\n`);
+    assertEquals([out.code, out.stdout], [0, "1\nbox\n"], show(out));
+    assertEquals(out.stderr, `${out.file}:4: hostname: cannot set the hostname to "${long}": longer than 64 bytes\n`);
+  },
 });
 
 Deno.test("shell: set +e goes on after a failure, set -e stops again", async () => {

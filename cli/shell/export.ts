@@ -17,7 +17,7 @@
 import { type Command as Parsed, parse, ParseError, type Position, type Word } from "./parse.ts";
 import { parseUnshare } from "../unshare.ts";
 import { parseNsenter } from "../nsenter.ts";
-import { lowerFirst, UsageError } from "../usage.ts";
+import { lowerFirst, UsageError, ValueError } from "../usage.ts";
 import type { Io } from "../commands.ts";
 import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "../../lib/options.ts";
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
@@ -1050,7 +1050,7 @@ export async function exportFile(args: readonly string[], io: Io): Promise<numbe
       try {
         from = new URL(value).href;
       } catch {
-        throw new UsageError("export", `--from: '${value}' is not a URL (such as file:///path/to/mod.ts)`);
+        throw new ValueError("export", `--from: '${value}' is not a URL (such as file:///path/to/mod.ts)`);
       }
     } else if (a.startsWith("-")) {
       throw new UsageError("export", `unrecognized option '${a}'`);

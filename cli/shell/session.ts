@@ -10,7 +10,7 @@
 import { type Command as Parsed, expand, parse, ParseError, type Scope } from "./parse.ts";
 import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
-import { describeError, exitStatusOf, lowerFirst, UsageError } from "../usage.ts";
+import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
 import { planCommand } from "../plan_command.ts";
 import { parseUnshare } from "../unshare.ts";
@@ -222,7 +222,7 @@ export class Session {
       } else if (error instanceof UsageError && (isCommand(error.command) || isBuiltin(error.command))) {
         // In the shell, a command's help is `NAME --help`, a builtin's `help NAME`.
         const hint = isBuiltin(error.command) ? `help ${error.command}` : `${error.command} --help`;
-        text = `nsh ${error.command}: ${error.message}\nTry '${hint}' for more information.`;
+        text = `nsh ${error.command}: ${error.message}${error.help ? `\nTry '${hint}' for more information.` : ""}`;
       } else {
         text = describeError(isCommand(name) || isBuiltin(name) ? name : "", error);
       }
@@ -337,7 +337,7 @@ export class Session {
     try {
       list = nsenterSteps(options);
     } catch (error) {
-      throw new UsageError("nsenter", lowerFirst((error as Error).message));
+      throw new ValueError("nsenter", lowerFirst((error as Error).message));
     }
     if (request.wdns !== undefined) list.push(steps.workdir(request.wdns));
     if (request.program) {
@@ -376,7 +376,15 @@ export class Session {
         `not in a context with a ${what} namespace of its own: it would change the host's (run unshare ${option} first)`,
       );
     }
-    await context.apply(...list);
+    try {
+      await context.apply(...list);
+    } catch (error) {
+      // The plan's checks of values (a hostname too long), as for one-shot commands.
+      if (error instanceof TypeError || error instanceof RangeError) {
+        throw new ValueError(command, lowerFirst(error.message));
+      }
+      throw error;
+    }
     return 0;
   }
 
@@ -404,7 +412,7 @@ export class Session {
       try {
         if (!Deno.statSync(path).isDirectory) throw new Deno.errors.NotADirectory(path);
       } catch {
-        throw new UsageError("cd", `${target}: no such directory`);
+        throw new ValueError("cd", `${target}: no such directory`);
       }
       this.#cwd = path;
     }
@@ -425,7 +433,7 @@ export class Session {
     for (const arg of args) {
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg : arg.slice(0, eq);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError("export", `'${name}' is not a valid name`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValueError("export", `'${name}' is not a valid name`);
       if (eq >= 0) this.#scopeVars().set(name, arg.slice(eq + 1));
       else {
         const value = this.#scope().get(name);
