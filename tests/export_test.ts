@@ -70,15 +70,20 @@ Deno.test("exportScript() turns a one-shot unshare into a program of one stateme
 // Exported by nsh from box.nsh: the same commands as a program on nsh's module.
 // Run it with deno run -A, and the script's arguments after it.
 
-import { CommandError, unshare } from "file:///nsh/mod.ts";
+import { CommandError, SyscallError, unshare } from "file:///nsh/mod.ts";
 
 try {
   // box.nsh:1  unshare --net ip addr
   await unshare({ net: true }).run("ip", "addr");
 } catch (error) {
-  // A program failed: end with its status, as nsh run does.
-  if (!(error instanceof CommandError)) throw error;
-  Deno.exitCode = error.code;
+  // End as nsh run does: with the status of a program that failed, or with one
+  // line and 127 (not found), 126 (not executable) or 1 for what did not start.
+  if (error instanceof CommandError) Deno.exitCode = error.code;
+  else if (error instanceof SyscallError) {
+    console.error(error.message);
+    if (error.syscall !== "execve") Deno.exitCode = 1;
+    else Deno.exitCode = error.code === "ENOENT" ? 127 : 126;
+  } else throw error;
 }
 `,
   );
@@ -332,7 +337,7 @@ exit
 
 Deno.test("exportScript() imports mod.ts from the URL given, and nsh's CLI from beside it", () => {
   const program = exportScript("unshare --net\nlsns\n", { file: "a.nsh", from: "https://example.com/nsh/mod.ts" });
-  assertLine(program, 'import { CommandError, unshare } from "https://example.com/nsh/mod.ts";');
+  assertLine(program, '} from "https://example.com/nsh/mod.ts";');
   assertLine(program, '"https://example.com/nsh/cli.ts",');
 });
 
@@ -413,7 +418,7 @@ Deno.test("every program exported above is deno fmt-clean and type-checks", asyn
 Deno.test("nsh export prints the program and reports what it cannot translate", async () => {
   const out = await nsh(["export", "--from", "https://example.com/nsh/mod.ts", `${REPO}examples/time_shift.nsh`]);
   assertEquals(out.code, 0, out.stderr);
-  assertLine(out.stdout, 'import { CommandError, sandbox, unshare } from "https://example.com/nsh/mod.ts";');
+  assertLine(out.stdout, '} from "https://example.com/nsh/mod.ts";');
   const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
   try {
     Deno.writeTextFileSync(`${dir}/bad.nsh`, "echo a\nls | wc\n");
@@ -491,6 +496,32 @@ for (const { file, needs, rootless } of EXAMPLES) {
     },
   });
 }
+
+Deno.test({
+  name: "an exported program that cannot start a program or a step ends as nsh run does: one line, 127 or 1",
+  ignore: !IS_ROOT,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
+    try {
+      const scripts: [string, number, RegExp][] = [
+        ["echo one\nnosuch-nsh-program arg\necho two\n", 127, /^Cannot execute "nosuch-nsh-program": .*ENOENT.*\n$/],
+        ["echo one\nunshare --mount-proc=/no/such/dir true\n", 1, /^Cannot mount .*"\/no\/such\/dir".*ENOENT.*\n$/],
+      ];
+      for (const [source, code, message] of scripts) {
+        const file = `${dir}/box.nsh`;
+        Deno.writeTextFileSync(file, source);
+        const script = await nsh(["run", file]);
+        Deno.writeTextFileSync(`${dir}/box.ts`, exportScript(source, { file: "box.nsh", from: MOD }));
+        const program = await run(Deno.execPath(), ["run", "-A", "--quiet", `${dir}/box.ts`], { cwd: dir });
+        assertEquals([script.code, script.stdout], [code, "one\n"], script.stderr);
+        assertEquals([program.code, program.stdout], [code, "one\n"], program.stderr);
+        assertMatch(program.stderr, message);
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
 
 Deno.test({
   name: "an exported program exits with the status nsh run exits with",

@@ -161,6 +161,8 @@ interface Needs {
   resolve: boolean;
   /** A statement may reject with a CommandError. */
   commandError: boolean;
+  /** A statement may reject with a SyscallError: a program or a step that fails to start. */
+  setupError: boolean;
 }
 
 /** A context of the script while it is open. */
@@ -212,7 +214,14 @@ class Translator {
   readonly #file: string;
   readonly #lines: Line[] = [];
   readonly #contexts: ContextInfo[] = [];
-  readonly needs: Needs = { imports: new Set(), nsh: false, split: false, resolve: false, commandError: false };
+  readonly needs: Needs = {
+    imports: new Set(),
+    nsh: false,
+    split: false,
+    resolve: false,
+    commandError: false,
+    setupError: false,
+  };
   #names = 0;
   #codes = 0;
   #errexit = true;
@@ -246,6 +255,11 @@ class Translator {
   }
 
   #statement(doc: Doc): void {
+    // What nsh does (start a program, make a context, mount) can fail to start.
+    const first = pieces(doc)[0];
+    if (typeof first === "string" && /^(await |const \w+ = await |await using )/.test(first)) {
+      this.needs.setupError = true;
+    }
     this.#lines.push({ kind: "statement", doc });
   }
 
@@ -951,9 +965,11 @@ function wrap(text: string, width = WIDTH): string[] {
 function render(t: Translator, header: readonly string[], options: ExportOptions): string {
   const { needs } = t;
   const out: string[] = [];
-  const indent = needs.commandError ? 2 : 0;
+  const guarded = needs.commandError || needs.setupError;
+  const indent = guarded ? 2 : 0;
   const pad = " ".repeat(indent);
   if (needs.commandError) needs.imports.add("CommandError");
+  if (needs.setupError) needs.imports.add("SyscallError");
   const names = [...needs.imports].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1);
   out.push(
     "#!/usr/bin/env -S deno run -A",
@@ -986,14 +1002,28 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
     else if (line.kind === "comment") body.push(line.text === "" ? pad + "//" : `${pad}// ${line.text}`);
     else body.push(pad + layout(line.doc, indent, ";"));
   }
-  if (needs.commandError) {
+  if (guarded) {
+    const why = [
+      ...(needs.commandError ? ["with the status of a program that failed"] : []),
+      ...(needs.setupError
+        ? ["with one line and 127 (not found), 126 (not executable) or 1 for what did not start"]
+        : []),
+    ];
     out.push(
       "try {",
       ...body,
       "} catch (error) {",
-      "  // A program failed: end with its status, as nsh run does.",
-      "  if (!(error instanceof CommandError)) throw error;",
-      "  Deno.exitCode = error.code;",
+      ...wrap(`End as nsh run does: ${why.join(", or ")}.`, WIDTH - 2).map((l) => `  ${l}`),
+      ...(needs.commandError ? ["  if (error instanceof CommandError) Deno.exitCode = error.code;"] : []),
+      ...(needs.setupError
+        ? [
+          `  ${needs.commandError ? "else if" : "if"} (error instanceof SyscallError) {`,
+          "    console.error(error.message);",
+          '    if (error.syscall !== "execve") Deno.exitCode = 1;',
+          '    else Deno.exitCode = error.code === "ENOENT" ? 127 : 126;',
+          "  } else throw error;",
+        ]
+        : ["  else throw error;"]),
       "}",
     );
   } else {
