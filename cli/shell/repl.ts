@@ -51,7 +51,7 @@ export function useColor(): boolean {
 }
 
 /**
- * Reads commands at a prompt until `exit` at the top or Ctrl-D.
+ * Reads commands at a prompt until `exit` or Ctrl-D at the top.
  *
  * @param session The session that runs them.
  * @returns The shell's exit status.
@@ -133,6 +133,19 @@ export function repl(session: Session): Promise<number> {
       rl.write(null, { ctrl: true, name: "u" });
       prompt();
     });
+    // Ctrl-D at an empty prompt leaves the context, as `exit` does, and ends
+    // the shell only at the top. readline closes itself on Ctrl-D, so its
+    // close is wrapped; the end of the input (a terminal hung up) still closes.
+    const close = rl.close.bind(rl);
+    rl.close = () => {
+      if (session.context && session.exitStatus === undefined && !process.stdin.readableEnded) {
+        process.stdout.write("exit\n");
+        queue.push("exit");
+        if (!busy) void drain();
+        return;
+      }
+      close();
+    };
     rl.on("close", () => {
       closed = true;
       if (!busy) {
