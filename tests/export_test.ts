@@ -301,8 +301,9 @@ exit
   );
 });
 
-Deno.test("exportScript() maps netns and release to mod.ts at the top, and runs them as nsh in a context", () => {
-  const program = ts(`netns add red
+Deno.test("exportScript() maps netns and release to mod.ts at the top, and runs them, lsns and run as nsh in a context", () => {
+  const program = ts(`run inner.nsh a
+netns add red
 netns
 netns identify 1
 netns pids red
@@ -314,9 +315,11 @@ lsns -t net
 unshare --mount --net
 netns add green
 release /tmp/c
+run inner.nsh
 exit
 `);
   assertEquals(statements(program), [
+    'await sandbox().run(nsh, "run", "inner.nsh", "a");',
     'await addNetns("red");',
     "for (const name of listNetns()) console.log(name);",
     "for (const name of identifyNetns(1)) console.log(name);",
@@ -330,6 +333,7 @@ exit
     "await using ctx = await unshare({ mount: true, net: true }).hold();",
     'await ctx.run(nsh, "netns", "add", "green");',
     'await ctx.run(nsh, "release", "/tmp/c");',
+    'await ctx.run(nsh, "run", "inner.nsh");',
     "await ctx.close();",
   ]);
   assertLine(program, '"file:///nsh/cli.ts",');

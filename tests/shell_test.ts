@@ -247,6 +247,24 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "shell: run FILE runs a script in a new nsh, in the current context, with its arguments",
+  ...userns,
+  async fn() {
+    const inner = scriptFile("hostname\necho arg=$1 $#\nsh -c 'exit 3'\n");
+    try {
+      const out = await runScript(`set +e\nunshare ${U} --uts --hostname=box\nrun ${inner} one two\necho $?\nrun\n`);
+      assertEquals([out.code, out.stdout], [1, "box\narg=one 2\n3\n"], show(out));
+      assertEquals(
+        out.stderr,
+        `${inner}:3: sh exited with status 3\n${out.file}:5: run: no script given\nTry 'help run' for more information.\n`,
+      );
+    } finally {
+      Deno.removeSync(inner);
+    }
+  },
+});
+
 Deno.test("shell: set +e goes on after a failure, set -e stops again", async () => {
   const out = await runScript("set +e\nsh -c 'exit 4'\necho two $?\nnosuch-nsh-command\nset -e\nfalse\necho three\n");
   assertEquals([out.code, out.stdout], [1, "two 4\n"]);

@@ -503,6 +503,7 @@ class Translator {
       case "lsns":
       case "netns":
       case "release":
+      case "run":
         status = this.#nshCommand(rest);
         break;
       default:
@@ -782,14 +783,14 @@ class Translator {
   }
 
   /**
-   * lsns, netns and release. In a context they run as nsh's CLI inside it,
-   * as the shell runs them there (they read the context's /proc and mounts).
-   * At the top, netns and release are mod.ts's functions; lsns, whose table
-   * is the CLI's, runs as nsh's CLI.
+   * lsns, netns, release and run. In a context they run as nsh's CLI inside
+   * it, as the shell runs them there (they read the context's /proc and
+   * mounts). At the top, netns and release are mod.ts's functions; lsns, whose
+   * table is the CLI's, and run, a new nsh, run as nsh's CLI.
    */
   #nshCommand(rest: readonly Word[]): string {
     const name = this.#name;
-    if (this.#context || name === "lsns") {
+    if (this.#context || name === "lsns" || name === "run") {
       this.needs.nsh = true;
       return this.#program(this.#runner(), [
         { kind: "expr", expr: "nsh" },

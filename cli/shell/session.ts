@@ -54,6 +54,10 @@ export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>>
   set: { usage: "set -e | set +e", help: "stop, or go on, after a failing command in a script" },
   exit: { usage: "exit [<status>]", help: "leave the context (ending its namespaces), or the shell" },
   save: { usage: "save <file>", help: "write what this session did as a script that reproduces it" },
+  run: {
+    usage: "run <script.nsh> [<argument>...]",
+    help: "run a script in a new nsh, in this context, as sh FILE does",
+  },
   help: { usage: "help [<command>]", help: "show this help, or a command's" },
 };
 
@@ -271,6 +275,10 @@ export class Session {
         throw new UsageError("set", "expected -e or +e");
       case "save":
         return await this.#save(args);
+      case "run":
+        // A new nsh, as a program: in a context, the script's own contexts nest in it.
+        if (!args.length) throw new UsageError("run", "no script given");
+        return await this.#foreground(this.#sandbox(), [...nshArgv(), "run", ...args]);
       case "help":
         this.#io.out(await shellHelp(args[0]));
         return 0;
