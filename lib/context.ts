@@ -223,6 +223,12 @@ export class Context {
 
   #joinSteps(): Step[] {
     if (this.#closed) throw new Error("Cannot use a closed context");
+    if (this.#holder?.ended) {
+      // Killed from outside: its PID namespace can take no new process.
+      throw new Error(
+        `Cannot use the context: its holder (pid ${this.#holder.pid}) has ended, and its namespaces with it; close it (exit, in nsh)`,
+      );
+    }
     // A holder made inside the parent has all the parent's namespaces; joined
     // namespaces are joined after the parent's (from inside them).
     const inherited = this.#holder === undefined && this.parent ? this.parent.#joinSteps() : [];

@@ -10,6 +10,7 @@ import type { NamespaceType } from "./namespaces.ts";
 import type { StepInfo } from "./compile.ts";
 
 const EPERM = 1, ENOENT = 2, EACCES = 13, EBUSY = 16, ENOTDIR = 20, EINVAL = 22, ENOSPC = 28, ENOEXEC = 8, EUSERS = 87;
+const ENOMEM = 12, ERANGE = 34;
 
 const NEEDS_ROOT = "it needs root, or a user namespace that owns it (--user --map-root-user)";
 
@@ -103,6 +104,10 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
         return "setting clock offsets needs CAP_SYS_TIME (root, or --user --map-root-user)";
       }
       if (errno === EINVAL) return "the offset is out of range";
+      if (errno === ERANGE) return "the offset would take the clock below zero (it counts from boot)";
+      return undefined;
+    case "fork":
+      if (errno === ENOMEM) return "the PID namespace it joins has no process 1 any more (its init ended)";
       return undefined;
     case "uts":
       if (errno === EPERM) return NEEDS_ROOT;

@@ -144,6 +144,14 @@ Deno.test({
       out.stderr,
       'nsh unshare: cannot mount proc on "/no/such/dir": mount() failed with ENOENT (No such file or directory); the mount point must exist (inside the new root, for proc)\n',
     );
+    const clock = await nsh(["unshare", "-T", "--boottime", "-100000000", "true"]);
+    assertEquals(
+      [clock.code, clock.stderr],
+      [
+        1,
+        'nsh unshare: cannot set the clock offsets "boottime -100000000 0": write() failed with ERANGE (Numerical result out of range); the offset would take the clock below zero (it counts from boot)\n',
+      ],
+    );
   },
 });
 

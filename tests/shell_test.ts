@@ -311,6 +311,31 @@ Deno.test("shell: run FILE reports a missing script", async () => {
 // ---------------------------------------------------------------------------
 // Bad input
 
+Deno.test({
+  name: "shell: a context whose holder was killed from outside says so, and exit leaves it",
+  ...userns,
+  async fn() {
+    const lines: string[] = [];
+    const session = new Session({ out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    try {
+      assertEquals(await session.runSource(`unshare ${U} --pid --uts`), 0);
+      const holder = session.context!.holderPid!;
+      Deno.kill(holder, "SIGKILL");
+      // The holder's end reaches nsh through its event loop, as between two prompts.
+      for (let i = 0; i < 100 && comm(holder) !== undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 10));
+      assertEquals(await session.runSource("true"), 1);
+      assertEquals(lines, [
+        `nsh: cannot use the context: its holder (pid ${holder}) has ended, and its namespaces with it; close it (exit, in nsh)\n`,
+      ]);
+      assertEquals(await session.runSource("exit"), 0);
+      assertEquals(session.context, undefined);
+    } finally {
+      await session.close();
+    }
+  },
+});
+
 Deno.test("shell: an unknown command is 'command not found', status 127", async () => {
   const out = await shell("nosuch-nsh-command a b\n");
   assertEquals([out.code, out.stdout, out.stderr], [127, "", "-:1: nosuch-nsh-command: command not found\n"]);
