@@ -75,3 +75,17 @@ export function osErrno(error: unknown): number | undefined {
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
   return typeof code === "string" ? errnoNumber(code) : undefined;
 }
+
+/**
+ * A Deno API's failed system call as a {@linkcode SyscallError}, so that it
+ * is reported as nsh's own are; anything else as it is.
+ *
+ * @param error Anything caught.
+ * @param syscall The system call that the API made.
+ * @param options What was attempted, and on which path.
+ * @returns The error to throw.
+ */
+export function asSyscallError(error: unknown, syscall: string, options: SyscallErrorOptions): unknown {
+  const errno = osErrno(error);
+  return errno === undefined ? error : new SyscallError(syscall, errno, options);
+}

@@ -302,10 +302,23 @@ Deno.test("shell: -c runs commands, with arguments, and its last status is the e
   assertMatch(none.stderr, /^nsh: -c needs commands\n/);
 });
 
-Deno.test("shell: run FILE reports a missing script", async () => {
+Deno.test("shell: run FILE and save FILE report a file they cannot read or write, with its errno", async () => {
   const out = await nsh(["run", "/nonexistent-nsh-dir/script.nsh"]);
   assertEquals(out.code, 1);
-  assertMatch(out.stderr, /^nsh run: cannot read the script "\/nonexistent-nsh-dir\/script.nsh": No such file/);
+  assertEquals(
+    out.stderr,
+    'nsh run: cannot read the script "/nonexistent-nsh-dir/script.nsh": open() failed with ENOENT (No such file or directory)\n',
+  );
+  const dir = await nsh(["run", "/tmp"]);
+  assertEquals([dir.code, dir.stderr], [
+    1,
+    'nsh run: cannot read the script "/tmp": read() failed with EISDIR (Is a directory)\n',
+  ]);
+  const save = await nsh(["-c", "save /nonexistent-nsh-dir/x.nsh"]);
+  assertEquals([save.code, save.stderr], [
+    1,
+    '-c:1: save: cannot write the script "/nonexistent-nsh-dir/x.nsh": open() failed with ENOENT (No such file or directory)\n',
+  ]);
 });
 
 // ---------------------------------------------------------------------------

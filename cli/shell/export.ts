@@ -23,7 +23,7 @@ import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } 
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
 import { NETNS_SUBCOMMANDS } from "../netns.ts";
-import { normalizePath, parseMount } from "./session.ts";
+import { normalizePath, parseMount, readScript } from "./session.ts";
 
 /** Options of {@linkcode exportScript}. */
 export interface ExportOptions {
@@ -1092,12 +1092,7 @@ export async function exportFile(args: readonly string[], io: Io): Promise<numbe
     }
   }
   if (file === undefined) throw new UsageError("export", "no script given");
-  let source: string;
-  try {
-    source = await Deno.readTextFile(file);
-  } catch (error) {
-    throw new Error(`Cannot read the script "${file}": ${(error as Error).message.replace(/ \(os error \d+\).*/, "")}`);
-  }
+  const source = await readScript(file);
   try {
     io.out(exportScript(source, { file, from }));
     return 0;

@@ -6,7 +6,7 @@
  */
 
 import type { Io } from "../commands.ts";
-import { Session, type ShellIo } from "./session.ts";
+import { readScript, Session, type ShellIo } from "./session.ts";
 import { UsageError } from "../usage.ts";
 
 /**
@@ -102,11 +102,6 @@ export async function runScript(source: string, file: string, args: readonly str
 export async function runFile(args: readonly string[], io: Io): Promise<number> {
   const [file, ...rest] = args;
   if (file === undefined) throw new UsageError("run", "no script given");
-  let source: string;
-  try {
-    source = await Deno.readTextFile(file);
-  } catch (error) {
-    throw new Error(`Cannot read the script "${file}": ${(error as Error).message.replace(/ \(os error \d+\).*/, "")}`);
-  }
+  const source = await readScript(file);
   return await runScript(source, file, rest, io);
 }

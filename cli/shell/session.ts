@@ -20,7 +20,7 @@ import { nsenterSteps } from "../../lib/options.ts";
 import { Sandbox, unshare } from "../../lib/sandbox.ts";
 import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
-import { SyscallError } from "../../ffi/error.ts";
+import { asSyscallError, SyscallError } from "../../ffi/error.ts";
 
 /** Where a session writes, and how it lends the terminal to programs. */
 export interface ShellIo extends Io {
@@ -458,13 +458,33 @@ export class Session {
     const body = this.#log.join("\n") + (this.#log.length ? "\n" : "");
     // Leave the contexts still open, so that the script cleans up as it goes.
     const tail = "exit\n".repeat(this.#contexts.length);
-    await Deno.writeTextFile(args[0]!, header + body + tail, { mode: 0o755 });
+    try {
+      await Deno.writeTextFile(args[0]!, header + body + tail, { mode: 0o755 });
+    } catch (error) {
+      throw asSyscallError(error, "open", { operation: `write the script "${args[0]}"`, path: args[0] });
+    }
     return 0;
   }
 
   /** Ends every context (holders die with the shell in any case). */
   async close(): Promise<void> {
     while (this.#contexts.length) await this.#contexts.pop()!.close();
+  }
+}
+
+/**
+ * The text of a script file.
+ *
+ * @param file Its path.
+ * @returns Its text.
+ * @throws {SyscallError} When it cannot be read.
+ */
+export async function readScript(file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    const syscall = error instanceof Deno.errors.IsADirectory ? "read" : "open";
+    throw asSyscallError(error, syscall, { operation: `read the script "${file}"`, path: file });
   }
 }
 
