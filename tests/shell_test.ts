@@ -265,6 +265,16 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "shell: nsh's own command failing in a context is one line, as at the top",
+  ...userns,
+  async fn() {
+    const out = await runScript(`unshare ${U} --mount\nrelease /nonexistent-nsh-file\necho never\n`);
+    assertEquals([out.code, out.stdout], [1, ""], show(out));
+    assertMatch(out.stderr, /^nsh release: cannot release the namespace bound to "\/nonexistent-nsh-file": [^\n]*\n$/);
+  },
+});
+
 Deno.test("shell: set +e goes on after a failure, set -e stops again", async () => {
   const out = await runScript("set +e\nsh -c 'exit 4'\necho two $?\nnosuch-nsh-command\nset -e\nfalse\necho three\n");
   assertEquals([out.code, out.stdout], [1, "two 4\n"]);

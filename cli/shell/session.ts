@@ -278,7 +278,7 @@ export class Session {
       case "run":
         // A new nsh, as a program: in a context, the script's own contexts nest in it.
         if (!args.length) throw new UsageError("run", "no script given");
-        return await this.#foreground(this.#sandbox(), [...nshArgv(), "run", ...args]);
+        return this.#nshChild(await this.#foreground(this.#sandbox(), [...nshArgv(), "run", ...args]));
       case "help":
         this.#io.out(await shellHelp(args[0]));
         return 0;
@@ -286,10 +286,16 @@ export class Session {
     if (isCommand(name)) {
       // In a context, lsns, netns and release look at the context's /proc and
       // mounts: they run there as a program, nsh inside nsh.
-      if (this.context) return await this.#foreground(this.#sandbox(), [...nshArgv(), name, ...args]);
+      if (this.context) return this.#nshChild(await this.#foreground(this.#sandbox(), [...nshArgv(), name, ...args]));
       return await (await COMMANDS[name]!.load()).run(args, this.#io);
     }
     return await this.#foreground(this.#sandbox(), [name, ...args]);
+  }
+
+  /** The status of nsh run as a program: when it failed, it said why itself. */
+  #nshChild(status: number): number {
+    if (status !== 0 && status < 128) this.#reported = true;
+    return status;
   }
 
   /** The sandbox programs run in: the current context's, or an empty one. */
