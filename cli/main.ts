@@ -84,7 +84,12 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
         return 0;
     }
     const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-    if (!entry) throw new UsageError("", `unknown command '${name}'`);
+    if (!entry) {
+      // Options of nsh itself come before any command, as getopt words them.
+      if (name.startsWith("--")) throw new UsageError("", `unrecognized option '${name}'`);
+      if (name.startsWith("-") && name.length > 1) throw new UsageError("", `invalid option -- '${name.slice(1)}'`);
+      throw new UsageError("", `unknown command '${name}'`);
+    }
     command = name;
     return await (await entry.load()).run(rest, io);
   } catch (error) {

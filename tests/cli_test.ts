@@ -126,12 +126,16 @@ Deno.test("nsh unshare rejects bad options with one line and status 1, a usage h
   }
 });
 
-Deno.test("nsh rejects an unknown command", async () => {
-  const out = await nsh(["frobnicate"]);
-  assertEquals([out.code, out.stderr], [
-    1,
-    "nsh: unknown command 'frobnicate'\nTry 'nsh --help' for more information.\n",
-  ]);
+Deno.test("nsh rejects an unknown command or option", async () => {
+  const cases: [string, string][] = [
+    ["frobnicate", "unknown command 'frobnicate'"],
+    ["-x", "invalid option -- 'x'"],
+    ["--frob", "unrecognized option '--frob'"],
+  ];
+  for (const [arg, message] of cases) {
+    const out = await nsh([arg]);
+    assertEquals([out.code, out.stderr], [1, `nsh: ${message}\nTry 'nsh --help' for more information.\n`]);
+  }
 });
 
 Deno.test({
