@@ -60,7 +60,9 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
       case "-c": {
         if (rest[0] === undefined) throw new UsageError("", "-c needs commands");
         const { runScript } = await import("./shell/main.ts");
-        return await runScript(rest[0], "-c", rest.slice(1), io);
+        // As sh -c: the first argument after the commands is $0, the rest $1….
+        const [argv0 = "-c", ...args] = rest.slice(1);
+        return await runScript(rest[0], "-c", args, io, argv0);
       }
       case "run":
         command = "run";

@@ -299,8 +299,10 @@ Deno.test("shell: a syntax error is FILE:LINE:COLUMN, status 2, and nothing runs
 Deno.test("shell: -c runs commands, with arguments, and its last status is the exit status", async () => {
   const out = await nsh(["-c", "echo a; echo b\necho c # a comment", "x"]);
   assertEquals([out.code, out.stdout, out.stderr], [0, "a\nb\nc\n", ""]);
-  const args = await nsh(["-c", `printf '[%s]' "$0" "$#" "$@"`, "x", "y z"]);
-  assertEquals(args.stdout, "[-c][2][x][y z]");
+  // As sh -c: the first argument is $0.
+  const args = await nsh(["-c", `printf '[%s]' "$0" "$#" "$@"`, "x", "y z", "w"]);
+  assertEquals(args.stdout, "[x][2][y z][w]");
+  assertEquals((await nsh(["-c", `printf '[%s]' "$0" "$#"`])).stdout, "[-c][0]");
   assertEquals((await nsh(["-c", "echo a; false; echo b"])).stdout, "a\n");
   assertEquals((await nsh(["-c", "echo a; false; echo b"])).code, 1);
   assertEquals((await nsh(["-c", "set +e; sh -c 'exit 3'"])).code, 3);

@@ -80,10 +80,17 @@ async function runStdin(io: Io): Promise<number> {
  * @param file Its name for messages (`-c`, `-` for stdin).
  * @param args `$1`… of the script.
  * @param io Where to write.
+ * @param argv0 `$0` of the script (its name by default).
  * @returns The exit status.
  */
-export async function runScript(source: string, file: string, args: readonly string[], io: ShellIo): Promise<number> {
-  const session = new Session(io, { args, argv0: file, errexit: true });
+export async function runScript(
+  source: string,
+  file: string,
+  args: readonly string[],
+  io: ShellIo,
+  argv0 = file,
+): Promise<number> {
+  const session = new Session(io, { args, argv0, errexit: true });
   try {
     const status = await session.runSource(source, { file });
     return session.exitStatus ?? status;
