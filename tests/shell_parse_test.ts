@@ -460,6 +460,16 @@ Deno.test("parse() reports shell keywords as the first word of a command", () =>
   assertEquals(parseError("if 'open").message, `1:1: the shell keyword \`if\` is not supported${HINT}`);
 });
 
+Deno.test("parse() reports an assignment as the first word, and takes it as a plain word elsewhere or quoted", () => {
+  const message = "assignments are not supported: use export A=… on a line of its own";
+  assertEquals(parseError("echo\n  A=1 env").message, `2:3: ${message}`);
+  assertEquals(parseError("A=").message, `1:1: ${message}`);
+  assertEquals(argv("echo A=1 B="), ["echo", "A=1", "B="]);
+  assertEquals(argv("'A=1' x"), ["A=1", "x"]);
+  assertEquals(argv("=1 x"), ["=1", "x"]);
+  assertEquals(argv("1A=2"), ["1A=2"]);
+});
+
 Deno.test("parse() takes keywords as plain words elsewhere or when quoted", () => {
   assertEquals(argv("echo if then { } ! [[ done"), ["echo", "if", "then", "{", "}", "!", "[[", "done"]);
   assertEquals(argv("'if' x"), ["if", "x"]);
@@ -572,9 +582,11 @@ Deno.test("isIncomplete() sources complete with the next lines joined by newline
 // quote
 
 Deno.test("quote() leaves safe words as they are", () => {
-  for (const word of ["echo", "--map-root-user", "/usr/bin/x", "a=b", "x@y:1,2%+.", "_1"]) {
+  for (const word of ["echo", "--map-root-user", "/usr/bin/x", "=b", "1a=b", "x@y:1,2%+.", "_1"]) {
     assertEquals(quote(word), word);
   }
+  // As a first word it would be an assignment, which the shell refuses.
+  assertEquals(quote("a=b"), "'a=b'");
 });
 
 Deno.test("quote() single-quotes everything else", () => {

@@ -211,6 +211,8 @@ Deno.test("shell: exit N at the top ends the shell with N", async () => {
   const bad = await shell("exit nope\necho not-run\n");
   assertEquals(bad.code, 1);
   assertEquals(bad.stderr, "-:1: exit: expected a status, got 'nope'\nTry 'help exit' for more information.\n");
+  const two = await shell("exit 1 2\n");
+  assertEquals([two.code, two.stderr], [1, "-:1: exit: too many arguments\nTry 'help exit' for more information.\n"]);
 });
 
 // ---------------------------------------------------------------------------

@@ -358,11 +358,18 @@ function skipBlanks(s: Scanner): void {
   }
 }
 
-/** The first word of a command must not be a shell keyword: `if x; then` would misparse. */
+/**
+ * The first word of a command must not be a shell keyword (`if x; then` would
+ * misparse) nor an assignment (`A=1 prog` would run a program named `A=1`).
+ */
 function checkKeyword(word: Word): void {
   const [part, ...rest] = word.parts;
   if (rest.length === 0 && part?.kind === "text" && !part.quoted && KEYWORDS.has(part.value)) {
     throw new ParseError(word.start, `the shell keyword \`${part.value}\` is not supported${SH_HINT}`);
+  }
+  const name = part?.kind === "text" && !part.quoted ? /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(part.value)?.[1] : undefined;
+  if (name !== undefined) {
+    throw new ParseError(word.start, `assignments are not supported: use export ${name}=… on a line of its own`);
   }
 }
 
@@ -687,7 +694,8 @@ class Fields {
  * ```
  */
 export function quote(s: string): string {
-  if (s !== "" && !KEYWORDS.has(s) && [...s].every(isSafe)) return s;
+  const assignment = /^[A-Za-z_][A-Za-z0-9_]*=/.test(s);
+  if (s !== "" && !KEYWORDS.has(s) && !assignment && [...s].every(isSafe)) return s;
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 

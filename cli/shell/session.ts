@@ -366,8 +366,9 @@ export class Session {
   }
 
   async #exit(args: string[]): Promise<number> {
-    if (args.length > 1 || (args[0] !== undefined && !/^\d+$/.test(args[0]))) {
-      throw new UsageError("exit", `expected a status, got '${args.join(" ")}'`);
+    if (args.length > 1) throw new UsageError("exit", "too many arguments");
+    if (args[0] !== undefined && !/^\d+$/.test(args[0])) {
+      throw new UsageError("exit", `expected a status, got '${args[0]}'`);
     }
     const status = args[0] === undefined ? this.status : Number(args[0]) & 255;
     const context = this.#contexts.pop();
