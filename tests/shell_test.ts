@@ -594,6 +594,7 @@ Deno.test("shell: help matches its snapshot, and help NAME shows a command's", a
   assertEquals([out.code, out.stderr], [0, ""], show(out));
   assert(out.stdout.startsWith(help + "\nUsage:\n cd [<dir>]\n"), out.stdout);
   assertMatch(out.stdout, /\nUsage:\n nsh unshare \[options\]/);
+  assertMatch(out.stdout, /\nIn the shell, without a program, unshare makes a context: /);
   const bad = await nsh(["-c", "help nosuch"]);
   assertEquals([bad.code, bad.stderr], [
     1,

@@ -590,7 +590,15 @@ export function parseMount(args: readonly string[]): Step {
  */
 export async function shellHelp(command?: string): Promise<string> {
   if (command !== undefined) {
-    if (isCommand(command)) return (await COMMANDS[command]!.load()).help();
+    if (isCommand(command)) {
+      const help = (await COMMANDS[command]!.load()).help();
+      // What the command-line help cannot say: without a program, the shell keeps the namespaces.
+      const context = command === "unshare" || command === "nsenter"
+        ? `\nIn the shell, without a program, ${command} makes a context: the namespaces stay\n` +
+          "open and the commands that follow run in them, until exit (or Ctrl-D).\n"
+        : "";
+      return help.replace(/\n\nOptions:\n/, `\n${context}\nOptions:\n`);
+    }
     const builtin = BUILTINS[command];
     if (builtin) {
       return `\nUsage:\n ${builtin.usage}\n\n${builtin.help.charAt(0).toUpperCase()}${builtin.help.slice(1)}.\n`;
