@@ -12,6 +12,7 @@ import { osErrno, SyscallError } from "../ffi/error.ts";
 import { releaseNamespace } from "./engine.ts";
 import { type Sandbox, sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
+import { ids, readSmallFile } from "./system.ts";
 
 /** Where iproute2 keeps the files of named network namespaces. */
 export const NETNS_RUN_DIR = "/run/netns";
@@ -56,7 +57,18 @@ export function netnsPath(name: string): string {
 }
 
 function needsRoot(e: number): string | undefined {
-  return e === EPERM || e === EACCES ? "named network namespaces need root" : undefined;
+  if (e !== EPERM && e !== EACCES) return undefined;
+  // Root of a user namespace sees the host's /run as someone else's.
+  if (ids().euid === 0 && ids().uid === 0 && !ownsInitialUserNs()) {
+    return `root in a user namespace cannot change the host's ${NETNS_RUN_DIR}: mount a tmpfs on /run first`;
+  }
+  return "named network namespaces need root";
+}
+
+/** Whether this process is in the initial user namespace (its uid_map maps everything). */
+function ownsInitialUserNs(): boolean {
+  const map = readSmallFile("/proc/self/uid_map");
+  return map === undefined || /^0\s+0\s+4294967295$/.test(map.trim());
 }
 
 /**
@@ -283,6 +295,7 @@ export function netnsPids(name: string): number[] {
  * @returns The sandbox, and the entries of `/etc/netns/NAME` that have no
  *   counterpart in `/etc` (iproute2 warns about those and goes on).
  * @throws {TypeError} For an invalid name.
+ * @throws {SyscallError} When there is no such name.
  *
  * @example Run a program in a named namespace, as `ip netns exec` does (root)
  * ```ts ignore
@@ -294,6 +307,13 @@ export function netnsPids(name: string): number[] {
  */
 export function netnsExec(name: string): { sandbox: Sandbox; skipped: string[] } {
   const path = netnsPath(name);
+  if (fileMode(path) === -ENOENT) {
+    throw new SyscallError("open", ENOENT, {
+      operation: `enter the network namespace "${name}"`,
+      path,
+      hint: `there is no network namespace named "${name}"`,
+    });
+  }
   const list = [
     steps.enter("net", path),
     steps.namespaces("mnt"),

@@ -156,16 +156,18 @@ Deno.test({
     }
     assertEquals(ok(await w.nsh("netns", "list"), "list"), "blue\n");
     const missing = await w.nsh("netns", "exec", "nope", "true");
-    assertEquals(missing.code, 1);
-    assertMatch(
-      missing.stderrText,
-      /^nsh netns: cannot open the net namespace "\/run\/netns\/nope": open\(\) failed with ENOENT/,
+    assertEquals(
+      [missing.code, missing.stderrText],
+      [
+        1,
+        'nsh netns: cannot enter the network namespace "nope": open() failed with ENOENT (No such file or directory); there is no network namespace named "nope"\n',
+      ],
     );
   },
 });
 
 Deno.test({
-  name: "nsh netns add as an unprivileged user fails with one line that says root is needed",
+  name: "nsh netns add as an unprivileged user fails with one line that says root, or a /run of its own, is needed",
   ignore: !IS_ROOT || !hasProgram("setpriv"),
   async fn() {
     const out = await runUnprivileged(
@@ -175,6 +177,15 @@ Deno.test({
     assertMatch(
       out.stderr,
       /^nsh netns: cannot [^\n]*failed with E(ACCES|PERM) [^\n]*; named network namespaces need root\n$/,
+    );
+    // Root of a user namespace is told what it lacks: a /run of its own.
+    const inside = await runUnprivileged(
+      `import { main } from "$REPO/cli/main.ts";\nDeno.exitCode = await main(["-c", "unshare -Urm; netns add nsh-test-rootless"]);\n`,
+    );
+    assertEquals([inside.code, inside.stdout], [1, ""], inside.stderr);
+    assertMatch(
+      inside.stderr,
+      /^nsh netns: cannot [^\n]*failed with E(ACCES|PERM) [^\n]*; root in a user namespace cannot change the host's \/run\/netns: mount a tmpfs on \/run first\n$/,
     );
   },
 });
