@@ -537,7 +537,8 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
         : [{ str: path }, { sameAs: [first, 1] }, "environ" in exec.envp ? envp : { sameAs: [first, 2] }];
       add({ call: "execve", args, ...(!search ? {} : last ? { last: true } : { try: true }) }, {
         syscall: "execve",
-        operation: `execute "${name}"`,
+        // The program is looked for in the new root: say so.
+        operation: p.root === undefined ? `execute "${name}"` : `execute "${name}" in the new root "${p.root}"`,
         path: name,
         role: "exec",
       });

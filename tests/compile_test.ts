@@ -130,9 +130,10 @@ Deno.test("compile() describes every op with a non-empty operation", () => {
     assert(info.operation.length > 0, `op ${i} (${c.ops[i]!.call}) has no operation`);
     assert(info.syscall.length > 0, `op ${i} (${c.ops[i]!.call}) has no syscall`);
   }
+  // The program is looked for in the new root, and the error says so.
   assertEquals(c.infos.at(-1), {
     syscall: "execve",
-    operation: 'execute "env"',
+    operation: 'execute "env" in the new root "/r"',
     path: "env",
     role: "exec",
   });
