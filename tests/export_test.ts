@@ -26,11 +26,14 @@ const EXAMPLES: { file: string; needs: string[]; rootless: boolean }[] = [
 /** Every program exported by the unit tests, checked by the last of them. */
 const exported: string[] = [];
 
-/** Exports a script from `box.nsh`, importing mod.ts from this checkout (for the type check). */
+/**
+ * Exports a script from `box.nsh`, as it imports mod.ts from FROM. The layout
+ * depends on the URL's length, so the program compared is exported from FROM,
+ * and the one type-checked later from this checkout.
+ */
 function ts(source: string): string {
-  const program = exportScript(source, { file: "box.nsh", from: MOD });
-  exported.push(program);
-  return program.replaceAll(new URL(".", MOD).href, new URL(".", FROM).href);
+  exported.push(exportScript(source, { file: "box.nsh", from: MOD }));
+  return exportScript(source, { file: "box.nsh", from: FROM });
 }
 
 /** The statements of an exported program, trimmed: its body without comments or the frame around it. */
@@ -336,7 +339,7 @@ exit
     'await ctx.run(nsh, "run", "inner.nsh");',
     "await ctx.close();",
   ]);
-  assertLine(program, '"file:///nsh/cli.ts",');
+  assert(program.includes('"file:///nsh/cli.ts"'), program);
 });
 
 Deno.test("exportScript() imports mod.ts from the URL given, and nsh's CLI from beside it", () => {
