@@ -7,34 +7,11 @@
 
 import { assert, assertEquals } from "./_assert.ts";
 import { compile, type Compiled, type ExecSpec, MS } from "../lib/compile.ts";
-import type { Plan } from "../lib/plan.ts";
+import { type Plan, plan } from "../lib/plan.ts";
 import type { Arg, Op } from "../ffi/program.ts";
 
-const BASE: Plan = {
-  namespaces: [],
-  uidMap: undefined,
-  gidMap: undefined,
-  mapsNeedParent: false,
-  setgroups: undefined,
-  keepCaps: false,
-  propagation: "private",
-  hostname: undefined,
-  domainname: undefined,
-  monotonic: undefined,
-  boottime: undefined,
-  mounts: [],
-  mountProc: undefined,
-  root: undefined,
-  wd: undefined,
-  killChild: undefined,
-  setuid: undefined,
-  setgid: undefined,
-  persist: [],
-  enter: [],
-  enterRoot: undefined,
-  enterWd: undefined,
-  enterIds: undefined,
-};
+// The plan of no steps (tests/plan_test.ts pins it down); tests spread their fields over it.
+const BASE: Plan = plan([], { euid: 0, egid: 0, readFile: () => undefined });
 
 const EXEC: ExecSpec = {
   candidates: ["/usr/bin/env"],
