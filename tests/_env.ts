@@ -90,10 +90,21 @@ export function nsh(args: string[], options: { env?: Record<string, string>; std
 
 const TEMP_PREFIX = "/tmp/nsh-test-";
 
-/** A directory of this test process, `/tmp/nsh-test-WHAT-PID`. */
+const ownTemps = new Set<string>();
+
+/**
+ * A directory of this test process, `/tmp/nsh-test-WHAT-PID`, removed when the
+ * process ends (or, if it is killed, by the next test run).
+ */
 function ownTemp(what: string): string {
   const dir = `${TEMP_PREFIX}${what}-${Deno.pid}`;
   Deno.mkdirSync(dir, { recursive: true });
+  if (!ownTemps.size) {
+    globalThis.addEventListener("unload", () => {
+      for (const d of ownTemps) Deno.removeSync(d, { recursive: true });
+    });
+  }
+  ownTemps.add(dir);
   return dir;
 }
 

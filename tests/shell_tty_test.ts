@@ -220,6 +220,7 @@ Deno.test({
   ...tty,
   async fn() {
     const dir = Deno.makeTempDirSync({ prefix: "nsh-tty-complete-" });
+    await using _removed = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
     Deno.writeTextFileSync(`${dir}/only-file-here.txt`, "");
     await using pane = await Tmux.nsh();
     await pane.prompt();
@@ -254,7 +255,6 @@ Deno.test({
       await eventually(() => false, 200);
     }
     await pane.waitFor(listed, `the pid ${pid} among the completions`);
-    Deno.removeSync(dir, { recursive: true });
   },
 });
 
