@@ -23,9 +23,21 @@ export function planCommand(command: string, steps: readonly Step[]): Plan {
   try {
     return plan(steps, { euid, egid });
   } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError) {
-      throw new ValueError(command, lowerFirst(error.message));
-    }
-    throw error;
+    throw asValueError(command, error);
   }
+}
+
+/**
+ * A plan's own check of a value (a TypeError or RangeError from lib/) as the
+ * command's one-line value error; anything else as it is.
+ *
+ * @param command The command, for the message.
+ * @param error Anything caught from planning or applying steps.
+ * @returns The error to throw.
+ */
+export function asValueError(command: string, error: unknown): unknown {
+  if (error instanceof TypeError || error instanceof RangeError) {
+    return new ValueError(command, lowerFirst(error.message));
+  }
+  return error;
 }

@@ -8,7 +8,7 @@
  */
 
 import { cstring, errno, fileMode, libc } from "../ffi/libc.ts";
-import { osErrno, SyscallError } from "../ffi/error.ts";
+import { asSyscallError, osErrno, SyscallError } from "../ffi/error.ts";
 import { releaseNamespace } from "./engine.ts";
 import { type Sandbox, sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
@@ -80,12 +80,10 @@ function prepareRunDir(): void {
   try {
     Deno.mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
   } catch (error) {
-    const e = osErrno(error);
-    if (e === undefined) throw error;
-    throw new SyscallError("mkdir", e, {
+    throw asSyscallError(error, "mkdir", {
       operation: `create "${NETNS_RUN_DIR}"`,
       path: NETNS_RUN_DIR,
-      hint: needsRoot(e),
+      hint: needsRoot(osErrno(error) ?? 0),
     });
   }
   const dir = cstring(NETNS_RUN_DIR);

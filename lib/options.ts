@@ -10,21 +10,21 @@ import type { IdRange, Propagation, Step } from "./steps.ts";
 
 /** The options of util-linux `unshare`, in camelCase. */
 export interface UnshareOptions {
-  /** New mount namespace (`-m`).; a string also binds it to that file (`-m=FILE`). */
+  /** New mount namespace (`-m`); a string also binds it to that file (`-m=FILE`). */
   mount?: boolean | string;
-  /** New UTS namespace (`-u`).; a string also binds it to that file (`-u=FILE`). */
+  /** New UTS namespace (`-u`); a string also binds it to that file (`-u=FILE`). */
   uts?: boolean | string;
-  /** New IPC namespace (`-i`).; a string also binds it to that file (`-i=FILE`). */
+  /** New IPC namespace (`-i`); a string also binds it to that file (`-i=FILE`). */
   ipc?: boolean | string;
-  /** New network namespace (`-n`).; a string also binds it to that file (`-n=FILE`). */
+  /** New network namespace (`-n`); a string also binds it to that file (`-n=FILE`). */
   net?: boolean | string;
-  /** New PID namespace (`-p`); the program is its PID 1.; a string also binds it (the namespace of its children) to that file. */
+  /** New PID namespace (`-p`); the program is its PID 1; a string also binds it (the namespace of its children) to that file. */
   pid?: boolean | string;
-  /** New user namespace (`-U`).; a string also binds it to that file (`-U=FILE`). */
+  /** New user namespace (`-U`); a string also binds it to that file (`-U=FILE`). */
   user?: boolean | string;
-  /** New cgroup namespace (`-C`).; a string also binds it to that file (`-C=FILE`). */
+  /** New cgroup namespace (`-C`); a string also binds it to that file (`-C=FILE`). */
   cgroup?: boolean | string;
-  /** New time namespace (`-T`).; a string also binds it to that file (`-T=FILE`). */
+  /** New time namespace (`-T`); a string also binds it to that file (`-T=FILE`). */
   time?: boolean | string;
   /** Map the caller to root (`-r`). */
   mapRootUser?: boolean;

@@ -12,7 +12,7 @@ import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
-import { planCommand } from "../plan_command.ts";
+import { asValueError, planCommand } from "../plan_command.ts";
 import { parseUnshare } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { Context } from "../../lib/context.ts";
@@ -395,10 +395,7 @@ export class Session {
       await context.apply(...list);
     } catch (error) {
       // The plan's checks of values (a hostname too long), as for one-shot commands.
-      if (error instanceof TypeError || error instanceof RangeError) {
-        throw new ValueError(command, lowerFirst(error.message));
-      }
-      throw error;
+      throw asValueError(command, error);
     }
     return 0;
   }
