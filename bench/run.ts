@@ -208,6 +208,23 @@ async function buildFloor(): Promise<string | { skipped: string }> {
   return skipped("no C compiler (cc, gcc or clang) is installed");
 }
 
+/**
+ * Bundles the unshare path (bench/_unshare_entry.ts) into one minified file
+ * with `deno bundle`, or says why not: the command is experimental and fetches
+ * esbuild from the npm registry on first use.
+ */
+async function buildBundle(): Promise<string | { skipped: string }> {
+  const file = "bench/.build/unshare_bundle.js";
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--minify", "-o", file, "bench/_unshare_entry.ts"],
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  if (out.success) return file;
+  const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
+  return skipped(`deno bundle failed: ${why}`);
+}
+
 function floorBatch(binary: string, flags: number): Batch {
   return async (n) => {
     const out = await new Deno.Command(binary, { args: [String(n), String(flags), TRUE] }).output();
@@ -343,7 +360,7 @@ async function engineSection(set: NamespaceSet, floor: string | { skipped: strin
   );
 }
 
-async function utilLinuxSection(set: NamespaceSet, schedule: Schedule) {
+async function utilLinuxSection(set: NamespaceSet, floor: string | { skipped: string }, schedule: Schedule) {
   const need = (batch: Batch) => isRoot ? batch : skipped(NOT_ROOT);
   const hasUnshare = await which("unshare");
   const run = boxOf(set, false).run(TRUE);
@@ -355,12 +372,18 @@ async function utilLinuxSection(set: NamespaceSet, schedule: Schedule) {
       `baseline: new Deno.Command("unshare", {args: [${set.utilLinux.join(" ")} /bin/true]}).output()`,
       "both sides use the default propagation (private) and pass this process's environment;",
       ".output() captures stdout and stderr (pipes) as the baseline does; awaiting run() inherits them",
+      "the C vfork floor of section 1 is here for scale: the least a spawn with these namespaces costs,",
+      "timed inside a C process that blocks in waitpid (nsh waits without blocking the event loop)",
       ...(set.net ? [NET_NOTE] : []),
     ],
     [
       {
         name: "util-linux unshare (Deno.Command)",
         run: hasUnshare ? need(utilLinuxBatch(set.utilLinux)) : skipped("util-linux unshare is not installed"),
+      },
+      {
+        name: "C vfork floor (for scale)",
+        run: typeof floor === "string" ? need(floorBatch(floor, set.flags | CLONE_VM | CLONE_VFORK)) : floor,
       },
       { name: "nsh unshare().run() awaited", run: need(commandBatch(() => run)), goal: GOAL_UTIL_LINUX },
       { name: "nsh unshare().run().output()", run: need(commandBatch(() => run.output())), goal: GOAL_UTIL_LINUX },
@@ -370,7 +393,7 @@ async function utilLinuxSection(set: NamespaceSet, schedule: Schedule) {
   );
 }
 
-async function startupSection(schedule: Schedule, empty: string) {
+async function startupSection(schedule: Schedule, empty: string, bundle: string | { skipped: string }) {
   await compare(
     "3 whole process",
     "3. Whole process, started from the repository root (ms per process)",
@@ -381,6 +404,8 @@ async function startupSection(schedule: Schedule, empty: string) {
       "unshare command, the engine, libc through FFI and a spawn without new namespaces",
       "FFI floor: one module that opens libc and runs posix_spawnp(true) + waitpid, the least any Deno",
       "program starting a process through FFI pays (no namespace: a new net namespace adds about 0.5 ms)",
+      "bundled: bench/_unshare_entry.ts (the unshare command, without the CLI's dispatch) made one minified",
+      "file by deno bundle: what loading the unshare path's modules one by one costs",
     ],
     [
       { name: `empty script (${empty})`, run: denoBatch([empty]) },
@@ -391,6 +416,10 @@ async function startupSection(schedule: Schedule, empty: string) {
         name: "cli.ts unshare --net true",
         run: isRoot ? denoBatch(["cli.ts", "unshare", "--net", "true"]) : skipped(NOT_ROOT),
         goal: GOAL_STARTUP,
+      },
+      {
+        name: "bundled unshare --net true",
+        run: typeof bundle !== "string" ? bundle : isRoot ? denoBatch([bundle, "--net", "true"]) : skipped(NOT_ROOT),
       },
     ],
     schedule,
@@ -511,9 +540,9 @@ if (import.meta.main) {
 
   await engineSection(BASE, floor, { rounds: 30, batch: 100, warmup: 100 });
   await engineSection(WITH_NET, floor, { rounds: 12, batch: 30, warmup: 20 });
-  await utilLinuxSection(BASE, { rounds: 30, batch: 30, warmup: 20 });
-  await utilLinuxSection(WITH_NET, { rounds: 12, batch: 12, warmup: 6 });
-  await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty);
+  await utilLinuxSection(BASE, floor, { rounds: 30, batch: 30, warmup: 20 });
+  await utilLinuxSection(WITH_NET, floor, { rounds: 12, batch: 12, warmup: 6 });
+  await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty, await buildBundle());
   await memorySection(2000, empty);
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
