@@ -268,6 +268,13 @@ Deno.test("expand() splits unquoted expansions on spaces, tabs and newlines", ()
   assertEquals(argv("echo $X$X"), ["echo", "xx"]);
 });
 
+Deno.test("expand() does not split a variable in export's NAME=value words, as bash and dash do", () => {
+  assertEquals(argv("export A=$G B=x${SP}y"), ["export", "A=hello world", "B=x a  b\tc\nd y"]);
+  // Only in assignments, and only for export.
+  assertEquals(argv("export $G=1"), ["export", "hello", "world=1"]);
+  assertEquals(argv("echo A=$G"), ["echo", "A=hello", "world"]);
+});
+
 Deno.test("expand() does not split quoted expansions or literal text", () => {
   assertEquals(argv('echo "$SP" "${SP}x" "$G"'), ["echo", " a  b\tc\nd ", " a  b\tc\nd x", "hello world"]);
   assertEquals(argv("echo \"a  b\" 'c  d' e\\ \\ f"), ["echo", "a  b", "c  d", "e  f"]);

@@ -576,7 +576,8 @@ function readBracedName(s: Scanner, at: Position): string {
  * positional parameters (unset ones are empty), `"$@"` into one argument per
  * parameter, a leading `~` or `~/` into `HOME` (kept when `HOME` is unset or
  * empty), field splitting of unquoted expansions on spaces, tabs and
- * newlines (the default IFS), and quote removal. A word that expands to
+ * newlines (the default IFS; not in the NAME=value words of `export`, as in
+ * an assignment), and quote removal. A word that expands to
  * nothing unquoted is dropped; `""` stays an empty argument. No pathname
  * expansion is done.
  *
@@ -595,7 +596,11 @@ function readBracedName(s: Scanner, at: Position): string {
  */
 export function expand(words: readonly Word[], scope: Scope): string[] {
   const fields = new Fields();
+  // `export` is a declaration utility (POSIX 2024, bash, dash): in its
+  // NAME=value words a variable is not split, as in an assignment.
+  const declares = words[0]?.parts.length === 1 && wordText(words[0]) === "export";
   for (const word of words) {
+    const assignment = declares && word !== words[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(wordText(word) ?? "");
     word.parts.forEach((part, i) => {
       if (part.kind === "text") {
         const tilde = i === 0 && !part.quoted ? expandTilde(part.value, word.parts.length === 1, scope) : undefined;
@@ -604,12 +609,18 @@ export function expand(words: readonly Word[], scope: Scope): string[] {
         fields.appendEach(scope.args);
       } else {
         const value = valueOf(part.name, scope);
-        part.quoted ? fields.append(value) : fields.split(value);
+        part.quoted || assignment ? fields.append(value) : fields.split(value);
       }
     });
     fields.endWord();
   }
   return fields.done;
+}
+
+/** The literal text a word starts with, when its first part is unquoted text. */
+function wordText(word: Word): string | undefined {
+  const first = word.parts[0];
+  return first?.kind === "text" && !first.quoted ? first.value : undefined;
 }
 
 /** `~` alone or `~/...` with `HOME`, else `undefined`. */
