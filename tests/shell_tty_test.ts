@@ -354,6 +354,11 @@ Deno.test({
       assert(started, `${command} did not start; the screen:\n${await pane.screen()}`);
       await pane.keys("C-c");
       await pane.prompt(prompt);
+      // The terminal's ^C echo stays on its own line, the prompt below it, as in sh.
+      await pane.waitFor(
+        (s) => linesAfter(s, `${prompt}${command}`).join("\n") === `^C\n${prompt.trimEnd()}`,
+        `^C on its own line after ${command}`,
+      );
       await pane.line("echo $?");
       await pane.waitFor((s) => linesAfter(s, `${prompt}echo $?`)[0] === "130", `$? to be 130 after ${command}`);
       assert(!childrenOf(nshPid).some((c) => comm(c) === "sleep"), "sleep was interrupted");

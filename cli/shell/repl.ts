@@ -107,6 +107,9 @@ export function repl(session: Session): Promise<number> {
         }
         pending = "";
         await session.runSource(source);
+        // The terminal echoed ^C (or ^\) where the cursor was: as sh does
+        // after a program that died of SIGINT or SIGQUIT, start a new line.
+        if (session.status === 130 || session.status === 131) process.stdout.write("\n");
         if (session.exitStatus !== undefined) {
           rl.close();
           await finish();
