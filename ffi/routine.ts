@@ -34,8 +34,6 @@ export interface Routine {
   syscall(nr: number, a0?: number, a1?: number, a2?: number, a3?: number): number;
   /** read(2) on a pool thread; resolves to the count or -errno. */
   read(fd: number, buffer: Uint8Array<ArrayBuffer>, length: number): Promise<number>;
-  /** write(2) on a pool thread; resolves to the count or -errno. */
-  write(fd: number, buffer: Uint8Array<ArrayBuffer>, length: number): Promise<number>;
   /** waitid(P_PID, pid, info, options) on a pool thread; resolves to 0 or -errno. */
   waitid(pid: number, info: Uint8Array<ArrayBuffer>, options: number): Promise<number>;
   /** ppoll(fds, count, NULL, NULL) on a pool thread; resolves to the ready count or -errno. */
@@ -113,13 +111,12 @@ export function loadRoutine(arch: string): Routine {
   );
   const P_PID = 1n;
   const n = BigInt;
-  const READ = n(sysno.read), WRITE = n(sysno.write), WAITID = n(sysno.waitid), PPOLL = n(sysno.ppoll);
+  const READ = n(sysno.read), WAITID = n(sysno.waitid), PPOLL = n(sysno.ppoll);
   return {
     sysno,
     spawn: (header) => Number(spawn.call(header)),
     syscall: (nr, a0 = 0, a1 = 0, a2 = 0, a3 = 0) => Number(sync.call(n(nr), n(a0), n(a1), n(a2), n(a3), 0n, 0n)),
     read: async (fd, buffer, length) => Number(await io.call(READ, n(fd), buffer, n(length), 0n, 0n, 0n)),
-    write: async (fd, buffer, length) => Number(await io.call(WRITE, n(fd), buffer, n(length), 0n, 0n, 0n)),
     waitid: async (pid, info, options) => Number(await wait.call(WAITID, P_PID, n(pid), info, n(options), 0n, 0n)),
     ppoll: async (fds, count) => Number(await poll.call(PPOLL, fds, n(count), 0n, 0n, 8n, 0n)),
   };

@@ -133,6 +133,7 @@ export class Context {
       return context;
     } catch (error) {
       holder.kill("SIGKILL");
+      holder.ref();
       await holder.status;
       throw error;
     }
@@ -308,6 +309,7 @@ export class Context {
     if (this.#rootFd !== undefined) libc().close(this.#rootFd);
     if (this.#holder) {
       this.#holder.kill("SIGKILL");
+      this.#holder.ref();
       await this.#holder.status;
     }
   }

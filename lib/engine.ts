@@ -18,6 +18,7 @@ import { programCandidates } from "./path.ts";
 import { type Plan, plan } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
 import { capLastCap, ids, kernelVersion } from "./system.ts";
+import { nonblocking, type Wait, waitFor } from "./reactor.ts";
 
 /** How a standard stream of the child is connected. */
 export type StdioMode = "inherit" | "piped" | "null";
@@ -67,6 +68,7 @@ const WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
 const P_PID = 1;
 const EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EACCES = 13, EISDIR = 21, EINVAL = 22, ENOTTY = 25;
 const CLD_EXITED = 1;
+const POLLIN = 1;
 
 const running = new Set<Child>();
 
@@ -95,6 +97,8 @@ export class Child {
   #stdout: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #stderr: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #captured = false;
+  #ref: boolean;
+  #waiting: Wait | undefined;
 
   /**
    * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
@@ -109,13 +113,33 @@ export class Child {
     plan: Plan,
     fds: readonly (number | undefined)[] = [],
     io?: typeof import("./fdstream.ts"),
+    ref = true,
   ) {
     this.pid = pid;
     this.plan = plan;
     this.#fds = fds;
     this.#io = io;
+    this.#ref = ref;
     running.add(this);
     this.status = this.#wait();
+  }
+
+  /**
+   * Makes waiting for the child keep Deno's event loop alive (the default for
+   * programs), as a running `Deno.Command` child does.
+   */
+  ref(): void {
+    this.#ref = true;
+    if (this.#waiting) this.#waiting.ref = true;
+  }
+
+  /**
+   * Lets this process end while the child runs (the default for holders, which
+   * die with it). Awaiting `status` does not keep the process alive then.
+   */
+  unref(): void {
+    this.#ref = false;
+    if (this.#waiting) this.#waiting.ref = false;
   }
 
   /** The write end of the child's stdin, when piped. */
@@ -161,6 +185,13 @@ export class Child {
 
   /** Whether the child has ended (it may still be a zombie until `status` settles). */
   get ended(): boolean {
+    // Asked, not only told: a wait that is not referenced is polled only
+    // while something else keeps the poll going.
+    try {
+      if (!this.#ended && this.#exited(new Uint8Array(128))) this.#ended = true;
+    } catch {
+      this.#ended = true; // Reaped by someone else: it is not running.
+    }
     return this.#ended;
   }
 
@@ -182,20 +213,62 @@ export class Child {
     }
   }
 
+  /**
+   * Whether the child has ended, without reaping it; fills `info` (a
+   * siginfo_t) when it has.
+   */
+  #exited(info: Uint8Array<ArrayBuffer>): boolean {
+    info.fill(0);
+    while (libc().waitid(P_PID, this.pid, info, WEXITED | WNOWAIT | WNOHANG) < 0) {
+      const e = errno();
+      if (e !== EINTR) throw new SyscallError("waitid", e, { operation: `wait for ${this.pid}` });
+    }
+    // si_pid is set only when a child was found.
+    return new DataView(info.buffer).getInt32(16, true) !== 0;
+  }
+
   async #wait(): Promise<ExitStatus> {
     const info = new Uint8Array(new ArrayBuffer(128));
-    let r: number;
-    do r = await routine().waitid(this.pid, info, WEXITED | WNOWAIT); while (r === -EINTR);
+    try {
+      await this.#untilExited(info);
+    } finally {
+      running.delete(this);
+    }
     this.#ended = true;
     const view = new DataView(info.buffer);
     const how = view.getInt32(8, true);
     const value = view.getInt32(24, true);
     // Reap now that nothing will signal this pid any more.
     libc().waitid(P_PID, this.pid, new Uint8Array(128), WEXITED | WNOHANG);
-    running.delete(this);
-    if (r < 0) throw new SyscallError("waitid", -r, { operation: `wait for ${this.pid}` });
     if (how === CLD_EXITED) return { code: value, signal: null, success: value === 0 };
     return { code: 128 + value, signal: signalName(value), success: false };
+  }
+
+  /**
+   * Waits for the child to end: its pidfd becomes readable then. The poll of
+   * lib/reactor.ts waits for it with every other child and pipe. Without
+   * pidfds (Linux before 5.3, or a seccomp filter), a waitid of its own on
+   * the pool.
+   */
+  async #untilExited(info: Uint8Array<ArrayBuffer>): Promise<void> {
+    if (this.#exited(info)) return;
+    const { sysno, syscall } = routine();
+    const pidfd = syscall(sysno.pidfd_open, this.pid, 0);
+    if (pidfd < 0) {
+      let r: number;
+      do r = await routine().waitid(this.pid, info, WEXITED | WNOWAIT); while (r === -EINTR);
+      if (r < 0) throw new SyscallError("waitid", -r, { operation: `wait for ${this.pid}` });
+      return;
+    }
+    try {
+      while (!this.#exited(info)) {
+        this.#waiting = waitFor(pidfd, POLLIN, this.#ref);
+        await this.#waiting.ready;
+      }
+    } finally {
+      this.#waiting = undefined;
+      libc().close(pidfd);
+    }
   }
 }
 
@@ -714,7 +787,9 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
     }
     if (programPid === undefined) throw new Error("Cannot start the program: its process was not created");
     const piped = parentEnds.some((fd) => fd !== undefined);
-    return new Child(programPid, p, parentEnds, piped ? await import("./fdstream.ts") : undefined);
+    for (const fd of parentEnds) if (fd !== undefined) nonblocking(fd);
+    // A holder dies with this process: it need not keep it alive.
+    return new Child(programPid, p, parentEnds, piped ? await import("./fdstream.ts") : undefined, end !== "hold");
   } catch (error) {
     for (const fd of forChild) c.close(fd);
     for (const fd of parentEnds) if (fd !== undefined) c.close(fd);

@@ -1,97 +1,110 @@
 /**
- * Web streams over pipe file descriptors that Deno does not know about. Reads
- * and writes run as nonblocking FFI calls on Deno's blocking pool, so the
- * JavaScript thread never waits on a pipe.
+ * Web streams over pipe file descriptors that Deno does not know about. The
+ * descriptors are nonblocking: reads and writes are made on the JavaScript
+ * thread, and when a pipe is not ready the stream waits for it through
+ * lib/reactor.ts, which polls every pipe and child in one call on Deno's
+ * blocking pool.
  *
  * @module
  */
 
 import { errno, libc } from "../ffi/libc.ts";
-import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
+import { type Wait, waitFor } from "./reactor.ts";
 
 const EINTR = 4, EAGAIN = 11, EPIPE = 32;
+const POLLIN = 1, POLLOUT = 4;
 const CHUNK = 64 * 1024;
 
 /**
- * A readable stream of a pipe's read end. The stream owns the descriptor and
- * closes it at end of file, on error and on cancel.
+ * A readable stream of a pipe's read end, which must be nonblocking. The
+ * stream owns the descriptor and closes it at end of file, on error and on
+ * cancel.
  *
  * @param fd The read end.
  * @param what What is read, for error messages ("the child's standard output").
  * @returns The stream.
  */
 export function fdReadable(fd: number, what: string): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const c = libc();
   let closed = false;
-  let reading: Promise<unknown> | undefined;
+  let waiting: Wait | undefined;
   const close = () => {
     if (!closed) {
       closed = true;
-      libc().close(fd);
+      c.close(fd);
     }
   };
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(controller) {
       const buffer = new Uint8Array(new ArrayBuffer(CHUNK));
-      let n: number;
-      do {
-        const pending = routine().read(fd, buffer, CHUNK);
-        reading = pending;
-        n = await pending;
-        reading = undefined;
-      } while (n === -EINTR || n === -EAGAIN);
-      if (closed) return;
-      if (n > 0) {
-        controller.enqueue(buffer.subarray(0, n));
-      } else if (n === 0) {
-        close();
-        controller.close();
-      } else {
-        close();
-        controller.error(new SyscallError("read", -n, { operation: `read ${what}` }));
+      while (!closed) {
+        const n = Number(c.read(fd, buffer, BigInt(CHUNK)));
+        if (n > 0) return controller.enqueue(buffer.subarray(0, n));
+        if (n === 0) {
+          close();
+          return controller.close();
+        }
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) {
+          close();
+          return controller.error(new SyscallError("read", e, { operation: `read ${what}` }));
+        }
+        waiting = waitFor(fd, POLLIN);
+        await waiting.ready;
+        waiting = undefined;
       }
     },
     async cancel() {
-      // A read in flight holds the descriptor: close it only when it returns.
-      if (reading) await reading.catch(() => {});
+      // A poll in flight may hold the descriptor: close it only once it is out.
+      await waiting?.cancel();
       close();
     },
   }, { highWaterMark: 0 });
 }
 
 /**
- * A writable stream to a pipe's write end. The stream owns the descriptor and
- * closes it when the stream is closed or aborted.
+ * A writable stream to a pipe's write end, which must be nonblocking. The
+ * stream owns the descriptor and closes it when the stream is closed or
+ * aborted.
  *
  * @param fd The write end.
  * @param what What is written, for error messages.
  * @returns The stream.
  */
 export function fdWritable(fd: number, what: string): WritableStream<Uint8Array> {
+  const c = libc();
   let closed = false;
-  const close = () => {
+  let waiting: Wait | undefined;
+  const close = async () => {
+    await waiting?.cancel();
     if (!closed) {
       closed = true;
-      libc().close(fd);
+      c.close(fd);
     }
   };
   return new WritableStream<Uint8Array>({
     async write(chunk) {
-      // The pool thread reads the buffer while JavaScript runs: use a copy.
-      const copy = new Uint8Array(new ArrayBuffer(chunk.length));
-      copy.set(chunk);
       let offset = 0;
-      while (offset < copy.length) {
-        const n = await routine().write(fd, copy.subarray(offset), copy.length - offset);
-        if (n === -EINTR || n === -EAGAIN) continue;
-        if (n < 0) {
-          close();
-          throw new SyscallError("write", -n, {
+      while (offset < chunk.length) {
+        const n = Number(c.write(fd, chunk.subarray(offset), BigInt(chunk.length - offset)));
+        if (n >= 0) {
+          offset += n;
+          continue;
+        }
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) {
+          await close();
+          throw new SyscallError("write", e, {
             operation: `write ${what}`,
-            hint: n === -EPIPE ? "the program closed it or exited" : undefined,
+            hint: e === EPIPE ? "the program closed it or exited" : undefined,
           });
         }
-        offset += n;
+        waiting = waitFor(fd, POLLOUT);
+        await waiting.ready;
+        waiting = undefined;
       }
     },
     close,
@@ -99,12 +112,8 @@ export function fdWritable(fd: number, what: string): WritableStream<Uint8Array>
   });
 }
 
-const POLLIN = 1;
-
 /**
- * Reads pipes to their ends at once: one nonblocking ppoll(2) per wake-up for
- * all of them, then reads on this thread (they cannot block: ppoll said so).
- * Cheaper than a stream per pipe, whose every read is a trip to the pool.
+ * Reads nonblocking pipes to their ends at once, waiting for them in one poll.
  * Closes the descriptors.
  *
  * @param fds The read ends.
@@ -115,35 +124,31 @@ const POLLIN = 1;
 export async function drain(fds: readonly number[], what: string): Promise<Uint8Array[]> {
   const c = libc();
   const chunks: Uint8Array[][] = fds.map(() => []);
-  const open = new Set(fds.keys());
-  const pollfds = new Uint8Array(new ArrayBuffer(8 * fds.length));
-  const view = new DataView(pollfds.buffer);
+  const open = new Set(fds);
+  const waits = new Set<Wait>();
   const buffer = new Uint8Array(CHUNK);
-  try {
-    while (open.size) {
-      const order = [...open];
-      order.forEach((i, k) => {
-        view.setInt32(8 * k, fds[i]!, true);
-        view.setInt16(8 * k + 4, POLLIN, true);
-        view.setInt16(8 * k + 6, 0, true);
-      });
-      const ready = await routine().ppoll(pollfds, order.length);
-      if (ready === -EINTR) continue;
-      if (ready < 0) throw new SyscallError("ppoll", -ready, { operation: `wait for ${what}` });
-      for (const [k, i] of order.entries()) {
-        if (view.getInt16(8 * k + 6, true) === 0) continue;
-        const n = Number(c.read(fds[i]!, buffer, BigInt(CHUNK)));
-        if (n > 0) chunks[i]!.push(buffer.slice(0, n));
-        else if (n === 0) {
-          open.delete(i);
-          c.close(fds[i]!);
-        } else if (errno() !== EINTR && errno() !== EAGAIN) {
-          throw new SyscallError("read", errno(), { operation: `read ${what}` });
-        }
+  const readAll = async (fd: number, into: Uint8Array[]) => {
+    while (open.has(fd)) {
+      const n = Number(c.read(fd, buffer, BigInt(CHUNK)));
+      if (n > 0) into.push(buffer.slice(0, n));
+      else if (n === 0) {
+        open.delete(fd);
+        c.close(fd);
+      } else if (errno() === EAGAIN) {
+        const wait = waitFor(fd, POLLIN);
+        waits.add(wait);
+        await wait.ready;
+        waits.delete(wait);
+      } else if (errno() !== EINTR) {
+        throw new SyscallError("read", errno(), { operation: `read ${what}` });
       }
     }
+  };
+  try {
+    await Promise.all(fds.map((fd, i) => readAll(fd, chunks[i]!)));
   } finally {
-    for (const i of open) c.close(fds[i]!);
+    for (const wait of waits) await wait.cancel();
+    for (const fd of open) c.close(fd);
   }
   return chunks.map((list) => {
     if (list.length === 1) return list[0]!;

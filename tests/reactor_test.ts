@@ -1,0 +1,89 @@
+/**
+ * Waiting for children and their pipes (lib/reactor.ts): one poll on Deno's
+ * blocking pool for all of them, so that many children at once neither
+ * deadlock nsh nor stall Deno's own I/O, and holders never keep a process
+ * alive. Rootless: each runs in a user namespace, as root and as anyone.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "./_assert.ts";
+import { comm, runUnprivileged } from "./_env.ts";
+import { unshare } from "../mod.ts";
+
+/** Settles as `promise` does, or rejects once `ms` have passed: a guard against a hang, not a speed check. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Deno's blocking pool has a fixed number of threads: more children than that
+// at once, each fed stdin and read, deadlocked when each held threads.
+const MANY = 80;
+
+Deno.test(`${MANY} children with piped stdin and captured stdout run at once`, async () => {
+  const box = unshare({ user: true, mapRootUser: true, net: true });
+  assertEquals(await box.run("cat").stdinText("w").text(), "w"); // the pool then has threads to hand out
+  const texts = await within(
+    Promise.all(Array.from({ length: MANY }, (_, i) => box.run("cat").stdinText(`x${i}`).text())),
+    60_000,
+    `${MANY} cats`,
+  );
+  assertEquals(texts, Array.from({ length: MANY }, (_, i) => `x${i}`));
+});
+
+Deno.test(`Deno's own file I/O goes on while ${MANY} children run and are waited for`, async () => {
+  const box = unshare({ user: true, mapRootUser: true });
+  const children = Array.from({ length: MANY }, () => box.run("sleep", "60").spawn());
+  try {
+    const status = await within(Deno.readTextFile("/proc/self/status"), 20_000, "Deno.readTextFile");
+    assert(status.includes("Name:"));
+    // And nsh's own next spawn.
+    assertEquals(await within(box.run("echo", "still").text(), 20_000, "one more run"), "still");
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+    await Promise.allSettled(children);
+  }
+});
+
+Deno.test("a script that leaves a context open ends when its work is done, and the holder with it", async () => {
+  const out = await runUnprivileged(
+    `import { unshare } from "$REPO/mod.ts";
+     const ctx = await unshare({ user: true, mapRootUser: true, net: true }).hold();
+     await ctx.run("true");
+     console.log(ctx.holderPid); // not closed`,
+    {
+      wrap: async (argv) => {
+        const child = new Deno.Command(argv[0]!, {
+          args: argv.slice(1),
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(30_000),
+        }).spawn();
+        const o = await child.output();
+        const text = new TextDecoder();
+        return { code: o.code, stdout: text.decode(o.stdout), stderr: text.decode(o.stderr) };
+      },
+    },
+  );
+  assertEquals(out.stderr, "");
+  assertEquals(out.code, 0, "the script ended by itself, not killed at the 30 s guard");
+  const holder = Number(out.stdout.trim());
+  assert(holder > 1, `the holder's pid: ${out.stdout}`);
+  // Dead with its parent (a zombie at most, where PID 1 does not reap).
+  const state = (() => {
+    try {
+      return Deno.readTextFileSync(`/proc/${holder}/stat`).split(") ")[1]![0];
+    } catch {
+      return "gone";
+    }
+  })();
+  assert(state === "gone" || state === "Z", `holder ${holder} (${comm(holder)}) is ${state}`);
+});
