@@ -339,6 +339,27 @@ Deno.test("shell: run FILE and save FILE report a file they cannot read or write
 // Bad input
 
 Deno.test({
+  name: "shell: lsns, netns, release and run in a context that hides nsh's files say so in one line",
+  ...userns,
+  async fn() {
+    // In a context, these run as nsh inside nsh: Deno and cli.ts must be visible there.
+    const hidden = REPO.replace(/\/$/, "");
+    for (const command of ["lsns", "netns list", "release /x", "run x.nsh"]) {
+      const out = await nsh(["-c", `unshare ${U} --mount; mount -t tmpfs tmpfs ${hidden}; ${command}`]);
+      const name = command.split(" ")[0]!;
+      assertEquals(out.code, 1, show(out));
+      assertMatch(
+        out.stderr,
+        new RegExp(
+          `^-c:1: ${name}: cannot run it in this context: nsh runs ${name} there as a program, and \\S+ is not ` +
+            `visible there \\(hidden by a mount or the context's root\\); run ${name} at the top, after exit\\n$`,
+        ),
+      );
+    }
+  },
+});
+
+Deno.test({
   name: "shell: a context whose holder was killed from outside says so, and exit leaves it",
   ...userns,
   async fn() {

@@ -278,7 +278,7 @@ export class Session {
       case "run":
         // A new nsh, as a program: in a context, the script's own contexts nest in it.
         if (!args.length) throw new UsageError("run", "no script given");
-        return this.#nshChild(await this.#foreground(this.#sandbox(), [...nshArgv(), "run", ...args]));
+        return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv("run"), ...args]));
       case "help":
         this.#io.out(await shellHelp(args[0]));
         return 0;
@@ -286,10 +286,30 @@ export class Session {
     if (isCommand(name)) {
       // In a context, lsns, netns and release look at the context's /proc and
       // mounts: they run there as a program, nsh inside nsh.
-      if (this.context) return this.#nshChild(await this.#foreground(this.#sandbox(), [...nshArgv(), name, ...args]));
+      if (this.context) return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv(name), ...args]));
       return await (await COMMANDS[name]!.load()).run(args, this.#io);
     }
     return await this.#foreground(this.#sandbox(), [name, ...args]);
+  }
+
+  /**
+   * The command line that runs nsh's `command` as a program in the current
+   * context, whose mounts or root may hide Deno or nsh's own files: then one
+   * line says so, not Deno's "Module not found" and its backtrace.
+   */
+  #nshArgv(command: string): string[] {
+    const argv = nshArgv();
+    for (const file of [argv[0]!, argv.at(-1)!]) {
+      try {
+        Deno.statSync(this.context!.hostPath(file));
+      } catch {
+        throw new Error(
+          `Cannot run it in this context: nsh runs ${command} there as a program, and ${file} is not visible ` +
+            `there (hidden by a mount or the context's root); run ${command} at the top, after exit`,
+        );
+      }
+    }
+    return argv;
   }
 
   /** The status of nsh run as a program: when it failed, it said why itself. */
