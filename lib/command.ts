@@ -122,6 +122,8 @@ export class CommandChild extends Promise<CommandResult> {
   #child: Child | undefined;
   #pendingSignal: string | number | undefined;
   #started: Promise<Child> | undefined;
+  #stdout: ReadableStream<Uint8Array> | undefined;
+  #stderr: ReadableStream<Uint8Array> | undefined;
 
   /** The pid, once the program has started. */
   get pid(): number | undefined {
@@ -135,12 +137,12 @@ export class CommandChild extends Promise<CommandResult> {
 
   /** The program's standard output, when piped. */
   get stdout(): ReadableStream<Uint8Array> {
-    return this.#relay((child) => child.stdout, "stdout");
+    return this.#stdout ??= this.#relay((child) => child.stdout, "stdout");
   }
 
   /** The program's standard error, when piped. */
   get stderr(): ReadableStream<Uint8Array> {
-    return this.#relay((child) => child.stderr, "stderr");
+    return this.#stderr ??= this.#relay((child) => child.stderr, "stderr");
   }
 
   /** The program's standard input, when piped. */
@@ -175,7 +177,8 @@ export class CommandChild extends Promise<CommandResult> {
         if (done) controller.close();
         else controller.enqueue(value);
       },
-      cancel: async (reason) => await reader?.cancel(reason),
+      // Cancelling a stream never read still closes the pipe.
+      cancel: async (reason) => await (reader ?? pick(await this.#started!))?.cancel(reason),
     }, { highWaterMark: 0 });
   }
 

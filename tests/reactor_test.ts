@@ -87,3 +87,20 @@ Deno.test("a script that leaves a context open ends when its work is done, and t
   })();
   assert(state === "gone" || state === "Z", `holder ${holder} (${comm(holder)}) is ${state}`);
 });
+
+Deno.test("cancelling a piped stream of a spawned command closes its pipe, read or not, and stdout is one stream", async () => {
+  const box = unshare({ user: true, mapRootUser: true });
+  const open = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  // Once: the descriptors nsh keeps for its life (/dev/null, the poll's wake-up pipe).
+  assertEquals(await box.run("sh", "-c", "sleep 0.05; echo warm").text(), "warm");
+  const before = open();
+  const ran = box.run("echo", "1").stdout("piped").stderr("piped").spawn();
+  await ran;
+  assert(ran.stdout === ran.stdout, "the same stream each time");
+  await ran.stdout.cancel();
+  await ran.stderr.cancel();
+  const running = box.run("sleep", "0.05").stdout("piped").spawn();
+  await running.stdout.cancel();
+  await running;
+  assertEquals(open(), before);
+});

@@ -286,7 +286,9 @@ export class Session {
     if (isCommand(name)) {
       // In a context, lsns, netns and release look at the context's /proc and
       // mounts: they run there as a program, nsh inside nsh.
-      if (this.context) return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv(name), ...args]));
+      if (this.context) {
+        return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv(name), ...args]));
+      }
       return await (await COMMANDS[name]!.load()).run(args, this.#io);
     }
     return await this.#foreground(this.#sandbox(), [name, ...args]);
