@@ -311,7 +311,7 @@ export class Session {
         );
       }
     }
-    return argv;
+    return [...argv, command];
   }
 
   /** The status of nsh run as a program: when it failed, it said why itself. */
