@@ -72,6 +72,71 @@ export interface UnshareOptions {
   setgid?: number;
 }
 
+/** The keys of each options type: a misspelt option must not be ignored (`{ nett: true }` is no new namespace). */
+const UNSHARE_KEYS = [
+  "mount",
+  "uts",
+  "ipc",
+  "net",
+  "pid",
+  "user",
+  "cgroup",
+  "time",
+  "mapRootUser",
+  "mapCurrentUser",
+  "mapUser",
+  "mapGroup",
+  "mapUsers",
+  "mapGroups",
+  "mapAuto",
+  "setgroups",
+  "keepCaps",
+  "mountProc",
+  "propagation",
+  "monotonic",
+  "boottime",
+  "hostname",
+  "domainname",
+  "root",
+  "wd",
+  "killChild",
+  "setuid",
+  "setgid",
+] as const satisfies readonly (keyof UnshareOptions)[];
+
+const NSENTER_KEYS = [
+  "target",
+  "mount",
+  "uts",
+  "ipc",
+  "net",
+  "pid",
+  "user",
+  "cgroup",
+  "time",
+  "all",
+  "preserveCredentials",
+  "root",
+  "wd",
+  "setuid",
+  "setgid",
+  "keepCaps",
+] as const satisfies readonly (keyof NsenterOptions)[];
+
+// Every key of the interfaces is listed (a compile error otherwise).
+const _unshareKeysComplete: Exclude<keyof UnshareOptions, (typeof UNSHARE_KEYS)[number]> extends never ? true : never =
+  true;
+const _nsenterKeysComplete: Exclude<keyof NsenterOptions, (typeof NSENTER_KEYS)[number]> extends never ? true : never =
+  true;
+
+function checkKeys(options: object, known: readonly string[], fn: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`Unknown option "${key}" of ${fn}(); its options are ${known.join(", ")}`);
+    }
+  }
+}
+
 const OPTION_TYPES: readonly [keyof UnshareOptions & keyof NsenterOptions, NamespaceType][] = [
   ["mount", "mnt"],
   ["uts", "uts"],
@@ -88,8 +153,10 @@ const OPTION_TYPES: readonly [keyof UnshareOptions & keyof NsenterOptions, Names
  *
  * @param options The options.
  * @returns The steps.
+ * @throws {TypeError} For an option that `unshare()` does not have.
  */
 export function unshareSteps(options: UnshareOptions): Step[] {
+  checkKeys(options, UNSHARE_KEYS, "unshare");
   const list: Step[] = [];
   const types = OPTION_TYPES.filter(([key]) => options[key]).map(([, type]) => type);
   // As util-linux: --mount-proc implies --mount (and nsh's --hostname, --uts),
@@ -180,6 +247,7 @@ const PROC_NS: Readonly<Record<NamespaceType, string>> = {
  *   nothing is to be joined.
  */
 export function nsenterSteps(options: NsenterOptions): Step[] {
+  checkKeys(options, NSENTER_KEYS, "nsenter");
   const list: Step[] = [];
   const target = options.target;
   const fromTarget = (what: string, file: string): string => {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { NamespaceType } from "./namespaces.ts";
+import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 
 /** A block of ids mapped into a user namespace. */
 export interface IdRange {
@@ -68,8 +68,14 @@ export type Step =
  *
  * @param types The kinds, named as in `/proc/PID/ns/`.
  * @returns The step.
+ * @throws {TypeError} For an unknown kind.
  */
 export function namespaces(...types: NamespaceType[]): Step {
+  for (const type of types) {
+    if (!NAMESPACES.some((n) => n.type === type)) {
+      throw new TypeError(`Unknown namespace type "${type}"; the types are ${NAMESPACES.map((n) => n.type).join(", ")}`);
+    }
+  }
   return { kind: "namespaces", types };
 }
 

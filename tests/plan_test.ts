@@ -416,3 +416,17 @@ Deno.test("describePlan() names the namespaces and the kill-child signal", () =>
   assertEquals(describePlan(planOf(namespaces("pid"), mapRootUser(), killChild(15))), "pid user, kill-child SIGTERM");
   assertEquals(describePlan(planOf()), "no new namespaces");
 });
+
+Deno.test("unshare(), nsenter() and the namespaces step refuse what they do not know, rather than ignore it", async () => {
+  const { nsenter, sandbox, unshare } = await import("../mod.ts");
+  // A misspelt option would run the program in the host's namespace.
+  const misspelt: Record<string, unknown> = { nett: true };
+  assertThrows(() => unshare(misspelt), TypeError, 'Unknown option "nett" of unshare(); its options are mount, uts,');
+  assertThrows(() => nsenter({ target: 1, nett: true } as never), TypeError, 'Unknown option "nett" of nsenter()');
+  assertThrows(
+    () => sandbox().unshare("network" as never),
+    TypeError,
+    'Unknown namespace type "network"; the types are mnt, uts, ipc, net, pid, user, cgroup, time',
+  );
+  assertEquals(unshare({ net: true, mapRootUser: true }).plan().namespaces, ["net", "user"]);
+});
