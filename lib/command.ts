@@ -9,6 +9,7 @@ import { type Child, type ExitStatus, start, type StdioMode } from "./engine.ts"
 import { type Plan, plan } from "./plan.ts";
 import type { Step } from "./steps.ts";
 import { ids } from "./system.ts";
+import { signalNumber } from "../ffi/signals.ts";
 
 /** What the program reads on standard input: a mode, or bytes or a stream to feed. */
 export type StdinInput = StdioMode | Uint8Array | ReadableStream<Uint8Array>;
@@ -68,7 +69,7 @@ export class CommandError extends Error {
       ? `was killed by ${status.signal}`
       : `exited with code ${status.code}`;
     const tail = options.stderr?.trim().split("\n").pop();
-    super(`Command "${argv.join(" ")}" ${what}${tail ? `: ${tail}` : ""}`);
+    super(`Command "${argv.map(shellWord).join(" ")}" ${what}${tail ? `: ${tail}` : ""}`);
     this.name = "CommandError";
     this.argv = argv;
     this.code = status.code;
@@ -77,6 +78,11 @@ export class CommandError extends Error {
     this.timedOut = options.timedOut ?? false;
     this.aborted = options.aborted ?? false;
   }
+}
+
+/** A word as sh would need it typed: single-quoted unless it is plain. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 interface State {
@@ -93,6 +99,8 @@ interface State {
 }
 
 const decoder = new TextDecoder();
+/** The longest delay `setTimeout` takes. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
 
 function result(status: ExitStatus, stdout: Uint8Array, stderr: Uint8Array): CommandResult {
   return {
@@ -186,9 +194,11 @@ export class CommandChild extends Promise<CommandResult> {
    * Sends a signal to the program (once it has started, if it has not yet).
    *
    * @param signal A signal name or number.
+   * @throws {TypeError} For an unknown signal.
    */
   kill(signal: string | number = "SIGTERM"): void {
     if (this.#child) this.#child.kill(signal);
+    else if (signalNumber(signal) === undefined) throw new TypeError(`Cannot send signal ${signal}: no such signal`);
     else this.#pendingSignal = signal;
   }
 
@@ -241,19 +251,24 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
   onStart(child);
   let timedOut = false;
   let aborted = false;
+  // A program that ended can leave its output open (a background process of
+  // its own holds it): then the limit stops the reading.
+  const stop = new AbortController();
   const timer = state.timeout === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
+    stop.abort();
   }, state.timeout);
   const onAbort = () => {
     aborted = true;
     child.kill("SIGKILL");
+    stop.abort();
   };
   state.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const [status, [stdout, stderr]] = await Promise.all([
       child.status,
-      capture ? child.capture() : [new Uint8Array(), new Uint8Array()] as const,
+      capture ? child.capture(stop.signal) : [new Uint8Array(), new Uint8Array()] as const,
       feed === undefined ? undefined : feedStdin(child, feed),
     ]);
     if (timedOut || aborted || (!status.success && !state.noThrow)) {
@@ -405,18 +420,26 @@ export class Command implements PromiseLike<CommandResult> {
 
   /**
    * Kills the program with SIGKILL after `ms` milliseconds; the command then
-   * rejects with a {@linkcode CommandError} whose `timedOut` is true.
+   * rejects with a {@linkcode CommandError} whose `timedOut` is true. Output
+   * that is still open then (a process the program left behind holds it) is
+   * read no further.
    *
    * @param ms The time limit.
    * @returns A new command.
+   * @throws {RangeError} When `ms` is negative, not a number or above 2^31 - 1.
    */
   timeout(ms: number): Command {
+    if (!(ms >= 0 && ms <= MAX_TIMEOUT)) {
+      throw new RangeError(`Cannot set a timeout of ${ms} ms: it must be from 0 to ${MAX_TIMEOUT}`);
+    }
     return this.#with({ timeout: ms });
   }
 
   /**
    * Kills the program with SIGKILL when `signal` aborts; the command then
-   * rejects with a {@linkcode CommandError} whose `aborted` is true.
+   * rejects with a {@linkcode CommandError} whose `aborted` is true. A signal
+   * that aborted before the start starts nothing: the command rejects with its
+   * reason, as `fetch()` does.
    *
    * @param signal The abort signal.
    * @returns A new command.

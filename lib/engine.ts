@@ -170,14 +170,14 @@ export class Child {
    * @returns What each gave (empty when not piped).
    * @throws {TypeError} When a stream was taken already.
    */
-  async capture(): Promise<[Uint8Array, Uint8Array]> {
+  async capture(stop?: AbortSignal): Promise<[Uint8Array, Uint8Array]> {
     if (this.#stdout || this.#stderr || this.#captured) {
       throw new TypeError("Cannot capture the output: its streams were taken");
     }
     this.#captured = true;
     const which = [1, 2].filter((i) => this.#fds[i] !== undefined);
     if (!which.length) return [new Uint8Array(), new Uint8Array()];
-    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output");
+    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output", stop);
     const out: [Uint8Array, Uint8Array] = [new Uint8Array(), new Uint8Array()];
     which.forEach((i, k) => (out[i - 1] = read[k]!));
     return out;

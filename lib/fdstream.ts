@@ -118,17 +118,21 @@ export function fdWritable(fd: number, what: string): WritableStream<Uint8Array>
  *
  * @param fds The read ends.
  * @param what What is read, for error messages.
+ * @param stop Stops reading when it aborts: what was read until then is the result.
  * @returns What each pipe gave, in order.
  * @throws {SyscallError} When polling or reading fails.
  */
-export async function drain(fds: readonly number[], what: string): Promise<Uint8Array[]> {
+export async function drain(fds: readonly number[], what: string, stop?: AbortSignal): Promise<Uint8Array[]> {
   const c = libc();
   const chunks: Uint8Array[][] = fds.map(() => []);
   const open = new Set(fds);
   const waits = new Set<Wait>();
   const buffer = new Uint8Array(CHUNK);
+  let onStop = () => {};
+  const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  stop?.addEventListener("abort", onStop);
   const readAll = async (fd: number, into: Uint8Array[]) => {
-    while (open.has(fd)) {
+    while (open.has(fd) && !stop?.aborted) {
       const n = Number(c.read(fd, buffer, BigInt(CHUNK)));
       if (n > 0) into.push(buffer.slice(0, n));
       else if (n === 0) {
@@ -137,8 +141,8 @@ export async function drain(fds: readonly number[], what: string): Promise<Uint8
       } else if (errno() === EAGAIN) {
         const wait = waitFor(fd, POLLIN);
         waits.add(wait);
-        await wait.ready;
-        waits.delete(wait);
+        await Promise.race([wait.ready, stopped]);
+        if (!stop?.aborted) waits.delete(wait); // else it is cancelled below
       } else if (errno() !== EINTR) {
         throw new SyscallError("read", errno(), { operation: `read ${what}` });
       }
@@ -147,6 +151,7 @@ export async function drain(fds: readonly number[], what: string): Promise<Uint8
   try {
     await Promise.all(fds.map((fd, i) => readAll(fd, chunks[i]!)));
   } finally {
+    stop?.removeEventListener("abort", onStop);
     for (const wait of waits) await wait.cancel();
     for (const fd of open) c.close(fd);
   }

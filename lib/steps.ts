@@ -73,7 +73,9 @@ export type Step =
 export function namespaces(...types: NamespaceType[]): Step {
   for (const type of types) {
     if (!NAMESPACES.some((n) => n.type === type)) {
-      throw new TypeError(`Unknown namespace type "${type}"; the types are ${NAMESPACES.map((n) => n.type).join(", ")}`);
+      throw new TypeError(
+        `Unknown namespace type "${type}"; the types are ${NAMESPACES.map((n) => n.type).join(", ")}`,
+      );
     }
   }
   return { kind: "namespaces", types };

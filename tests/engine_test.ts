@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { hasProgram, hostNamespace, IS_ROOT, run } from "./_env.ts";
 import { CommandError, type NamespaceType, sandbox, SyscallError, unshare } from "../mod.ts";
 
@@ -260,6 +260,26 @@ Deno.test({
     assertEquals(text, "streamed");
     assertEquals((await child).code, 0);
   },
+});
+
+Deno.test("a timeout bounds the wait when a process left behind holds the output; bad limits and signals throw", async () => {
+  // No PID namespace: the background sleep outlives sh and keeps stdout open.
+  const box = unshare({ user: true, mapRootUser: true });
+  const started = Date.now();
+  const error = await assertRejects(() => box.run("sh", "-c", "sleep 3 & echo started").timeout(200).text());
+  assert(error instanceof CommandError && error.timedOut, String(error));
+  assertEquals(error.message, `Command "sh -c 'sleep 3 & echo started'" timed out`);
+  assert(Date.now() - started < 2500, "settled without waiting for the background sleep");
+  for (const ms of [-1, Number.NaN, 2 ** 31]) {
+    assertThrows(() => box.run("true").timeout(ms), RangeError, `Cannot set a timeout of ${ms} ms`);
+  }
+  const child = box.run("sleep", "30").spawn();
+  assertThrows(() => child.kill("SIGFOO"), TypeError, "Cannot send signal SIGFOO: no such signal");
+  child.kill("SIGKILL");
+  assert((await child.catch((e) => e)) instanceof CommandError);
+  // Aborted before the start: nothing starts, the signal's reason is the error.
+  const reason = new Error("never mind");
+  assertEquals(await box.run("true").signal(AbortSignal.abort(reason)).catch((e) => e), reason);
 });
 
 Deno.test({
