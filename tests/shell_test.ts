@@ -360,6 +360,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "shell: the hostname builtin refuses options and names hostname(1) refuses, also in nsh export",
+  ...userns,
+  async fn() {
+    const cases: [string, string][] = [
+      ["-f", "hostname: the builtin takes no options ('-f'): run /bin/hostname -f for that"],
+      ["--help", "hostname: the builtin takes no options ('--help'): run /bin/hostname --help for that"],
+      [
+        "'bad name/x'",
+        "hostname: invalid name 'bad name/x': use letters, digits, '-' and '_', with dots between labels",
+      ],
+    ];
+    for (const [arg, message] of cases) {
+      const out = await nsh(["-c", `unshare ${U} --uts; hostname ${arg}; echo not reached`]);
+      assertEquals([out.code, out.stdout], [1, ""], show(out));
+      assert(out.stderr.startsWith(`-c:1: ${message}\n`), show(out));
+      const file = scriptFile(`unshare ${U} --uts\nhostname ${arg}\n`);
+      const exported = await nsh(["export", file]);
+      Deno.removeSync(file);
+      assertEquals(exported.code, 2, show(exported));
+      assertMatch(exported.stderr, new RegExp(`:2:1: ${message.replace(/[()'?.*+[\]\\/]/g, "\\$&")}\n$`));
+    }
+    const ok = await nsh(["-c", `unshare ${U} --uts; hostname box-1.example_2; hostname`]);
+    assertEquals([ok.code, ok.stdout], [0, "box-1.example_2\n"], show(ok));
+  },
+});
+
+Deno.test({
   name: "shell: a context whose holder was killed from outside says so, and exit leaves it",
   ...userns,
   async fn() {

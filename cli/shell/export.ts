@@ -23,7 +23,7 @@ import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } 
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
 import { NETNS_SUBCOMMANDS } from "../netns.ts";
-import { normalizePath, parseMount, readScript } from "./session.ts";
+import { hostnameArgument, normalizePath, parseMount, readScript } from "./session.ts";
 
 /** Options of {@linkcode exportScript}. */
 export interface ExportOptions {
@@ -728,10 +728,10 @@ class Translator {
   }
 
   #hostname(args: string[]): void {
-    if (args.length > 1) throw this.#usage("hostname", "too many arguments");
-    if (args.length === 1) {
+    const name = this.#parsing(() => hostnameArgument(args));
+    if (name !== undefined) {
       const ctx = this.#needing("uts");
-      this.#statement(["await ", call(`${ctx}.hostname`, [this.#string(args[0]!)])]);
+      this.#statement(["await ", call(`${ctx}.hostname`, [this.#string(name)])]);
       return;
     }
     const ctx = this.#context;

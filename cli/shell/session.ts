@@ -423,14 +423,14 @@ export class Session {
   }
 
   async #hostname(args: string[]): Promise<number> {
-    if (args.length > 1) throw new UsageError("hostname", "too many arguments");
-    if (args.length === 1) return await this.#apply("hostname", "uts", [steps.hostname(args[0]!)], false);
+    const name = hostnameArgument(args);
+    if (name !== undefined) return await this.#apply("hostname", "uts", [steps.hostname(name)], false);
     if (!this.context) {
       this.#io.out(Deno.hostname() + "\n");
       return 0;
     }
-    const name = await this.context.run("cat", "/proc/sys/kernel/hostname").text();
-    this.#io.out(name + "\n");
+    const current = await this.context.run("cat", "/proc/sys/kernel/hostname").text();
+    this.#io.out(current + "\n");
     return 0;
   }
 
@@ -557,6 +557,31 @@ const MOUNT_FLAGS: Readonly<Record<string, number>> = {
   noatime: 1024,
   relatime: 1 << 21,
 };
+
+/**
+ * The name the `hostname` builtin is given, checked as hostname(1) checks it:
+ * letters, digits, `-`, `_` and dots between labels. The builtin takes no
+ * options: `hostname -f` must not name the host "-f".
+ *
+ * @param args The arguments.
+ * @returns The name, or `undefined` to print the hostname.
+ * @throws {UsageError} For an option, a bad name or more than one argument.
+ */
+export function hostnameArgument(args: readonly string[]): string | undefined {
+  if (args.length > 1) throw new UsageError("hostname", "too many arguments");
+  const name = args[0];
+  if (name === undefined) return undefined;
+  if (name.startsWith("-")) {
+    throw new UsageError("hostname", `the builtin takes no options ('${name}'): run /bin/hostname ${name} for that`);
+  }
+  if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/.test(name)) {
+    throw new ValueError(
+      "hostname",
+      `invalid name '${name}': use letters, digits, '-' and '_', with dots between labels`,
+    );
+  }
+  return name;
+}
 
 /**
  * Parses `mount` arguments into a step: `--bind SRC DST` (with `-o ro`),
