@@ -34,6 +34,8 @@ export interface StepInfo {
   readonly operation: string;
   /** The path the user gave, if the step is about one. */
   readonly path?: string;
+  /** The namespaces a step of the `enter` role joins, for hints. */
+  readonly types?: readonly NamespaceType[];
   /** What the step belongs to, for hints. */
   readonly role:
     | "stdio"
@@ -255,11 +257,12 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   for (const e of joining) {
     add({ call: "setns", args: [e.fd, cloneFlags(types(e))] }, {
       syscall: "setns",
-      operation: e.all
-        ? `join the ${e.all.join(", ")} namespaces of "${e.path}"`
-        : `join the ${e.type} namespace of "${e.path}"`,
+      operation: types(e).length > 1
+        ? `join the ${types(e).join(", ")} namespaces of "${e.path}"`
+        : `join the ${types(e)[0]} namespace of "${e.path}"`,
       path: e.path,
       role: "enter",
+      types: types(e),
     });
   }
   if (p.enterIds) takeIds(p.enterIds.uid, p.enterIds.gid, "try");

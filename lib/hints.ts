@@ -92,7 +92,16 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
       if (errno === EPERM) {
         return "joining a namespace needs privilege over it: root, or its user namespace (join that too, with -U)";
       }
-      if (errno === EINVAL) return "a PID namespace can only be joined from one of its ancestors";
+      if (errno === EINVAL) {
+        // setns refuses the user namespace a process is in, and a PID
+        // namespace that is not a descendant of its own.
+        const user = info.types?.includes("user"), pid = info.types?.includes("pid");
+        const why = [
+          ...(user ? ["a process cannot join the user namespace it is already in (leave out -U)"] : []),
+          ...(pid ? ["a PID namespace can only be joined from one of its ancestors"] : []),
+        ];
+        return why.length ? why.join("; or ") : undefined;
+      }
       return undefined;
     case "idmap":
       if (errno === EPERM) {

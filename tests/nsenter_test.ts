@@ -162,6 +162,15 @@ Deno.test({
         /^nsh nsenter: cannot join the net namespace of "\/proc\/\d+\/ns\/pid": setns\(\) failed with EINVAL \(Invalid argument\); "\/proc\/\d+\/ns\/pid" is a pid namespace\n$/,
       ],
       [
+        // util-linux says only "Invalid argument": the kernel refuses the user namespace one is in.
+        ["--user=/proc/self/ns/user"],
+        /^nsh nsenter: cannot join the user namespace of "\/proc\/self\/ns\/user": setns\(\) failed with EINVAL \(Invalid argument\); a process cannot join the user namespace it is already in \(leave out -U\)\n$/,
+      ],
+      [
+        ["-U", "-t", String(Deno.pid)],
+        /^nsh nsenter: cannot join the user namespace of "\/proc\/\d+": setns\(\) failed with EINVAL \(Invalid argument\); a process cannot join the user namespace it is already in \(leave out -U\)\n$/,
+      ],
+      [
         ["-t", "999999", "-n"],
         /^nsh nsenter: cannot join the namespaces of process 999999: pidfd_open\(\) failed with ESRCH \(No such process\); there is no process 999999\n$/,
       ],
@@ -203,7 +212,7 @@ Deno.test({
     // Joined atomically through a pidfd: the kernel refuses at setns.
     assertMatch(
       out.stderr,
-      /^nsh nsenter: cannot join the net namespaces of "\/proc\/\d+": setns\(\) failed with EPERM \(Operation not permitted\); joining a namespace needs privilege over it/,
+      /^nsh nsenter: cannot join the net namespace of "\/proc\/\d+": setns\(\) failed with EPERM \(Operation not permitted\); joining a namespace needs privilege over it/,
     );
     assertMatch(out.stdout, /^mine$/m);
   },
