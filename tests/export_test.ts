@@ -540,6 +540,11 @@ Deno.test({
         ["set +e\nsh -c 'exit 5'\necho $?\ntrue\n", []],
         ["set +e\nsh -c 'exit 6'\n", []],
         ['export X="a  b"\necho $X "$X" "$@" "$#"\nexit 7\n', ["c d", "e"]],
+        // exit N in a context, as (exit N) in sh: $? after it, the end of the script under set -e.
+        ["unshare --user --map-root-user --net\nexit 3\necho never\n", []],
+        ["set +e\nunshare --user --map-root-user --net\nexit 4\necho $?\n", []],
+        ["unshare --user --map-root-user --net\nexit $1\necho reached\n", ["5"]],
+        ["unshare --user --map-root-user --net\nexit $1\necho reached\n", ["0"]],
       ];
       for (const [i, [text, args]] of scripts.entries()) {
         const source = `${dir}/s${i}.nsh`;

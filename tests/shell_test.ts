@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, comm, IS_ROOT, membersOf, nsh, type Output, REPO } from "./_env.ts";
+import { CLI, comm, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
 
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -387,6 +387,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: "shell: exit N in a context gives N to what follows, as (exit N) in sh; SIGPIPE ends a script silently",
+  ...userns,
+  async fn() {
+    const stops = await nsh(["-c", `unshare ${U} --net; exit 3; echo not reached`]);
+    assertEquals([stops.code, stops.stdout, stops.stderr], [3, "", ""]);
+    const goes = await nsh(["-c", `set +e; unshare ${U} --net; unshare ${U} --uts; exit 4; echo "$?"; exit 5`]);
+    assertEquals([goes.code, goes.stdout, goes.stderr], [5, "4\n", ""]);
+    // A reader that had enough (head) ends a writer by SIGPIPE: nsh says nothing, as sh.
+    const piped = await run("sh", ["-c", `'${Deno.execPath()}' run -A --quiet '${CLI}' -c 'seq 200000' | head -1`]);
+    assertEquals([piped.code, piped.stdout, piped.stderr], [0, "1\n", ""]);
+  },
+});
+
+Deno.test({
   name: "shell: a context whose holder was killed from outside says so, and exit leaves it",
   ...userns,
   async fn() {
@@ -403,7 +417,8 @@ Deno.test({
       assertEquals(lines, [
         `nsh: cannot use the context: its holder (pid ${holder}) has ended, and its namespaces with it; close it (exit, in nsh)\n`,
       ]);
-      assertEquals(await session.runSource("exit"), 0);
+      // exit without a status gives the last one ($? of the failed command), as in sh.
+      assertEquals(await session.runSource("exit"), 1);
       assertEquals(session.context, undefined);
     } finally {
       await session.close();

@@ -714,8 +714,27 @@ class Translator {
     }
     const ctx = this.#contexts.pop();
     if (ctx) {
+      // As `(exit N)` in sh: what follows gets N as `$?`, and under set -e a
+      // status other than 0 ends the script with it.
       this.#statement(`await ${ctx.name}.close()`);
-      this.#status = "0";
+      const status = dynamic
+        ? `${numeric(this.#placeholders.get(given)!)} & 255`
+        : given !== undefined
+        ? String(Number(given) & 255)
+        : this.#status;
+      const ends = this.#errexit || (this.#last && !this.#statusUsed);
+      if (status !== "0" && ends) {
+        if (/^\d+$/.test(status)) {
+          this.#statement(`Deno.exitCode = ${status}`);
+          return false;
+        }
+        const code = ++this.#codes === 1 ? "code" : `code${this.#codes}`;
+        this.#statement(`const ${code} = ${status}`);
+        this.#statement(`if (${code} !== 0) Deno.exit(${code})`);
+        this.#status = "0";
+        return true;
+      }
+      this.#status = status;
       return true;
     }
     // At the top, exit ends the script, with the last command's status

@@ -61,6 +61,8 @@ export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>>
   help: { usage: "help [<command>]", help: "show this help, or a command's" },
 };
 
+const SIGPIPE = 13;
+
 const NOT_LOGGED = new Set(["save", "help", "pwd"]);
 
 /** An nsh shell session. */
@@ -182,8 +184,9 @@ export class Session {
       if (this.exitStatus !== undefined) break;
       if (this.status !== 0 && this.errexit && origin.file !== undefined) {
         // A program that failed said why itself, if at all: say where the
-        // script stopped.
-        if (!this.#reported) {
+        // script stopped. As sh, not for a program that a closed pipe ended
+        // (SIGPIPE: the reader had enough, as `head` does).
+        if (!this.#reported && this.status !== 128 + SIGPIPE) {
           const what = this.status > 128
             ? `was ended by signal ${this.status - 128}`
             : `exited with status ${this.status}`;
@@ -395,8 +398,11 @@ export class Session {
     const status = args[0] === undefined ? this.status : Number(args[0]) & 255;
     const context = this.#contexts.pop();
     if (context) {
+      // As `(exit 3)` in sh: leaving the context gives its status to what
+      // follows, and a script that stops there says nothing more.
       await context.close();
-      return 0;
+      this.#reported = true;
+      return status;
     }
     this.exitStatus = status;
     return status;
