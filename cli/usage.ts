@@ -41,9 +41,10 @@ export class ValueError extends UsageError {
   /**
    * @param command The command that was called.
    * @param message What is wrong.
+   * @param exitCode The exit status.
    */
-  constructor(command: string, message: string) {
-    super(command, message);
+  constructor(command: string, message: string, exitCode = 1) {
+    super(command, message, exitCode);
     this.name = "ValueError";
   }
 }

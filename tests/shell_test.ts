@@ -401,6 +401,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "shell: save writes where cd went, at the top and in a context; run refuses a binary with 126",
+  ...userns,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-shell-test-" });
+    try {
+      const top = await nsh(["-c", `cd ${dir}; save top.nsh`]);
+      const inner = await nsh(["-c", `unshare ${U} --mount; cd ${dir}; save inner.nsh`]);
+      assertEquals([top.code, inner.code], [0, 0], show(top) + show(inner));
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["inner.nsh", "top.nsh"]);
+      assertMatch(
+        Deno.readTextFileSync(`${dir}/inner.nsh`),
+        /\nunshare --user --map-root-user --mount\ncd \S+\nexit\n$/,
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+    const binary = await nsh(["run", "/bin/true"]);
+    assertEquals([binary.code, binary.stderr], [126, "nsh run: /bin/true: cannot execute binary file\n"]);
+  },
+});
+
+Deno.test({
   name: "shell: a context whose holder was killed from outside says so, and exit leaves it",
   ...userns,
   async fn() {

@@ -490,8 +490,14 @@ export class Session {
     const body = this.#log.join("\n") + (this.#log.length ? "\n" : "");
     // Leave the contexts still open, so that the script cleans up as it goes.
     const tail = "exit\n".repeat(this.#contexts.length);
+    // A relative path is where `cd` went, as for a program's files.
+    const file = this.context
+      ? this.context.hostPath(args[0]!)
+      : args[0]!.startsWith("/")
+      ? args[0]!
+      : `${this.#cwd}/${args[0]!}`;
     try {
-      await Deno.writeTextFile(args[0]!, header + body + tail, { mode: 0o755 });
+      await Deno.writeTextFile(file, header + body + tail, { mode: 0o755 });
     } catch (error) {
       throw asSyscallError(error, "open", { operation: `write the script "${args[0]}"`, path: args[0] });
     }
@@ -510,14 +516,19 @@ export class Session {
  * @param file Its path.
  * @returns Its text.
  * @throws {SyscallError} When it cannot be read.
+ * @throws {ValueError} When it is a binary file (status 126).
  */
 export async function readScript(file: string): Promise<string> {
+  let text: string;
   try {
-    return await Deno.readTextFile(file);
+    text = await Deno.readTextFile(file);
   } catch (error) {
     const syscall = error instanceof Deno.errors.IsADirectory ? "read" : "open";
     throw asSyscallError(error, syscall, { operation: `read the script "${file}"`, path: file });
   }
+  // As sh: a program given as a script is refused, with 126, not parsed.
+  if (text.includes("\0")) throw new ValueError("run", `${file}: cannot execute binary file`, 126);
+  return text;
 }
 
 /** The command line that runs this nsh again. */
