@@ -533,4 +533,14 @@ export class Command implements PromiseLike<CommandResult> {
   catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<CommandResult | B> {
     return this.then(undefined, onrejected);
   }
+
+  /**
+   * Runs the program and calls `onfinally` when it has ended, either way.
+   *
+   * @param onfinally Called without arguments.
+   * @returns A promise of the result.
+   */
+  finally(onfinally?: (() => void) | null): Promise<CommandResult> {
+    return CommandChild._start(this.#state, true).finally(onfinally);
+  }
 }

@@ -6,6 +6,7 @@
  */
 
 import { readSmallFile } from "./system.ts";
+import { fileMode } from "../ffi/libc.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import type { StepInfo } from "./compile.ts";
 
@@ -79,11 +80,10 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
   switch (info.role) {
     case "exec":
       if (errno === ENOENT) {
-        return info.path === ""
-          ? "the program name is empty"
-          : info.path?.includes("/")
-          ? undefined
-          : "no such program in PATH";
+        if (info.path === "") return "the program name is empty";
+        if (!info.path?.includes("/")) return "no such program in PATH";
+        // execve says ENOENT also when the file is there but its #! interpreter is not.
+        return fileMode(info.path) >= 0 ? "the file exists: its #! interpreter (or ELF loader) does not" : undefined;
       }
       if (errno === EACCES) return "the file is not executable, or a directory on its path is not searchable";
       if (errno === ENOEXEC) return "the file is not a program this kernel can run and has no #! line";

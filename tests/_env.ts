@@ -14,6 +14,13 @@ export const CLI: string = `${REPO}cli.ts`;
 /** Whether the tests run as root (CI does). */
 export const IS_ROOT: boolean = Deno.uid() === 0;
 
+if (!IS_ROOT) {
+  console.warn(
+    `nsh tests: not root (uid ${Deno.uid()}): the tests that need root are ignored and listed as such; ` +
+      "the rootless ones (user namespaces) run",
+  );
+}
+
 /** The unprivileged user the rootless tests drop to. */
 export const NOBODY = { uid: 65534, gid: 65534 } as const;
 
@@ -171,8 +178,9 @@ function setupUnprivileged(): Promise<{ deno: string; repo: string; home: string
 
 /**
  * Runs a TypeScript program as the unprivileged user `nobody`, the way a user
- * without root runs nsh. `$REPO/` in the source is replaced with the path of a
- * copy of the repository that the user can read.
+ * without root runs nsh (as this user, when the tests do not run as root).
+ * `$REPO/` in the source is replaced with the path of a copy of the repository
+ * that the user can read.
  *
  * @param source The program's source.
  * @param options `wrap` runs the whole process under another command (such as a
@@ -183,18 +191,18 @@ export async function runUnprivileged(
   source: string,
   options: { args?: string[]; wrap?: (argv: string[]) => Promise<Output> } = {},
 ): Promise<Output> {
-  const { deno, repo, home } = await setupUnprivileged();
+  const { deno, repo, home } = IS_ROOT
+    ? await setupUnprivileged()
+    : { deno: Deno.execPath(), repo: REPO, home: ownTemp("home") };
   const file = `${home}/script-${crypto.randomUUID()}.ts`;
   Deno.writeTextFileSync(file, source.replaceAll("$REPO/", repo));
   Deno.chmodSync(file, 0o644);
+  const drop = IS_ROOT
+    ? ["setpriv", `--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "env", `HOME=${home}`]
+    : ["env"];
   const argv = [
-    "setpriv",
-    `--reuid=${NOBODY.uid}`,
-    `--regid=${NOBODY.gid}`,
-    "--clear-groups",
-    "env",
-    `HOME=${home}`,
-    `DENO_DIR=${home}/deno`,
+    ...drop,
+    `DENO_DIR=${IS_ROOT ? `${home}/deno` : Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`}`,
     "NO_COLOR=1",
     deno,
     "run",

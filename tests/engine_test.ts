@@ -398,3 +398,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a script whose #! interpreter is missing is not called missing itself", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nsh-interp-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/script`, "#!/no/such/interpreter\necho hi\n", { mode: 0o755 });
+    const box = unshare({ user: true, mapRootUser: true });
+    const error = await assertRejects(() => box.run(`${dir}/script`));
+    assert(error instanceof SyscallError, String(error));
+    assertMatch(
+      error.message,
+      /failed with ENOENT .*; the file exists: its #! interpreter \(or ELF loader\) does not$/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a command has finally, as a promise has", async () => {
+  let called = 0;
+  const box = unshare({ user: true, mapRootUser: true });
+  assertEquals((await box.run("echo", "x").stdout("piped").finally(() => called++)).code, 0);
+  await assertRejects(() => box.run("false").finally(() => called++));
+  assertEquals(called, 2);
+});
