@@ -8,6 +8,7 @@
 import { COMMANDS, type Io } from "./commands.ts";
 import { describeError, exitStatusOf, UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
+import { asSyscallError } from "../ffi/error.ts";
 
 export type { Io };
 
@@ -15,9 +16,20 @@ const encoder = new TextEncoder();
 
 /** Standard output and error of this process. */
 export const stdio: Io = {
-  out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
-  err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+  out: (text) => {
+    try {
+      writeAll(Deno.stdout, encoder.encode(text));
+    } catch (error) {
+      throw asSyscallError(error, "write", { operation: "write the output" });
+    }
+  },
+  err: (text) => void writeAll(Deno.stderr, encoder.encode(text)),
 };
+
+/** Writes all of `bytes`: writeSync may write part of them (to a pipe). */
+function writeAll(to: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += to.writeSync(bytes.subarray(at));
+}
 
 /** The top-level help. */
 export function mainHelp(): string {

@@ -7,8 +7,9 @@
  * @module
  */
 
-import { libc, unwrap } from "../ffi/libc.ts";
-import { applyPlan, type Child, startHolder } from "./engine.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { SyscallError } from "../ffi/error.ts";
+import { applyPlan, type Child, procOpenHint, startHolder } from "./engine.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { type Plan, plan } from "./plan.ts";
 import type { Command } from "./command.ts";
@@ -175,10 +176,12 @@ export class Context {
   }
 
   static #openPath(path: string): number {
-    return unwrap(libc().open(new TextEncoder().encode(path + "\0"), O_RDONLY | O_CLOEXEC, 0), "open", {
-      operation: `open "${path}"`,
-      path,
-    });
+    const fd = libc().open(new TextEncoder().encode(path + "\0"), O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+      const e = errno();
+      throw new SyscallError("open", e, { operation: `open "${path}"`, path, hint: procOpenHint(path, e) });
+    }
+    return fd;
   }
 
   static #open(pid: number, types: readonly NamespaceType[]): Map<NamespaceType, number> {

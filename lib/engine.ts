@@ -366,16 +366,27 @@ function openFor(path: string, flags: number, operation: string, fds: number[]):
   const fd = libc().open(cstring(path), flags | O_CLOEXEC, 0);
   if (fd < 0) {
     const e = errno();
-    const pid = /^\/proc\/(\d+)\//.exec(path)?.[1];
-    let hint: string | undefined;
-    if (pid && e === ENOENT && !exists(`/proc/${pid}`)) hint = `there is no process ${pid}`;
-    else if (pid && (e === EACCES || e === EPERM)) {
-      hint = `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
-    }
-    throw new SyscallError("open", e, { operation, path, hint });
+    throw new SyscallError("open", e, { operation, path, hint: procOpenHint(path, e) });
   }
   fds.push(fd);
   return fd;
+}
+
+/**
+ * The hint for a failed open of a file of a process (`/proc/PID/…`): that
+ * there is no such process, or that it is not the caller's to inspect.
+ *
+ * @param path The path that open(2) was given.
+ * @param e The errno.
+ * @returns The hint, if one applies.
+ */
+export function procOpenHint(path: string, e: number): string | undefined {
+  const pid = /^\/proc\/(\d+)\//.exec(path)?.[1];
+  if (pid && e === ENOENT && !exists(`/proc/${pid}`)) return `there is no process ${pid}`;
+  if (pid && (e === EACCES || e === EPERM)) {
+    return `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
+  }
+  return undefined;
 }
 
 function exists(path: string): boolean {

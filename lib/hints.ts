@@ -131,7 +131,10 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
           ? "mounting needs a mount namespace owned by your user namespace (--user --map-root-user --mount)"
           : NEEDS_ROOT;
       }
-      if (info.syscall === "umount2") return errno === EINVAL ? "nothing is mounted there" : undefined;
+      if (info.syscall === "umount2") {
+        if (errno !== EINVAL) return undefined;
+        return info.path === "/" ? "the root of a mount namespace cannot be unmounted" : "nothing is mounted there";
+      }
       if (errno === ENOENT || errno === ENOTDIR) {
         if (info.role === "proc") return "the mount point must exist (inside the new root, for proc)";
         return info.operation.startsWith("bind-mount")

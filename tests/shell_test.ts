@@ -401,6 +401,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "shell and CLI: errors name what failed: a missing process, the root mount, a full output",
+  ...userns,
+  async fn() {
+    const gone = await nsh(["-c", `unshare ${U} --mount; nsenter -t 999999 -n`]);
+    assertEquals(
+      gone.stderr,
+      '-c:1: nsenter: cannot open "/proc/999999/ns/net": open() failed with ENOENT (No such file or directory); there is no process 999999\n',
+    );
+    const root = await nsh(["-c", `unshare ${U} --mount; umount /`]);
+    assertMatch(root.stderr, /umount2\(\) failed with EINVAL .*; the root of a mount namespace cannot be unmounted\n$/);
+    const full = await run("sh", ["-c", `'${Deno.execPath()}' run -A --quiet '${CLI}' --help > /dev/full`]);
+    assertEquals(
+      [full.code, full.stderr],
+      [1, "nsh: cannot write the output: write() failed with ENOSPC (No space left on device)\n"],
+    );
+  },
+});
+
+Deno.test("shell: run FILE at the top runs the script, and a missing one is one line", async () => {
+  const file = scriptFile('echo "ran $0 $1"\n');
+  try {
+    const ran = await nsh(["-c", `run ${file} x`]);
+    assertEquals([ran.code, ran.stdout, ran.stderr], [0, `ran ${file} x\n`, ""]);
+  } finally {
+    Deno.removeSync(file);
+  }
+  const missing = await nsh(["-c", "run /nonexistent/x.nsh"]);
+  assertEquals(missing.code, 1);
+  assertEquals(
+    missing.stderr,
+    'nsh run: cannot read the script "/nonexistent/x.nsh": open() failed with ENOENT (No such file or directory)\n',
+  );
+});
+
+Deno.test({
   name: "shell: save writes where cd went, at the top and in a context; run refuses a binary with 126",
   ...userns,
   async fn() {

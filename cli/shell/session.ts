@@ -304,9 +304,10 @@ export class Session {
    */
   #nshArgv(command: string): string[] {
     const argv = nshArgv();
-    for (const file of [argv[0]!, argv.at(-1)!]) {
+    const context = this.context;
+    for (const file of context ? [argv[0]!, argv.at(-1)!] : []) {
       try {
-        Deno.statSync(this.context!.hostPath(file));
+        Deno.statSync(context!.hostPath(file));
       } catch {
         throw new Error(
           `Cannot run it in this context: nsh runs ${command} there as a program, and ${file} is not visible ` +
