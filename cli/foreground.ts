@@ -10,24 +10,6 @@ import type { Plan } from "../lib/plan.ts";
 import { signalNumber } from "../ffi/signals.ts";
 
 /**
- * Whether a process has a handler for a signal, from `SigCgt` in
- * `/proc/PID/status`.
- *
- * @param pid The process.
- * @param signo The signal number.
- * @returns `true` when it catches the signal.
- */
-export function catchesSignal(pid: number, signo: number): boolean {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(signo - 1)) & 1n) === 1n;
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Delivers a signal the way the user expects even to PID 1 of a new PID
  * namespace, which the kernel shields from every signal it has no handler for:
  * there, the signal's default action (ending the process) is done with SIGKILL.
@@ -38,8 +20,7 @@ export function catchesSignal(pid: number, signo: number): boolean {
  * @returns Whether nsh had to kill the child on the signal's behalf.
  */
 export function deliver(child: Child, signal: Deno.Signal, alreadySent: boolean): boolean {
-  const signo = signalNumber(signal)!;
-  if (child.plan.namespaces.includes("pid") && !catchesSignal(child.pid, signo)) {
+  if (child.shielded(signalNumber(signal)!)) {
     child.kill("SIGKILL");
     return true;
   }

@@ -422,3 +422,23 @@ Deno.test("a command has finally, as a promise has", async () => {
   await assertRejects(() => box.run("false").finally(() => called++));
   assertEquals(called, 2);
 });
+
+Deno.test("kill() ends PID 1 of a new PID namespace, which the kernel shields from signals it does not handle", async () => {
+  const box = unshare({ user: true, mapRootUser: true, pid: true });
+  const plain = box.run("sleep", "30").spawn();
+  const child = await plain.started;
+  assert(child.shielded(15) && !child.shielded(17), "SIGTERM is shielded, SIGCHLD ends nothing anyway");
+  plain.kill("SIGTERM");
+  const error = await plain.catch((e) => e);
+  assert(error instanceof CommandError && error.signal === "SIGKILL", String(error));
+  // A handler gets the signal itself.
+  const handled = box.run("sh", "-c", 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done')
+    .stdout("piped").noThrow().spawn();
+  const reader = handled.stdout.getReader();
+  await reader.read(); // "ready": the trap is set
+  reader.releaseLock();
+  assert(!(await handled.started).shielded(15));
+  handled.kill("SIGTERM");
+  await handled.stdout.cancel();
+  assertEquals((await handled).code, 7);
+});
