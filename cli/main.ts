@@ -87,8 +87,15 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
         io.out(mainHelp());
         return 0;
       case "help": {
-        const entry = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-        if (rest[0] !== undefined && !entry) throw new UsageError("", `unknown command '${rest[0]}'`);
+        const name = rest[0];
+        const entry = name === undefined ? undefined : COMMANDS[name];
+        if (name !== undefined && !entry) {
+          // The shell's own commands (hostname, mount-proc…) have help too.
+          const shell = await import("./shell/session.ts");
+          if (!Object.hasOwn(shell.BUILTINS, name)) throw new UsageError("", `unknown command '${name}'`);
+          io.out(await shell.shellHelp(name));
+          return 0;
+        }
         io.out(entry ? (await entry.load()).help() : mainHelp());
         return 0;
       }

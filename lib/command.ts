@@ -129,6 +129,7 @@ export class CommandChild extends Promise<CommandResult> {
 
   #child: Child | undefined;
   #pendingSignal: string | number | undefined;
+  #unref = false;
   #started: Promise<Child> | undefined;
   #stdout: ReadableStream<Uint8Array> | undefined;
   #stderr: ReadableStream<Uint8Array> | undefined;
@@ -202,6 +203,21 @@ export class CommandChild extends Promise<CommandResult> {
     else this.#pendingSignal = signal;
   }
 
+  /** Makes the running program keep this process alive (the default), as `Deno.ChildProcess.ref()`. */
+  ref(): void {
+    this.#unref = false;
+    this.#child?.ref();
+  }
+
+  /**
+   * Lets this process end while the program runs, as `Deno.ChildProcess.unref()`;
+   * awaiting the command does not keep it alive then.
+   */
+  unref(): void {
+    this.#unref = true;
+    this.#child?.unref();
+  }
+
   /** @internal Starts the program of a command. */
   static _start(state: State, capture: boolean): CommandChild {
     let onStart!: (child: Child) => void;
@@ -214,6 +230,7 @@ export class CommandChild extends Promise<CommandResult> {
     const promise = new CommandChild((resolve, reject) => {
       run(state, capture, (child) => {
         promise.#child = child;
+        if (promise.#unref) child.unref();
         if (promise.#pendingSignal !== undefined) child.kill(promise.#pendingSignal);
         onStart(child);
       }).then(resolve, (error) => {

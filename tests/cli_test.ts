@@ -36,6 +36,17 @@ Deno.test("nsh unshare --help and --version print and exit 0", async () => {
   assertEquals([version.code, version.stdout], [0, `nsh unshare ${VERSION}\n`]);
 });
 
+Deno.test("nsh help COMMAND knows the shell's own commands too; an unknown one is a usage error", async () => {
+  const help = await nsh(["help", "hostname"]);
+  assertEquals([help.code, help.stderr], [0, ""]);
+  assertEquals(help.stdout, "\nUsage:\n hostname [<name>]\n\nPrint, or set, the context's hostname.\n");
+  const unknown = await nsh(["help", "nosuch"]);
+  assertEquals([unknown.code, unknown.stderr], [
+    1,
+    "nsh: unknown command 'nosuch'\nTry 'nsh --help' for more information.\n",
+  ]);
+});
+
 Deno.test({
   name: "nsh unshare runs the seed's first command: a network namespace with only lo",
   ignore: !IS_ROOT || !hasProgram("ip"),

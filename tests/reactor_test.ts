@@ -104,3 +104,20 @@ Deno.test("cancelling a piped stream of a spawned command closes its pipe, read 
   await running;
   assertEquals(open(), before);
 });
+
+Deno.test("an unref()'d command lets the script end while it runs, as Deno.ChildProcess.unref() does", async () => {
+  const out = await runUnprivileged(
+    `import { unshare } from "$REPO/mod.ts";
+     // Its stdio is not the script's: the test reads the script's output to its end.
+     const sleeper = unshare({ user: true, mapRootUser: true }).run("sleep", "30").stdout("null").stderr("null").spawn();
+     sleeper.unref();
+     console.log((await sleeper.started).pid);`,
+  );
+  const pid = Number(out.stdout.trim());
+  try {
+    assertEquals([out.code, out.stderr], [0, ""]);
+    assert(pid > 1 && comm(pid) === "sleep", `the sleep runs on: ${out.stdout}`);
+  } finally {
+    if (pid > 1) Deno.kill(pid, "SIGKILL");
+  }
+});
