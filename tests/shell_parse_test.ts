@@ -826,3 +826,12 @@ Deno.test("parse() and expand() take linear time on large inputs", () => {
     assert(elapsed < 2000, `${JSON.stringify(source.slice(0, 12))}... took ${elapsed.toFixed(0)} ms`);
   }
 });
+
+Deno.test("complete() offers the words an option takes, and commands after help", async () => {
+  const { complete } = await import("../cli/shell/complete.ts");
+  assertEquals(await complete("unshare --propagation ", "/"), [["private", "shared", "slave", "unchanged"], ""]);
+  assertEquals(await complete("unshare --propagation s", "/"), [["shared", "slave"], "s"]);
+  assertEquals(await complete("nsenter --setgroups=d", "/"), [["--setgroups=deny"], "--setgroups=d"]);
+  assertEquals(await complete("lsns -t n", "/"), [["net"], "n"]);
+  assertEquals(await complete("help uns", "/"), [["unshare", "unset"], "uns"]);
+});

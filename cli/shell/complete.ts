@@ -16,6 +16,14 @@ const OPTIONS: Readonly<Record<string, () => Promise<readonly OptionSpec[]>>> = 
 
 const NETNS_SUBCOMMANDS = ["list", "add", "attach", "delete", "identify", "pids", "exec"];
 
+/** The values of options that take one of a few words. */
+const CHOICES: Readonly<Record<string, readonly string[]>> = {
+  "--propagation": ["private", "shared", "slave", "unchanged"],
+  "--setgroups": ["allow", "deny"],
+};
+
+const TYPES = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+
 let programs: string[] | undefined;
 
 /** The programs on PATH, read once. */
@@ -86,6 +94,10 @@ export async function complete(line: string, cwd: string): Promise<[string[], st
   const specs = OPTIONS[command] ? await OPTIONS[command]() : undefined;
   if (specs && ["-t", "--target"].includes(previous)) return [pids(word), word];
   if (specs && word.startsWith("--target=")) return [pids(word.slice(9)).map((p) => `--target=${p}`), word];
+  if (specs && CHOICES[previous]) return [starts(CHOICES[previous]), word];
+  const option = word.slice(0, word.indexOf("="));
+  if (specs && CHOICES[option]) return [starts(CHOICES[option].map((c) => `${option}=${c}`)), word];
+  if (command === "lsns" && ["-t", "--type"].includes(previous)) return [starts(TYPES), word];
   if (specs && word.startsWith("-") && !word.includes("=")) {
     const longs = specs.map((s) => `--${s.long}${s.arg === "required" ? " " : s.arg === "optional" ? "" : ""}`.trim());
     return [starts(longs.concat(specs.flatMap((s) => s.short ? [`-${s.short}`] : []))), word];
