@@ -81,8 +81,10 @@ try {
 } catch (error) {
   // End as nsh run does: with the status of a program that failed, or with one
   // line and 127 (not found), 126 (not executable) or 1 for what did not start.
-  if (error instanceof CommandError) Deno.exitCode = error.code;
-  else if (error instanceof SyscallError) {
+  if (error instanceof CommandError) {
+    if (error.signal !== "SIGPIPE") console.error(error.message);
+    Deno.exitCode = error.code;
+  } else if (error instanceof SyscallError) {
     console.error(error.message);
     if (error.syscall !== "execve") Deno.exitCode = 1;
     else Deno.exitCode = error.code === "ENOENT" ? 127 : 126;
@@ -505,7 +507,7 @@ for (const { file, needs, rootless } of EXAMPLES) {
 }
 
 Deno.test({
-  name: "an exported program that cannot start a program or a step ends as nsh run does: one line, 127 or 1",
+  name: "an exported program that cannot start a program or a step, or whose program fails, ends as nsh run does",
   ignore: !IS_ROOT,
   async fn() {
     const dir = Deno.makeTempDirSync({ prefix: "nsh-export-test-" });
@@ -513,6 +515,8 @@ Deno.test({
       const scripts: [string, number, RegExp][] = [
         ["echo one\nnosuch-nsh-program arg\necho two\n", 127, /^Cannot execute "nosuch-nsh-program": .*ENOENT.*\n$/],
         ["echo one\nunshare --mount-proc=/no/such/dir true\n", 1, /^Cannot mount .*"\/no\/such\/dir".*ENOENT.*\n$/],
+        // A program that fails: one line, as nsh run's "box.nsh:2: sh exited with status 3".
+        ["echo one\nsh -c 'exit 3'\necho two\n", 3, /^Command "sh -c 'exit 3'" exited with code 3\n$/],
       ];
       for (const [source, code, message] of scripts) {
         const file = `${dir}/box.nsh`;

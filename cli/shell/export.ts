@@ -1034,16 +1034,25 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
       ...body,
       "} catch (error) {",
       ...wrap(`End as nsh run does: ${why.join(", or ")}.`, WIDTH - 2).map((l) => `  ${l}`),
-      ...(needs.commandError ? ["  if (error instanceof CommandError) Deno.exitCode = error.code;"] : []),
-      ...(needs.setupError
-        ? [
-          `  ${needs.commandError ? "else if" : "if"} (error instanceof SyscallError) {`,
-          "    console.error(error.message);",
-          '    if (error.syscall !== "execve") Deno.exitCode = 1;',
-          '    else Deno.exitCode = error.code === "ENOENT" ? 127 : 126;',
-          "  } else throw error;",
-        ]
-        : ["  else throw error;"]),
+      // One chain of if / else if / else, laid out as deno fmt lays it out.
+      ...[
+        ...(needs.commandError
+          ? [[
+            "if (error instanceof CommandError) {",
+            '  if (error.signal !== "SIGPIPE") console.error(error.message);',
+            "  Deno.exitCode = error.code;",
+          ]]
+          : []),
+        ...(needs.setupError
+          ? [[
+            "if (error instanceof SyscallError) {",
+            "  console.error(error.message);",
+            '  if (error.syscall !== "execve") Deno.exitCode = 1;',
+            '  else Deno.exitCode = error.code === "ENOENT" ? 127 : 126;',
+          ]]
+          : []),
+      ].flatMap((branch, i) => [i ? `} else ${branch[0]}` : branch[0]!, ...branch.slice(1)].map((l) => `  ${l}`)),
+      "  } else throw error;",
       "}",
     );
   } else {
