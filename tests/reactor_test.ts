@@ -63,6 +63,7 @@ Deno.test("a script that leaves a context open ends when its work is done, and t
       wrap: async (argv) => {
         const child = new Deno.Command(argv[0]!, {
           args: argv.slice(1),
+          cwd: "/", // nobody may not enter this clone's directory (CI clones under /root)
           stdout: "piped",
           stderr: "piped",
           signal: AbortSignal.timeout(30_000),
