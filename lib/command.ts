@@ -87,6 +87,7 @@ function shellWord(word: string): string {
 
 interface State {
   readonly steps: readonly Step[];
+  readonly guards: readonly (() => void)[];
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly clearEnv: boolean;
@@ -131,6 +132,7 @@ export class CommandChild extends Promise<CommandResult> {
   #pendingSignal: string | number | undefined;
   #unref = false;
   #started: Promise<Child> | undefined;
+  #stdin: WritableStream<Uint8Array> | undefined;
   #stdout: ReadableStream<Uint8Array> | undefined;
   #stderr: ReadableStream<Uint8Array> | undefined;
 
@@ -156,6 +158,10 @@ export class CommandChild extends Promise<CommandResult> {
 
   /** The program's standard input, when piped. */
   get stdin(): WritableStream<Uint8Array> {
+    return this.#stdin ??= this.#stdinRelay();
+  }
+
+  #stdinRelay(): WritableStream<Uint8Array> {
     let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
     const open = async () => {
       const child = await this.#started!;
@@ -244,6 +250,7 @@ export class CommandChild extends Promise<CommandResult> {
 }
 
 async function run(state: State, capture: boolean, onStart: (child: Child) => void): Promise<CommandResult> {
+  for (const guard of state.guards) guard();
   const p = planOf(state.steps);
   // Unchanged, this process's environment goes to the child as it is.
   let env: Record<string, string> | undefined;
@@ -336,10 +343,12 @@ export class Command implements PromiseLike<CommandResult> {
    *
    * @param steps The sandbox's steps.
    * @param argv The program and its arguments.
+   * @param guards The sandbox's checks, run before each start.
    */
-  constructor(steps: readonly Step[], argv: readonly string[]) {
+  constructor(steps: readonly Step[], argv: readonly string[], guards: readonly (() => void)[] = []) {
     this.#state = {
       steps,
+      guards,
       argv,
       env: {},
       clearEnv: false,
@@ -353,7 +362,7 @@ export class Command implements PromiseLike<CommandResult> {
   }
 
   #with(change: Partial<State>): Command {
-    const next = new Command(this.#state.steps, this.#state.argv);
+    const next = new Command(this.#state.steps, this.#state.argv, this.#state.guards);
     next.#state = { ...this.#state, ...change };
     return next;
   }

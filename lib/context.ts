@@ -112,6 +112,7 @@ export class Context {
    * @throws {SyscallError} When the setup fails.
    */
   static async hold(sandbox: Sandbox, parent?: Context): Promise<Context> {
+    sandbox.check();
     const list = parent ? [...parent.#joinSteps(), ...sandbox.steps] : sandbox.steps;
     const holder = await startHolder(planFor(list));
     try {
@@ -249,7 +250,9 @@ export class Context {
    * @returns The sandbox; add steps to make new namespaces inside.
    */
   sandbox(): Sandbox {
-    return new Sandbox([...this.#joinSteps(), steps.workdir(this.cwd)]);
+    // Checked again at each use: once closed, the descriptors its steps
+    // name (/proc/self/fd/N) may be reused for another context's namespaces.
+    return new Sandbox([...this.#joinSteps(), steps.workdir(this.cwd)], [() => void this.#joinSteps()]);
   }
 
   /**

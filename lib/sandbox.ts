@@ -21,14 +21,19 @@ import type { Context } from "./context.ts";
 export class Sandbox {
   /** The steps, in order. */
   readonly steps: readonly Step[];
+  /** Checks that its steps can still be used, run before each use (a context's: that it is open). */
+  readonly #guards: readonly (() => void)[];
 
   /**
    * Creates a sandbox from steps; `sandbox()` and `unshare()` are shorter.
    *
    * @param list The steps.
+   * @param guards Checks to run before each use of the steps; each throws
+   *   when they can no longer be used (`Context.sandbox()` passes one).
    */
-  constructor(list: readonly Step[] = []) {
+  constructor(list: readonly Step[] = [], guards: readonly (() => void)[] = []) {
     this.steps = Object.freeze([...list]);
+    this.#guards = guards;
   }
 
   /**
@@ -38,7 +43,21 @@ export class Sandbox {
    * @returns A new sandbox.
    */
   with(...more: (Step | Sandbox)[]): Sandbox {
-    return new Sandbox([...this.steps, ...more.flatMap((s) => s instanceof Sandbox ? s.steps : [s])]);
+    const others = more.filter((s) => s instanceof Sandbox);
+    return new Sandbox(
+      [...this.steps, ...more.flatMap((s) => s instanceof Sandbox ? s.steps : [s])],
+      [...this.#guards, ...others.flatMap((s) => s.#guards)],
+    );
+  }
+
+  /**
+   * Runs the sandbox's checks: a sandbox of a context that was closed since
+   * must not be used, as the descriptors its steps name may be another's now.
+   *
+   * @throws {Error} When a check fails.
+   */
+  check(): void {
+    for (const guard of this.#guards) guard();
   }
 
   /**
@@ -160,6 +179,7 @@ export class Sandbox {
    * @throws {RangeError} For values out of range.
    */
   plan(): Plan {
+    this.check();
     const { euid, egid } = ids();
     return plan(this.steps, { euid, egid });
   }
@@ -207,7 +227,7 @@ export class Sandbox {
    */
   run(program: string | readonly string[], ...args: string[]): Command {
     const argv = typeof program === "string" ? [program, ...args] : [...program, ...args];
-    return new Command(this.steps, argv);
+    return new Command(this.steps, argv, this.#guards);
   }
 }
 

@@ -442,3 +442,18 @@ Deno.test("kill() ends PID 1 of a new PID namespace, which the kernel shields fr
   await handled.stdout.cancel();
   assertEquals((await handled).code, 7);
 });
+
+Deno.test("a command or sandbox made from a context refuses to run once the context is closed", async () => {
+  const a = await unshare({ user: true, mapRootUser: true, uts: true, hostname: "ctx-a" }).hold();
+  const command = a.run("hostname");
+  const box = a.sandbox();
+  assertEquals(await command.text(), "ctx-a");
+  await a.close();
+  // A new context may get the descriptors the closed one named.
+  await using b = await unshare({ user: true, mapRootUser: true, uts: true, hostname: "ctx-b" }).hold();
+  assertEquals(await b.run("hostname").text(), "ctx-b");
+  for (const use of [() => command.text(), () => box.run("true"), () => box.hold(), async () => box.plan()]) {
+    const error = await assertRejects(use);
+    assertEquals(String(error), "Error: Cannot use a closed context");
+  }
+});
