@@ -452,7 +452,14 @@ Deno.test("a command or sandbox made from a context refuses to run once the cont
   // A new context may get the descriptors the closed one named.
   await using b = await unshare({ user: true, mapRootUser: true, uts: true, hostname: "ctx-b" }).hold();
   assertEquals(await b.run("hostname").text(), "ctx-b");
-  for (const use of [() => command.text(), () => box.run("true"), () => box.hold(), async () => box.plan()]) {
+  for (
+    const use of [
+      () => command.text(),
+      () => box.run("true"),
+      () => box.hold(),
+      () => Promise.resolve().then(() => box.plan()),
+    ]
+  ) {
     const error = await assertRejects(use);
     assertEquals(String(error), "Error: Cannot use a closed context");
   }
