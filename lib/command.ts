@@ -275,24 +275,23 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
   onStart(child);
   let timedOut = false;
   let aborted = false;
-  // A program that ended can leave its output open (a background process of
-  // its own holds it): then the limit stops the reading.
-  const stop = new AbortController();
+  // A program that ended can leave its pipes open (a background process of
+  // its own holds them): then the limit ends the reading and the writing too.
   const timer = state.timeout === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
-    stop.abort();
+    child.abandonPipes();
   }, state.timeout);
   const onAbort = () => {
     aborted = true;
     child.kill("SIGKILL");
-    stop.abort();
+    child.abandonPipes();
   };
   state.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const [status, [stdout, stderr]] = await Promise.all([
       child.status,
-      capture ? child.capture(stop.signal) : [new Uint8Array(), new Uint8Array()] as const,
+      capture ? child.capture() : [new Uint8Array(), new Uint8Array()] as const,
       feed === undefined ? undefined : feedStdin(child, feed),
     ]);
     if (timedOut || aborted || (!status.success && !state.noThrow)) {
@@ -312,9 +311,12 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
 
 async function feedStdin(child: Child, input: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
   const sink = child.stdin!;
+  // A source that has nothing more to give must not outlive the program.
+  const exited = new AbortController();
+  void child.status.finally(() => exited.abort()).catch(() => {});
   try {
     if (input instanceof ReadableStream) {
-      await input.pipeTo(sink);
+      await input.pipeTo(sink, { signal: AbortSignal.any([child.pipesAbandoned, exited.signal]) });
     } else {
       const writer = sink.getWriter();
       await writer.write(input);

@@ -104,6 +104,7 @@ export class Child {
   #captured = false;
   #ref: boolean;
   #waiting: Wait | undefined;
+  readonly #abandoned = new AbortController();
 
   /**
    * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
@@ -151,21 +152,21 @@ export class Child {
   get stdin(): WritableStream<Uint8Array> | null {
     const fd = this.#fds[0];
     if (fd === undefined) return null;
-    return this.#stdin ??= this.#io!.fdWritable(fd, "the program's standard input");
+    return this.#stdin ??= this.#io!.fdWritable(fd, "the program's standard input", this.#abandoned.signal);
   }
 
   /** The read end of the child's stdout, when piped. */
   get stdout(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     const fd = this.#fds[1];
     if (fd === undefined || this.#captured) return null;
-    return this.#stdout ??= this.#io!.fdReadable(fd, "the program's standard output");
+    return this.#stdout ??= this.#io!.fdReadable(fd, "the program's standard output", this.#abandoned.signal);
   }
 
   /** The read end of the child's stderr, when piped. */
   get stderr(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     const fd = this.#fds[2];
     if (fd === undefined || this.#captured) return null;
-    return this.#stderr ??= this.#io!.fdReadable(fd, "the program's standard error");
+    return this.#stderr ??= this.#io!.fdReadable(fd, "the program's standard error", this.#abandoned.signal);
   }
 
   /**
@@ -175,17 +176,32 @@ export class Child {
    * @returns What each gave (empty when not piped).
    * @throws {TypeError} When a stream was taken already.
    */
-  async capture(stop?: AbortSignal): Promise<[Uint8Array, Uint8Array]> {
+  async capture(): Promise<[Uint8Array, Uint8Array]> {
     if (this.#stdout || this.#stderr || this.#captured) {
       throw new TypeError("Cannot capture the output: its streams were taken");
     }
     this.#captured = true;
     const which = [1, 2].filter((i) => this.#fds[i] !== undefined);
     if (!which.length) return [new Uint8Array(), new Uint8Array()];
-    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output", stop);
+    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output", this.#abandoned.signal);
     const out: [Uint8Array, Uint8Array] = [new Uint8Array(), new Uint8Array()];
     which.forEach((i, k) => (out[i - 1] = read[k]!));
     return out;
+  }
+
+  /**
+   * Stops waiting on the child's pipes: a pending read ends as at end of file
+   * (a capture with what it had), a pending write fails with an AbortError,
+   * and the descriptors close. For a timeout: a process that the program
+   * left behind can hold its pipes open for ever.
+   */
+  abandonPipes(): void {
+    this.#abandoned.abort();
+  }
+
+  /** Aborts when {@linkcode Child.abandonPipes} is called. */
+  get pipesAbandoned(): AbortSignal {
+    return this.#abandoned.signal;
   }
 
   /** Whether the child has ended (it may still be a zombie until `status` settles). */
@@ -304,8 +320,14 @@ export class Child {
     }
     try {
       while (!this.#exited(info)) {
-        this.#waiting = waitFor(pidfd, POLLIN, this.#ref);
-        await this.#waiting.ready;
+        const wait = this.#waiting = waitFor(pidfd, POLLIN, this.#ref);
+        // Not referenced, it is woken by SIGCHLD: one that came before the
+        // listener was there is made up for by looking again.
+        if (!wait.ref && this.#exited(info)) {
+          await wait.cancel();
+          break;
+        }
+        await wait.ready;
       }
     } finally {
       this.#waiting = undefined;

@@ -10,31 +10,57 @@
 
 import { errno, libc } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
-import { type Wait, waitFor } from "./reactor.ts";
+import { waitFor } from "./reactor.ts";
 
 const EINTR = 4, EAGAIN = 11, EPIPE = 32;
 const POLLIN = 1, POLLOUT = 4;
 const CHUNK = 64 * 1024;
+/** Reads in a row before the next goes through the poll: a fast writer must not hold the event loop. */
+const BURST = 16;
+
+/**
+ * Waits until a descriptor is ready, or `stop` aborts.
+ *
+ * @returns `false` when `stop` aborted first (the wait is cancelled then).
+ */
+async function whenReady(fd: number, events: number, stop: AbortSignal | undefined): Promise<boolean> {
+  if (stop?.aborted) return false;
+  const wait = waitFor(fd, events);
+  if (!stop) return await wait.ready.then(() => true);
+  let onAbort!: () => void;
+  const aborted = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
+  stop.addEventListener("abort", onAbort, { once: true });
+  try {
+    const ready = await Promise.race([wait.ready.then(() => true), aborted]);
+    // A poll in flight may hold the descriptor: it is free once the wait is cancelled.
+    if (!ready) await wait.cancel();
+    return ready;
+  } finally {
+    stop.removeEventListener("abort", onAbort);
+  }
+}
 
 /**
  * A readable stream of a pipe's read end, which must be nonblocking. The
- * stream owns the descriptor and closes it at end of file, on error and on
- * cancel.
+ * stream owns the descriptor and closes it at end of file, on error, on
+ * cancel, and when `stop` aborts (the stream then ends as at end of file).
  *
  * @param fd The read end.
  * @param what What is read, for error messages ("the child's standard output").
+ * @param stop Abandons the pipe when it aborts.
  * @returns The stream.
  */
-export function fdReadable(fd: number, what: string): ReadableStream<Uint8Array<ArrayBuffer>> {
+export function fdReadable(fd: number, what: string, stop?: AbortSignal): ReadableStream<Uint8Array<ArrayBuffer>> {
   const c = libc();
   let closed = false;
-  let waiting: Wait | undefined;
+  let cancelled: AbortController | undefined;
   const close = () => {
     if (!closed) {
       closed = true;
       c.close(fd);
     }
   };
+  let pending: Promise<unknown> | undefined;
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(controller) {
       const buffer = new Uint8Array(new ArrayBuffer(CHUNK));
@@ -51,14 +77,19 @@ export function fdReadable(fd: number, what: string): ReadableStream<Uint8Array<
           close();
           return controller.error(new SyscallError("read", e, { operation: `read ${what}` }));
         }
-        waiting = waitFor(fd, POLLIN);
-        await waiting.ready;
-        waiting = undefined;
+        cancelled = new AbortController();
+        const both = stop ? AbortSignal.any([stop, cancelled.signal]) : cancelled.signal;
+        const ready = whenReady(fd, POLLIN, both);
+        pending = ready;
+        if (!(await ready)) {
+          close();
+          return cancelled.signal.aborted ? undefined : controller.close();
+        }
       }
     },
     async cancel() {
-      // A poll in flight may hold the descriptor: close it only once it is out.
-      await waiting?.cancel();
+      cancelled?.abort();
+      await pending;
       close();
     },
   }, { highWaterMark: 0 });
@@ -67,18 +98,17 @@ export function fdReadable(fd: number, what: string): ReadableStream<Uint8Array<
 /**
  * A writable stream to a pipe's write end, which must be nonblocking. The
  * stream owns the descriptor and closes it when the stream is closed or
- * aborted.
+ * aborted, and when `stop` aborts (a write then fails with an AbortError).
  *
  * @param fd The write end.
  * @param what What is written, for error messages.
+ * @param stop Abandons the pipe when it aborts.
  * @returns The stream.
  */
-export function fdWritable(fd: number, what: string): WritableStream<Uint8Array> {
+export function fdWritable(fd: number, what: string, stop?: AbortSignal): WritableStream<Uint8Array> {
   const c = libc();
   let closed = false;
-  let waiting: Wait | undefined;
-  const close = async () => {
-    await waiting?.cancel();
+  const close = () => {
     if (!closed) {
       closed = true;
       c.close(fd);
@@ -88,6 +118,7 @@ export function fdWritable(fd: number, what: string): WritableStream<Uint8Array>
     async write(chunk) {
       let offset = 0;
       while (offset < chunk.length) {
+        if (closed) throw new DOMException(`Cannot write ${what}: it was abandoned`, "AbortError");
         const n = Number(c.write(fd, chunk.subarray(offset), BigInt(chunk.length - offset)));
         if (n >= 0) {
           offset += n;
@@ -96,17 +127,16 @@ export function fdWritable(fd: number, what: string): WritableStream<Uint8Array>
         const e = errno();
         if (e === EINTR) continue;
         if (e !== EAGAIN) {
-          await close();
+          close();
           throw new SyscallError("write", e, {
             operation: `write ${what}`,
             hint: e === EPIPE ? "the program closed it or exited" : undefined,
           });
         }
-        waiting = waitFor(fd, POLLOUT);
-        await waiting.ready;
-        waiting = undefined;
+        if (!(await whenReady(fd, POLLOUT, stop))) close();
       }
     },
+    // Only called when no write is in flight: nothing waits on the descriptor.
     close,
     abort: close,
   });
@@ -126,33 +156,37 @@ export async function drain(fds: readonly number[], what: string, stop?: AbortSi
   const c = libc();
   const chunks: Uint8Array[][] = fds.map(() => []);
   const open = new Set(fds);
-  const waits = new Set<Wait>();
   const buffer = new Uint8Array(CHUNK);
-  let onStop = () => {};
-  const stopped = new Promise<void>((resolve) => (onStop = resolve));
-  stop?.addEventListener("abort", onStop);
+  // Ends every wait when one pipe fails, or when `stop` aborts.
+  const quit = new AbortController();
+  const signal = stop ? AbortSignal.any([stop, quit.signal]) : quit.signal;
   const readAll = async (fd: number, into: Uint8Array[]) => {
-    while (open.has(fd) && !stop?.aborted) {
-      const n = Number(c.read(fd, buffer, BigInt(CHUNK)));
-      if (n > 0) into.push(buffer.slice(0, n));
-      else if (n === 0) {
+    let burst = 0;
+    while (open.has(fd)) {
+      // After a run of full reads, wait through the poll (ready at once) so
+      // that other tasks run between them.
+      const n = burst === BURST ? -1 : Number(c.read(fd, buffer, BigInt(CHUNK)));
+      if (n > 0) {
+        into.push(buffer.slice(0, n));
+        burst++;
+      } else if (n === 0) {
         open.delete(fd);
         c.close(fd);
-      } else if (errno() === EAGAIN) {
-        const wait = waitFor(fd, POLLIN);
-        waits.add(wait);
-        await Promise.race([wait.ready, stopped]);
-        if (!stop?.aborted) waits.delete(wait); // else it is cancelled below
+      } else if (burst === BURST || errno() === EAGAIN) {
+        burst = 0;
+        if (!(await whenReady(fd, POLLIN, signal))) return;
       } else if (errno() !== EINTR) {
         throw new SyscallError("read", errno(), { operation: `read ${what}` });
       }
     }
   };
+  const reads = fds.map((fd, i) => readAll(fd, chunks[i]!));
   try {
-    await Promise.all(fds.map((fd, i) => readAll(fd, chunks[i]!)));
+    await Promise.all(reads);
   } finally {
-    stop?.removeEventListener("abort", onStop);
-    for (const wait of waits) await wait.cancel();
+    quit.abort();
+    // Every wait has ended or been cancelled: the descriptors are free.
+    await Promise.allSettled(reads);
     for (const fd of open) c.close(fd);
   }
   return chunks.map((list) => {

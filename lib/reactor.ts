@@ -8,8 +8,9 @@
  *
  * The poll runs while a referenced wait is pending, and a pending poll keeps
  * Deno's event loop alive, as a running `Deno.Command` child does. Waits that
- * are not referenced (the holder of a context) ride along with the others and
- * never keep the process alive on their own.
+ * are not referenced (the holder of a context, an unref'd child) ride along
+ * with the others, are woken by SIGCHLD when alone, and never keep the
+ * process alive.
  *
  * @module
  */
@@ -62,7 +63,7 @@ class Entry implements Wait {
     if (entries.has(this)) kick();
   }
 
-  /** Ends the wait with the poll's events for its descriptor. */
+  /** Ends the wait with the poll's events for its descriptor (none: look again). */
   settle(revents: number): void {
     if (entries.delete(this)) this.#resolve(revents);
   }
@@ -111,8 +112,31 @@ function referenced(): boolean {
 
 /** Starts polling if a referenced wait needs it, or makes the poll in flight start over. */
 function kick(): void {
+  watchChildren();
   if (polling) wake();
   else if (referenced()) void poll();
+}
+
+let onChild: (() => void) | undefined;
+
+/**
+ * Waits that are not referenced are polled only along with others; alone,
+ * they are woken by SIGCHLD (a Deno signal listener keeps no process alive),
+ * with no events, for their owner to check again: they wait for children.
+ */
+function watchChildren(): void {
+  let unreferenced = false;
+  for (const e of entries) if (!e.ref) unreferenced = true;
+  if (unreferenced && !onChild) {
+    onChild = () => {
+      for (const e of entries) if (!e.ref) e.settle(0);
+      watchChildren();
+    };
+    Deno.addSignalListener("SIGCHLD", onChild);
+  } else if (!unreferenced && onChild) {
+    Deno.removeSignalListener("SIGCHLD", onChild);
+    onChild = undefined;
+  }
 }
 
 async function poll(): Promise<void> {

@@ -270,6 +270,17 @@ Deno.test("a timeout bounds the wait when a process left behind holds the output
   assert(error instanceof CommandError && error.timedOut, String(error));
   assertEquals(error.message, `Command "sh -c 'sleep 3 & echo started'" timed out`);
   assert(Date.now() - started < 2500, "settled without waiting for the background sleep");
+  // The same for input: a leftover process holds stdin, unread, and the feed must not wait for it.
+  const fed = Date.now();
+  const feeding = await assertRejects(() =>
+    box.run("sh", "-c", "exec 3<&0; sleep 3 <&3 >/dev/null 2>&1 & exit 0").stdinText("x".repeat(1_000_000))
+      .timeout(200).output()
+  );
+  assert(feeding instanceof CommandError && feeding.timedOut, String(feeding));
+  assert(Date.now() - fed < 2500, "settled without waiting for the background sleep to read");
+  // A source with nothing more to give does not outlive the program.
+  const never = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+  assertEquals((await box.run("true").stdin(never).output()).code, 0);
   for (const ms of [-1, Number.NaN, 2 ** 31]) {
     assertThrows(() => box.run("true").timeout(ms), RangeError, `Cannot set a timeout of ${ms} ms`);
   }

@@ -122,3 +122,14 @@ Deno.test("an unref()'d command lets the script end while it runs, as Deno.Child
     if (pid > 1) Deno.kill(pid, "SIGKILL");
   }
 });
+
+Deno.test("an unref()'d command still settles, and is reaped, when it ends", async () => {
+  const box = unshare({ user: true, mapRootUser: true });
+  const spawned = Array.from({ length: 20 }, () => box.run("sleep", "0.1").spawn());
+  for (const child of spawned) child.unref();
+  const pids = await Promise.all(spawned.map(async (child) => (await child.started).pid));
+  // Nothing referenced keeps the poll going: SIGCHLD wakes the waits.
+  const results = await within(Promise.all(spawned), 20_000, "the unref'd sleeps");
+  assert(results.every((r) => r.code === 0));
+  for (const pid of pids) assertEquals(comm(pid), undefined, `pid ${pid} was reaped`);
+});
