@@ -104,7 +104,8 @@ export class Child {
   #captured = false;
   #ref: boolean;
   #waiting: Wait | undefined;
-  readonly #abandoned = new AbortController();
+  /** Made when pipes need it: most children have none. */
+  #abandoned: AbortController | undefined;
 
   /**
    * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
@@ -152,21 +153,21 @@ export class Child {
   get stdin(): WritableStream<Uint8Array> | null {
     const fd = this.#fds[0];
     if (fd === undefined) return null;
-    return this.#stdin ??= this.#io!.fdWritable(fd, "the program's standard input", this.#abandoned.signal);
+    return this.#stdin ??= this.#io!.fdWritable(fd, "the program's standard input", this.pipesAbandoned);
   }
 
   /** The read end of the child's stdout, when piped. */
   get stdout(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     const fd = this.#fds[1];
     if (fd === undefined || this.#captured) return null;
-    return this.#stdout ??= this.#io!.fdReadable(fd, "the program's standard output", this.#abandoned.signal);
+    return this.#stdout ??= this.#io!.fdReadable(fd, "the program's standard output", this.pipesAbandoned);
   }
 
   /** The read end of the child's stderr, when piped. */
   get stderr(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     const fd = this.#fds[2];
     if (fd === undefined || this.#captured) return null;
-    return this.#stderr ??= this.#io!.fdReadable(fd, "the program's standard error", this.#abandoned.signal);
+    return this.#stderr ??= this.#io!.fdReadable(fd, "the program's standard error", this.pipesAbandoned);
   }
 
   /**
@@ -183,7 +184,7 @@ export class Child {
     this.#captured = true;
     const which = [1, 2].filter((i) => this.#fds[i] !== undefined);
     if (!which.length) return [new Uint8Array(), new Uint8Array()];
-    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output", this.#abandoned.signal);
+    const read = await this.#io!.drain(which.map((i) => this.#fds[i]!), "the program's output", this.pipesAbandoned);
     const out: [Uint8Array, Uint8Array] = [new Uint8Array(), new Uint8Array()];
     which.forEach((i, k) => (out[i - 1] = read[k]!));
     return out;
@@ -196,12 +197,12 @@ export class Child {
    * left behind can hold its pipes open for ever.
    */
   abandonPipes(): void {
-    this.#abandoned.abort();
+    (this.#abandoned ??= new AbortController()).abort();
   }
 
   /** Aborts when {@linkcode Child.abandonPipes} is called. */
   get pipesAbandoned(): AbortSignal {
-    return this.#abandoned.signal;
+    return (this.#abandoned ??= new AbortController()).signal;
   }
 
   /** Whether the child has ended (it may still be a zombie until `status` settles). */

@@ -23,21 +23,22 @@ const BURST = 16;
  *
  * @returns `false` when `stop` aborted first (the wait is cancelled then).
  */
-async function whenReady(fd: number, events: number, stop: AbortSignal | undefined): Promise<boolean> {
-  if (stop?.aborted) return false;
+function whenReady(fd: number, events: number, stop: AbortSignal | undefined): Promise<boolean> {
+  if (stop?.aborted) return Promise.resolve(false);
   const wait = waitFor(fd, events);
-  if (!stop) return await wait.ready.then(() => true);
-  let onAbort!: () => void;
-  const aborted = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
-  stop.addEventListener("abort", onAbort, { once: true });
-  try {
-    const ready = await Promise.race([wait.ready.then(() => true), aborted]);
+  if (!stop) return wait.ready.then(() => true);
+  return new Promise<boolean>((resolve, reject) => {
     // A poll in flight may hold the descriptor: it is free once the wait is cancelled.
-    if (!ready) await wait.cancel();
-    return ready;
-  } finally {
-    stop.removeEventListener("abort", onAbort);
-  }
+    const onAbort = () => void wait.cancel().then(() => resolve(false));
+    stop.addEventListener("abort", onAbort, { once: true });
+    wait.ready.then(() => {
+      stop.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, (error) => {
+      stop.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
 }
 
 /**
@@ -53,7 +54,9 @@ async function whenReady(fd: number, events: number, stop: AbortSignal | undefin
 export function fdReadable(fd: number, what: string, stop?: AbortSignal): ReadableStream<Uint8Array<ArrayBuffer>> {
   const c = libc();
   let closed = false;
-  let cancelled: AbortController | undefined;
+  // Aborted by cancel(), or by `stop`.
+  const ended = new AbortController();
+  stop?.addEventListener("abort", () => ended.abort(), { once: true });
   const close = () => {
     if (!closed) {
       closed = true;
@@ -77,18 +80,17 @@ export function fdReadable(fd: number, what: string, stop?: AbortSignal): Readab
           close();
           return controller.error(new SyscallError("read", e, { operation: `read ${what}` }));
         }
-        cancelled = new AbortController();
-        const both = stop ? AbortSignal.any([stop, cancelled.signal]) : cancelled.signal;
-        const ready = whenReady(fd, POLLIN, both);
+        const ready = whenReady(fd, POLLIN, ended.signal);
         pending = ready;
         if (!(await ready)) {
           close();
-          return cancelled.signal.aborted ? undefined : controller.close();
+          // Abandoned: the stream ends as at end of file; cancelled: it is over anyway.
+          return stop?.aborted ? controller.close() : undefined;
         }
       }
     },
     async cancel() {
-      cancelled?.abort();
+      ended.abort();
       await pending;
       close();
     },
@@ -159,7 +161,10 @@ export async function drain(fds: readonly number[], what: string, stop?: AbortSi
   const buffer = new Uint8Array(CHUNK);
   // Ends every wait when one pipe fails, or when `stop` aborts.
   const quit = new AbortController();
-  const signal = stop ? AbortSignal.any([stop, quit.signal]) : quit.signal;
+  const signal = quit.signal;
+  const onStop = () => quit.abort();
+  stop?.addEventListener("abort", onStop, { once: true });
+  if (stop?.aborted) quit.abort();
   const readAll = async (fd: number, into: Uint8Array[]) => {
     let burst = 0;
     while (open.has(fd)) {
@@ -184,6 +189,7 @@ export async function drain(fds: readonly number[], what: string, stop?: AbortSi
   try {
     await Promise.all(reads);
   } finally {
+    stop?.removeEventListener("abort", onStop);
     quit.abort();
     // Every wait has ended or been cancelled: the descriptors are free.
     await Promise.allSettled(reads);
