@@ -36,8 +36,8 @@ export interface Routine {
   read(fd: number, buffer: Uint8Array<ArrayBuffer>, length: number): Promise<number>;
   /** waitid(P_PID, pid, info, options) on a pool thread; resolves to 0 or -errno. */
   waitid(pid: number, info: Uint8Array<ArrayBuffer>, options: number): Promise<number>;
-  /** ppoll(fds, count, NULL, NULL) on a pool thread; resolves to the ready count or -errno. */
-  ppoll(fds: Uint8Array<ArrayBuffer>, count: number): Promise<number>;
+  /** epoll_pwait(epfd, events, max, -1, NULL) on a pool thread; resolves to the event count or -errno. */
+  epollWait(epfd: number, events: Uint8Array<ArrayBuffer>, max: number): Promise<number>;
 }
 
 let loaded: Routine | undefined;
@@ -93,14 +93,6 @@ export function loadRoutine(arch: string): Routine {
       nonblocking: true,
     } as const,
   );
-  const poll = new Deno.UnsafeFnPointer(
-    entry(0),
-    {
-      parameters: ["i64", "buffer", "i64", "i64", "i64", "i64", "i64"],
-      result: "i64",
-      nonblocking: true,
-    } as const,
-  );
   const wait = new Deno.UnsafeFnPointer(
     entry(0),
     {
@@ -111,13 +103,13 @@ export function loadRoutine(arch: string): Routine {
   );
   const P_PID = 1n;
   const n = BigInt;
-  const READ = n(sysno.read), WAITID = n(sysno.waitid), PPOLL = n(sysno.ppoll);
+  const READ = n(sysno.read), WAITID = n(sysno.waitid), EPOLL_PWAIT = n(sysno.epoll_pwait);
   return {
     sysno,
     spawn: (header) => Number(spawn.call(header)),
     syscall: (nr, a0 = 0, a1 = 0, a2 = 0, a3 = 0) => Number(sync.call(n(nr), n(a0), n(a1), n(a2), n(a3), 0n, 0n)),
     read: async (fd, buffer, length) => Number(await io.call(READ, n(fd), buffer, n(length), 0n, 0n, 0n)),
     waitid: async (pid, info, options) => Number(await wait.call(WAITID, P_PID, n(pid), info, n(options), 0n, 0n)),
-    ppoll: async (fds, count) => Number(await poll.call(PPOLL, fds, n(count), 0n, 0n, 8n, 0n)),
+    epollWait: async (epfd, events, max) => Number(await io.call(EPOLL_PWAIT, n(epfd), events, n(max), -1n, 0n, 8n)),
   };
 }

@@ -44,7 +44,10 @@ export type SyscallName =
   | "setsid"
   | "open_tree"
   | "move_mount"
-  | "ppoll";
+  | "ppoll"
+  | "epoll_create1"
+  | "epoll_ctl"
+  | "epoll_pwait";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -85,6 +88,9 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   open_tree: 428,
   move_mount: 429,
   ppoll: 271,
+  epoll_create1: 291,
+  epoll_ctl: 233,
+  epoll_pwait: 281,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -126,6 +132,9 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   open_tree: 428,
   move_mount: 429,
   ppoll: 73,
+  epoll_create1: 20,
+  epoll_ctl: 21,
+  epoll_pwait: 22,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

@@ -310,7 +310,6 @@ export class Child {
    * the pool.
    */
   async #untilExited(info: Uint8Array<ArrayBuffer>): Promise<void> {
-    if (this.#exited(info)) return;
     const { sysno, syscall } = routine();
     const pidfd = syscall(sysno.pidfd_open, this.pid, 0);
     if (pidfd < 0) {

@@ -1,12 +1,17 @@
 /**
  * Where nsh waits for file descriptors: the pipes to its children and the
- * pidfds of its children. One nonblocking ppoll(2) on Deno's blocking pool
- * waits for all of them at once, so nsh holds at most one pool thread however
- * many children and pipes it has. Deno's pool has a fixed size: a thread per
- * waiting child or pipe exhausted it, and then Deno's own file I/O, and nsh's
- * next writes, waited behind children that waited for those writes.
+ * pidfds of its children. They are registered in one epoll instance, and one
+ * nonblocking `epoll_pwait` on Deno's blocking pool waits for all of them, so
+ * nsh holds at most one pool thread however many children and pipes it has.
+ * Deno's pool has a fixed size: a thread per waiting child or pipe exhausted
+ * it, and then Deno's own file I/O, and nsh's next writes, waited behind
+ * children that waited for those writes.
  *
- * The poll runs while a referenced wait is pending, and a pending poll keeps
+ * A descriptor is added to (or removed from) the epoll instance at once, even
+ * while the wait runs: a new child or pipe costs no restart of the wait, and a
+ * cancelled one may be closed right away.
+ *
+ * The wait runs while a referenced wait is pending, and a pending wait keeps
  * Deno's event loop alive, as a running `Deno.Command` child does. Waits that
  * are not referenced (the holder of a context, an unref'd child) ride along
  * with the others, are woken by SIGCHLD when alone, and never keep the
@@ -19,33 +24,38 @@ import { libc, unwrap } from "../ffi/libc.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 
-const EINTR = 4;
+const EINTR = 4, EEXIST = 17;
 const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
-const POLLIN = 1;
+const EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+const EPOLLIN = 1, EPOLLONESHOT = 1 << 30;
+/** `struct epoll_event` is packed on x86-64 (12 bytes), aligned elsewhere (16). */
+const EVENT_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
+const DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
+const MAX_EVENTS = 64;
+/** The `data` of the wake-up pipe's registration; waits count from 1. */
+const WAKER = 0;
 
 /** A pending wait for a descriptor to become ready. */
 export interface Wait {
-  /** Settles with the returned events (`revents`) once the descriptor is ready. */
+  /** Settles with the returned events once the descriptor is ready (0: look again). */
   readonly ready: Promise<number>;
   /** Whether the wait keeps Deno's event loop alive; can be changed while it waits. */
   ref: boolean;
   /**
-   * Stops waiting: `ready` never settles. Resolves once no poll uses the
-   * descriptor any more, after which it may be closed.
+   * Stops waiting: `ready` never settles, and the descriptor may be closed
+   * once this resolves.
    */
   cancel(): Promise<void>;
 }
 
-/** A wait, and its place in the poll. */
+/** A wait, and its registration. */
 class Entry implements Wait {
   readonly ready: Promise<number>;
-  /** In the poll in flight. */
-  polled = false;
   #ref: boolean;
   #resolve!: (revents: number) => void;
   #reject!: (error: Error) => void;
 
-  constructor(readonly fd: number, readonly events: number, ref: boolean) {
+  constructor(readonly id: number, readonly fd: number, ref: boolean) {
     this.#ref = ref;
     this.ready = new Promise<number>((resolve, reject) => {
       this.#resolve = resolve;
@@ -60,76 +70,129 @@ class Entry implements Wait {
   set ref(value: boolean) {
     if (this.#ref === value) return;
     this.#ref = value;
-    if (entries.has(this)) kick();
+    if (entries.has(this.id)) changed();
   }
 
-  /** Ends the wait with the poll's events for its descriptor (none: look again). */
+  /** Ends the wait with the events seen for its descriptor (none: look again). */
   settle(revents: number): void {
-    if (entries.delete(this)) this.#resolve(revents);
+    if (forget(this)) this.#resolve(revents);
   }
 
   /** Ends the wait with an error. */
   fail(error: Error): void {
-    if (entries.delete(this)) this.#reject(error);
+    if (forget(this)) this.#reject(error);
   }
 
-  async cancel(): Promise<void> {
-    if (!entries.delete(this) || !this.polled) return;
-    const returned = new Promise<void>((resolve) => afterPoll.push(resolve));
-    wake();
-    await returned;
+  cancel(): Promise<void> {
+    if (forget(this)) changed();
+    return Promise.resolve();
   }
 }
 
-const entries = new Set<Entry>();
-/** Whether polling goes on (a poll is in flight, or the next is being made). */
-let polling = false;
-/** Called when the poll in flight returns: its descriptors are free then. */
-let afterPoll: (() => void)[] = [];
-/** A pipe whose read end is in every poll: a byte written to it ends the poll early. */
+const entries = new Map<number, Entry>();
+let nextId = WAKER + 1;
+let epfd: number | undefined;
+/** A pipe in the epoll instance: a byte written to it ends the wait in flight. */
 let waker: [number, number] | undefined;
-/** Poll buffers by entry count, reused: one poll is in flight at a time. */
-const buffers: Uint8Array<ArrayBuffer>[] = [];
+/** Whether the wait runs (a call is in flight, or the next is being made). */
+let polling = false;
 
-function wakerPipe(): [number, number] {
-  if (!waker) {
-    const fds = new Int32Array(2);
-    unwrap(libc().pipe2(fds, O_NONBLOCK | O_CLOEXEC), "pipe2", { operation: "create the poll's wake-up pipe" });
-    waker = [fds[0]!, fds[1]!];
-  }
-  return waker;
+/** The `struct epoll_event` that epoll_ctl reads, on this thread: one serves every call. */
+const event = new Uint8Array(new ArrayBuffer(EVENT_SIZE));
+const eventView = new DataView(event.buffer);
+let eventAddress: number | undefined;
+
+function ctl(op: number, fd: number, events: number, data: number): number {
+  eventView.setUint32(0, events, true);
+  eventView.setBigUint64(DATA_OFFSET, BigInt(data), true);
+  eventAddress ??= Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(event)));
+  const { sysno, syscall } = routine();
+  return syscall(sysno.epoll_ctl, epfd!, op, fd, eventAddress);
 }
 
-/** Ends the poll in flight, so that the next one sees the current entries. */
-function wake(): void {
-  libc().write(wakerPipe()[1], new Uint8Array(1), 1n);
+function epoll(): number {
+  if (epfd === undefined) {
+    const { sysno, syscall } = routine();
+    const fd = syscall(sysno.epoll_create1, O_CLOEXEC);
+    if (fd < 0) {
+      throw new SyscallError("epoll_create1", -fd, { operation: "create the epoll instance for children and pipes" });
+    }
+    const fds = new Int32Array(2);
+    unwrap(libc().pipe2(fds, O_NONBLOCK | O_CLOEXEC), "pipe2", { operation: "create the wait's wake-up pipe" });
+    epfd = fd;
+    waker = [fds[0]!, fds[1]!];
+    const r = ctl(EPOLL_CTL_ADD, waker[0], EPOLLIN, WAKER);
+    if (r < 0) throw new SyscallError("epoll_ctl", -r, { operation: "watch the wake-up pipe" });
+  }
+  return epfd;
+}
+
+/** Removes a wait and its registration; `false` when it had ended already. */
+function forget(e: Entry): boolean {
+  if (!entries.delete(e.id)) return false;
+  // Effective at once, also for a wait in flight; the descriptor may close then.
+  ctl(EPOLL_CTL_DEL, e.fd, 0, 0);
+  return true;
 }
 
 function referenced(): boolean {
-  for (const e of entries) if (e.ref) return true;
+  for (const e of entries.values()) if (e.ref) return true;
   return false;
 }
 
-/** Starts polling if a referenced wait needs it, or makes the poll in flight start over. */
-function kick(): void {
+/** Starts the wait when a referenced entry needs it; ends it early when none does any more. */
+function changed(): void {
   watchChildren();
-  if (polling) wake();
-  else if (referenced()) void poll();
+  const needed = referenced();
+  if (needed && !polling) void run();
+  else if (!needed && polling) libc().write(waker![1], new Uint8Array(1), 1n);
+}
+
+/** Where epoll_pwait writes: one wait is in flight at a time. */
+const buffer = new Uint8Array(new ArrayBuffer(EVENT_SIZE * MAX_EVENTS));
+const view = new DataView(buffer.buffer);
+const sink = new Uint8Array(64);
+
+async function run(): Promise<void> {
+  polling = true;
+  const c = libc();
+  try {
+    while (referenced()) {
+      const n = await routine().epollWait(epfd!, buffer, MAX_EVENTS);
+      if (n === -EINTR) continue;
+      if (n < 0) {
+        // Nothing it waited for can be known to be ready: each wait fails.
+        const error = new SyscallError("epoll_pwait", -n, { operation: "wait for children and their pipes" });
+        for (const e of [...entries.values()]) e.fail(error);
+        continue;
+      }
+      for (let k = 0; k < n; k++) {
+        const events = view.getUint32(k * EVENT_SIZE, true);
+        const id = Number(view.getBigUint64(k * EVENT_SIZE + DATA_OFFSET, true));
+        if (id === WAKER) { while (c.read(waker![0], sink, BigInt(sink.length)) > 0); }
+        // Unknown: cancelled while the call was returning.
+        else entries.get(id)?.settle(events);
+      }
+    }
+  } finally {
+    polling = false;
+  }
 }
 
 let onChild: (() => void) | undefined;
 
 /**
- * Waits that are not referenced are polled only along with others; alone,
- * they are woken by SIGCHLD (a Deno signal listener keeps no process alive),
- * with no events, for their owner to check again: they wait for children.
+ * Waits that are not referenced are seen by the wait in flight, if one runs;
+ * alone, they are woken by SIGCHLD (a Deno signal listener keeps no process
+ * alive), with no events, for their owner to check again: they wait for
+ * children.
  */
 function watchChildren(): void {
   let unreferenced = false;
-  for (const e of entries) if (!e.ref) unreferenced = true;
+  for (const e of entries.values()) if (!e.ref) unreferenced = true;
   if (unreferenced && !onChild) {
     onChild = () => {
-      for (const e of entries) if (!e.ref) e.settle(0);
+      for (const e of [...entries.values()]) if (!e.ref) e.settle(0);
       watchChildren();
     };
     Deno.addSignalListener("SIGCHLD", onChild);
@@ -139,62 +202,26 @@ function watchChildren(): void {
   }
 }
 
-async function poll(): Promise<void> {
-  polling = true;
-  const [wakeRead] = wakerPipe();
-  const c = libc();
-  const sink = new Uint8Array(64);
-  try {
-    while (referenced()) {
-      const list = Array.from(entries);
-      const fds = buffers[list.length] ??= new Uint8Array(new ArrayBuffer(8 * (list.length + 1)));
-      const view = new DataView(fds.buffer);
-      view.setInt32(0, wakeRead, true);
-      view.setInt32(4, POLLIN, true); // events, and revents cleared
-      for (let k = 0; k < list.length; k++) {
-        const e = list[k]!;
-        e.polled = true;
-        view.setInt32(8 * (k + 1), e.fd, true);
-        view.setInt32(8 * (k + 1) + 4, e.events, true);
-      }
-      const n = await routine().ppoll(fds, list.length + 1);
-      for (const e of list) e.polled = false;
-      if (afterPoll.length) {
-        for (const resolve of afterPoll) resolve();
-        afterPoll = [];
-      }
-      if (n === -EINTR) continue;
-      if (n < 0) {
-        // Nothing it waited for can be known to be ready: each wait fails.
-        const error = new SyscallError("ppoll", -n, { operation: "wait for children and their pipes" });
-        for (const e of list) e.fail(error);
-        continue;
-      }
-      if (view.getInt16(6, true)) { while (c.read(wakeRead, sink, BigInt(sink.length)) > 0); }
-      for (let k = 0; k < list.length; k++) {
-        const revents = view.getInt16(8 * (k + 1) + 6, true);
-        if (revents) list[k]!.settle(revents);
-      }
-    }
-  } finally {
-    polling = false;
-  }
-}
-
 /**
  * Waits until a descriptor is ready for the events asked (or has an error
- * or a hang-up, which poll(2) always reports).
+ * or a hang-up, which epoll always reports). Each descriptor may have one
+ * wait at a time.
  *
  * @param fd A descriptor in nonblocking mode (a pipe end or a pidfd).
- * @param events The poll(2) events, such as `POLLIN` (1) or `POLLOUT` (4).
+ * @param events The epoll events, such as `EPOLLIN` (1) or `EPOLLOUT` (4).
  * @param ref Whether the wait keeps Deno's event loop alive.
  * @returns The wait; its `ready` rejects with a {@linkcode SyscallError} when
- *   polling fails.
+ *   waiting fails.
+ * @throws {SyscallError} When the descriptor cannot be watched.
  */
 export function waitFor(fd: number, events: number, ref = true): Wait {
-  const entry = new Entry(fd, events, ref);
-  entries.add(entry);
-  kick();
+  epoll();
+  const entry = new Entry(nextId++, fd, ref);
+  let r = ctl(EPOLL_CTL_ADD, fd, events | EPOLLONESHOT, entry.id);
+  if (r === -EEXIST) r = ctl(EPOLL_CTL_MOD, fd, events | EPOLLONESHOT, entry.id);
+  if (r < 0) throw new SyscallError("epoll_ctl", -r, { operation: `watch descriptor ${fd}` });
+  entries.set(entry.id, entry);
+  changed();
   return entry;
 }
 
