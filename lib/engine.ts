@@ -289,50 +289,63 @@ export class Child {
   async #wait(): Promise<ExitStatus> {
     const info = new Uint8Array(new ArrayBuffer(128));
     try {
-      await this.#untilExited(info);
+      await this.#untilReaped(info);
     } finally {
       running.delete(this);
     }
-    this.#ended = true;
     const view = new DataView(info.buffer);
     const how = view.getInt32(8, true);
     const value = view.getInt32(24, true);
-    // Reap now that nothing will signal this pid any more.
-    libc().waitid(P_PID, this.pid, new Uint8Array(128), WEXITED | WNOHANG);
     if (how === CLD_EXITED) return { code: value, signal: null, success: value === 0 };
     return { code: 128 + value, signal: signalName(value), success: false };
   }
 
   /**
-   * Waits for the child to end: its pidfd becomes readable then. The poll of
-   * lib/reactor.ts waits for it with every other child and pipe. Without
-   * pidfds (Linux before 5.3, or a seccomp filter), a waitid of its own on
-   * the pool.
+   * Waits for the child to end, and reaps it: its pidfd becomes readable
+   * then. The epoll wait of lib/reactor.ts waits for it with every other
+   * child and pipe. Without pidfds (Linux before 5.3, or a seccomp filter), a
+   * waitid of its own on the pool.
    */
-  async #untilExited(info: Uint8Array<ArrayBuffer>): Promise<void> {
+  async #untilReaped(info: Uint8Array<ArrayBuffer>): Promise<void> {
     const { sysno, syscall } = routine();
     const pidfd = syscall(sysno.pidfd_open, this.pid, 0);
     if (pidfd < 0) {
       let r: number;
       do r = await routine().waitid(this.pid, info, WEXITED | WNOWAIT); while (r === -EINTR);
       if (r < 0) throw new SyscallError("waitid", -r, { operation: `wait for ${this.pid}` });
+      this.#reaped(new Uint8Array(128));
       return;
     }
     try {
-      while (!this.#exited(info)) {
+      for (;;) {
         const wait = this.#waiting = waitFor(pidfd, POLLIN, this.#ref);
         // Not referenced, it is woken by SIGCHLD: one that came before the
         // listener was there is made up for by looking again.
-        if (!wait.ref && this.#exited(info)) {
-          await wait.cancel();
-          break;
-        }
+        if (!wait.ref && this.#reaped(info)) return void await wait.cancel();
         await wait.ready;
+        if (this.#reaped(info)) return;
       }
     } finally {
       this.#waiting = undefined;
       libc().close(pidfd);
     }
+  }
+
+  /**
+   * Reaps the child if it has ended, filling `info` (a siginfo_t). It is
+   * marked ended at once, before any other JavaScript runs: `kill()` never
+   * reaches a process that took its pid.
+   */
+  #reaped(info: Uint8Array<ArrayBuffer>): boolean {
+    info.fill(0);
+    while (libc().waitid(P_PID, this.pid, info, WEXITED | WNOHANG) < 0) {
+      const e = errno();
+      if (e !== EINTR) throw new SyscallError("waitid", e, { operation: `wait for ${this.pid}` });
+    }
+    // si_pid is set only when a child was found.
+    if (new DataView(info.buffer).getInt32(16, true) === 0) return false;
+    this.#ended = true;
+    return true;
   }
 }
 
