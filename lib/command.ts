@@ -100,6 +100,7 @@ interface State {
 }
 
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array();
 /** The longest delay `setTimeout` takes. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
@@ -249,6 +250,11 @@ export class CommandChild extends Promise<CommandResult> {
   }
 }
 
+/** Runs a command to its end when nobody needs the running child: no CommandChild to make. */
+function runToEnd(state: State): Promise<CommandResult> {
+  return run(state, true, () => {});
+}
+
 async function run(state: State, capture: boolean, onStart: (child: Child) => void): Promise<CommandResult> {
   for (const guard of state.guards) guard();
   const p = planOf(state.steps);
@@ -289,11 +295,14 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
   };
   state.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const [status, [stdout, stderr]] = await Promise.all([
-      child.status,
-      capture ? child.capture() : [new Uint8Array(), new Uint8Array()] as const,
-      feed === undefined ? undefined : feedStdin(child, feed),
-    ]);
+    const piped = state.stdout === "piped" || state.stderr === "piped";
+    const [status, [stdout, stderr]] = capture && piped || feed !== undefined
+      ? await Promise.all([
+        child.status,
+        capture ? child.capture() : [EMPTY, EMPTY] as const,
+        feed === undefined ? undefined : feedStdin(child, feed),
+      ])
+      : [await child.status, [EMPTY, EMPTY] as const];
     if (timedOut || aborted || (!status.success && !state.noThrow)) {
       throw new CommandError(state.argv, {
         status,
@@ -492,11 +501,11 @@ export class Command implements PromiseLike<CommandResult> {
    */
   output(): Promise<CommandResult> {
     const s = this.#state;
-    return CommandChild._start({
+    return runToEnd({
       ...s,
       stdout: s.stdout === "inherit" ? "piped" : s.stdout,
       stderr: s.stderr === "inherit" ? "piped" : s.stderr,
-    }, true);
+    });
   }
 
   /**
@@ -506,7 +515,7 @@ export class Command implements PromiseLike<CommandResult> {
    * @returns The text.
    */
   async text(): Promise<string> {
-    const r = await CommandChild._start({ ...this.#state, stdout: "piped" }, true);
+    const r = await runToEnd({ ...this.#state, stdout: "piped" });
     return r.stdoutText.replace(/\r?\n$/, "");
   }
 
@@ -526,7 +535,7 @@ export class Command implements PromiseLike<CommandResult> {
    * @returns The bytes.
    */
   async bytes(): Promise<Uint8Array> {
-    return (await CommandChild._start({ ...this.#state, stdout: "piped" }, true)).stdout;
+    return (await runToEnd({ ...this.#state, stdout: "piped" })).stdout;
   }
 
   /**
@@ -549,7 +558,7 @@ export class Command implements PromiseLike<CommandResult> {
     onfulfilled?: ((value: CommandResult) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return CommandChild._start(this.#state, true).then(onfulfilled, onrejected);
+    return runToEnd(this.#state).then(onfulfilled, onrejected);
   }
 
   /**
@@ -569,6 +578,6 @@ export class Command implements PromiseLike<CommandResult> {
    * @returns A promise of the result.
    */
   finally(onfinally?: (() => void) | null): Promise<CommandResult> {
-    return CommandChild._start(this.#state, true).finally(onfinally);
+    return runToEnd(this.#state).finally(onfinally);
   }
 }
