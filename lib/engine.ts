@@ -839,7 +839,9 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
     if (launched.pid < 0) {
       const { cloneHint } = await import("./hints.ts");
       throw new SyscallError("clone", -launched.pid, {
-        operation: `create ${p.namespaces.join(", ") || "a process without new"} namespaces`,
+        operation: p.namespaces.length
+          ? `create ${p.namespaces.join(", ")} namespace${p.namespaces.length > 1 ? "s" : ""}`
+          : "create a process without new namespaces",
         hint: cloneHint(-launched.pid, p.namespaces, ids().euid),
       });
     }

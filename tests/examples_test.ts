@@ -125,7 +125,7 @@ for (const { file, expected, rootless, needs = [], check } of cases) {
         assertEquals(out.stdout, "");
         assertMatch(
           out.stderr,
-          /^[^\n]*\.nsh:\d+: unshare: cannot create \w+ namespaces: .*EPERM.*needs root.*--user\b.*\n$/,
+          /^[^\n]*\.nsh:\d+: unshare: cannot create \w+ namespaces?: .*EPERM.*needs root.*--user\b.*\n$/,
         );
       },
     });

@@ -82,7 +82,7 @@ Deno.test({
       catch (e) { result.name = e.name; result.code = e.code; result.message = e.message; }
     `);
     assertEquals([r.name, r.code], ["SyscallError", "EPERM"]);
-    assertMatch(r.message as string, /^Cannot create net namespaces: clone\(\) failed with EPERM/);
+    assertMatch(r.message as string, /^Cannot create net namespace: clone\(\) failed with EPERM/);
     assertMatch(r.message as string, /--user --map-root-user/);
   },
 });
@@ -137,7 +137,7 @@ Deno.test({
     `);
     assertEquals(r.code, 1);
     assertEquals(r.stderr.trim().split("\n").length, 1);
-    assertMatch(r.stderr, /^nsh unshare: cannot create net namespaces: clone\(\) failed with EPERM/);
+    assertMatch(r.stderr, /^nsh unshare: cannot create net namespace: clone\(\) failed with EPERM/);
     const ok = await runUnprivileged(`
       import { main } from "$REPO/cli/main.ts";
       Deno.exit(await main(["unshare", "-Urn", "--mount-proc", "-p", "sh", "-c", "id -u; exec ps -e -o pid="]));
@@ -162,7 +162,7 @@ Deno.test({
     assertEquals(out.code, 1, out.stderr);
     assertEquals(
       out.stderr.trim(),
-      "nsh unshare: cannot create user namespaces: clone() failed with ENOSPC (No space left on device); user namespaces are disabled: the sysctl user.max_user_namespaces is 0",
+      "nsh unshare: cannot create user namespace: clone() failed with ENOSPC (No space left on device); user namespaces are disabled: the sysctl user.max_user_namespaces is 0",
     );
   },
 });
