@@ -237,13 +237,15 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     operation: "reset SIGPIPE",
     role: "signals",
   });
-  if (p.killChild !== undefined) {
+  const askForDeathSignal = () => {
+    if (p.killChild === undefined) return;
     add({ call: "prctl", args: [PR_SET_PDEATHSIG, p.killChild] }, {
       syscall: "prctl",
       operation: `ask for ${signalName(p.killChild)} when nsh dies`,
       role: "signals",
     });
-  }
+  };
+  askForDeathSignal();
   const entered = exec.enter ?? [];
   const types = (e: (typeof entered)[number]) => e.all ?? [e.type];
   const mode: LaunchMode = entered.some((e) => types(e).includes("time")) ? "copy" : exec.sync ? "async" : "exec";
@@ -508,6 +510,11 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   if (p.setgid !== undefined || p.setuid !== undefined) {
     takeIds(p.setuid, p.setgid, p.setgid !== undefined && p.setgroups !== "deny" ? "drop" : "keep");
   }
+  // Again, last: a clone step's child starts without the death signal, and
+  // joining a user namespace, changing ids or capabilities clears it (prctl(2)).
+  const resets = joining.length > 0 || forks || p.enterIds !== undefined || p.keepCaps ||
+    p.setuid !== undefined || p.setgid !== undefined;
+  if (resets) askForDeathSignal();
   const end = exec.end ?? "exec";
   if (end === "hold") {
     // The holder leaves the terminal's session, so that no job control signal

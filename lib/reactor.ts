@@ -70,7 +70,11 @@ class Entry implements Wait {
   set ref(value: boolean) {
     if (this.#ref === value) return;
     this.#ref = value;
-    if (entries.has(this.id)) changed();
+    if (!entries.has(this.id)) return;
+    changed();
+    // Its event may have come and gone while the wait was not listening for
+    // SIGCHLD: its owner looks again now that it is.
+    if (!value) this.settle(0);
   }
 
   /** Ends the wait with the events seen for its descriptor (none: look again). */
