@@ -80,3 +80,16 @@ export function signalNumber(signal: string | number): number | undefined {
   if (name === "SIGPOLL") return 29;
   return undefined;
 }
+
+/**
+ * The number of a signal to send, as {@linkcode signalNumber} reads it.
+ *
+ * @param signal A signal name or number.
+ * @returns The number.
+ * @throws {TypeError} When there is no such signal.
+ */
+export function requireSignal(signal: string | number): number {
+  const signo = signalNumber(signal);
+  if (signo === undefined) throw new TypeError(`Cannot send signal ${signal}: no such signal`);
+  return signo;
+}

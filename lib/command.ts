@@ -9,7 +9,7 @@ import { type Child, type ExitStatus, start, type StdioMode } from "./engine.ts"
 import { type Plan, plan } from "./plan.ts";
 import type { Step } from "./steps.ts";
 import { ids } from "./system.ts";
-import { signalNumber } from "../ffi/signals.ts";
+import { requireSignal } from "../ffi/signals.ts";
 
 /** What the program reads on standard input: a mode, or bytes or a stream to feed. */
 export type StdinInput = StdioMode | Uint8Array | ReadableStream<Uint8Array>;
@@ -206,8 +206,7 @@ export class CommandChild extends Promise<CommandResult> {
    */
   kill(signal: string | number = "SIGTERM"): void {
     if (this.#child) this.#child.kill(signal);
-    else if (signalNumber(signal) === undefined) throw new TypeError(`Cannot send signal ${signal}: no such signal`);
-    else this.#pendingSignal = signal;
+    else this.#pendingSignal = requireSignal(signal);
   }
 
   /** Makes the running program keep this process alive (the default), as `Deno.ChildProcess.ref()`. */
@@ -283,15 +282,17 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
   let aborted = false;
   // A program that ended can leave its pipes open (a background process of
   // its own holds them): then the limit ends the reading and the writing too.
-  const timer = state.timeout === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
+  const end = () => {
     child.kill("SIGKILL");
     child.abandonPipes();
+  };
+  const timer = state.timeout === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    end();
   }, state.timeout);
   const onAbort = () => {
     aborted = true;
-    child.kill("SIGKILL");
-    child.abandonPipes();
+    end();
   };
   state.signal?.addEventListener("abort", onAbort, { once: true });
   try {

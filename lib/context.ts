@@ -7,9 +7,8 @@
  * @module
  */
 
-import { errno, libc } from "../ffi/libc.ts";
-import { SyscallError } from "../ffi/error.ts";
-import { applyPlan, type Child, procOpenHint, startHolder } from "./engine.ts";
+import { libc } from "../ffi/libc.ts";
+import { applyPlan, type Child, openPath, startHolder } from "./engine.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { type Plan, plan } from "./plan.ts";
 import type { Command } from "./command.ts";
@@ -18,7 +17,7 @@ import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
 import { ids } from "./system.ts";
 
-const O_RDONLY = 0, O_CLOEXEC = 0o2000000;
+const O_RDONLY = 0;
 
 function planFor(list: readonly Step[]): Plan {
   const { euid, egid } = ids();
@@ -177,12 +176,7 @@ export class Context {
   }
 
   static #openPath(path: string): number {
-    const fd = libc().open(new TextEncoder().encode(path + "\0"), O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) {
-      const e = errno();
-      throw new SyscallError("open", e, { operation: `open "${path}"`, path, hint: procOpenHint(path, e) });
-    }
-    return fd;
+    return openPath(path, O_RDONLY, `open "${path}"`);
   }
 
   static #open(pid: number, types: readonly NamespaceType[]): Map<NamespaceType, number> {

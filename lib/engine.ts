@@ -11,14 +11,14 @@ import { launch, type StepFailure } from "../ffi/program.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
-import { signalName, signalNumber } from "../ffi/signals.ts";
+import { requireSignal, signalName } from "../ffi/signals.ts";
 import { compile, type Compiled, type ExecSpec, needsParent } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
 import { type Plan, plan } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
 import { capLastCap, ids, kernelVersion } from "./system.ts";
-import { nonblocking, type Wait, waitFor } from "./reactor.ts";
+import { nonblocking, READABLE, type Wait, waitFor } from "./reactor.ts";
 
 /** How a standard stream of the child is connected. */
 export type StdioMode = "inherit" | "piped" | "null";
@@ -71,7 +71,6 @@ const CLD_EXITED = 1;
 const SIGKILL = 9;
 /** Signals whose default action ends a process (all but CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH; KILL is never shielded). */
 const ENDS_A_PROCESS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 24, 25, 26, 27, 29, 30, 31]);
-const POLLIN = 1;
 
 const running = new Set<Child>();
 /** This process's name and program, as /proc shows them. */
@@ -210,7 +209,7 @@ export class Child {
     // Asked, not only told: a wait that is not referenced is polled only
     // while something else keeps the poll going.
     try {
-      if (!this.#ended && this.#exited(new Uint8Array(128))) this.#ended = true;
+      if (!this.#ended) this.#look(new Uint8Array(128), false);
     } catch {
       this.#ended = true; // Reaped by someone else: it is not running.
     }
@@ -230,8 +229,7 @@ export class Child {
    * @throws {TypeError} For an unknown signal.
    */
   kill(signal: string | number = "SIGTERM"): void {
-    let signo = signalNumber(signal);
-    if (signo === undefined) throw new TypeError(`Cannot send signal ${signal}: no such signal`);
+    let signo = requireSignal(signal);
     if (this.#ended) return;
     if (this.shielded(signo)) signo = SIGKILL;
     const c = libc();
@@ -272,20 +270,6 @@ export class Child {
     }
   }
 
-  /**
-   * Whether the child has ended, without reaping it; fills `info` (a
-   * siginfo_t) when it has.
-   */
-  #exited(info: Uint8Array<ArrayBuffer>): boolean {
-    info.fill(0);
-    while (libc().waitid(P_PID, this.pid, info, WEXITED | WNOWAIT | WNOHANG) < 0) {
-      const e = errno();
-      if (e !== EINTR) throw new SyscallError("waitid", e, { operation: `wait for ${this.pid}` });
-    }
-    // si_pid is set only when a child was found.
-    return new DataView(info.buffer).getInt32(16, true) !== 0;
-  }
-
   async #wait(): Promise<ExitStatus> {
     const info = new Uint8Array(new ArrayBuffer(128));
     try {
@@ -313,17 +297,17 @@ export class Child {
       let r: number;
       do r = await routine().waitid(this.pid, info, WEXITED | WNOWAIT); while (r === -EINTR);
       if (r < 0) throw new SyscallError("waitid", -r, { operation: `wait for ${this.pid}` });
-      this.#reaped(new Uint8Array(128));
+      this.#look(new Uint8Array(128), true);
       return;
     }
     try {
       for (;;) {
-        const wait = this.#waiting = waitFor(pidfd, POLLIN, this.#ref);
+        const wait = this.#waiting = waitFor(pidfd, READABLE, this.#ref);
         // Not referenced, it is woken by SIGCHLD: one that came before the
         // listener was there is made up for by looking again.
-        if (!wait.ref && this.#reaped(info)) return void await wait.cancel();
+        if (!wait.ref && this.#look(info, true)) return void await wait.cancel();
         await wait.ready;
-        if (this.#reaped(info)) return;
+        if (this.#look(info, true)) return;
       }
     } finally {
       this.#waiting = undefined;
@@ -332,13 +316,14 @@ export class Child {
   }
 
   /**
-   * Reaps the child if it has ended, filling `info` (a siginfo_t). It is
-   * marked ended at once, before any other JavaScript runs: `kill()` never
-   * reaches a process that took its pid.
+   * Whether the child has ended, filling `info` (a siginfo_t) when it has;
+   * with `reap`, it is also reaped, and marked ended at once, before any
+   * other JavaScript runs: `kill()` never reaches a process that took its pid.
    */
-  #reaped(info: Uint8Array<ArrayBuffer>): boolean {
+  #look(info: Uint8Array<ArrayBuffer>, reap: boolean): boolean {
     info.fill(0);
-    while (libc().waitid(P_PID, this.pid, info, WEXITED | WNOHANG) < 0) {
+    const options = WEXITED | WNOHANG | (reap ? 0 : WNOWAIT);
+    while (libc().waitid(P_PID, this.pid, info, options) < 0) {
       const e = errno();
       if (e !== EINTR) throw new SyscallError("waitid", e, { operation: `wait for ${this.pid}` });
     }
@@ -440,30 +425,33 @@ const MNT_DETACH = 2;
 
 /** Opens a file for the child; the caller closes it once the child has its copy. */
 function openFor(path: string, flags: number, operation: string, fds: number[]): number {
-  const fd = libc().open(cstring(path), flags | O_CLOEXEC, 0);
-  if (fd < 0) {
-    const e = errno();
-    throw new SyscallError("open", e, { operation, path, hint: procOpenHint(path, e) });
-  }
+  const fd = openPath(path, flags, operation);
   fds.push(fd);
   return fd;
 }
 
 /**
- * The hint for a failed open of a file of a process (`/proc/PID/…`): that
- * there is no such process, or that it is not the caller's to inspect.
+ * Opens a file with `O_CLOEXEC`. A failure for a file of a process
+ * (`/proc/PID/…`) says whether there is no such process, or whether it is
+ * not the caller's to inspect.
  *
- * @param path The path that open(2) was given.
- * @param e The errno.
- * @returns The hint, if one applies.
+ * @param path The file.
+ * @param flags open(2) flags.
+ * @param operation What was attempted, for the error.
+ * @returns The descriptor.
+ * @throws {SyscallError} When open(2) fails.
  */
-export function procOpenHint(path: string, e: number): string | undefined {
+export function openPath(path: string, flags: number, operation: string): number {
+  const fd = libc().open(cstring(path), flags | O_CLOEXEC, 0);
+  if (fd >= 0) return fd;
+  const e = errno();
   const pid = /^\/proc\/(\d+)\//.exec(path)?.[1];
-  if (pid && e === ENOENT && !exists(`/proc/${pid}`)) return `there is no process ${pid}`;
-  if (pid && (e === EACCES || e === EPERM)) {
-    return `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
+  let hint: string | undefined;
+  if (pid && e === ENOENT && !exists(`/proc/${pid}`)) hint = `there is no process ${pid}`;
+  else if (pid && (e === EACCES || e === EPERM)) {
+    hint = `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
   }
-  return undefined;
+  throw new SyscallError("open", e, { operation, path, hint });
 }
 
 function exists(path: string): boolean {

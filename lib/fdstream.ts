@@ -10,13 +10,25 @@
 
 import { errno, libc } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
-import { waitFor } from "./reactor.ts";
+import { READABLE, waitFor, WRITABLE } from "./reactor.ts";
 
 const EINTR = 4, EAGAIN = 11, EPIPE = 32;
-const POLLIN = 1, POLLOUT = 4;
 const CHUNK = 64 * 1024;
 /** Reads in a row before the next goes through the poll: a fast writer must not hold the event loop. */
 const BURST = 16;
+
+/**
+ * A controller of one's own that also aborts when `stop` does.
+ *
+ * @returns It, and what detaches it from `stop`.
+ */
+function following(stop: AbortSignal | undefined): [AbortController, () => void] {
+  const own = new AbortController();
+  const abort = () => own.abort();
+  if (stop?.aborted) own.abort();
+  else stop?.addEventListener("abort", abort, { once: true });
+  return [own, () => stop?.removeEventListener("abort", abort)];
+}
 
 /**
  * Waits until a descriptor is ready, or `stop` aborts.
@@ -55,8 +67,7 @@ export function fdReadable(fd: number, what: string, stop?: AbortSignal): Readab
   const c = libc();
   let closed = false;
   // Aborted by cancel(), or by `stop`.
-  const ended = new AbortController();
-  stop?.addEventListener("abort", () => ended.abort(), { once: true });
+  const [ended] = following(stop);
   const close = () => {
     if (!closed) {
       closed = true;
@@ -80,7 +91,7 @@ export function fdReadable(fd: number, what: string, stop?: AbortSignal): Readab
           close();
           return controller.error(new SyscallError("read", e, { operation: `read ${what}` }));
         }
-        const ready = whenReady(fd, POLLIN, ended.signal);
+        const ready = whenReady(fd, READABLE, ended.signal);
         pending = ready;
         if (!(await ready)) {
           close();
@@ -135,7 +146,7 @@ export function fdWritable(fd: number, what: string, stop?: AbortSignal): Writab
             hint: e === EPIPE ? "the program closed it or exited" : undefined,
           });
         }
-        if (!(await whenReady(fd, POLLOUT, stop))) close();
+        if (!(await whenReady(fd, WRITABLE, stop))) close();
       }
     },
     // Only called when no write is in flight: nothing waits on the descriptor.
@@ -160,11 +171,8 @@ export async function drain(fds: readonly number[], what: string, stop?: AbortSi
   const open = new Set(fds);
   const buffer = new Uint8Array(CHUNK);
   // Ends every wait when one pipe fails, or when `stop` aborts.
-  const quit = new AbortController();
+  const [quit, detach] = following(stop);
   const signal = quit.signal;
-  const onStop = () => quit.abort();
-  stop?.addEventListener("abort", onStop, { once: true });
-  if (stop?.aborted) quit.abort();
   const readAll = async (fd: number, into: Uint8Array[]) => {
     let burst = 0;
     while (open.has(fd)) {
@@ -179,7 +187,7 @@ export async function drain(fds: readonly number[], what: string, stop?: AbortSi
         c.close(fd);
       } else if (burst === BURST || errno() === EAGAIN) {
         burst = 0;
-        if (!(await whenReady(fd, POLLIN, signal))) return;
+        if (!(await whenReady(fd, READABLE, signal))) return;
       } else if (errno() !== EINTR) {
         throw new SyscallError("read", errno(), { operation: `read ${what}` });
       }
@@ -189,7 +197,7 @@ export async function drain(fds: readonly number[], what: string, stop?: AbortSi
   try {
     await Promise.all(reads);
   } finally {
-    stop?.removeEventListener("abort", onStop);
+    detach();
     quit.abort();
     // Every wait has ended or been cancelled: the descriptors are free.
     await Promise.allSettled(reads);

@@ -72,16 +72,27 @@ export interface UnshareOptions {
   setgid?: number;
 }
 
-/** The keys of each options type: a misspelt option must not be ignored (`{ nett: true }` is no new namespace). */
-const UNSHARE_KEYS = [
-  "mount",
-  "uts",
-  "ipc",
-  "net",
-  "pid",
-  "user",
-  "cgroup",
-  "time",
+function checkKeys(options: object, known: readonly string[], fn: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`Unknown option "${key}" of ${fn}(); its options are ${known.join(", ")}`);
+    }
+  }
+}
+
+const OPTION_TYPES = [
+  ["mount", "mnt"],
+  ["uts", "uts"],
+  ["ipc", "ipc"],
+  ["net", "net"],
+  ["pid", "pid"],
+  ["user", "user"],
+  ["cgroup", "cgroup"],
+  ["time", "time"],
+] as const satisfies readonly (readonly [keyof UnshareOptions & keyof NsenterOptions, NamespaceType])[];
+
+/** The options of each function besides the namespaces: a misspelt option must not be ignored (`{ nett: true }`). */
+const UNSHARE_ONLY = [
   "mapRootUser",
   "mapCurrentUser",
   "mapUser",
@@ -104,16 +115,8 @@ const UNSHARE_KEYS = [
   "setgid",
 ] as const satisfies readonly (keyof UnshareOptions)[];
 
-const NSENTER_KEYS = [
+const NSENTER_ONLY = [
   "target",
-  "mount",
-  "uts",
-  "ipc",
-  "net",
-  "pid",
-  "user",
-  "cgroup",
-  "time",
   "all",
   "preserveCredentials",
   "root",
@@ -123,30 +126,17 @@ const NSENTER_KEYS = [
   "keepCaps",
 ] as const satisfies readonly (keyof NsenterOptions)[];
 
+type NamespaceKey = (typeof OPTION_TYPES)[number][0];
 // Every key of the interfaces is listed (a compile error otherwise).
-const _unshareKeysComplete: Exclude<keyof UnshareOptions, (typeof UNSHARE_KEYS)[number]> extends never ? true : never =
-  true;
-const _nsenterKeysComplete: Exclude<keyof NsenterOptions, (typeof NSENTER_KEYS)[number]> extends never ? true : never =
-  true;
+const _unshareKeysComplete: Exclude<keyof UnshareOptions, NamespaceKey | (typeof UNSHARE_ONLY)[number]> extends never
+  ? true
+  : never = true;
+const _nsenterKeysComplete: Exclude<keyof NsenterOptions, NamespaceKey | (typeof NSENTER_ONLY)[number]> extends never
+  ? true
+  : never = true;
 
-function checkKeys(options: object, known: readonly string[], fn: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`Unknown option "${key}" of ${fn}(); its options are ${known.join(", ")}`);
-    }
-  }
-}
-
-const OPTION_TYPES: readonly [keyof UnshareOptions & keyof NsenterOptions, NamespaceType][] = [
-  ["mount", "mnt"],
-  ["uts", "uts"],
-  ["ipc", "ipc"],
-  ["net", "net"],
-  ["pid", "pid"],
-  ["user", "user"],
-  ["cgroup", "cgroup"],
-  ["time", "time"],
-];
+const UNSHARE_KEYS: readonly string[] = [...OPTION_TYPES.map(([key]) => key), ...UNSHARE_ONLY];
+const NSENTER_KEYS: readonly string[] = [...OPTION_TYPES.map(([key]) => key), ...NSENTER_ONLY];
 
 /**
  * The steps of util-linux style options, in a fixed order.

@@ -27,7 +27,9 @@ import { SyscallError } from "../ffi/error.ts";
 const EINTR = 4, EEXIST = 17;
 const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
-const EPOLLIN = 1, EPOLLONESHOT = 1 << 30;
+const EPOLLONESHOT = 1 << 30;
+/** The events to wait for: `EPOLLIN` (a pipe to read, a pidfd of a child that ended) and `EPOLLOUT`. */
+export const READABLE = 1, WRITABLE = 4;
 /** `struct epoll_event` is packed on x86-64 (12 bytes), aligned elsewhere (16). */
 const EVENT_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
 const DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
@@ -125,7 +127,7 @@ function epoll(): number {
     unwrap(libc().pipe2(fds, O_NONBLOCK | O_CLOEXEC), "pipe2", { operation: "create the wait's wake-up pipe" });
     epfd = fd;
     waker = [fds[0]!, fds[1]!];
-    const r = ctl(EPOLL_CTL_ADD, waker[0], EPOLLIN, WAKER);
+    const r = ctl(EPOLL_CTL_ADD, waker[0], READABLE, WAKER);
     if (r < 0) throw new SyscallError("epoll_ctl", -r, { operation: "watch the wake-up pipe" });
   }
   return epfd;
@@ -212,7 +214,7 @@ function watchChildren(): void {
  * wait at a time.
  *
  * @param fd A descriptor in nonblocking mode (a pipe end or a pidfd).
- * @param events The epoll events, such as `EPOLLIN` (1) or `EPOLLOUT` (4).
+ * @param events {@linkcode READABLE} or {@linkcode WRITABLE}.
  * @param ref Whether the wait keeps Deno's event loop alive.
  * @returns The wait; its `ready` rejects with a {@linkcode SyscallError} when
  *   waiting fails.

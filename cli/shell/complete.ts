@@ -8,6 +8,7 @@
 import { COMMANDS } from "../commands.ts";
 import { BUILTINS } from "./session.ts";
 import type { OptionSpec } from "../getopt.ts";
+import { NAMESPACES } from "../../lib/namespaces.ts";
 
 const OPTIONS: Readonly<Record<string, () => Promise<readonly OptionSpec[]>>> = {
   unshare: async () => (await import("../unshare.ts")).UNSHARE_OPTIONS,
@@ -16,13 +17,23 @@ const OPTIONS: Readonly<Record<string, () => Promise<readonly OptionSpec[]>>> = 
 
 const NETNS_SUBCOMMANDS = ["list", "add", "attach", "delete", "identify", "pids", "exec"];
 
-/** The values of options that take one of a few words. */
-const CHOICES: Readonly<Record<string, readonly string[]>> = {
-  "--propagation": ["private", "shared", "slave", "unchanged"],
-  "--setgroups": ["allow", "deny"],
-};
+let choices: Map<string, string[]> | undefined;
 
-const TYPES = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+/** The words that options take when their help lists them (`slave|shared|…`), by `--name`. */
+async function optionChoices(): Promise<Map<string, string[]>> {
+  if (choices) return choices;
+  choices = new Map();
+  for (const load of Object.values(OPTIONS)) {
+    for (const spec of await load()) {
+      if (spec.value && /^[a-z]+(\|[a-z]+)+$/.test(spec.value)) {
+        choices.set(`--${spec.long}`, spec.value.split("|").sort());
+      }
+    }
+  }
+  return choices;
+}
+
+const TYPES = NAMESPACES.map((n) => n.type).sort();
 
 let programs: string[] | undefined;
 
@@ -94,9 +105,10 @@ export async function complete(line: string, cwd: string): Promise<[string[], st
   const specs = OPTIONS[command] ? await OPTIONS[command]() : undefined;
   if (specs && ["-t", "--target"].includes(previous)) return [pids(word), word];
   if (specs && word.startsWith("--target=")) return [pids(word.slice(9)).map((p) => `--target=${p}`), word];
-  if (specs && CHOICES[previous]) return [starts(CHOICES[previous]), word];
+  const values = specs && (await optionChoices());
+  if (values?.has(previous)) return [starts(values.get(previous)!), word];
   const option = word.slice(0, word.indexOf("="));
-  if (specs && CHOICES[option]) return [starts(CHOICES[option].map((c) => `${option}=${c}`)), word];
+  if (values?.has(option)) return [starts(values.get(option)!.map((c) => `${option}=${c}`)), word];
   if (command === "lsns" && ["-t", "--type"].includes(previous)) return [starts(TYPES), word];
   if (specs && word.startsWith("-") && !word.includes("=")) {
     const longs = specs.map((s) => `--${s.long}${s.arg === "required" ? " " : s.arg === "optional" ? "" : ""}`.trim());

@@ -600,7 +600,7 @@ export function expand(words: readonly Word[], scope: Scope): string[] {
   // NAME=value words a variable is not split, as in an assignment.
   const declares = words[0]?.parts.length === 1 && wordText(words[0]) === "export";
   for (const word of words) {
-    const assignment = declares && word !== words[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(wordText(word) ?? "");
+    const assignment = declares && word !== words[0] && ASSIGNMENT.test(wordText(word) ?? "");
     word.parts.forEach((part, i) => {
       if (part.kind === "text") {
         const tilde = i === 0 && !part.quoted ? expandTilde(part.value, word.parts.length === 1, scope) : undefined;
@@ -616,6 +616,9 @@ export function expand(words: readonly Word[], scope: Scope): string[] {
   }
   return fields.done;
 }
+
+/** How a variable assignment starts: `NAME=`. */
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
 /** The literal text a word starts with, when its first part is unquoted text. */
 function wordText(word: Word): string | undefined {
@@ -705,7 +708,7 @@ class Fields {
  * ```
  */
 export function quote(s: string): string {
-  const assignment = /^[A-Za-z_][A-Za-z0-9_]*=/.test(s);
+  const assignment = ASSIGNMENT.test(s);
   if (s !== "" && !KEYWORDS.has(s) && !assignment && [...s].every(isSafe)) return s;
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
