@@ -9,7 +9,10 @@
  * and wrapped in a `Deno.UnsafeFnPointer` when the engine first calls it. A
  * one-shot `nsh unshare` uses six of them.
  *
- * Set `NSH_LIBC` to the path of another libc to override the search.
+ * No environment variable changes which library is loaded: nsh often runs as
+ * root, and a variable a user can set must never make it load code. The
+ * soname comes first: the dynamic linker answers it with the libc that Deno
+ * itself runs on, already loaded.
  *
  * @module
  */
@@ -37,6 +40,18 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int open(const char *pathname, int flags, ... /* mode_t mode */);
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int openat(int dirfd, const char *pathname, int flags, ... /* mode_t mode */);
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  // int mkdirat(int dirfd, const char *pathname, mode_t mode);
+  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz);
+  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
+  // int ftruncate(int fd, off_t length);
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  // ssize_t pread(int fd, void *buf, size_t count, off_t offset);
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  // ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset);
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   // int kill(pid_t pid, int sig);
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options);
@@ -110,9 +125,8 @@ export function libc(): Libc {
   if (Deno.build.os !== "linux") {
     throw new Error(`Cannot load libc: nsh needs Linux, this is ${Deno.build.os}`);
   }
-  const override = Deno.env.get("NSH_LIBC");
   const failures: string[] = [];
-  for (const path of override ? [override] : CANDIDATES) {
+  for (const path of CANDIDATES) {
     let loader: Deno.DynamicLibrary<typeof LOADER>["symbols"];
     try {
       loader = Deno.dlopen(path, LOADER).symbols;
@@ -141,7 +155,7 @@ export function libc(): Libc {
     errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
     return lib;
   }
-  throw new Error(`Cannot load libc: tried ${failures.join(", ")}; set NSH_LIBC to its path`);
+  throw new Error(`Cannot load libc: tried ${failures.join(", ")}; nsh needs glibc`);
 }
 
 /**
@@ -195,6 +209,52 @@ export function fileMode(path: string): number {
   const c = libc();
   if (c.statx(AT_FDCWD, cstr(path), 0, STATX_TYPE | STATX_MODE, statxBuffer) < 0) return -errno();
   return statxBuffer[28]! | (statxBuffer[29]! << 8);
+}
+
+/** What statx(2) tells of a file, as nsh uses it. */
+export interface FileStat {
+  /** `st_mode`: type and permission bits. */
+  readonly mode: number;
+  /** The owner. */
+  readonly uid: number;
+  /** The group. */
+  readonly gid: number;
+  /** The number of hard links. */
+  readonly nlink: number;
+  /** The inode number (exact below 2^53). */
+  readonly ino: number;
+  /** The device, as `major:minor`. */
+  readonly dev: string;
+}
+
+const STATX_NLINK = 4, STATX_UID = 8, STATX_GID = 16, STATX_INO = 0x100;
+/** `AT_EMPTY_PATH`: statx of the descriptor itself. */
+export const AT_EMPTY_PATH = 0x1000;
+/** `AT_SYMLINK_NOFOLLOW`: a symbolic link itself, not what it points to. */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/**
+ * statx(2) of a file relative to a directory descriptor (or of the descriptor
+ * itself, with an empty path and {@linkcode AT_EMPTY_PATH}).
+ *
+ * @param dirfd A directory descriptor, or -100 (`AT_FDCWD`).
+ * @param path The path, or `""`.
+ * @param flags `AT_*` flags.
+ * @returns What it tells, or -errno.
+ */
+export function statAt(dirfd: number, path: string, flags: number): FileStat | number {
+  const c = libc();
+  const mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO;
+  if (c.statx(dirfd, cstr(path), flags, mask, statxBuffer) < 0) return -errno();
+  const view = new DataView(statxBuffer.buffer);
+  return {
+    mode: view.getUint16(28, true),
+    uid: view.getUint32(20, true),
+    gid: view.getUint32(24, true),
+    nlink: view.getUint32(16, true),
+    ino: view.getUint32(32, true) + view.getUint32(36, true) * 2 ** 32,
+    dev: `${view.getUint32(136, true)}:${view.getUint32(140, true)}`,
+  };
 }
 
 /**

@@ -230,3 +230,35 @@ function findProcess(marker: string): number | undefined {
   }
   return undefined;
 }
+
+Deno.test({
+  name: "no environment variable makes nsh load a library: NSH_LIBC is not read",
+  ignore: !hasProgram("gcc"),
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-libc-test-" });
+    try {
+      // A library whose constructor leaves a mark, as an attacker's would run code.
+      Deno.writeTextFileSync(
+        `${dir}/evil.c`,
+        `#include <fcntl.h>\n__attribute__((constructor)) static void mark(void) { open("${dir}/ran", O_CREAT | O_WRONLY, 0644); }\n`,
+      );
+      const cc = await new Deno.Command("gcc", { args: ["-shared", "-fPIC", "-o", `${dir}/evil.so`, `${dir}/evil.c`] })
+        .output();
+      assert(cc.success, new TextDecoder().decode(cc.stderr));
+      const out = await nsh(["unshare", "true"], { env: { NSH_LIBC: `${dir}/evil.so` } });
+      assertEquals([out.code, out.stderr], [0, ""]);
+      assert(!existsSync(`${dir}/ran`), "the library was loaded");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
