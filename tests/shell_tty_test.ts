@@ -303,6 +303,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "tty: root keeps no history in a user's directory, where a link could make it write any file",
+  ignore: !HAS_TMUX || !IS_ROOT,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-tty-home-" });
+    try {
+      // A user's home, as sudo -E leaves HOME, with a link planted where
+      // nsh keeps its history.
+      const state = `${dir}/home/.local/state/nsh`;
+      Deno.mkdirSync(state, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/victim`, "root's file\n");
+      Deno.symlinkSync(`${dir}/victim`, `${state}/history`);
+      await new Deno.Command("chown", { args: ["-hR", "65534:65534", `${dir}/home`] }).output();
+      await using pane = await Tmux.nsh({ env: { NSH_HISTORY: `${state}/history` } });
+      const screen = await pane.prompt();
+      assertMatch(
+        screen,
+        /^nsh: history not kept: cannot use ".*history": the directory ".*\/home\/" belongs to uid 65534/m,
+      );
+      await pane.line("echo nsh-history-attack");
+      await pane.waitFor(/^nsh-history-attack$/m, "the echo");
+      await pane.prompt();
+      await pane.keys("C-d");
+      await pane.waitFor(/^\[exited 0\]$/m, "Ctrl-D to end nsh");
+      assertEquals(Deno.readTextFileSync(`${dir}/victim`), "root's file\n");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "tty: an interactive program gets the terminal, with echo, and nsh takes it back",
   ...userns,
   async fn() {

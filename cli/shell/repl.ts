@@ -15,6 +15,8 @@ import type { Session } from "./session.ts";
 import { complete } from "./complete.ts";
 import { libc } from "../../ffi/libc.ts";
 import { routine } from "../../ffi/routine.ts";
+import { openOwnedFile, readAll, replaceAll } from "../../lib/owned_file.ts";
+import { lowerFirst } from "../usage.ts";
 
 /** Where the history is kept: `$NSH_HISTORY`, else `$XDG_STATE_HOME/nsh/history`. */
 export function historyFile(): string | undefined {
@@ -25,23 +27,46 @@ export function historyFile(): string | undefined {
   return state ? `${state}/nsh/history` : undefined;
 }
 
-function loadHistory(file: string | undefined): string[] {
-  if (!file) return [];
-  try {
-    // readline keeps the newest entry first.
-    return Deno.readTextFileSync(file).split("\n").filter(Boolean).reverse();
-  } catch {
-    return [];
-  }
-}
+/**
+ * The history file, opened once for the session: a file of the user's own,
+ * reached through directories that no other user controls (see
+ * lib/owned_file.ts). When it cannot be used, one line says why and the
+ * session keeps no history.
+ */
+class History {
+  #fd: number | undefined;
 
-function saveHistory(file: string | undefined, history: readonly string[]): void {
-  if (!file) return;
-  try {
-    Deno.mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(file, [...history].reverse().join("\n") + "\n", { mode: 0o600 });
-  } catch {
-    // History is a convenience: a read-only home must not break the shell.
+  constructor(file: string | undefined, warn: (text: string) => void) {
+    if (!file) return;
+    try {
+      this.#fd = openOwnedFile(file);
+    } catch (error) {
+      warn(`nsh: history not kept: ${lowerFirst((error as Error).message)}\n`);
+    }
+  }
+
+  /** The saved lines, the newest first, as readline keeps them. */
+  load(): string[] {
+    if (this.#fd === undefined) return [];
+    try {
+      return new TextDecoder().decode(readAll(this.#fd)).split("\n").filter(Boolean).reverse();
+    } catch {
+      return [];
+    }
+  }
+
+  save(history: readonly string[]): void {
+    if (this.#fd === undefined) return;
+    try {
+      replaceAll(this.#fd, new TextEncoder().encode([...history].reverse().join("\n") + "\n"));
+    } catch {
+      // History is a convenience: a full disk must not break the shell.
+    }
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) libc().close(this.#fd);
+    this.#fd = undefined;
   }
 }
 
@@ -58,19 +83,19 @@ export function useColor(): boolean {
  */
 export function repl(session: Session): Promise<number> {
   const color = useColor();
-  const file = historyFile();
+  const history = new History(historyFile(), (text) => process.stderr.write(text));
   const rl = readline.createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal: true,
-    history: loadHistory(file),
+    history: history.load(),
     historySize: 1000,
     removeHistoryDuplicates: true,
     completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
       complete(line, session.cwd).then((result) => callback(null, result), () => callback(null, [[], line]));
     },
   });
-  rl.on("history", (history: string[]) => saveHistory(file, history));
+  rl.on("history", (lines: string[]) => history.save(lines));
   let pending = "";
   const prompt = () => {
     rl.setPrompt(pending ? "> " : session.prompt(color));
@@ -93,6 +118,7 @@ export function repl(session: Session): Promise<number> {
     const finish = () =>
       finished ??= (async () => {
         await session.close();
+        history.close();
         for (const signal of ignored) Deno.removeSignalListener(signal, ignore);
         resolve(session.exitStatus ?? session.status);
       })();

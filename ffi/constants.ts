@@ -1,0 +1,130 @@
+/**
+ * Kernel constants, in one place: errno numbers, open(2), `AT_*`, mount(2)
+ * and clone(2) flags, and the other values the engine and the commands pass
+ * to system calls. The values are the asm-generic ones, which x86-64 and
+ * aarch64 share; names are spelled as in C.
+ *
+ * @module
+ */
+
+// errno (asm-generic/errno-base.h, errno.h); names and texts in errno.ts.
+/** Operation not permitted. */
+export const EPERM = 1;
+/** No such file or directory. */
+export const ENOENT = 2;
+/** No such process. */
+export const ESRCH = 3;
+/** Interrupted system call. */
+export const EINTR = 4;
+/** Input/output error. */
+export const EIO = 5;
+/** Exec format error. */
+export const ENOEXEC = 8;
+/** Bad file descriptor. */
+export const EBADF = 9;
+/** No child processes. */
+export const ECHILD = 10;
+/** Resource temporarily unavailable. */
+export const EAGAIN = 11;
+/** Cannot allocate memory. */
+export const ENOMEM = 12;
+/** Permission denied. */
+export const EACCES = 13;
+/** Device or resource busy. */
+export const EBUSY = 16;
+/** File exists. */
+export const EEXIST = 17;
+/** Invalid cross-device link. */
+export const EXDEV = 18;
+/** Not a directory. */
+export const ENOTDIR = 20;
+/** Is a directory. */
+export const EISDIR = 21;
+/** Invalid argument. */
+export const EINVAL = 22;
+/** Inappropriate ioctl for device. */
+export const ENOTTY = 25;
+/** No space left on device. */
+export const ENOSPC = 28;
+/** Read-only file system. */
+export const EROFS = 30;
+/** Broken pipe. */
+export const EPIPE = 32;
+/** Numerical result out of range. */
+export const ERANGE = 34;
+/** Function not implemented. */
+export const ENOSYS = 38;
+/** Too many levels of symbolic links. */
+export const ELOOP = 40;
+/** Too many users. */
+export const EUSERS = 87;
+/** Operation canceled. */
+export const ECANCELED = 125;
+
+// open(2)
+/** Read only. */
+export const O_RDONLY = 0;
+/** Write only. */
+export const O_WRONLY = 1;
+/** Read and write. */
+export const O_RDWR = 2;
+/** Create the file when missing. */
+export const O_CREAT = 0o100;
+/** With O_CREAT: fail when the file exists. */
+export const O_EXCL = 0o200;
+/** Do not make a terminal the controlling one. */
+export const O_NOCTTY = 0o400;
+/** Truncate. */
+export const O_TRUNC = 0o1000;
+/** Append. */
+export const O_APPEND = 0o2000;
+/** Nonblocking I/O. */
+export const O_NONBLOCK = 0o4000;
+/** Fail unless a directory. */
+export const O_DIRECTORY = 0o200000;
+/** Do not follow a symbolic link in the last component. */
+export const O_NOFOLLOW = 0o400000;
+/** Close on execve. */
+export const O_CLOEXEC = 0o2000000;
+/** A descriptor that only names a file (no I/O). */
+export const O_PATH = 0o10000000;
+
+// *at(2)
+/** The current directory, as a directory descriptor. */
+export const AT_FDCWD = -100;
+/** Act on a symbolic link itself. */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+/** unlinkat(2): remove a directory. */
+export const AT_REMOVEDIR = 0x200;
+/** Act on the descriptor itself when the path is empty. */
+export const AT_EMPTY_PATH = 0x1000;
+
+// fcntl(2)
+/** Duplicate to the lowest free descriptor at or above the argument, close-on-exec. */
+export const F_DUPFD_CLOEXEC = 1030;
+/** Read the descriptor flags. */
+export const F_GETFD = 1;
+/** Set the descriptor flags. */
+export const F_SETFD = 2;
+/** Read the status flags. */
+export const F_GETFL = 3;
+/** Set the status flags. */
+export const F_SETFL = 4;
+/** The close-on-exec descriptor flag. */
+export const FD_CLOEXEC = 1;
+
+// close_range(2)
+/** Mark the range close-on-exec instead of closing it (Linux 5.11). */
+export const CLOSE_RANGE_CLOEXEC = 4;
+
+// stat(2) modes
+/** The file type bits. */
+export const S_IFMT = 0o170000;
+/** A directory. */
+export const S_IFDIR = 0o040000;
+/** A regular file. */
+export const S_IFREG = 0o100000;
+/** A symbolic link. */
+export const S_IFLNK = 0o120000;
+/** The sticky bit. */
+export const S_ISVTX = 0o1000;
