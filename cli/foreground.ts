@@ -8,6 +8,7 @@
 import { type Child, start } from "../lib/engine.ts";
 import type { Plan } from "../lib/plan.ts";
 import { signalNumber } from "../ffi/signals.ts";
+import { inheritedFds } from "../lib/system.ts";
 
 /**
  * Delivers a signal the way the user expects even to PID 1 of a new PID
@@ -58,7 +59,8 @@ export async function runForeground(
   ).map(([signal, fromTerminal]) => [signal, () => handle(signal, fromTerminal)]);
   for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   try {
-    child = await start(p, { argv, ...(env ? { env } : {}) });
+    // As util-linux and sh: what nsh inherited, the program inherits.
+    child = await start(p, { argv, ...(env ? { env } : {}), fds: inheritedFds() });
     // The terminal's signal reached the child only if it existed then: pass it on.
     for (const [signal] of early) handle(signal, false);
     const status = await child.status;

@@ -40,6 +40,7 @@ export type SyscallName =
   | "setns"
   | "pidfd_open"
   | "capset"
+  | "close_range"
   | "execveat"
   | "setsid"
   | "open_tree"
@@ -83,6 +84,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   setns: 308,
   pidfd_open: 434,
   capset: 126,
+  close_range: 436,
   execveat: 322,
   setsid: 112,
   open_tree: 428,
@@ -127,6 +129,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   setns: 268,
   pidfd_open: 434,
   capset: 91,
+  close_range: 436,
   execveat: 281,
   setsid: 157,
   open_tree: 428,

@@ -94,6 +94,7 @@ interface State {
   readonly stdin: StdinInput | { readonly text: string };
   readonly stdout: StdioMode;
   readonly stderr: StdioMode;
+  readonly fds: readonly number[];
   readonly noThrow: boolean;
   readonly timeout: number | undefined;
   readonly signal: AbortSignal | undefined;
@@ -276,6 +277,7 @@ async function run(state: State, capture: boolean, onStart: (child: Child) => vo
     stdin: isMode ? input : "piped",
     stdout: state.stdout,
     stderr: state.stderr,
+    ...(state.fds.length ? { fds: state.fds } : {}),
   });
   onStart(child);
   let timedOut = false;
@@ -367,6 +369,7 @@ export class Command implements PromiseLike<CommandResult> {
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
+      fds: [],
       noThrow: false,
       timeout: undefined,
       signal: undefined,
@@ -423,6 +426,32 @@ export class Command implements PromiseLike<CommandResult> {
    */
   stderr(mode: StdioMode): Command {
     return this.#with({ stderr: mode });
+  }
+
+  /**
+   * Passes descriptors of this process on to the program, at the same
+   * numbers. Without it, the program gets none above 2: not those this
+   * process inherited, nor those it opened.
+   *
+   * @example Give the program a descriptor nsh inherited
+   * ```ts ignore
+   * import { unshare } from "./mod.ts";
+   *
+   * // Run as `deno run -A script.ts 3<secret.txt`: `cat` reads fd 3.
+   * await unshare({ user: true, mapRootUser: true }).run("cat", "/dev/fd/3").passFds(3);
+   * ```
+   *
+   * @param fds The descriptors.
+   * @returns A new command.
+   * @throws {RangeError} For a number that is no descriptor above 2.
+   */
+  passFds(...fds: number[]): Command {
+    for (const fd of fds) {
+      if (!Number.isInteger(fd) || fd < 3 || fd > 0x7fffffff) {
+        throw new RangeError(`Cannot pass descriptor ${fd} on: descriptors 0 to 2 are stdin(), stdout() and stderr()`);
+      }
+    }
+    return this.#with({ fds: [...this.#state.fds, ...fds] });
   }
 
   /**

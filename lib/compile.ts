@@ -25,6 +25,7 @@ import { cloneFlags, type NamespaceType } from "./namespaces.ts";
 import { formatIdMap } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
 import { signalName } from "../ffi/signals.ts";
+import { CLOSE_RANGE_CLOEXEC, F_SETFD } from "../ffi/constants.ts";
 
 /** What a step does, for error messages. */
 export interface StepInfo {
@@ -39,6 +40,7 @@ export interface StepInfo {
   /** What the step belongs to, for hints. */
   readonly role:
     | "stdio"
+    | "fds"
     | "signals"
     | "enter"
     | "fork"
@@ -91,6 +93,11 @@ export interface ExecSpec {
   readonly end?: "exec" | "hold" | "exit";
   /** Descriptor of the holder program, for `end: "hold"`. */
   readonly holderFd?: number;
+  /**
+   * Descriptors of this process that the program keeps, at the same numbers.
+   * Every other descriptor above 2 is closed at execve.
+   */
+  readonly keepFds?: readonly number[];
 }
 
 /** The compiled child program. */
@@ -124,6 +131,7 @@ export function needsParent(p: Plan): boolean {
 }
 
 const SIGCHLD = 17;
+const UINT_MAX = 0xffffffff;
 const SIGPIPE = 13;
 const SIG_SETMASK = 2;
 const AT_FDCWD = -100;
@@ -515,6 +523,29 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   const resets = joining.length > 0 || forks || p.enterIds !== undefined || p.keepCaps ||
     p.setuid !== undefined || p.setgid !== undefined;
   if (resets) askForDeathSignal();
+  // Only 0-2 and the descriptors passed on reach the program: whatever this
+  // process inherited or opened without O_CLOEXEC is closed at execve
+  // (close_range(CLOSE_RANGE_CLOEXEC), Linux 5.11), last, so that no
+  // descriptor a setup step made is left either. A passed descriptor loses its O_CLOEXEC.
+  const keep = [...new Set(exec.keepFds ?? [])].filter((fd) => fd > 2).sort((a, b) => a - b);
+  let from = 3;
+  for (const fd of [...keep, UINT_MAX + 1]) {
+    if (fd > from) {
+      add({ call: "close_range", args: [from, fd - 1, CLOSE_RANGE_CLOEXEC], ignore: true }, {
+        syscall: "close_range",
+        operation: "close the descriptors the program does not get",
+        role: "fds",
+      });
+    }
+    if (fd <= UINT_MAX) {
+      add({ call: "fcntl", args: [fd, F_SETFD, 0] }, {
+        syscall: "fcntl",
+        operation: `pass descriptor ${fd} on`,
+        role: "fds",
+      });
+    }
+    from = fd + 1;
+  }
   const end = exec.end ?? "exec";
   if (end === "hold") {
     // The holder leaves the terminal's session, so that no job control signal

@@ -50,6 +50,14 @@ export interface StartOptions {
    * @default {"inherit"}
    */
   readonly stderr?: StdioMode;
+  /**
+   * Descriptors of this process that the program gets, at the same numbers.
+   * It gets no other descriptor above 2: not those this process inherited,
+   * nor those it opened.
+   *
+   * @default {[]}
+   */
+  readonly fds?: readonly number[];
 }
 
 /** How a child ended. */
@@ -807,6 +815,7 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
       ...(rootFd === undefined ? {} : { rootFd }),
       ...(wdFd === undefined ? {} : { wdFd }),
       end,
+      ...(options.fds?.length ? { keepFds: options.fds } : {}),
       // Loaded only for contexts: a one-shot run never needs the holder.
       ...(end === "hold" ? { holderFd: (await import("../ffi/holder.ts")).holderFd() } : {}),
     }, { capLastCap: p.keepCaps ? capLastCap() : 0, euid: ids().euid });

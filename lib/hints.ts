@@ -11,7 +11,7 @@ import type { NamespaceType } from "./namespaces.ts";
 import type { StepInfo } from "./compile.ts";
 
 const EPERM = 1, ENOENT = 2, EACCES = 13, EBUSY = 16, ENOTDIR = 20, EINVAL = 22, ENOSPC = 28, ENOEXEC = 8, EUSERS = 87;
-const ENOMEM = 12, ERANGE = 34;
+const ENOMEM = 12, ERANGE = 34, EBADF = 9;
 
 const NEEDS_ROOT = "it needs root, or a user namespace that owns it (--user --map-root-user)";
 
@@ -102,6 +102,9 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
         ];
         return why.length ? why.join("; or ") : undefined;
       }
+      return undefined;
+    case "fds":
+      if (errno === EBADF) return "that descriptor is not open in this process";
       return undefined;
     case "idmap":
       if (errno === EPERM) {

@@ -6,6 +6,7 @@
  */
 
 import { libc } from "../ffi/libc.ts";
+import { F_GETFD } from "../ffi/constants.ts";
 
 /** The ids of the calling process. */
 export interface Ids {
@@ -68,4 +69,30 @@ let cachedCapLastCap: number | undefined;
 export function capLastCap(): number {
   cachedCapLastCap ??= Number(readSmallFile("/proc/sys/kernel/cap_last_cap") ?? 40);
   return cachedCapLastCap;
+}
+
+let inherited: readonly number[] | undefined;
+
+/**
+ * The descriptors above 2 that this process has without close-on-exec: those
+ * it inherited from its parent (Deno opens its own with O_CLOEXEC). A
+ * command-line tool passes them on to the programs it runs, as util-linux
+ * `unshare` and sh do (`nsh unshare prog 3<file`).
+ *
+ * @returns The descriptors, read once.
+ */
+export function inheritedFds(): readonly number[] {
+  if (inherited) return inherited;
+  const c = libc();
+  const fds: number[] = [];
+  try {
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      const fd = Number(entry.name);
+      if (fd > 2 && c.fcntl(fd, F_GETFD, 0) === 0) fds.push(fd);
+    }
+  } catch {
+    // No /proc: nothing is passed on.
+  }
+  inherited = fds.sort((a, b) => a - b);
+  return inherited;
 }

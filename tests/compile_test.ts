@@ -33,11 +33,11 @@ function calls(c: Compiled): string[] {
   return c.ops.map((op) => op.call);
 }
 
-/** The calls between the fixed head (SIGPIPE reset) and tail (mask, execve). */
+/** The calls between the fixed head (SIGPIPE reset) and tail (descriptors, mask, execve). */
 function middle(c: Compiled): string[] {
   const names = calls(c);
-  assertEquals(names.slice(-2), ["rt_sigprocmask", "execve"]);
-  return names.slice(names.indexOf("rt_sigaction") + 1, -2);
+  assertEquals(names.slice(-3), ["close_range", "rt_sigprocmask", "execve"]);
+  return names.slice(names.indexOf("rt_sigaction") + 1, -3);
 }
 
 function text(arg: Arg | undefined): string {
@@ -68,10 +68,11 @@ function assertWriteFile(c: Compiled, at: number, path: string, content: string)
 
 Deno.test("compile() of an empty plan resets SIGPIPE, restores the mask and execs", () => {
   const c = build();
-  assertEquals(calls(c), ["rt_sigaction", "rt_sigprocmask", "execve"]);
+  assertEquals(calls(c), ["rt_sigaction", "close_range", "rt_sigprocmask", "execve"]);
   assertEquals(c.ops[0], { call: "rt_sigaction", args: [13, { zeros: 32 }, 0, 8], ignore: true });
-  assertEquals(c.ops[1], { call: "rt_sigprocmask", args: [2, { oldMask: true }, 0, 8] });
-  assertEquals(c.ops[2], {
+  assertEquals(c.ops[1], { call: "close_range", args: [3, 0xffffffff, 4], ignore: true });
+  assertEquals(c.ops[2], { call: "rt_sigprocmask", args: [2, { oldMask: true }, 0, 8] });
+  assertEquals(c.ops[3], {
     call: "execve",
     args: [{ str: "/usr/bin/env" }, { strs: ["env", "-i"] }, { strs: ["PATH=/usr/bin", "HOME=/"] }],
     last: true,
@@ -145,6 +146,8 @@ Deno.test("compile() follows the documented order of steps", () => {
     "proc",
     "caps",
     "ids",
+    "signals",
+    "fds",
     "signals",
     "exec",
   ]);
@@ -293,7 +296,7 @@ Deno.test("compile() makes the mounts in the order given", () => {
       { kind: "mount", source: "dev", target: "/mnt", type: "ext4", flags: MS.NOEXEC, data: "noatime" },
     ],
   });
-  assertEquals(c.ops.slice(1, -2), [
+  assertEquals(c.ops.slice(1, -3), [
     { call: "mount", args: [{ str: "/src" }, { str: "/dst" }, 0, MS.BIND | MS.REC, 0] },
     {
       call: "mount",
@@ -306,7 +309,7 @@ Deno.test("compile() makes the mounts in the order given", () => {
     },
     { call: "mount", args: [{ str: "dev" }, { str: "/mnt" }, { str: "ext4" }, MS.NOEXEC, { str: "noatime" }] },
   ]);
-  assertEquals(c.infos.slice(1, -2).map((i) => [i.operation, i.path]), [
+  assertEquals(c.infos.slice(1, -3).map((i) => [i.operation, i.path]), [
     ['bind-mount "/src" on "/dst"', "/dst"],
     ['mount a tmpfs on "/tmp"', "/tmp"],
     ['bind-mount "/ro" on "/ro2"', "/ro2"],
@@ -328,32 +331,32 @@ Deno.test("compile() makes the mounts after the propagation and the hostname", (
 
 Deno.test("compile() changes the root, then the working directory", () => {
   const c = build({ root: "/srv/root", wd: "/home" });
-  assertEquals(c.ops.slice(1, -2), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
+  assertEquals(c.ops.slice(1, -3), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
     call: "chdir",
     args: [{ str: "/home" }],
   }]);
-  assertEquals(c.infos.slice(1, -2).map((i) => i.path), ["/srv/root", "/home"]);
+  assertEquals(c.infos.slice(1, -3).map((i) => i.path), ["/srv/root", "/home"]);
 });
 
 Deno.test("compile() changes to / in a new root without a working directory", () => {
   const c = build({ root: "/srv/root" });
-  assertEquals(c.ops.slice(1, -2), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
+  assertEquals(c.ops.slice(1, -3), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
     call: "chdir",
     args: [{ str: "/" }],
   }]);
 });
 
 Deno.test("compile() changes the working directory alone without a root", () => {
-  assertEquals(build({ wd: "/tmp" }).ops.slice(1, -2), [{ call: "chdir", args: [{ str: "/tmp" }] }]);
+  assertEquals(build({ wd: "/tmp" }).ops.slice(1, -3), [{ call: "chdir", args: [{ str: "/tmp" }] }]);
 });
 
 Deno.test("compile() detaches the old proc, ignoring errors, then mounts proc", () => {
   const c = build({ namespaces: ["mnt", "pid"], propagation: "unchanged", mountProc: "/proc" });
-  assertEquals(c.ops.slice(1, -2), [
+  assertEquals(c.ops.slice(1, -3), [
     { call: "umount2", args: [{ str: "/proc" }, 2], ignore: true },
     { call: "mount", args: [{ str: "proc" }, { str: "/proc" }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0] },
   ]);
-  assertEquals(c.infos.slice(1, -2).map((i) => [i.syscall, i.role, i.path]), [
+  assertEquals(c.infos.slice(1, -3).map((i) => [i.syscall, i.role, i.path]), [
     ["umount2", "proc", "/proc"],
     ["mount", "proc", "/proc"],
   ]);
@@ -391,7 +394,7 @@ Deno.test("compile() raises as many ambient capabilities as the kernel knows", (
 
 Deno.test("compile() sets the gid, drops the groups, then sets the uid", () => {
   const c = build({ setuid: 1000, setgid: 100 });
-  assertEquals(c.ops.slice(1, -2), [
+  assertEquals(c.ops.slice(1, -3), [
     { call: "setresgid", args: [100, 100, 100] },
     { call: "setgroups", args: [0, 0] },
     { call: "setresuid", args: [1000, 1000, 1000] },
@@ -403,7 +406,7 @@ Deno.test("compile() keeps the groups when setgroups is denied", () => {
 });
 
 Deno.test("compile() sets the uid alone", () => {
-  assertEquals(build({ setuid: 0 }).ops.slice(1, -2), [{ call: "setresuid", args: [0, 0, 0] }]);
+  assertEquals(build({ setuid: 0 }).ops.slice(1, -3), [{ call: "setresuid", args: [0, 0, 0] }]);
 });
 
 Deno.test("compile() keeps the capabilities before changing ids", () => {
@@ -446,4 +449,19 @@ Deno.test("compile() joins a pidfd's namespaces with one setns, forking for pid 
   assertEquals(c.infos[calls(c).indexOf("setns")]!.operation, 'join the net, pid, uts namespaces of "/proc/42"');
   const time = build({}, { enter: [{ type: "time", fd: 7, path: "/proc/42", all: ["time"] }] });
   assertEquals([time.forks, time.mode], [false, "copy"]);
+});
+
+Deno.test("compile() closes every descriptor above 2 at execve but those kept, which lose O_CLOEXEC", () => {
+  const c = build({}, { keepFds: [9, 5, 5, 1] });
+  assertEquals(byRole(c, "fds"), [
+    { call: "close_range", args: [3, 4, 4], ignore: true },
+    { call: "fcntl", args: [5, 2, 0] },
+    { call: "close_range", args: [6, 8, 4], ignore: true },
+    { call: "fcntl", args: [9, 2, 0] },
+    { call: "close_range", args: [10, 0xffffffff, 4], ignore: true },
+  ]);
+  assertEquals(byRole(build({}, { keepFds: [3] }), "fds"), [
+    { call: "fcntl", args: [3, 2, 0] },
+    { call: "close_range", args: [4, 0xffffffff, 4], ignore: true },
+  ]);
 });
