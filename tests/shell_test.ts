@@ -268,6 +268,23 @@ Deno.test({
 });
 
 Deno.test({
+  name: "shell: run FILE in a context that hides nsh's files and Deno reads the script there and runs it",
+  ...userns,
+  async fn() {
+    const hidden = REPO.replace(/\/$/, "");
+    const deno = Deno.execPath().replace(/\/[^/]*$/, "");
+    const out = await runScript(
+      `unshare ${U} --mount\nmount -t tmpfs tmpfs ${hidden}\nmount -t tmpfs tmpfs ${deno}\nmount -t tmpfs tmpfs /tmp\n` +
+        `sh -c 'printf "%s\\n" "cd /tmp" "export IN=1" "echo in \\$1 \\$IN" pwd "exit 3" > /tmp/s.nsh'\n` +
+        `set +e\ncd /\nrun /tmp/s.nsh one\necho status $? "[$IN]"\npwd\nrun /tmp/missing.nsh\n`,
+    );
+    assertEquals(out.stdout, "in one 1\n/tmp\nstatus 3 []\n/\n", show(out));
+    assertEquals(out.code, 1, show(out));
+    assertMatch(out.stderr, /:\d+: run: cannot read the script "\/tmp\/missing.nsh": open\(\) failed with ENOENT/);
+  },
+});
+
+Deno.test({
   name: "shell: nsh's own command failing in a context is one line, as at the top",
   ...userns,
   async fn() {
@@ -344,7 +361,7 @@ Deno.test({
   async fn() {
     // In a context, these run as nsh inside nsh: Deno and cli.ts must be visible there.
     const hidden = REPO.replace(/\/$/, "");
-    for (const command of ["lsns", "netns list", "release /x", "run x.nsh"]) {
+    for (const command of ["lsns", "netns list", "release /x"]) {
       const out = await nsh(["-c", `unshare ${U} --mount; mount -t tmpfs tmpfs ${hidden}; ${command}`]);
       const name = command.split(" ")[0]!;
       assertEquals(out.code, 1, show(out));
@@ -431,7 +448,7 @@ Deno.test("shell: run FILE at the top runs the script, and a missing one is one 
   assertEquals(missing.code, 1);
   assertEquals(
     missing.stderr,
-    'nsh run: cannot read the script "/nonexistent/x.nsh": open() failed with ENOENT (No such file or directory)\n',
+    '-c:1: run: cannot read the script "/nonexistent/x.nsh": open() failed with ENOENT (No such file or directory)\n',
   );
 });
 

@@ -56,7 +56,7 @@ export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>>
   save: { usage: "save <file>", help: "write what this session did as a script that reproduces it" },
   run: {
     usage: "run <script.nsh> [<argument>...]",
-    help: "run a script in a new nsh, in this context, as sh FILE does",
+    help: "run a script in this context, as sh FILE does: its variables, cd and exit are its own",
   },
   help: { usage: "help [<command>]", help: "show this help, or a command's" },
 };
@@ -68,6 +68,9 @@ const NOT_LOGGED = new Set(["save", "help", "pwd"]);
 /** An nsh shell session. */
 export class Session {
   readonly #io: ShellIo;
+  /** The context a script run by `run` starts in: not its own to close. */
+  readonly #base: Context | undefined;
+  /** The contexts this session made, innermost last. */
   readonly #contexts: Context[] = [];
   /** What each context made, for the prompt: its new namespaces. */
   readonly #made = new WeakMap<Context, string>();
@@ -89,18 +92,33 @@ export class Session {
    * Creates a session.
    *
    * @param io Where to write.
-   * @param options Script arguments, and whether to stop at the first failure.
+   * @param options Script arguments, whether to stop at the first failure,
+   *   and, for a script that `run` starts in a context, that context, the
+   *   working directory and the variables it starts with.
    */
-  constructor(io: ShellIo, options: { args?: readonly string[]; argv0?: string; errexit?: boolean } = {}) {
+  constructor(
+    io: ShellIo,
+    options: {
+      args?: readonly string[];
+      argv0?: string;
+      errexit?: boolean;
+      base?: Context | undefined;
+      cwd?: string;
+      vars?: ReadonlyMap<string, string | undefined>;
+    } = {},
+  ) {
     this.#io = io;
     this.args = options.args ?? [];
     this.argv0 = options.argv0 ?? "nsh";
     this.errexit = options.errexit ?? false;
+    this.#base = options.base;
+    if (options.cwd !== undefined) this.#cwd = options.cwd;
+    for (const [k, v] of options.vars ?? []) this.#vars.set(k, v);
   }
 
   /** The innermost context, or `undefined` at the host. */
   get context(): Context | undefined {
-    return this.#contexts.at(-1);
+    return this.#contexts.at(-1) ?? this.#base;
   }
 
   /** How deep contexts are nested. */
@@ -126,7 +144,13 @@ export class Session {
 
   /** The working directory programs get, as seen in the current context. */
   get cwd(): string {
-    return this.context ? this.context.cwd : this.#cwd;
+    return this.#contexts.at(-1)?.cwd ?? this.#cwd;
+  }
+
+  /** The path by which nsh reaches a file that programs here name `path`. */
+  #hostPath(path: string): string {
+    const absolute = path.startsWith("/") ? path : `${this.cwd.replace(/\/$/, "")}/${path}`;
+    return this.context ? this.context.hostPath(absolute) : absolute;
   }
 
   #scope(): Scope {
@@ -143,8 +167,7 @@ export class Session {
   /** Variables set in the session and its contexts (`undefined`: unset). */
   #env(): Map<string, string | undefined> {
     const env = new Map(this.#vars);
-    const ctx = this.context;
-    if (ctx) { for (const [k, v] of ctx.env()) env.set(k, v); }
+    for (const ctx of this.#contexts) for (const [k, v] of ctx.vars) env.set(k, v);
     return env;
   }
 
@@ -279,9 +302,7 @@ export class Session {
       case "save":
         return await this.#save(args);
       case "run":
-        // A new nsh, as a program: in a context, the script's own contexts nest in it.
-        if (!args.length) throw new UsageError("run", "no script given");
-        return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv("run"), ...args]));
+        return await this.#run(args);
       case "help":
         this.#io.out(await shellHelp(args[0]));
         return 0;
@@ -326,7 +347,38 @@ export class Session {
 
   /** The sandbox programs run in: the current context's, or an empty one. */
   #sandbox(): Sandbox {
-    return this.context ? this.context.sandbox() : new Sandbox();
+    const own = this.#contexts.at(-1);
+    if (own) return own.sandbox();
+    // A script's own working directory, in the context it was run in.
+    return this.#base ? this.#base.sandbox().workdir(this.#cwd) : new Sandbox();
+  }
+
+  /**
+   * `run FILE args…`: the script runs as sh FILE would, in a session of its
+   * own: its variables, `cd` and `exit` are its own, and its contexts nest in
+   * the current one and end with it. It runs in this process, so a context
+   * that hides nsh's files or Deno cannot stop it; its path is the context's.
+   */
+  async #run(args: string[]): Promise<number> {
+    const [file, ...rest] = args;
+    if (file === undefined) throw new UsageError("run", "no script given");
+    const source = await readScript(this.#hostPath(file), file);
+    const script = new Session(this.#io, {
+      args: rest,
+      argv0: file,
+      errexit: true,
+      base: this.context,
+      cwd: this.cwd,
+      vars: this.#env(),
+    });
+    try {
+      const status = await script.runSource(source, { file });
+      // It said why it failed itself.
+      if (status !== 0 && status < 128) this.#reported = true;
+      return script.exitStatus ?? status;
+    } finally {
+      await script.close();
+    }
   }
 
   async #foreground(box: Sandbox, argv: string[], env = this.#programEnv()): Promise<number> {
@@ -353,9 +405,9 @@ export class Session {
     if (request.program) return await this.#foreground(this.#sandbox().with(box), request.argv);
     const parent = this.context;
     const context = parent ? await parent.hold(box) : await Context.hold(box);
-    // A context at the host starts in the session's directory, unless told.
+    // A context starts in the session's directory, unless told.
     const p = box.plan();
-    if (!parent && p.root === undefined && p.wd === undefined) context.cwd = this.#cwd;
+    if (p.root === undefined && p.wd === undefined) context.cwd = this.cwd;
     this.#made.set(context, made.join(" "));
     this.#contexts.push(context);
     return 0;
@@ -445,10 +497,12 @@ export class Session {
     if (args.length > 1) throw new UsageError("cd", "too many arguments");
     const target = args[0] ?? this.#scope().get("HOME") ?? "/";
     const path = normalizePath(target.startsWith("/") ? target : `${this.cwd}/${target}`);
-    const context = this.context;
-    if (context) {
-      await context.apply(steps.workdir(path));
-      context.cwd = path;
+    const own = this.#contexts.at(-1);
+    if (this.context) {
+      // The directory must exist there: a child that joins the context changes to it.
+      await this.context.apply(steps.workdir(path));
+      if (own) own.cwd = path;
+      else this.#cwd = path;
     } else {
       try {
         if (!Deno.statSync(path).isDirectory) throw new Deno.errors.NotADirectory(path);
@@ -461,7 +515,7 @@ export class Session {
   }
 
   #scopeVars(): Map<string, string | undefined> {
-    return this.context ? this.context.vars : this.#vars;
+    return this.#contexts.at(-1)?.vars ?? this.#vars;
   }
 
   #export(args: string[]): number {
@@ -492,11 +546,7 @@ export class Session {
     // Leave the contexts still open, so that the script cleans up as it goes.
     const tail = "exit\n".repeat(this.#contexts.length);
     // A relative path is where `cd` went, as for a program's files.
-    const file = this.context
-      ? this.context.hostPath(args[0]!)
-      : args[0]!.startsWith("/")
-      ? args[0]!
-      : `${this.#cwd}/${args[0]!}`;
+    const file = this.#hostPath(args[0]!);
     try {
       await Deno.writeTextFile(file, header + body + tail, { mode: 0o755 });
     } catch (error) {
@@ -505,7 +555,7 @@ export class Session {
     return 0;
   }
 
-  /** Ends every context (holders die with the shell in any case). */
+  /** Ends every context it made (holders die with the shell in any case). */
   async close(): Promise<void> {
     while (this.#contexts.length) await this.#contexts.pop()!.close();
   }
@@ -514,21 +564,22 @@ export class Session {
 /**
  * The text of a script file.
  *
- * @param file Its path.
+ * @param path Its path.
+ * @param name Its name for messages, when `path` is how nsh reaches it.
  * @returns Its text.
  * @throws {SyscallError} When it cannot be read.
  * @throws {ValueError} When it is a binary file (status 126).
  */
-export async function readScript(file: string): Promise<string> {
+export async function readScript(path: string, name = path): Promise<string> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = await Deno.readTextFile(path);
   } catch (error) {
     const syscall = error instanceof Deno.errors.IsADirectory ? "read" : "open";
-    throw asSyscallError(error, syscall, { operation: `read the script "${file}"`, path: file });
+    throw asSyscallError(error, syscall, { operation: `read the script "${name}"`, path: name });
   }
   // As sh: a program given as a script is refused, with 126, not parsed.
-  if (text.includes("\0")) throw new ValueError("run", `${file}: cannot execute binary file`, 126);
+  if (text.includes("\0")) throw new ValueError("run", `${name}: cannot execute binary file`, 126);
   return text;
 }
 
