@@ -12,6 +12,7 @@
 import { errno, libc, unwrap } from "./libc.ts";
 import { type Routine, routine } from "./routine.ts";
 import type { SyscallName } from "./sysno.ts";
+import { encodeTextInto } from "./bytes.ts";
 
 /** An argument of a step. */
 export type Arg =
@@ -125,8 +126,6 @@ const F_ZERO_FAILS = 0x400;
 const F_TRY = 0x800;
 const F_LAST = 0x1000;
 
-const encoder = new TextEncoder();
-
 /** Memory obtained from mmap(2), reused from one program to the next. */
 class Slab {
   readonly pointer: Deno.PointerObject;
@@ -191,7 +190,7 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
   const align = () => (data = (data + 7) & ~7);
   const text = (s: string): number => {
     const at = data;
-    const { written } = encoder.encodeInto(s, bytes.subarray(at));
+    const written = encodeTextInto(s, bytes.subarray(at));
     bytes[at + written] = 0;
     data += written + 1;
     align();

@@ -26,6 +26,7 @@ import { formatIdMap } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
 import { signalName } from "../ffi/signals.ts";
 import { CLOSE_RANGE_CLOEXEC, F_SETFD } from "../ffi/constants.ts";
+import { encodeText } from "../ffi/bytes.ts";
 
 /** What a step does, for error messages. */
 export interface StepInfo {
@@ -163,8 +164,6 @@ export const MS = {
 
 const STDIO_NAMES = ["standard input", "standard output", "standard error"];
 
-const encoder = new TextEncoder();
-
 /** Facts about the machine the program is compiled for. */
 export interface CompileContext {
   /** `CAP_LAST_CAP`, for `keepCaps`. */
@@ -201,7 +200,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
       ...info,
       syscall: "open",
     });
-    const bytes = encoder.encode(content);
+    const bytes = encodeText(content);
     add({ call: "write", args: [{ result: fd }, { bytes }, bytes.length] }, { ...info, syscall: "write" });
     add({ call: "close", args: [{ result: fd }] }, { ...info, syscall: "close" });
   };
@@ -388,7 +387,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     ]] as const
   ) {
     if (name === undefined) continue;
-    const bytes = encoder.encode(name);
+    const bytes = encodeText(name);
     add({ call, args: [{ bytes }, bytes.length] }, {
       syscall: call,
       operation: `set the ${what} to "${name}"`,

@@ -19,6 +19,7 @@
 
 import { cstring, errno, type FileStat, libc, statAt } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
+import { decodeBytes } from "../ffi/bytes.ts";
 import {
   AT_EMPTY_PATH,
   EEXIST,
@@ -115,7 +116,7 @@ export function openOwnedFile(path: string, options: OwnedFileOptions = {}): num
         if (!trusted(st.uid)) fail(path, `the link "${where}${part}" belongs to ${owner(st.uid)}`);
         if (n < 0) throw new SyscallError("readlink", e, { operation: `read the link "${where}${part}"` });
         if (++links > MAX_LINKS) fail(path, "too many levels of symbolic links");
-        const text = new TextDecoder().decode(target.subarray(0, n));
+        const text = decodeBytes(target.subarray(0, n));
         parts.unshift(...text.split("/").filter((p) => p !== "" && p !== "."));
         if (text.startsWith("/")) {
           c.close(dir);

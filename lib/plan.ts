@@ -10,6 +10,7 @@ import { type NamespaceType, sortNamespaces } from "./namespaces.ts";
 import type { IdRange, Propagation, Step } from "./steps.ts";
 import { checkIdMap, combineIdMaps, firstSubordinateBlock, resolveGroup, resolveUser, userName } from "./idmap.ts";
 import { signalName } from "../ffi/signals.ts";
+import { encodeText } from "../ffi/bytes.ts";
 
 /** A mount step, in the order given. */
 export type MountStep = Extract<Step, { kind: "bind" | "tmpfs" | "mount" | "umount" | "bind-namespace" }>;
@@ -251,7 +252,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
     setgroups = "deny";
   }
   for (const [what, name] of [["hostname", hostname], ["domain name", domainname]] as const) {
-    if (name !== undefined && new TextEncoder().encode(name).length > HOST_NAME_MAX) {
+    if (name !== undefined && encodeText(name).length > HOST_NAME_MAX) {
       throw new RangeError(`Cannot set the ${what} to "${name}": longer than ${HOST_NAME_MAX} bytes`);
     }
   }
