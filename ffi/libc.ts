@@ -18,6 +18,7 @@
  */
 
 import { SyscallError, type SyscallErrorOptions } from "./error.ts";
+import { encodeText } from "./bytes.ts";
 
 const SYMBOLS = {
   // int *__errno_location(void);
@@ -46,6 +47,10 @@ const SYMBOLS = {
   mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz);
   readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
+  // off_t lseek(int fd, off_t offset, int whence);
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  // ssize_t tee(int fd_in, int fd_out, size_t len, unsigned int flags);
+  tee: { parameters: ["i32", "i32", "usize", "u32"], result: "isize" },
   // int ftruncate(int fd, off_t length);
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   // ssize_t pread(int fd, void *buf, size_t count, off_t offset);
@@ -111,7 +116,7 @@ let errnoView: Deno.UnsafePointerView | undefined;
 let symbolAddress: ((name: string) => bigint) | undefined;
 
 function cstr(text: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(text + "\0");
+  return encodeText(text + "\0");
 }
 
 /**

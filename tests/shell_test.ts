@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, comm, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
+import { CLI, comm, hasProgram, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
 
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -972,6 +972,70 @@ Deno.test({
 Deno.test("shell: commands on stdin leave the rest of stdin to the programs they run", async () => {
   const out = await shell("echo first\ncat\nthis line is cat's\n");
   assertEquals([out.code, out.stdout], [0, "first\nthis line is cat's\n"], show(out));
+});
+
+Deno.test("shell: commands on stdin leave the rest of stdin, from a pipe, a file or a socket, after a long line", async () => {
+  const long = "x".repeat(100_000);
+  const script = `printf '%s\\n' ${long} short\ncat\nthis line is cat's\n`;
+  const file = scriptFile(script);
+  try {
+    const nshLine = `'${Deno.execPath()}' run -A --quiet '${CLI}'`;
+    // A socket as stdin: python3 makes a socketpair and writes the script into it.
+    const socket = `import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen(["sh", "-c", sys.argv[1]], stdin=b)
+b.close()
+a.sendall(open(sys.argv[2], "rb").read())
+a.shutdown(socket.SHUT_WR)
+sys.exit(p.wait())`;
+    for (const how of ["pipe", "file", "socket"]) {
+      if (how === "socket" && !hasProgram("python3")) continue;
+      const line = how === "pipe"
+        ? `cat '${file}' | ${nshLine}`
+        : how === "file"
+        ? `${nshLine} < '${file}'`
+        : `python3 -c '${socket}' "${nshLine}" '${file}'`;
+      const out = await run("sh", ["-c", line]);
+      assertEquals([out.code, out.stderr], [0, ""], how);
+      assertEquals(out.stdout, `${long}\nshort\nthis line is cat's\n`, how);
+    }
+  } finally {
+    Deno.removeSync(file);
+  }
+});
+
+Deno.test("shell: bytes that are not UTF-8 reach programs as they are, as in sh", async () => {
+  // "a", 0xff, 0xfe, "b", then é in Latin-1: no UTF-8 there.
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode("printf '%s|' 'a"),
+    0xff,
+    0xfe,
+    ...new TextEncoder().encode("b' c"),
+    0xe9,
+    0x0a,
+  ]);
+  const file = Deno.makeTempFileSync({ prefix: "nsh-shell-test-", suffix: ".nsh" });
+  try {
+    Deno.writeFileSync(file, bytes);
+    const expected = new Uint8Array([0x61, 0xff, 0xfe, 0x62, 0x7c, 0x63, 0xe9, 0x7c]);
+    const dash = await new Deno.Command("sh", { args: [file], stdout: "piped" }).output();
+    assertEquals([...dash.stdout], [...expected]);
+    for (const args of [["run", file], ["-c", `run '${file}'`]]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", CLI, ...args],
+        stdout: "piped",
+      })
+        .output();
+      assertEquals([...out.stdout], [...expected], args.join(" "));
+    }
+    const piped = await new Deno.Command("sh", {
+      args: ["-c", `'${Deno.execPath()}' run -A --quiet '${CLI}' < '${file}'`],
+      stdout: "piped",
+    }).output();
+    assertEquals([...piped.stdout], [...expected], "stdin");
+  } finally {
+    Deno.removeSync(file);
+  }
 });
 
 Deno.test("shell: an argument with a NUL byte is refused, not cut short", async () => {

@@ -8,6 +8,8 @@
 import type { Io } from "../commands.ts";
 import { readScript, Session, type ShellIo } from "./session.ts";
 import { UsageError } from "../usage.ts";
+import { LineReader } from "./lines.ts";
+import { decodeBytes } from "../../ffi/bytes.ts";
 
 /**
  * Runs the shell: interactive on a terminal, else the commands on stdin.
@@ -25,24 +27,6 @@ export async function shell(io: Io): Promise<number> {
 }
 
 /**
- * Reads one line of stdin a byte at a time, as sh does, so that what follows
- * the line stays in stdin for the programs the line runs (`cat` reads the
- * rest of the script).
- *
- * @returns The line without its newline, or `null` at the end.
- */
-function readLine(): string | null {
-  const bytes: number[] = [];
-  const one = new Uint8Array(1);
-  for (;;) {
-    const n = Deno.stdin.readSync(one);
-    if (n === null || n === 0) return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : null;
-    if (one[0] === 0x0a) return new TextDecoder().decode(new Uint8Array(bytes));
-    bytes.push(one[0]!);
-  }
-}
-
-/**
  * Runs the commands on stdin as they come, as a script named `-`: each
  * complete command runs before the next line is read.
  *
@@ -50,8 +34,13 @@ function readLine(): string | null {
  * @returns The exit status.
  */
 async function runStdin(io: Io): Promise<number> {
-  const { isIncomplete } = await import("./parse.ts");
+  const { parse, ParseError } = await import("./parse.ts");
   const session = new Session(io, { argv0: "-", errexit: true });
+  const lines = new LineReader();
+  const readLine = () => {
+    const bytes = lines.next();
+    return bytes === null ? null : decodeBytes(bytes);
+  };
   try {
     let pending = "";
     let first = 1;
@@ -59,8 +48,16 @@ async function runStdin(io: Io): Promise<number> {
     for (let text = readLine(); text !== null; text = readLine()) {
       line++;
       pending = pending ? `${pending}\n${text}` : text;
-      if (isIncomplete(pending)) continue;
-      const status = await session.runSource(pending, { file: "-", firstLine: first });
+      // Parsed once: a line that leaves a quote open waits for the next.
+      let commands;
+      try {
+        commands = parse(pending, { firstLine: first });
+      } catch (error) {
+        if (error instanceof ParseError && error.incomplete) continue;
+        commands = undefined;
+      }
+      const origin = { file: "-", firstLine: first };
+      const status = commands ? await session.runCommands(commands, origin) : await session.runSource(pending, origin);
       pending = "";
       first = line + 1;
       if (session.exitStatus !== undefined || (status !== 0 && session.errexit)) break;
@@ -68,6 +65,7 @@ async function runStdin(io: Io): Promise<number> {
     if (pending) await session.runSource(pending, { file: "-", firstLine: first });
     return session.exitStatus ?? session.status;
   } finally {
+    lines.close();
     await session.close();
   }
 }

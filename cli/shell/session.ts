@@ -21,6 +21,7 @@ import { Sandbox, unshare } from "../../lib/sandbox.ts";
 import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
 import { asSyscallError, SyscallError } from "../../ffi/error.ts";
+import { decodeBytes } from "../../ffi/bytes.ts";
 
 /** Where a session writes, and how it lends the terminal to programs. */
 export interface ShellIo extends Io {
@@ -201,6 +202,17 @@ export class Session {
       this.status = 2;
       return this.status;
     }
+    return await this.runCommands(commands, origin);
+  }
+
+  /**
+   * Runs parsed commands, as {@linkcode Session.runSource} does.
+   *
+   * @param commands The commands.
+   * @param origin Where they come from.
+   * @returns The status of the last command run.
+   */
+  async runCommands(commands: readonly Parsed[], origin: Origin = {}): Promise<number> {
     for (const command of commands) {
       this.#reported = false;
       this.status = await this.runCommand(command, origin);
@@ -573,7 +585,8 @@ export class Session {
 export async function readScript(path: string, name = path): Promise<string> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // Bytes that are not UTF-8 pass through to programs, as in sh.
+    text = decodeBytes(await Deno.readFile(path));
   } catch (error) {
     const syscall = error instanceof Deno.errors.IsADirectory ? "read" : "open";
     throw asSyscallError(error, syscall, { operation: `read the script "${name}"`, path: name });
