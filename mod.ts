@@ -37,6 +37,7 @@ export {
   startHolder,
   type StartOptions,
   type StdioMode,
+  type StdioSpec,
 } from "./lib/engine.ts";
 export {
   bindMount,

@@ -23,6 +23,12 @@ import { nonblocking, READABLE, type Wait, waitFor } from "./reactor.ts";
 /** How a standard stream of the child is connected. */
 export type StdioMode = "inherit" | "piped" | "null";
 
+/**
+ * A standard stream of the child: a mode, or a descriptor of this process
+ * (a pipe end, an open file) that the child gets as that stream.
+ */
+export type StdioSpec = StdioMode | { readonly fd: number };
+
 /** What to run, and how. */
 export interface StartOptions {
   /** The program and its arguments; the program is looked up in the child's PATH. */
@@ -37,19 +43,19 @@ export interface StartOptions {
    *
    * @default {"inherit"}
    */
-  readonly stdin?: StdioMode;
+  readonly stdin?: StdioSpec;
   /**
    * Standard output.
    *
    * @default {"inherit"}
    */
-  readonly stdout?: StdioMode;
+  readonly stdout?: StdioSpec;
   /**
    * Standard error.
    *
    * @default {"inherit"}
    */
-  readonly stderr?: StdioMode;
+  readonly stderr?: StdioSpec;
   /**
    * Descriptors of this process that the program gets, at the same numbers.
    * It gets no other descriptor above 2: not those this process inherited,
@@ -783,7 +789,18 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
   try {
     (["stdin", "stdout", "stderr"] as const).forEach((stream, i) => {
       const mode = options[stream] ?? "inherit";
-      if (mode === "null") childEnds[i] = nullFd();
+      if (typeof mode === "object") {
+        // A copy above 2: dup2 onto 0..2 in order must not see a stream it
+        // replaced already (stdout given as stderr's source, 2>&1).
+        const copy = c.fcntl(mode.fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+          throw new SyscallError("fcntl", errno(), {
+            operation: `use descriptor ${mode.fd} as the program's ${stream}`,
+          });
+        }
+        childEnds[i] = copy;
+        forChild.push(copy);
+      } else if (mode === "null") childEnds[i] = nullFd();
       else if (mode === "piped") {
         const [r, w] = pipe();
         parentEnds[i] = i === 0 ? w : r;

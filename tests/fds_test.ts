@@ -93,3 +93,25 @@ Deno.test({
     assertEquals(shell.stdout, `0\n1\n2\n${Deno.readTextFileSync("/etc/hostname")}`);
   },
 });
+
+Deno.test("start() connects a standard stream to a descriptor given, also stderr to stdout's (2>&1)", async () => {
+  const { start } = await import("../lib/engine.ts");
+  const { plan } = await import("../lib/plan.ts");
+  const fds = new Int32Array(2);
+  assert(libc().pipe2(fds, 0o2000000) === 0);
+  const [r, w] = [fds[0]!, fds[1]!];
+  try {
+    const child = await start(plan([], { euid: 0, egid: 0 }), {
+      argv: ["sh", "-c", "echo out; echo err >&2"],
+      stdout: { fd: w },
+      stderr: { fd: w },
+    });
+    libc().close(w);
+    assertEquals((await child.status).code, 0);
+    const buffer = new Uint8Array(64);
+    const n = Number(libc().read(r, buffer, 64n));
+    assertEquals(new TextDecoder().decode(buffer.subarray(0, n)), "out\nerr\n");
+  } finally {
+    libc().close(r);
+  }
+});
