@@ -9,8 +9,8 @@
  * @module
  */
 
-import { main } from "./cli/main.ts";
+import { entry } from "./cli/main.ts";
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  await entry(Deno.args);
 }

@@ -9,6 +9,19 @@ import { type Child, start } from "../lib/engine.ts";
 import type { Plan } from "../lib/plan.ts";
 import { signalNumber } from "../ffi/signals.ts";
 import { inheritedFds } from "../lib/system.ts";
+import { programEnded } from "./exit.ts";
+
+/** How {@linkcode runForeground} treats signals sent to nsh. */
+export interface ForegroundOptions {
+  /**
+   * Pass SIGINT on to the program too, as util-linux `unshare
+   * --forward-signals` does, also when the terminal sent it to the program
+   * already. SIGTERM and SIGHUP are always passed on.
+   *
+   * @default {false}
+   */
+  readonly forwardSignals?: boolean;
+}
 
 /**
  * Delivers a signal the way the user expects even to PID 1 of a new PID
@@ -37,12 +50,15 @@ export function deliver(child: Child, signal: Deno.Signal, alreadySent: boolean)
  * @param p The plan.
  * @param argv The program and its arguments.
  * @param env The environment (this process's, as it is, by default).
- * @returns The exit status for nsh: the child's, or 128 + N for signal N.
+ * @param options How signals sent to nsh are treated.
+ * @returns The exit status for nsh: the child's, or 128 + N for signal N
+ *   (`programSignal()` of cli/exit.ts then tells N).
  */
 export async function runForeground(
   p: Plan,
   argv: readonly string[],
   env?: Readonly<Record<string, string>>,
+  options: ForegroundOptions = {},
 ): Promise<number> {
   // The listeners come first: a Ctrl-C while the child starts must not end
   // nsh (Deno dies of SIGINT when nothing listens). A signal that comes before
@@ -55,8 +71,9 @@ export async function runForeground(
     else if (deliver(child, signal, fromTerminal)) emulated ??= signalNumber(signal);
   };
   const listeners: [Deno.Signal, () => void][] = (
-    [["SIGINT", true], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const
+    [["SIGINT", !options.forwardSignals], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const
   ).map(([signal, fromTerminal]) => [signal, () => handle(signal, fromTerminal)]);
+  programEnded(undefined);
   for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   try {
     // As util-linux and sh: what nsh inherited, the program inherits.
@@ -64,7 +81,10 @@ export async function runForeground(
     // The terminal's signal reached the child only if it existed then: pass it on.
     for (const [signal] of early) handle(signal, false);
     const status = await child.status;
-    return emulated !== undefined && status.signal === "SIGKILL" ? 128 + emulated : status.code;
+    // A PID 1 killed on a signal's behalf ended of that signal, for the user.
+    const code = emulated !== undefined && status.signal === "SIGKILL" ? 128 + emulated : status.code;
+    programEnded(status.signal === null ? undefined : code - 128);
+    return code;
   } finally {
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   }

@@ -9,6 +9,7 @@ import { COMMANDS, type Io } from "./commands.ts";
 import { describeError, exitStatusOf, UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import { asSyscallError } from "../ffi/error.ts";
+import { exitAs, programSignal } from "./exit.ts";
 
 export type { Io };
 
@@ -64,6 +65,8 @@ Run 'nsh <command> --help' for the options of a command.
  */
 export async function main(args: readonly string[], io: Io = stdio): Promise<number> {
   const [name, ...rest] = args;
+  // A fresh start for entry(): a one-shot command's program ended by a signal.
+  programSignal(true);
   let command = "";
   try {
     switch (name) {
@@ -118,4 +121,20 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
     if (text) io.err(text + "\n");
     return exitStatusOf(error);
   }
+}
+
+/**
+ * Runs the command line as {@linkcode main} does, then ends this process with
+ * its status; or, when a one-shot command (`nsh unshare`, `nsenter`, `netns
+ * exec`) ran a program that a signal ended, with that signal, as util-linux
+ * and iproute2 do (see {@linkcode exitAs}). The shell and scripts end with
+ * their status: there `$?` is 128 + N.
+ *
+ * @param args The arguments after `cli.ts`.
+ * @returns Never.
+ */
+export async function entry(args: readonly string[]): Promise<never> {
+  const code = await main(args);
+  const oneShot = args[0] !== undefined && Object.hasOwn(COMMANDS, args[0]);
+  return await exitAs(code, oneShot ? programSignal() : undefined);
 }

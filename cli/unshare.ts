@@ -28,6 +28,11 @@ export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
   { long: "cgroup", short: "C", arg: "optional", value: "file", help: "unshare cgroup namespace" },
   { long: "time", short: "T", arg: "optional", value: "file", help: "unshare time namespace" },
   { long: "fork", short: "f", arg: "none", help: "accepted for compatibility: nsh always starts a new process" },
+  {
+    long: "forward-signals",
+    arg: "none",
+    help: "pass SIGINT sent to nsh on to the program too (SIGTERM and SIGHUP always are)",
+  },
   { long: "map-user", arg: "required", value: "<uid>|<name>", help: "map current user to uid (implies --user)" },
   { long: "map-group", arg: "required", value: "<gid>|<name>", help: "map current group to gid (implies --user)" },
   { long: "map-root-user", short: "r", arg: "none", help: "map current user to root (implies --user)" },
@@ -77,6 +82,13 @@ export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
     value: "<offset>",
     help: "set clock boottime offset (seconds) in time namespaces",
   },
+  { long: "clear-env", arg: "none", help: "do not pass the environment variables on to the program" },
+  {
+    long: "whitelist-env",
+    arg: "required",
+    value: "<list>",
+    help: "pass on only the variables in the comma-separated list",
+  },
   { long: "hostname", arg: "required", value: "<name>", help: "set the hostname (implies --uts)" },
   { long: "domainname", arg: "required", value: "<name>", help: "set the NIS domain name (implies --uts)" },
   { long: "help", short: "h", arg: "none", help: "display this help" },
@@ -96,7 +108,13 @@ ${formatOptions(UNSHARE_OPTIONS)}
 
 The program defaults to $SHELL, or /bin/sh. Option parsing stops at the
 program's first word. The program is always a new process: with --pid it is
-PID 1 of the new namespace.
+PID 1 of the new namespace. nsh waits for it and exits with its status; when a
+signal ended it, nsh ends itself with the same signal, as util-linux does
+(exit status 128+N for the signals that dump core: a core of nsh would be
+Deno's). SIGTERM and SIGHUP sent to nsh go on to the program, which stands
+where util-linux's unforked program would; Ctrl-C reaches it from the
+terminal. With --clear-env or --whitelist-env the program is looked for in
+the PATH it is given, or in the default path.
 `;
 }
 
@@ -110,6 +128,13 @@ export type UnshareRequest =
     readonly argv: string[];
     /** Whether the command line named the program (the shell then holds no context). */
     readonly program: boolean;
+    /** `--forward-signals`: SIGINT sent to nsh goes on to the program too. */
+    readonly forwardSignals?: true;
+    /**
+     * `--clear-env` and `--whitelist-env`: the program gets only these
+     * variables of the caller's environment (none for `--clear-env` alone).
+     */
+    readonly keepEnv?: readonly string[];
   };
 
 const PROPAGATIONS = ["slave", "shared", "private", "unchanged"];
@@ -133,6 +158,8 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   const cmd = "unshare";
   const { options, rest } = getopt(cmd, UNSHARE_OPTIONS, args);
   const o: UnshareOptions = {};
+  let forwardSignals = false;
+  let keepEnv: string[] | undefined;
   for (const { name, value } of options) {
     const ns = namespaceInfo(name);
     if (ns && ns.option === name) {
@@ -146,6 +173,16 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
       case "version":
         return { kind: "version" };
       case "fork":
+        break;
+      case "forward-signals":
+        forwardSignals = true;
+        break;
+      case "clear-env":
+        keepEnv ??= [];
+        break;
+      case "whitelist-env":
+        // As util-linux: the option may be repeated; empty names are skipped.
+        (keepEnv ??= []).push(...value!.split(",").filter((n) => n !== ""));
         break;
       case "map-user":
         o.mapUser = /^\d+$/.test(value!) ? Number(value) : value!;
@@ -222,9 +259,39 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         break;
     }
   }
+  // As util-linux: an offset needs a time namespace asked for on the command
+  // line (the API implies one; the command refuses, so that a forgotten -T
+  // is not silently added).
+  if ((o.monotonic !== undefined || o.boottime !== undefined) && !o.time) {
+    throw new ValueError(cmd, "options --monotonic and --boottime require unsharing of a time namespace (-T)");
+  }
   const argv = rest.length ? [...rest] : [shell];
   const program = rest.length > 0;
-  return { kind: "run", options: o, argv, program };
+  return {
+    kind: "run",
+    options: o,
+    argv,
+    program,
+    ...(forwardSignals ? { forwardSignals: true } : {}),
+    ...(keepEnv ? { keepEnv } : {}),
+  };
+}
+
+/**
+ * The environment `--clear-env` and `--whitelist-env` leave: the listed
+ * variables that are set, and nothing else.
+ *
+ * @param env The caller's environment.
+ * @param keep The names to keep.
+ * @returns The program's environment.
+ */
+export function keptEnvironment(
+  env: Readonly<Record<string, string>>,
+  keep: readonly string[],
+): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of keep) if (Object.hasOwn(env, name)) kept[name] = env[name]!;
+  return kept;
 }
 
 /**
@@ -252,6 +319,9 @@ export const unshareCommand: CliCommand = {
       io.out(`nsh unshare ${VERSION}\n`);
       return 0;
     }
-    return await runForeground(planUnshare(request.options), request.argv);
+    const env = request.keepEnv ? keptEnvironment(Deno.env.toObject(), request.keepEnv) : undefined;
+    return await runForeground(planUnshare(request.options), request.argv, env, {
+      forwardSignals: request.forwardSignals ?? false,
+    });
   },
 };

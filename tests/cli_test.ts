@@ -90,6 +90,93 @@ Deno.test({
   },
 });
 
+/** Runs nsh and tells how it ended, signal included. */
+async function nshStatus(args: string[], stdin: "null" | "piped" = "null"): Promise<Deno.CommandStatus> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${REPO}cli.ts`, ...args],
+    stdin,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return { code: out.code, signal: out.signal, success: out.success };
+}
+
+Deno.test({
+  name: "nsh unshare dies of the signal that killed its program, as util-linux does; core signals give 128 + N",
+  ...root,
+  async fn() {
+    // The caller's wait() sees the signal, as for `unshare --fork` and `ip netns exec`.
+    for (const signal of ["TERM", "INT", "HUP", "PIPE", "KILL", "USR1"]) {
+      const status = await nshStatus(["unshare", "-u", "sh", "-c", `kill -${signal} $$`]);
+      assertEquals(status.signal, `SIG${signal}`, signal);
+    }
+    // A signal that dumps core would dump Deno: nsh exits with 128 + N.
+    for (const [signal, code] of [["SEGV", 139], ["QUIT", 131], ["ABRT", 134]] as const) {
+      const status = await nshStatus(["unshare", "-u", "sh", "-c", `kill -${signal} $$`]);
+      assertEquals([status.signal, status.code], [null, code], signal);
+    }
+    // A program that exits 143 is not one that a signal ended.
+    const exited = await nshStatus(["unshare", "-u", "sh", "-c", "exit 143"]);
+    assertEquals([exited.signal, exited.code], [null, 143]);
+    // The shell keeps 128 + N as $?, and its own exit status.
+    const shell = await nsh(["-c", "set +e\nunshare -u sh -c 'kill -TERM $$'\necho status $?"]);
+    assertEquals([shell.code, shell.stdout], [0, "status 143\n"]);
+  },
+});
+
+Deno.test({
+  name: "nsh unshare --forward-signals passes SIGINT sent to nsh on; without it only SIGTERM and SIGHUP go on",
+  ...root,
+  async fn() {
+    for (const forward of [true, false]) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          `${REPO}cli.ts`,
+          "unshare",
+          "-u",
+          ...(forward ? ["--forward-signals"] : []),
+          "sh",
+          "-c",
+          'trap "exit 7" INT; trap "exit 8" TERM; echo ready; while :; do sleep 0.05; done',
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = child.stdout.getReader();
+      assertEquals(new TextDecoder().decode((await reader.read()).value), "ready\n");
+      child.kill("SIGINT");
+      // Without forwarding, the SIGINT goes nowhere (a terminal sends it to the
+      // program itself); then SIGTERM, which always goes on, ends it.
+      if (!forward) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        child.kill("SIGTERM");
+      }
+      reader.releaseLock();
+      await child.stdout.cancel();
+      const status = await child.status;
+      assertEquals(status.code, forward ? 7 : 8, forward ? "forwarded" : "not forwarded");
+    }
+  },
+});
+
+Deno.test({
+  name: "nsh unshare --clear-env and --whitelist-env pass on no variables, or only the listed ones",
+  ...root,
+  async fn() {
+    const env = { NSH_A: "a", NSH_B: "b", PATH: "/usr/bin:/bin" };
+    const cleared = await nsh(["unshare", "-u", "--clear-env", "env"], { env });
+    assertEquals([cleared.code, cleared.stdout, cleared.stderr], [0, "", ""]);
+    const kept = await nsh(["unshare", "-u", "--whitelist-env", "NSH_B,NSH_UNSET", "/usr/bin/env"], { env });
+    assertEquals([kept.code, kept.stdout], [0, "NSH_B=b\n"]);
+    // In the shell too, from the variables the shell gives programs.
+    const shell = await nsh(["-c", "export NSH_C=c\nunshare -u --whitelist-env=NSH_C,NSH_A /usr/bin/env"], { env });
+    assertEquals([shell.code, shell.stdout.split("\n").sort().join(" ")], [0, " NSH_A=a NSH_C=c"]);
+  },
+});
+
 Deno.test({
   name: "nsh unshare exits 127 with one line for a missing program and 126 for one it cannot execute",
   ...root,
@@ -125,7 +212,8 @@ Deno.test("nsh unshare rejects bad options with one line and status 1, a usage h
     [["--propagation", "bad"], "unsupported propagation mode: bad"],
     [["--setgroups=maybe"], "unsupported --setgroups argument 'maybe'"],
     [["--kill-child=NOPE"], "unknown signal: NOPE"],
-    [["--monotonic", "soon"], "failed to parse monotonic offset: 'soon'"],
+    [["-T", "--monotonic", "soon"], "failed to parse monotonic offset: 'soon'"],
+    [["--boottime", "5"], "options --monotonic and --boottime require unsharing of a time namespace (-T)"],
     [["--map-users=1,2"], 'cannot parse id block "1,2": expected outer,inner,count or inner:outer:count'],
     [["-u", `--hostname=${"h".repeat(65)}`], `cannot set the hostname to "${"h".repeat(65)}": longer than 64 bytes`],
   ];
@@ -180,7 +268,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Ctrl-C stops a PID 1 that has no handler, nsh exits 130 and leaves nothing running",
+  name: "Ctrl-C stops a PID 1 that has no handler, nsh dies of SIGINT and leaves nothing running",
   ignore: !IS_ROOT || !hasProgram("setsid"),
   async fn() {
     // setsid gives nsh its own process group, as a terminal's foreground job:
@@ -210,7 +298,8 @@ Deno.test({
     assert(sleeper !== undefined, "the program started");
     Deno.kill(-child.pid, "SIGINT");
     const status = await child.status;
-    assertEquals(status.code, 130);
+    // nsh killed the program on SIGINT's behalf, and ends of SIGINT itself.
+    assertEquals([status.code, status.signal], [130, "SIGINT"]);
     assertEquals(findProcess(marker), undefined);
     await child.stderr.cancel();
   },

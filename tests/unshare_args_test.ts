@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { parseUnshare, planUnshare, UNSHARE_OPTIONS, type UnshareRequest } from "../cli/unshare.ts";
+import { keptEnvironment, parseUnshare, planUnshare, UNSHARE_OPTIONS, type UnshareRequest } from "../cli/unshare.ts";
 import { UsageError } from "../cli/usage.ts";
 import type { UnshareOptions } from "../lib/options.ts";
 
@@ -241,7 +241,36 @@ Deno.test("parseUnshare() words a bad number as util-linux does", () => {
 });
 
 Deno.test("parseUnshare() reads negative clock offsets", () => {
-  assertEquals(options("--monotonic", "-3600", "--boottime=86400"), { monotonic: -3600, boottime: 86400 });
+  assertEquals(options("-T", "--monotonic", "-3600", "--boottime=86400"), {
+    time: true,
+    monotonic: -3600,
+    boottime: 86400,
+  });
+});
+
+Deno.test("parseUnshare() refuses a clock offset without -T, as util-linux does", () => {
+  const message = "options --monotonic and --boottime require unsharing of a time namespace (-T)";
+  for (const args of [["--boottime", "5"], ["--monotonic=-3"], ["-n", "--boottime=1", "--monotonic=2"]]) {
+    const error = usageError(...args, "true");
+    assertEquals(error.message, message);
+    assert(!error.help, "a value error: no Try --help");
+  }
+  assertEquals(options("--time=/run/t", "--boottime=5"), { time: "/run/t", boottime: 5 });
+});
+
+Deno.test("parseUnshare() reads --forward-signals, --clear-env and --whitelist-env", () => {
+  assertEquals(run(["--forward-signals", "true"]).forwardSignals, true);
+  assertEquals(run(["true"]).forwardSignals, undefined);
+  assertEquals(run(["--clear-env", "true"]).keepEnv, []);
+  // Repeated lists add up, as util-linux's do; --clear-env with them keeps them.
+  assertEquals(run(["--whitelist-env", "A,B", "--whitelist-env=C,", "--clear-env", "true"]).keepEnv, ["A", "B", "C"]);
+  assertEquals(run(["true"]).keepEnv, undefined);
+  assertEquals(usageError("--whitelist-env").message, "option '--whitelist-env' requires an argument");
+});
+
+Deno.test("keptEnvironment() keeps the listed variables that are set, and nothing else", () => {
+  assertEquals(keptEnvironment({ A: "1", B: "", C: "3" }, ["B", "A", "Z"]), { B: "", A: "1" });
+  assertEquals(keptEnvironment({ A: "1" }, []), {});
 });
 
 Deno.test("parseUnshare() rejects a clock offset that is not a whole number", () => {
@@ -289,13 +318,26 @@ Deno.test("parseUnshare() handles every option it declares", () => {
     boottime: "1",
     hostname: "h",
     domainname: "d",
+    "whitelist-env": "A",
+  };
+  // Options that act on the program, not on its namespaces.
+  const program: Record<string, keyof Run> = {
+    "forward-signals": "forwardSignals",
+    "clear-env": "keepEnv",
+    "whitelist-env": "keepEnv",
   };
   for (const spec of UNSHARE_OPTIONS) {
     if (spec.long === "help" || spec.long === "version") continue;
+    // A clock offset needs its time namespace.
+    const time = spec.long === "monotonic" || spec.long === "boottime" ? ["-T"] : [];
     const args = spec.arg === "required" ? [`--${spec.long}`, values[spec.long]!] : [`--${spec.long}`];
-    const request = run([...args, "prog"]);
+    const request = run([...time, ...args, "prog"]);
     assertEquals(request.argv, ["prog"], spec.long);
-    assertEquals(Object.keys(request.options).length, spec.long === "fork" ? 0 : 1, spec.long);
+    const effects = Object.keys(request.options).length - time.length;
+    if (program[spec.long]) {
+      assertEquals(effects, 0, spec.long);
+      assert(request[program[spec.long]!] !== undefined, spec.long);
+    } else assertEquals(effects, spec.long === "fork" ? 0 : 1, spec.long);
   }
 });
 

@@ -633,6 +633,12 @@ class Translator {
 
   #unshare(rest: readonly Word[]): string {
     const { request, program } = this.#split(rest, parseUnshare);
+    if (request.keepEnv) {
+      throw this.#fail("--clear-env and --whitelist-env are not translated: use .clearEnv() and .env()");
+    }
+    if (request.forwardSignals) {
+      throw this.#fail("--forward-signals is about nsh's own signals, which a program has not");
+    }
     this.#import("unshare");
     const box = callWithObject("unshare", this.#options(request.options));
     if (program.length) return this.#programIn(box, program);

@@ -13,7 +13,7 @@ import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { parseUnshare } from "../unshare.ts";
+import { keptEnvironment, parseUnshare } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { Context } from "../../lib/context.ts";
 import { nsenterSteps } from "../../lib/options.ts";
@@ -393,13 +393,13 @@ export class Session {
     }
   }
 
-  async #foreground(box: Sandbox, argv: string[], env = this.#programEnv()): Promise<number> {
+  async #foreground(box: Sandbox, argv: string[], env = this.#programEnv(), forwardSignals = false): Promise<number> {
     const p = planCommand(argv[0]!, box.steps);
     this.#io.handOver?.();
     try {
       // At the host, programs start in the session's directory.
       const list = this.context ? p : { ...p, wd: p.wd ?? this.#cwd };
-      return await runForeground(list, argv, env);
+      return await runForeground(list, argv, env, { forwardSignals });
     } finally {
       this.#io.takeBack?.();
     }
@@ -414,7 +414,16 @@ export class Session {
     if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
     const box = unshare(request.options);
     const made = planCommand("unshare", box.steps).namespaces; // checks the options before anything starts
-    if (request.program) return await this.#foreground(this.#sandbox().with(box), request.argv);
+    if (request.program) {
+      const env = request.keepEnv
+        ? keptEnvironment(this.#programEnv() ?? Deno.env.toObject(), request.keepEnv)
+        : undefined;
+      return await this.#foreground(this.#sandbox().with(box), request.argv, env, request.forwardSignals);
+    }
+    if (request.keepEnv || request.forwardSignals) {
+      const option = request.keepEnv ? "--clear-env and --whitelist-env" : "--forward-signals";
+      throw new UsageError("unshare", `${option} apply to a program: name one (a context has no program of its own)`);
+    }
     const parent = this.context;
     const context = parent ? await parent.hold(box) : await Context.hold(box);
     // A context starts in the session's directory, unless told.
