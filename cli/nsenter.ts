@@ -32,6 +32,13 @@ export const NSENTER_OPTIONS: readonly OptionSpec[] = [
   ns("uts", "u", "enter UTS namespace (hostname etc)"),
   ns("ipc", "i", "enter System V IPC namespace"),
   ns("net", "n", "enter network namespace"),
+  {
+    long: "net-socket",
+    short: "N",
+    arg: "required",
+    value: "<fd>",
+    help: "enter socket's network namespace (needs --target)",
+  },
   ns("pid", "p", "enter pid namespace"),
   ns("cgroup", "C", "enter cgroup namespace"),
   ns("user", "U", "enter user namespace"),
@@ -63,8 +70,9 @@ ${formatOptions(NSENTER_OPTIONS)}
 
 The program defaults to $SHELL, or /bin/sh. A file given to a namespace option
 is a namespace file: /proc/PID/ns/TYPE or a file a namespace was bound to
-(nsh unshare --net=FILE). Joining a PID namespace runs the program in a new
-process inside it.
+(nsh unshare --net=FILE); for --net also a socket of a process, as
+/proc/PID/fd/N (what --target PID --net-socket N joins). Joining a PID
+namespace runs the program in a new process inside it.
 `;
 }
 
@@ -118,6 +126,9 @@ export function parseNsenter(args: readonly string[], shell = "/bin/sh"): Nsente
         return { kind: "version" };
       case "all":
         o.all = true;
+        break;
+      case "net-socket":
+        o.netSocket = id(value!, "socket descriptor");
         break;
       case "target":
         o.target = id(value!, "pid");

@@ -39,6 +39,7 @@ export type SyscallName =
   | "dup3"
   | "setns"
   | "pidfd_open"
+  | "pidfd_getfd"
   | "capset"
   | "close_range"
   | "execveat"
@@ -83,6 +84,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   dup3: 292,
   setns: 308,
   pidfd_open: 434,
+  pidfd_getfd: 438,
   capset: 126,
   close_range: 436,
   execveat: 322,
@@ -128,6 +130,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   dup3: 24,
   setns: 268,
   pidfd_open: 434,
+  pidfd_getfd: 438,
   capset: 91,
   close_range: 436,
   execveat: 281,

@@ -80,7 +80,8 @@ const O_RDWR = 2, O_CLOEXEC = 0o2000000;
 const F_DUPFD_CLOEXEC = 1030, F_SETFD = 2, FD_CLOEXEC = 1;
 const WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
 const P_PID = 1;
-const EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EACCES = 13, EISDIR = 21, EINVAL = 22, ENOTTY = 25;
+const EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EBADF = 9, EACCES = 13, EISDIR = 21, EINVAL = 22, ENOTTY = 25;
+const ENOSYS = 38, ENOTSOCK = 88;
 const CLD_EXITED = 1;
 const SIGKILL = 9;
 /** Signals whose default action ends a process (all but CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH; KILL is never shielded). */
@@ -432,8 +433,10 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
 }
 
 const O_RDONLY = 0, O_CREAT = 0o100, O_EXCL = 0o200, O_DIRECTORY = 0o200000;
-const S_IFMT = 0o170000, S_IFDIR = 0o040000;
+const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFSOCK = 0o140000;
 const NS_GET_NSTYPE = 0xb703, NS_GET_PARENT = 0xb702;
+/** ioctl(2) on a socket: a descriptor of its network namespace (Linux 4.9+). */
+const SIOCGSKNS = 0x894c;
 const MS_BIND = 4096;
 const MNT_DETACH = 2;
 
@@ -461,7 +464,9 @@ export function openPath(path: string, flags: number, operation: string): number
   const e = errno();
   const pid = /^\/proc\/(\d+)\//.exec(path)?.[1];
   let hint: string | undefined;
+  const descriptor = /^\/proc\/\d+\/fd\/(\d+)$/.exec(path)?.[1];
   if (pid && e === ENOENT && !exists(`/proc/${pid}`)) hint = `there is no process ${pid}`;
+  else if (descriptor && e === ENOENT) hint = `process ${pid} has no descriptor ${descriptor}`;
   else if (pid && (e === EACCES || e === EPERM)) {
     hint = `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
   }
@@ -522,8 +527,64 @@ function pidfdJoin(
   return { type: all[0]!, fd, path: `/proc/${pid}`, all };
 }
 
+/**
+ * Opens the network namespace of a socket of a process, `/proc/PID/fd/N`
+ * (`nsenter --net-socket`): a socket cannot be opened by its path, so its
+ * descriptor is copied with pidfd_getfd(2) (Linux 5.6+), and SIOCGSKNS gives
+ * its namespace.
+ */
+function openSocketNamespace(pid: number, socket: number, path: string, fds: number[]): number {
+  const operation = `join the network namespace of socket ${socket} of process ${pid}`;
+  const r = routine();
+  const pidfd = r.syscall(r.sysno.pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    throw new SyscallError("pidfd_open", -pidfd, {
+      operation,
+      path,
+      hint: pidfd === -ESRCH ? `there is no process ${pid}` : undefined,
+    });
+  }
+  const sk = r.syscall(r.sysno.pidfd_getfd, pidfd, socket, 0);
+  libc().close(pidfd);
+  if (sk < 0) {
+    throw new SyscallError("pidfd_getfd", -sk, {
+      operation,
+      path,
+      hint: sk === -EPERM
+        ? `taking a descriptor of process ${pid} needs the right to ptrace it (root, or your own process where the Yama ptrace_scope allows)`
+        : sk === -EBADF
+        ? `process ${pid} has no descriptor ${socket}`
+        : sk === -ENOSYS
+        ? "this kernel has no pidfd_getfd (Linux 5.6+)"
+        : undefined,
+    });
+  }
+  const ns = libc().ioctl(sk, BigInt(SIOCGSKNS), null);
+  const e = ns < 0 ? errno() : 0;
+  libc().close(sk);
+  if (ns < 0) {
+    throw new SyscallError("ioctl", e, {
+      operation,
+      path,
+      hint: e === ENOTTY || e === ENOTSOCK
+        ? `descriptor ${socket} of process ${pid} is not a socket`
+        : e === EPERM
+        ? "reading a socket's namespace needs CAP_NET_ADMIN over it"
+        : undefined,
+    });
+  }
+  libc().fcntl(ns, F_SETFD, FD_CLOEXEC);
+  fds.push(ns);
+  return ns;
+}
+
 /** Opens one namespace file and checks that it is a namespace of the right type. */
 function openNamespace(type: NamespaceType, path: string, fds: number[]): number {
+  // A socket of a process stands for its network namespace.
+  const socket = type === "net" ? /^\/proc\/(\d+)\/fd\/(\d+)$/.exec(path) : null;
+  if (socket && (fileMode(path) & S_IFMT) === S_IFSOCK) {
+    return openSocketNamespace(Number(socket[1]), Number(socket[2]), path, fds);
+  }
   const fd = openFor(path, O_RDONLY, `open the ${type} namespace "${path}"`, fds);
   const actual = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
   if (actual < 0) {
@@ -531,7 +592,11 @@ function openNamespace(type: NamespaceType, path: string, fds: number[]): number
     throw new SyscallError("ioctl", e, {
       operation: `join the ${type} namespace of "${path}"`,
       path,
-      hint: e === ENOTTY ? `"${path}" is not a namespace file (such as /proc/PID/ns/${type})` : undefined,
+      hint: e !== ENOTTY
+        ? undefined
+        : type === "net" && socket
+        ? `"${path}" is neither a namespace nor a socket`
+        : `"${path}" is not a namespace file (such as /proc/PID/ns/${type})`,
     });
   }
   const found = NAMESPACES.find((info) => info.flag === actual);

@@ -117,6 +117,7 @@ const UNSHARE_ONLY = [
 
 const NSENTER_ONLY = [
   "target",
+  "netSocket",
   "all",
   "preserveCredentials",
   "root",
@@ -193,6 +194,12 @@ export interface NsenterOptions {
   ipc?: boolean | string;
   /** Join a network namespace: the target's, or the one at this path (`-n`). */
   net?: boolean | string;
+  /**
+   * Join the network namespace of the target's socket at this descriptor
+   * (`-N`, `--net-socket`), instead of `net` (Linux 5.6+: pidfd_getfd(2) and
+   * the SIOCGSKNS ioctl). Needs `target`, and the right to ptrace it.
+   */
+  netSocket?: number;
   /** Join a PID namespace: the target's, or the one at this path (`-p`). */
   pid?: boolean | string;
   /** Join a user namespace: the target's, or the one at this path (`-U`). */
@@ -246,6 +253,22 @@ export function nsenterSteps(options: NsenterOptions): Step[] {
   };
   for (const [key, type] of OPTION_TYPES) {
     let value = options[key];
+    if (type === "net" && options.netSocket !== undefined) {
+      // As util-linux: the socket's namespace replaces any other network one.
+      const fd = options.netSocket;
+      if (!Number.isInteger(fd) || fd < 0) {
+        throw new RangeError(`Cannot use ${fd} as a socket: not a descriptor number`);
+      }
+      // A socket is a file of the process, reached as /proc/PID/fd/N (which
+      // the engine recognises as a socket); --net=/proc/PID/fd/N does the same.
+      if (target === undefined) {
+        throw new TypeError(
+          `Cannot join the network namespace of socket ${fd}: no target pid is given, whose socket it is`,
+        );
+      }
+      list.push(steps.enter("net", `/proc/${target}/fd/${fd}`));
+      continue;
+    }
     if (value === undefined && options.all) {
       // As util-linux: the user namespace is skipped when it is the caller's,
       // so that a process that dropped capabilities cannot regain them.

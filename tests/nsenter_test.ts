@@ -147,6 +147,81 @@ Deno.test({
   },
 });
 
+/** A process in a network namespace of its own that holds a socket made there, and that socket's descriptor. */
+async function socketHolder() {
+  const dir = Deno.makeTempDirSync();
+  const child: CommandChild = unshare({ net: true }).run(
+    Deno.execPath(),
+    "eval",
+    `Deno.listen({ transport: "unix", path: "${dir}/s" }); console.log("ready"); setTimeout(() => {}, 60000);`,
+  ).stdin("null").stdout("piped").spawn();
+  const reader = child.stdout!.getReader();
+  await reader.read();
+  reader.releaseLock();
+  const { pid } = await child.started;
+  const socket = [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) => Number(e.name))
+    .find((fd) => Deno.readLinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:"));
+  assert(socket !== undefined, "the holder has a socket");
+  return {
+    pid,
+    socket,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.stdout!.cancel();
+      await child.catch(() => {});
+      Deno.removeSync(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test({
+  name: "nsh nsenter --net-socket joins the network namespace of a socket of the target, as util-linux does",
+  ...root,
+  async fn() {
+    await using h = await socketHolder();
+    const expected = Deno.readLinkSync(`/proc/${h.pid}/ns/net`);
+    assert(expected !== Deno.readLinkSync("/proc/self/ns/net"), "the holder has a network namespace of its own");
+    const out = await nsh([
+      "nsenter",
+      "--target",
+      String(h.pid),
+      "--net-socket",
+      String(h.socket),
+      "readlink",
+      "/proc/self/ns/net",
+    ]);
+    assertEquals([out.code, out.stdout, out.stderr], [0, `${expected}\n`, ""]);
+    const short = await nsh(["nsenter", "-t", String(h.pid), `-N${h.socket}`, "readlink", "/proc/self/ns/net"]);
+    assertEquals(short.stdout, `${expected}\n`);
+    // The API, and the file a socket is: /proc/PID/fd/N.
+    assertEquals(
+      await nsenter({ target: h.pid, netSocket: h.socket }).run("readlink", "/proc/self/ns/net").text(),
+      expected,
+    );
+    assertEquals(
+      await nsenter({ net: `/proc/${h.pid}/fd/${h.socket}` }).run("readlink", "/proc/self/ns/net").text(),
+      expected,
+    );
+    const cases: [string[], string][] = [
+      [["-N", "3"], "cannot join the network namespace of socket 3: no target pid is given, whose socket it is"],
+      [["-t", String(h.pid), "-N", "x"], "failed to parse socket descriptor: 'x'"],
+      [
+        ["-t", String(h.pid), "-N", "9999"],
+        `cannot open the net namespace "/proc/${h.pid}/fd/9999": open() failed with ENOENT (No such file or directory); process ${h.pid} has no descriptor 9999`,
+      ],
+      [
+        // Its standard input is /dev/null.
+        ["-t", String(h.pid), "-N", "0"],
+        `cannot join the net namespace of "/proc/${h.pid}/fd/0": ioctl() failed with ENOTTY (Inappropriate ioctl for device); "/proc/${h.pid}/fd/0" is neither a namespace nor a socket`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await nsh(["nsenter", ...args, "true"]);
+      assertEquals([refused.code, refused.stderr], [1, `nsh nsenter: ${message}\n`], args.join(" "));
+    }
+  },
+});
+
 Deno.test({
   name: "nsh nsenter refuses a wrong file, a missing process or a missing target with one line and status 1",
   ...root,
