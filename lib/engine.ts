@@ -468,7 +468,12 @@ export function openPath(path: string, flags: number, operation: string): number
   if (pid && e === ENOENT && !exists(`/proc/${pid}`)) hint = `there is no process ${pid}`;
   else if (descriptor && e === ENOENT) hint = `process ${pid} has no descriptor ${descriptor}`;
   else if (pid && (e === EACCES || e === EPERM)) {
-    hint = `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
+    // The files of a process are reached with ptrace access to it (ptrace(2),
+    // "ptrace access mode checking"): another user's process, one that made
+    // itself undumpable, or a security module's rule refuses it.
+    hint = ids().euid === 0
+      ? `process ${pid} may not be inspected, even by root: a security module or a kernel rule protects it`
+      : `process ${pid} is not yours to inspect (another user's, or protected by a security module)`;
   }
   throw new SyscallError("open", e, { operation, path, hint });
 }
@@ -485,14 +490,25 @@ function exists(path: string): boolean {
 /**
  * Opens the namespace files to join and checks that each is a namespace of the
  * right type, so that a wrong file is reported before any process starts.
+ * The files are opened as named, as util-linux does, also those of a process
+ * (`nsenter --target`): a failure names the file and the real cause (a
+ * process that may not be inspected says EACCES there, where a join through
+ * its pidfd would only say EPERM).
  */
 function openNamespaces(p: Plan, fds: number[]): NonNullable<ExecSpec["enter"]>[number][] {
   const out: NonNullable<ExecSpec["enter"]>[number][] = [];
   for (const group of new Set(p.enter.map((e) => e.group))) {
     const members = p.enter.filter((e) => e.group === group);
+    const opened = members.map(({ type, path }) => ({ type, fd: openNamespace(type, path, fds), path, group }));
     const atomic = pidfdJoin(members, fds);
-    if (atomic) out.push({ ...atomic, group });
-    else for (const { type, path } of members) out.push({ type, fd: openNamespace(type, path, fds), path, group });
+    if (atomic) {
+      // The files were for the checks: the pidfd joins them all at once.
+      for (const { fd } of opened) {
+        fds.splice(fds.indexOf(fd), 1);
+        libc().close(fd);
+      }
+      out.push({ ...atomic, group });
+    } else out.push(...opened);
   }
   return out;
 }
@@ -524,7 +540,8 @@ function pidfdJoin(
   libc().fcntl(fd, F_SETFD, FD_CLOEXEC);
   fds.push(fd);
   const all = members.map((m) => m.type);
-  return { type: all[0]!, fd, path: `/proc/${pid}`, all };
+  // One namespace is named by its file; several by their process.
+  return { type: all[0]!, fd, path: all.length === 1 ? members[0]!.path : `/proc/${pid}`, all };
 }
 
 /**

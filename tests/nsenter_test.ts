@@ -243,11 +243,11 @@ Deno.test({
       ],
       [
         ["-U", "-t", String(Deno.pid)],
-        /^nsh nsenter: cannot join the user namespace of "\/proc\/\d+": setns\(\) failed with EINVAL \(Invalid argument\); a process cannot join the user namespace it is already in \(leave out -U\)\n$/,
+        /^nsh nsenter: cannot join the user namespace of "\/proc\/\d+\/ns\/user": setns\(\) failed with EINVAL \(Invalid argument\); a process cannot join the user namespace it is already in \(leave out -U\)\n$/,
       ],
       [
         ["-t", "999999", "-n"],
-        /^nsh nsenter: cannot join the namespaces of process 999999: pidfd_open\(\) failed with ESRCH \(No such process\); there is no process 999999\n$/,
+        /^nsh nsenter: cannot open the net namespace "\/proc\/999999\/ns\/net": open\(\) failed with ENOENT \(No such file or directory\); there is no process 999999\n$/,
       ],
 
       [["-n"], /^nsh nsenter: cannot join the net namespace: neither a file nor a target pid is given\n$/],
@@ -266,6 +266,32 @@ Deno.test({
   },
 });
 
+/** Whether this process can open a file (PID 1's namespaces cannot be opened even by root on some machines). */
+function canOpen(path: string): boolean {
+  try {
+    Deno.openSync(path).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "nsh nsenter names the file and the real failure for a process even root may not inspect",
+  // Only where such a process exists: PID 1 of some sandboxes.
+  ignore: !IS_ROOT || canOpen("/proc/1/ns/net"),
+  async fn() {
+    for (const args of [["--net=/proc/1/ns/net"], ["-t", "1", "-n"]]) {
+      const out = await nsh(["nsenter", ...args, "true"]);
+      assertEquals([out.code, out.stderr], [
+        1,
+        'nsh nsenter: cannot open the net namespace "/proc/1/ns/net": open() failed with EACCES (Permission denied); ' +
+        "process 1 may not be inspected, even by root: a security module or a kernel rule protects it\n",
+      ]);
+    }
+  },
+});
+
 Deno.test({
   name: "nsh nsenter as an unprivileged user: root's processes are refused, its own rootless ones are joined",
   ignore: !IS_ROOT || !hasProgram("setpriv"),
@@ -275,20 +301,20 @@ Deno.test({
       import { main } from "$REPO/cli/main.ts";
       import { unshare } from "$REPO/mod.ts";
       const refused = await main(["nsenter", "-t", "${h.pid}", "-n", "true"]);
+      const byFile = await main(["nsenter", "--net=/proc/${h.pid}/ns/net", "true"]);
       const own = unshare({ user: true, mapRootUser: true, uts: true, hostname: "mine" }).run("sleep", "30").spawn();
       const { pid } = await own.started;
       const joined = await main(["nsenter", "-t", String(pid), "-U", "-u", "hostname"]);
       own.kill("SIGKILL");
       await own.catch(() => {});
-      console.log(JSON.stringify({ refused, joined }));
+      console.log(JSON.stringify({ refused, byFile, joined }));
     `);
     const r = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
-    assertEquals([r.refused, r.joined], [1, 0]);
-    // Joined atomically through a pidfd: the kernel refuses at setns.
-    assertMatch(
-      out.stderr,
-      /^nsh nsenter: cannot join the net namespace of "\/proc\/\d+": setns\(\) failed with EPERM \(Operation not permitted\); joining a namespace needs privilege over it/,
-    );
+    assertEquals([r.refused, r.byFile, r.joined], [1, 1, 0]);
+    // As util-linux: the file is opened as named, and the failure is the open's.
+    const refusal = `nsh nsenter: cannot open the net namespace "/proc/${h.pid}/ns/net": open() failed with EACCES ` +
+      `(Permission denied); process ${h.pid} is not yours to inspect (another user's, or protected by a security module)\n`;
+    assertEquals(out.stderr.split(/(?<=\n)/).filter((line) => line.startsWith("nsh nsenter:")), [refusal, refusal]);
     assertMatch(out.stdout, /^mine$/m);
   },
 });
