@@ -39,7 +39,21 @@ export type Arg =
   /** The top of a second stack, for a clone step. */
   | { readonly secondStack: true }
   /** The same value as argument `index` of the earlier step `step` (its data is written once). */
-  | { readonly sameAs: readonly [step: number, index: number] };
+  | { readonly sameAs: readonly [step: number, index: number] }
+  /**
+   * The argv of a script run by the shell, as execvp(3) makes it: this step's
+   * argument 0 (the shell), the string that argument `file` of an earlier step
+   * points to (the script), then the strings of the argv array `argv` of an
+   * earlier step from its second on (`count` strings in all): pointers to
+   * strings already written, so that a long argv is not written again.
+   */
+  | {
+    readonly shellArgv: {
+      readonly file: readonly [step: number, index: number];
+      readonly argv: readonly [step: number, index: number];
+      readonly count: number;
+    };
+  };
 
 /** One system call of a program. */
 export interface Op {
@@ -62,6 +76,10 @@ export interface Op {
   readonly try?: boolean;
   /** The last candidate of a PATH search: its ENOENT becomes a remembered EACCES. */
   readonly last?: boolean;
+  /** ENOEXEC goes on to the next step (which runs the file with the shell). */
+  readonly noexecNext?: boolean;
+  /** Runs only when the step before failed with ENOEXEC; skipped otherwise. */
+  readonly ifNoexec?: boolean;
 }
 
 /** Where a program stopped: the index of the failing step and its errno. */
@@ -125,6 +143,8 @@ const F_EXIT_IF_PARENT = 0x200;
 const F_ZERO_FAILS = 0x400;
 const F_TRY = 0x800;
 const F_LAST = 0x1000;
+const F_NOEXEC_NEXT = 0x2000;
+const F_IF_NOEXEC = 0x4000;
 
 /** Memory obtained from mmap(2), reused from one program to the next. */
 class Slab {
@@ -180,6 +200,7 @@ function bound(arg: Arg): number {
   if ("zeros" in arg) return arg.zeros + 8;
   if ("readyRecord" in arg) return 16;
   if ("strs" in arg) return arg.strs.reduce((sum, s) => sum + s.length * 3 + 8, 8 * (arg.strs.length + 1));
+  if ("shellArgv" in arg) return 8 * (arg.shellArgv.count + 2);
   return 0;
 }
 
@@ -200,7 +221,8 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
   ops.forEach((op, i) => {
     const at = HEADER + i * STEP;
     let flags = (op.ignore ? F_IGNORE : 0) | (op.exitIfParent ? F_EXIT_IF_PARENT : 0) |
-      (op.zeroFails ? F_ZERO_FAILS : 0) | (op.try ? F_TRY : 0) | (op.last ? F_LAST : 0);
+      (op.zeroFails ? F_ZERO_FAILS : 0) | (op.try ? F_TRY : 0) | (op.last ? F_LAST : 0) |
+      (op.noexecNext ? F_NOEXEC_NEXT : 0) | (op.ifNoexec ? F_IF_NOEXEC : 0);
     values.push([]);
     slab.put(at, r.sysno[op.call]);
     for (let a = 0; a < 6; a++) {
@@ -241,7 +263,17 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
         flags |= 1 << a;
       } else if ("oldMask" in arg) value = slab.address + 56;
       else if ("sameAs" in arg) value = values[arg.sameAs[0]]![arg.sameAs[1]]!;
-      else value = slab.address + slab.size - STACK - 64;
+      else if ("shellArgv" in arg) {
+        const { file, argv, count } = arg.shellArgv;
+        const from = values[argv[0]]![argv[1]]! - slab.address;
+        value = slab.address + data;
+        slab.put(data, values[i]![0]!);
+        slab.put(data + 8, values[file[0]]![file[1]]!);
+        data += 16;
+        for (let k = 1; k < count; k++, data += 8) slab.put(data, slab.get(from + 8 * k));
+        slab.put(data, 0);
+        data += 8;
+      } else value = slab.address + slab.size - STACK - 64;
       values[i]!.push(value);
       slab.put(at + 8 + a * 8, value);
     }

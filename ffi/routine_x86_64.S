@@ -60,6 +60,13 @@
  *                  With TRY or LAST, as sh searches, EACCES counts only when
  *                  the file exists (faccessat F_OK): a directory on the way
  *                  that cannot be searched holds no program, as for ENOENT.
+ *                  bit 13: NOEXEC_NEXT, ENOEXEC goes on to the next step (a
+ *                          file the kernel cannot run, such as a script
+ *                          without #!), checked before TRY and LAST
+ *                  bit 14: IF_NOEXEC, the step runs only when the step
+ *                          before it failed with ENOEXEC, and is skipped
+ *                          otherwise: execve("/bin/sh", [sh, file, args…])
+ *                          after a candidate, as execvp(3) does (POSIX)
  *   64 result      written by the child: the raw return value
  */
         .intel_syntax noprefix
@@ -127,7 +134,11 @@ nsh_spawn:
         cmp     r14, r13
         jae     .Ldone
         mov     r15, [r12+56]
-        mov     rdi, [r12+8]
+        test    r15d, 0x4000            /* IF_NOEXEC */
+        jz      13f
+        cmp     qword ptr [r12-8], -8   /* the result of the step before: ENOEXEC? */
+        jne     .Lnext
+13:     mov     rdi, [r12+8]
         test    r15d, 1
         jz      1f
         mov     rdi, [rdi]
@@ -184,7 +195,11 @@ nsh_spawn:
         inc     r14
         jmp     .Lloop
 .Lfail:
-        test    r15d, 0x1800            /* TRY or LAST: a PATH candidate */
+        test    r15d, 0x2000            /* NOEXEC_NEXT */
+        jz      14f
+        cmp     rax, -8                 /* ENOEXEC: on to the step that runs sh */
+        je      .Lnext
+14:     test    r15d, 0x1800            /* TRY or LAST: a PATH candidate */
         jz      10f
         cmp     rax, -13                /* EACCES */
         jne     8f

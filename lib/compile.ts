@@ -15,7 +15,8 @@
  * 6. the child's own id maps (`setgroups` first, as the kernel demands);
  * 7. mount propagation, then hostname, then the mounts in the order given;
  * 8. root and working directory, then proc (util-linux mounts it in the new root);
- * 9. capabilities and ids, then the signal mask, then execve (each PATH candidate).
+ * 9. capabilities and ids, then the signal mask, then execve (each PATH candidate,
+ *    each followed by /bin/sh for it, which runs when the kernel cannot: ENOEXEC).
  *
  * @module
  */
@@ -55,7 +56,8 @@ export interface StepInfo {
     | "proc"
     | "caps"
     | "ids"
-    | "exec";
+    | "exec"
+    | "script";
 }
 
 /** The program to run and how its stdio is connected. */
@@ -163,6 +165,9 @@ export const MS = {
 } as const;
 
 const STDIO_NAMES = ["standard input", "standard output", "standard error"];
+
+/** The shell that runs a file the kernel cannot, as execvp(3) uses it (`_PATH_BSHELL`). */
+const SHELL = "/bin/sh";
 
 /** Facts about the machine the program is compiled for. */
 export interface CompileContext {
@@ -569,19 +574,36 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     const first = ops.length;
     // A path with a slash is executed as it is, not searched for.
     const search = !name.includes("/");
+    const envp: Arg = "environ" in exec.envp ? { load: exec.envp.environ } : { strs: exec.envp };
+    const sameEnvp: Arg = "environ" in exec.envp ? envp : { sameAs: [first, 2] };
+    // The program is looked for in the new root: say so.
+    const where = p.root === undefined ? "" : ` in the new root "${p.root}"`;
+    let shell: number | undefined;
     exec.candidates.forEach((path, i) => {
       const last = i === exec.candidates.length - 1;
-      const envp: Arg = "environ" in exec.envp ? { load: exec.envp.environ } : { strs: exec.envp };
-      const args: Arg[] = i === 0
-        ? [{ str: path }, { strs: exec.argv }, envp]
-        : [{ str: path }, { sameAs: [first, 1] }, "environ" in exec.envp ? envp : { sameAs: [first, 2] }];
-      add({ call: "execve", args, ...(!search ? {} : last ? { last: true } : { try: true }) }, {
+      const candidate = add({
+        call: "execve",
+        args: i === 0 ? [{ str: path }, { strs: exec.argv }, envp] : [{ str: path }, { sameAs: [first, 1] }, sameEnvp],
+        noexecNext: true,
+        ...(!search ? {} : last ? { last: true } : { try: true }),
+      }, { syscall: "execve", operation: `execute "${name}"${where}`, path: name, role: "exec" });
+      // As execvp(3) (POSIX): a file that the kernel cannot run (ENOEXEC: a
+      // script without #!) is run by /bin/sh, with the same environment.
+      const at = add({
+        call: "execve",
+        args: [
+          shell === undefined ? { str: SHELL } : { sameAs: [shell, 0] },
+          { shellArgv: { file: [candidate, 0], argv: [first, 1], count: exec.argv.length } },
+          sameEnvp,
+        ],
+        ifNoexec: true,
+      }, {
         syscall: "execve",
-        // The program is looked for in the new root: say so.
-        operation: p.root === undefined ? `execute "${name}"` : `execute "${name}" in the new root "${p.root}"`,
-        path: name,
-        role: "exec",
+        operation: `execute "${name}"${where} with ${SHELL} (it has no #! line)`,
+        path: SHELL,
+        role: "script",
       });
+      shell ??= at;
     });
   }
 

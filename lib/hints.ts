@@ -88,6 +88,9 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
       if (errno === EACCES) return "the file is not executable, or a directory on its path is not searchable";
       if (errno === ENOEXEC) return "the file is not a program this kernel can run and has no #! line";
       return undefined;
+    case "script":
+      if (errno === ENOENT) return "a file without a #! line is run by /bin/sh, and there is none";
+      return undefined;
     case "enter":
       if (errno === EPERM) {
         return "joining a namespace needs privilege over it: root, or its user namespace (join that too, with -U)";

@@ -33,11 +33,14 @@ function calls(c: Compiled): string[] {
   return c.ops.map((op) => op.call);
 }
 
-/** The calls between the fixed head (SIGPIPE reset) and tail (descriptors, mask, execve). */
+/**
+ * The calls between the fixed head (SIGPIPE reset) and tail (descriptors, mask,
+ * execve, and /bin/sh for a file without #!).
+ */
 function middle(c: Compiled): string[] {
   const names = calls(c);
-  assertEquals(names.slice(-3), ["close_range", "rt_sigprocmask", "execve"]);
-  return names.slice(names.indexOf("rt_sigaction") + 1, -3);
+  assertEquals(names.slice(-4), ["close_range", "rt_sigprocmask", "execve", "execve"]);
+  return names.slice(names.indexOf("rt_sigaction") + 1, -4);
 }
 
 function text(arg: Arg | undefined): string {
@@ -66,16 +69,30 @@ function assertWriteFile(c: Compiled, at: number, path: string, content: string)
   ]);
 }
 
-Deno.test("compile() of an empty plan resets SIGPIPE, restores the mask and execs", () => {
+Deno.test("compile() of an empty plan resets SIGPIPE, restores the mask and execs, or runs /bin/sh on ENOEXEC", () => {
   const c = build();
-  assertEquals(calls(c), ["rt_sigaction", "close_range", "rt_sigprocmask", "execve"]);
+  assertEquals(calls(c), ["rt_sigaction", "close_range", "rt_sigprocmask", "execve", "execve"]);
   assertEquals(c.ops[0], { call: "rt_sigaction", args: [13, { zeros: 32 }, 0, 8], ignore: true });
   assertEquals(c.ops[1], { call: "close_range", args: [3, 0xffffffff, 4], ignore: true });
   assertEquals(c.ops[2], { call: "rt_sigprocmask", args: [2, { oldMask: true }, 0, 8] });
   assertEquals(c.ops[3], {
     call: "execve",
     args: [{ str: "/usr/bin/env" }, { strs: ["env", "-i"] }, { strs: ["PATH=/usr/bin", "HOME=/"] }],
+    noexecNext: true,
     last: true,
+  });
+  // As execvp(3): a file the kernel cannot run is run by /bin/sh, with the
+  // same arguments after the file and the same environment.
+  assertEquals(c.ops[4], {
+    call: "execve",
+    args: [{ str: "/bin/sh" }, { shellArgv: { file: [3, 0], argv: [3, 1], count: 2 } }, { sameAs: [3, 2] }],
+    ifNoexec: true,
+  });
+  assertEquals(c.infos[4], {
+    syscall: "execve",
+    operation: 'execute "env" with /bin/sh (it has no #! line)',
+    path: "/bin/sh",
+    role: "script",
   });
   assertEquals(c.cloneFlags, 17);
 });
@@ -109,7 +126,7 @@ Deno.test("compile() describes every op with a non-empty operation", () => {
     assert(info.syscall.length > 0, `op ${i} (${c.ops[i]!.call}) has no syscall`);
   }
   // The program is looked for in the new root, and the error says so.
-  assertEquals(c.infos.at(-1), {
+  assertEquals(c.infos.at(-2), {
     syscall: "execve",
     operation: 'execute "env" in the new root "/r"',
     path: "env",
@@ -150,6 +167,7 @@ Deno.test("compile() follows the documented order of steps", () => {
     "fds",
     "signals",
     "exec",
+    "script",
   ]);
 });
 
@@ -296,7 +314,7 @@ Deno.test("compile() makes the mounts in the order given", () => {
       { kind: "mount", source: "dev", target: "/mnt", type: "ext4", flags: MS.NOEXEC, data: "noatime" },
     ],
   });
-  assertEquals(c.ops.slice(1, -3), [
+  assertEquals(c.ops.slice(1, -4), [
     { call: "mount", args: [{ str: "/src" }, { str: "/dst" }, 0, MS.BIND | MS.REC, 0] },
     {
       call: "mount",
@@ -309,7 +327,7 @@ Deno.test("compile() makes the mounts in the order given", () => {
     },
     { call: "mount", args: [{ str: "dev" }, { str: "/mnt" }, { str: "ext4" }, MS.NOEXEC, { str: "noatime" }] },
   ]);
-  assertEquals(c.infos.slice(1, -3).map((i) => [i.operation, i.path]), [
+  assertEquals(c.infos.slice(1, -4).map((i) => [i.operation, i.path]), [
     ['bind-mount "/src" on "/dst"', "/dst"],
     ['mount a tmpfs on "/tmp"', "/tmp"],
     ['bind-mount "/ro" on "/ro2"', "/ro2"],
@@ -331,32 +349,32 @@ Deno.test("compile() makes the mounts after the propagation and the hostname", (
 
 Deno.test("compile() changes the root, then the working directory", () => {
   const c = build({ root: "/srv/root", wd: "/home" });
-  assertEquals(c.ops.slice(1, -3), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
+  assertEquals(c.ops.slice(1, -4), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
     call: "chdir",
     args: [{ str: "/home" }],
   }]);
-  assertEquals(c.infos.slice(1, -3).map((i) => i.path), ["/srv/root", "/home"]);
+  assertEquals(c.infos.slice(1, -4).map((i) => i.path), ["/srv/root", "/home"]);
 });
 
 Deno.test("compile() changes to / in a new root without a working directory", () => {
   const c = build({ root: "/srv/root" });
-  assertEquals(c.ops.slice(1, -3), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
+  assertEquals(c.ops.slice(1, -4), [{ call: "chroot", args: [{ str: "/srv/root" }] }, {
     call: "chdir",
     args: [{ str: "/" }],
   }]);
 });
 
 Deno.test("compile() changes the working directory alone without a root", () => {
-  assertEquals(build({ wd: "/tmp" }).ops.slice(1, -3), [{ call: "chdir", args: [{ str: "/tmp" }] }]);
+  assertEquals(build({ wd: "/tmp" }).ops.slice(1, -4), [{ call: "chdir", args: [{ str: "/tmp" }] }]);
 });
 
 Deno.test("compile() detaches the old proc, ignoring errors, then mounts proc", () => {
   const c = build({ namespaces: ["mnt", "pid"], propagation: "unchanged", mountProc: "/proc" });
-  assertEquals(c.ops.slice(1, -3), [
+  assertEquals(c.ops.slice(1, -4), [
     { call: "umount2", args: [{ str: "/proc" }, 2], ignore: true },
     { call: "mount", args: [{ str: "proc" }, { str: "/proc" }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0] },
   ]);
-  assertEquals(c.infos.slice(1, -3).map((i) => [i.syscall, i.role, i.path]), [
+  assertEquals(c.infos.slice(1, -4).map((i) => [i.syscall, i.role, i.path]), [
     ["umount2", "proc", "/proc"],
     ["mount", "proc", "/proc"],
   ]);
@@ -394,7 +412,7 @@ Deno.test("compile() raises as many ambient capabilities as the kernel knows", (
 
 Deno.test("compile() sets the gid, drops the groups, then sets the uid", () => {
   const c = build({ setuid: 1000, setgid: 100 });
-  assertEquals(c.ops.slice(1, -3), [
+  assertEquals(c.ops.slice(1, -4), [
     { call: "setresgid", args: [100, 100, 100] },
     { call: "setgroups", args: [0, 0] },
     { call: "setresuid", args: [1000, 1000, 1000] },
@@ -406,7 +424,7 @@ Deno.test("compile() keeps the groups when setgroups is denied", () => {
 });
 
 Deno.test("compile() sets the uid alone", () => {
-  assertEquals(build({ setuid: 0 }).ops.slice(1, -3), [{ call: "setresuid", args: [0, 0, 0] }]);
+  assertEquals(build({ setuid: 0 }).ops.slice(1, -4), [{ call: "setresuid", args: [0, 0, 0] }]);
 });
 
 Deno.test("compile() keeps the capabilities before changing ids", () => {
@@ -416,27 +434,54 @@ Deno.test("compile() keeps the capabilities before changing ids", () => {
   assertEquals(names.slice(-3), ["setresgid", "setgroups", "setresuid"]);
 });
 
-Deno.test("compile() tries each PATH candidate with execve, the last one marked", () => {
+Deno.test("compile() tries each PATH candidate with execve, the last one marked, each followed by /bin/sh", () => {
   const c = build({}, { candidates: ["/a/env", "./env", "/b/env"] });
-  const first = c.ops.length - 3;
-  assertEquals(calls(c).slice(first - 1), ["rt_sigprocmask", "execve", "execve", "execve"]);
+  const first = c.ops.length - 6;
+  assertEquals(calls(c).slice(first - 1), ["rt_sigprocmask", ...Array(6).fill("execve")]);
+  const sh = (candidate: number, shell: Arg): Op => ({
+    call: "execve",
+    args: [shell, { shellArgv: { file: [candidate, 0], argv: [first, 1], count: 2 } }, { sameAs: [first, 2] }],
+    ifNoexec: true,
+  });
   assertEquals(c.ops.slice(first), [
     {
       call: "execve",
       args: [{ str: "/a/env" }, { strs: ["env", "-i"] }, { strs: ["PATH=/usr/bin", "HOME=/"] }],
+      noexecNext: true,
       try: true,
     },
-    { call: "execve", args: [{ str: "./env" }, { sameAs: [first, 1] }, { sameAs: [first, 2] }], try: true },
-    { call: "execve", args: [{ str: "/b/env" }, { sameAs: [first, 1] }, { sameAs: [first, 2] }], last: true },
+    sh(first, { str: "/bin/sh" }),
+    {
+      call: "execve",
+      args: [{ str: "./env" }, { sameAs: [first, 1] }, { sameAs: [first, 2] }],
+      noexecNext: true,
+      try: true,
+    },
+    sh(first + 2, { sameAs: [first + 1, 0] }),
+    {
+      call: "execve",
+      args: [{ str: "/b/env" }, { sameAs: [first, 1] }, { sameAs: [first, 2] }],
+      noexecNext: true,
+      last: true,
+    },
+    sh(first + 4, { sameAs: [first + 1, 0] }),
   ]);
-  for (const info of c.infos.slice(first)) {
-    assertEquals(info, { syscall: "execve", operation: 'execute "env"', path: "env", role: "exec" });
+  for (const [i, info] of c.infos.slice(first).entries()) {
+    assertEquals(
+      info,
+      i % 2 === 0 ? { syscall: "execve", operation: 'execute "env"', path: "env", role: "exec" } : {
+        syscall: "execve",
+        operation: 'execute "env" with /bin/sh (it has no #! line)',
+        path: "/bin/sh",
+        role: "script",
+      },
+    );
   }
 });
 
 Deno.test("compile() names the program by argv[0]", () => {
-  assertEquals(build({}, { argv: ["sh"], candidates: ["/bin/sh"] }).infos.at(-1)!.operation, 'execute "sh"');
-  assertEquals(build({}, { argv: [] }).infos.at(-1)!.operation, 'execute ""');
+  assertEquals(build({}, { argv: ["sh"], candidates: ["/bin/sh"] }).infos.at(-2)!.operation, 'execute "sh"');
+  assertEquals(build({}, { argv: [] }).infos.at(-2)!.operation, 'execute ""');
 });
 
 Deno.test("compile() joins a pidfd's namespaces with one setns, forking for pid and copying for time", () => {

@@ -410,6 +410,38 @@ Deno.test({
   },
 });
 
+Deno.test("a file without #! is run by /bin/sh, as execvp(3) does, by path and through PATH", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nsh-noexec-" });
+  try {
+    Deno.chmodSync(dir, 0o755);
+    Deno.mkdirSync(`${dir}/bin`);
+    Deno.writeTextFileSync(`${dir}/bin/script`, 'printf "%s|" "$0" "$@" "$NSH_VAR"\n', { mode: 0o755 });
+    const box = unshare({ user: true, mapRootUser: true });
+    // argv: /bin/sh, the file, then the arguments after argv[0]; the same environment.
+    const byPath = await box.run(`${dir}/bin/script`, "a b", "").env({ NSH_VAR: "v" }).text();
+    assertEquals(byPath, `${dir}/bin/script|a b||v|`);
+    const searched = await box.run("script", "x").env({ PATH: `${dir}/none:${dir}/bin`, NSH_VAR: "w" }).text();
+    assertEquals(searched, `${dir}/bin/script|x|w|`);
+    // A later candidate is not tried once one was run by sh; an earlier
+    // missing one does not run sh.
+    Deno.mkdirSync(`${dir}/later`);
+    Deno.writeTextFileSync(`${dir}/later/script`, "#!/bin/sh\necho later\n", { mode: 0o755 });
+    assertEquals(await box.run("script").env({ PATH: `${dir}/bin:${dir}/later` }).text(), `${dir}/bin/script||`);
+    assertEquals(await box.run("script").env({ PATH: `${dir}/none:${dir}/later` }).text(), "later");
+    // Where there is no /bin/sh (a new root), the error says so.
+    const root = unshare({ user: true, mapRootUser: true, root: dir });
+    const error = await assertRejects(() => root.run("/bin/script"));
+    assert(error instanceof SyscallError, String(error));
+    assertEquals(
+      error.message,
+      `Cannot execute "/bin/script" in the new root "${dir}" with /bin/sh (it has no #! line): execve() failed with ` +
+        "ENOENT (No such file or directory); a file without a #! line is run by /bin/sh, and there is none",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a script whose #! interpreter is missing is not called missing itself", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "nsh-interp-" });
   try {
