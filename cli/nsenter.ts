@@ -72,7 +72,10 @@ The program defaults to $SHELL, or /bin/sh. A file given to a namespace option
 is a namespace file: /proc/PID/ns/TYPE or a file a namespace was bound to
 (nsh unshare --net=FILE); for --net also a socket of a process, as
 /proc/PID/fd/N (what --target PID --net-socket N joins). Joining a PID
-namespace runs the program in a new process inside it.
+namespace runs the program in a new process inside it. With no namespace
+option nsh fails, as util-linux 2.41 and later do. nsh waits for the program
+and ends as it did: with its status, or with the signal that ended it (128+N
+for the signals that dump core).
 `;
 }
 

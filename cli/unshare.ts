@@ -115,6 +115,11 @@ Deno's). SIGTERM and SIGHUP sent to nsh go on to the program, which stands
 where util-linux's unforked program would; Ctrl-C reaches it from the
 terminal. With --clear-env or --whitelist-env the program is looked for in
 the PATH it is given, or in the default path.
+
+A file given to a namespace option (--net=FILE) gets the new namespace bound
+to it. Unlike util-linux, nsh creates it when missing; and it binds only to an
+empty regular file: never over a file with content, a symbolic link or a
+special file (util-linux would hide /etc/passwd). nsh release FILE unbinds it.
 `;
 }
 

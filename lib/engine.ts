@@ -432,8 +432,10 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
   }
 }
 
-const O_RDONLY = 0, O_CREAT = 0o100, O_EXCL = 0o200, O_DIRECTORY = 0o200000;
-const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFSOCK = 0o140000;
+const O_RDONLY = 0, O_CREAT = 0o100, O_EXCL = 0o200, O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000;
+const O_PATH = 0o10000000;
+const AT_EMPTY_PATH = 0x1000, STATX_TYPE = 1, STATX_SIZE = 0x200;
+const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFSOCK = 0o140000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
 const NS_GET_NSTYPE = 0xb703, NS_GET_PARENT = 0xb702;
 /** ioctl(2) on a socket: a descriptor of its network namespace (Linux 4.9+). */
 const SIOCGSKNS = 0x894c;
@@ -651,6 +653,12 @@ async function bindInJoined(pid: number, p: Plan): Promise<void> {
   try {
     const list: Step[] = p.enter.filter((e) => e.type === "user" || e.type === "mnt").map((e) => enter(e.type, e.path));
     for (const { type, file } of p.persist) {
+      // Checked here, through the root of the child, which sees the files;
+      // the child then creates the file when missing and binds by path.
+      if (file.startsWith("/")) {
+        const target = openBindTarget(type, file, `/proc/${pid}/root${file}`, false);
+        if (target) libc().close(target.fd);
+      }
       const source = `/proc/${pid}/ns/${nsFile(type)}`;
       list.push(bindNamespace(openFor(source, O_RDONLY, `open the ${type} namespace "${source}"`, fds), type, file));
     }
@@ -661,31 +669,83 @@ async function bindInJoined(pid: number, p: Plan): Promise<void> {
   }
 }
 
+/**
+ * Opens the file to bind a namespace to, or creates it when missing (where
+ * util-linux fails with ENOENT: nsh creates it, as `ip netns add` does), and
+ * checks it: an empty regular file, never a directory, a symbolic link, a
+ * device, or a file with content, which the binding would hide (util-linux
+ * binds over /etc/passwd as well). The descriptor is what is bound to, so
+ * that the file checked is the file bound to, whatever the path names later.
+ *
+ * @param via The path to reach the file by (through a process's root), when not `file`.
+ * @param create Create the file when missing (else return `undefined` then).
+ * @returns The descriptor (O_PATH), and whether the file was created.
+ */
+function openBindTarget(type: NamespaceType, file: string): { fd: number; created: boolean };
+function openBindTarget(
+  type: NamespaceType,
+  file: string,
+  via: string,
+  create: false,
+): { fd: number; created: boolean } | undefined;
+function openBindTarget(
+  type: NamespaceType,
+  file: string,
+  via = file,
+  create = true,
+): { fd: number; created: boolean } | undefined {
+  const c = libc();
+  const operation = `bind the ${type} namespace to "${file}"`;
+  let created = false;
+  let fd = c.open(cstring(via), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0 && errno() === ENOENT && !create) return undefined;
+  if (fd < 0 && errno() === ENOENT) {
+    fd = c.open(cstring(file), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o444);
+    if (fd < 0) throw new SyscallError("open", errno(), { operation: `create "${file}"`, path: file });
+    created = true;
+  } else if (fd < 0) throw new SyscallError("open", errno(), { operation, path: file });
+  const stat = new Uint8Array(256);
+  const e = c.statx(fd, cstring(""), AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, stat) < 0 ? errno() : 0;
+  const view = new DataView(stat.buffer);
+  const kind = view.getUint16(28, true) & S_IFMT;
+  const size = Number(view.getBigUint64(40, true));
+  let refusal: string | undefined;
+  if (e) {
+    c.close(fd);
+    throw new SyscallError("statx", e, { operation, path: file });
+  } else if (kind === S_IFDIR) {
+    c.close(fd);
+    throw new SyscallError("mount", EISDIR, {
+      operation,
+      path: file,
+      hint: "a namespace is bound to a file, not a directory",
+    });
+  } else if (kind === S_IFLNK) refusal = "it is a symbolic link: name the file itself";
+  else if (kind !== S_IFREG) refusal = "it is not a regular file";
+  else if (size > 0) {
+    refusal = `it holds ${size} bytes, which the binding would hide: bind to an empty file, or to a missing one, ` +
+      "which nsh creates";
+  }
+  if (refusal) {
+    c.close(fd);
+    throw new Error(`Cannot ${operation}: ${refusal}`);
+  }
+  return { fd, created };
+}
+
 function bindHere(pid: number, p: Plan): void {
   const c = libc();
   const done: { file: string; created: boolean }[] = [];
   try {
     for (const { type, file } of p.persist) {
-      const operation = `bind the ${type} namespace to "${file}"`;
-      let created = false;
-      const mode = fileMode(file);
-      if (mode >= 0 && (mode & S_IFMT) === S_IFDIR) {
-        throw new SyscallError("mount", EISDIR, {
-          operation,
-          path: file,
-          hint: "a namespace is bound to a file, not a directory",
-        });
-      }
-      if (mode === -ENOENT) {
-        const fd = c.open(cstring(file), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444);
-        if (fd < 0) throw new SyscallError("open", errno(), { operation: `create "${file}"`, path: file });
-        c.close(fd);
-        created = true;
-      }
+      const { fd, created } = openBindTarget(type, file);
       done.push({ file, created });
       const source = `/proc/${pid}/ns/${nsFile(type)}`;
-      if (c.mount(cstring(source), cstring(file), null, BigInt(MS_BIND), null) < 0) {
-        const e = errno();
+      // Through the descriptor: the mount lands on the file that was checked.
+      const bound = c.mount(cstring(source), cstring(`/proc/self/fd/${fd}`), null, BigInt(MS_BIND), null);
+      const e = bound < 0 ? errno() : 0;
+      c.close(fd);
+      if (bound < 0) {
         done.pop();
         if (created) c.unlink(cstring(file));
         throw new SyscallError("mount", e, {

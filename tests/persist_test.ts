@@ -124,6 +124,47 @@ Deno.test({
 });
 
 Deno.test({
+  name: "nsh unshare --net=FILE creates a missing file, and never binds over content, a link or a special file",
+  ...root,
+  async fn() {
+    const dir = tempDir();
+    try {
+      // Missing: created (util-linux fails with ENOENT), then bound.
+      const made = await nsh(["unshare", `--net=${dir}/made`, "true"]);
+      assertEquals([made.code, made.stderr], [0, ""]);
+      assert(bound(`${dir}/made`), "bound");
+      releaseNamespace(`${dir}/made`);
+      Deno.writeTextFileSync(`${dir}/full`, "keep me\n");
+      Deno.symlinkSync(`${dir}/made`, `${dir}/link`);
+      await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+      const cases: [string, string][] = [
+        [
+          "full",
+          "it holds 8 bytes, which the binding would hide: bind to an empty file, or to a missing one, which nsh creates",
+        ],
+        ["link", "it is a symbolic link: name the file itself"],
+        ["fifo", "it is not a regular file"],
+      ];
+      for (const [name, why] of cases) {
+        const out = await nsh(["unshare", `--net=${dir}/${name}`, "true"]);
+        assertEquals([out.code, out.stderr], [
+          1,
+          `nsh unshare: cannot bind the net namespace to "${dir}/${name}": ${why}\n`,
+        ]);
+        assert(!bound(`${dir}/${name}`) && !bound(`${dir}/made`), `nothing bound for ${name}`);
+      }
+      assertEquals(Deno.readTextFileSync(`${dir}/full`), "keep me\n");
+      // In a shell context's mount namespace too, where the child binds.
+      const shell = await nsh(["-c", `unshare -m\nunshare --net=${dir}/full true`]);
+      assertEquals(shell.code, 1);
+      assertMatch(shell.stderr, /cannot bind the net namespace to ".*\/full": it holds 8 bytes/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "binding to a directory, or releasing what is no binding, fails with one clear message",
   ...root,
   async fn() {
