@@ -351,3 +351,24 @@ function existsSync(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("the shell refuses --clear-env for a context, and export does not translate the program options", async () => {
+  const context = await nsh(["-c", "unshare -u --clear-env"]);
+  assertEquals(context.code, 1);
+  assertMatch(context.stderr, /^-c:1: unshare: --clear-env and --whitelist-env apply to a program: name one/);
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (
+      const [option, why] of [
+        ["--whitelist-env=A", "--clear-env and --whitelist-env are not translated: use .clearEnv() and .env()"],
+        ["--forward-signals", "--forward-signals is about nsh's own signals, which a program has not"],
+      ]
+    ) {
+      Deno.writeTextFileSync(`${dir}/s.nsh`, `unshare -u ${option} true\n`);
+      const out = await nsh(["export", `${dir}/s.nsh`]);
+      assertEquals([out.code, out.stderr], [2, `nsh export: ${dir}/s.nsh:1:1: cannot translate \`unshare\`: ${why}\n`]);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
