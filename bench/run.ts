@@ -7,7 +7,9 @@
  * 2. nsh against util-linux `unshare` run with `Deno.Command`: goal ≤ 0.5×;
  * 3. the whole `nsh unshare --net true` process against `deno run` of an empty
  *    script: goal ≤ 1.25×;
- * 4. memory: RSS growth over many spawns, and peak RSS of the one-shot CLI.
+ * 4. memory: RSS growth over many spawns, and peak RSS of the one-shot CLI;
+ * 5. held contexts: what N held contexts (N = 10, 100, 500) cost every other
+ *    spawn of the process, and closing them: goal ≤ 1.1× from 10 to 500.
  *
  * Contenders of one comparison run interleaved, in rotating order, after a
  * warm-up, so that noise of the machine hits them all alike. Everything that
@@ -35,6 +37,7 @@ const CLONE_VFORK = 0x4000;
 const GOAL_FLOOR = 1.1;
 const GOAL_UTIL_LINUX = 0.5;
 const GOAL_STARTUP = 1.25;
+const GOAL_HELD = 1.1;
 
 // ---------------------------------------------------------------- timing
 
@@ -516,6 +519,123 @@ async function memorySection(n: number, empty: string) {
   if (!isRoot) console.log(`  cli.ts unshare --net true: skipped, ${NOT_ROOT}`);
 }
 
+/** A process holding N contexts (bench/_held_probe.ts), timing batches on request. */
+class HeldProbe {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncIterator<string>;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#lines = lines(child.stdout)[Symbol.asyncIterator]();
+  }
+
+  /** Starts a probe and waits until it holds its contexts. */
+  static async start(n: number): Promise<HeldProbe> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}bench/_held_probe.ts`, String(n)],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const probe = new HeldProbe(child);
+    const first = await probe.#lines.next();
+    if (first.value !== "ready") throw new Error(`The held-contexts probe (N = ${n}) did not start`);
+    return probe;
+  }
+
+  /** A batch of the probe: `request` with the batch size, answered by the mean µs. */
+  batch(request: "ctx" | "cmd" | "close"): Batch {
+    return async (k) => {
+      let total = 0;
+      // A close closes all N: one per operation of the batch.
+      for (const line of request === "close" ? Array(k).fill("close") : [`${request} ${k}`]) {
+        await this.#writer.write(new TextEncoder().encode(`${line}\n`));
+        const answer = await this.#lines.next();
+        if (answer.done) throw new Error("The held-contexts probe ended early");
+        total += Number(answer.value);
+      }
+      return request === "close" ? total / k : total;
+    };
+  }
+
+  /** Ends the probe, which closes its contexts. */
+  async stop(): Promise<void> {
+    await this.#writer.close();
+    const status = await this.#child.status;
+    if (!status.success) throw new Error(`The held-contexts probe ended with status ${status.code}`);
+  }
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+}
+
+const HELD = [10, 100, 500] as const;
+
+async function heldSection(schedule: Schedule, closeSchedule: Schedule) {
+  if (!isRoot) {
+    console.log(`\n5. Held contexts: skipped, ${NOT_ROOT}`);
+    return;
+  }
+  const probes: HeldProbe[] = [];
+  try {
+    for (const n of HELD) probes.push(await HeldProbe.start(n));
+    const rows = (request: "ctx" | "cmd" | "close", name: (n: number) => string, goal?: number): Entry[] =>
+      probes.map((probe, i) => ({
+        name: name(HELD[i]!),
+        run: probe.batch(request),
+        ...(i === probes.length - 1 && goal !== undefined ? { goal } : {}),
+      }));
+    const common = [
+      `one process per N holds N contexts (unshare({uts}).hold()); their batches are interleaved, and the`,
+      "processes wait idle in between; the first row, with the fewest held, is the baseline",
+    ];
+    await compare(
+      "5 held: a run in a context",
+      "5. Held contexts: what they cost other spawns, and closing them",
+      [
+        `${schedule.rounds} rounds × ${schedule.batch} runs per contender, after ${schedule.warmup} warm-up`,
+        ...common,
+        "a. a run of /bin/true in one of the held contexts (µs per run)",
+      ],
+      rows("ctx", (n) => `ctx.run(true), ${n} held`, GOAL_HELD),
+      schedule,
+      "µs",
+    );
+    await compare(
+      "5 held: Deno.Command",
+      "",
+      ['b. new Deno.Command("/bin/true").output() in the same process (µs per run)'],
+      rows("cmd", (n) => `Deno.Command(true), ${n} held`, GOAL_HELD),
+      schedule,
+      "µs",
+    );
+    await compare(
+      "5 held: close (per context)",
+      "",
+      [
+        `c. closing the N contexts one after the other (µs per context; O(N) keeps it flat),`,
+        `${closeSchedule.rounds} rounds after ${closeSchedule.warmup} warm-up; each round holds N new ones after`,
+      ],
+      rows("close", (n) => `close ${n}, per context`, GOAL_HELD),
+      closeSchedule,
+      "µs",
+    );
+  } finally {
+    for (const probe of probes) await probe.stop();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 function loadText(): string {
@@ -524,6 +644,9 @@ function loadText(): string {
 
 if (import.meta.main) {
   const started = performance.now();
+  // `deno task bench 1 5` runs sections 1 and 5 only; no argument runs all.
+  const only = new Set(Deno.args.map(Number));
+  const wanted = (section: number) => !only.size || only.has(section);
   console.log(
     `nsh bench: deno ${Deno.version.deno}, Linux ${Deno.osRelease()} ${Deno.build.arch}, ` +
       `${navigator.hardwareConcurrency} CPUs, uid ${Deno.uid()}, load average ${loadText()}`,
@@ -538,12 +661,17 @@ if (import.meta.main) {
   const empty = "bench/.build/empty.ts";
   await Deno.writeTextFile(`${ROOT}${empty}`, "");
 
-  await engineSection(BASE, floor, { rounds: 30, batch: 100, warmup: 100 });
-  await engineSection(WITH_NET, floor, { rounds: 12, batch: 30, warmup: 20 });
-  await utilLinuxSection(BASE, floor, { rounds: 30, batch: 30, warmup: 20 });
-  await utilLinuxSection(WITH_NET, floor, { rounds: 12, batch: 12, warmup: 6 });
-  await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty, await buildBundle());
-  await memorySection(2000, empty);
+  if (wanted(1)) {
+    await engineSection(BASE, floor, { rounds: 30, batch: 100, warmup: 100 });
+    await engineSection(WITH_NET, floor, { rounds: 12, batch: 30, warmup: 20 });
+  }
+  if (wanted(2)) {
+    await utilLinuxSection(BASE, floor, { rounds: 30, batch: 30, warmup: 20 });
+    await utilLinuxSection(WITH_NET, floor, { rounds: 12, batch: 12, warmup: 6 });
+  }
+  if (wanted(3)) await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty, await buildBundle());
+  if (wanted(4)) await memorySection(2000, empty);
+  if (wanted(5)) await heldSection({ rounds: 20, batch: 50, warmup: 50 }, { rounds: 5, batch: 1, warmup: 1 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
   printTable(
