@@ -221,8 +221,8 @@ export class Child {
 
   /** Whether the child has ended (it may still be a zombie until `status` settles). */
   get ended(): boolean {
-    // Asked, not only told: a wait that is not referenced is polled only
-    // while something else keeps the poll going.
+    // Asked, not only told: a wait that is not referenced learns of the end
+    // only when the event loop has turned (a SIGCHLD, or another wait).
     try {
       if (!this.#ended) this.#look(new Uint8Array(128), false);
     } catch {
@@ -316,12 +316,11 @@ export class Child {
       return;
     }
     try {
+      // A pidfd is ready once the child has ended, and stays ready: a child
+      // that ended before the wait began is reported at once, referenced or
+      // not. The loop is a guard; the first look finds it.
       for (;;) {
-        const wait = this.#waiting = waitFor(pidfd, READABLE, this.#ref);
-        // Not referenced, it is woken by SIGCHLD: one that came before the
-        // listener was there is made up for by looking again.
-        if (!wait.ref && this.#look(info, true)) return void await wait.cancel();
-        await wait.ready;
+        await (this.#waiting = waitFor(pidfd, READABLE, this.#ref)).ready;
         if (this.#look(info, true)) return;
       }
     } finally {

@@ -13,9 +13,12 @@
  *
  * The wait runs while a referenced wait is pending, and a pending wait keeps
  * Deno's event loop alive, as a running `Deno.Command` child does. Waits that
- * are not referenced (the holder of a context, an unref'd child) ride along
- * with the others, are woken by SIGCHLD when alone, and never keep the
- * process alive.
+ * are not referenced (the holder of a context, an unref'd child) stay in the
+ * epoll instance and ride along with the others; when nothing referenced
+ * runs the wait, a SIGCHLD makes one look at it that does not block. They
+ * never keep the process alive, and each is woken only when its own
+ * descriptor is ready: what a wait costs does not grow with the number of
+ * waits (held contexts) in the process.
  *
  * @module
  */
@@ -39,7 +42,7 @@ const WAKER = 0;
 
 /** A pending wait for a descriptor to become ready. */
 export interface Wait {
-  /** Settles with the returned events once the descriptor is ready (0: look again). */
+  /** Settles with the returned events once the descriptor is ready. */
   readonly ready: Promise<number>;
   /** Whether the wait keeps Deno's event loop alive; can be changed while it waits. */
   ref: boolean;
@@ -73,13 +76,18 @@ class Entry implements Wait {
     if (this.#ref === value) return;
     this.#ref = value;
     if (!entries.has(this.id)) return;
+    count(value, 1);
+    count(!value, -1);
+    // An event that came while nothing ran the wait is still pending in the
+    // epoll instance (nothing took it): the look when the wait stops finds it.
     changed();
-    // Its event may have come and gone while the wait was not listening for
-    // SIGCHLD: its owner looks again now that it is.
-    if (!value) this.settle(0);
   }
 
-  /** Ends the wait with the events seen for its descriptor (none: look again). */
+  /**
+   * Ends the wait with the events epoll reported for its descriptor. Its
+   * registration is one-shot, disabled by that report: it needs no
+   * EPOLL_CTL_DEL, and goes with the descriptor when that closes.
+   */
   settle(revents: number): void {
     if (forget(this)) this.#resolve(revents);
   }
@@ -90,13 +98,30 @@ class Entry implements Wait {
   }
 
   cancel(): Promise<void> {
-    if (forget(this)) changed();
+    if (forget(this)) {
+      // Still armed: removed at once, also from a wait in flight, so that the
+      // descriptor may close and its next wait starts clean.
+      ctl(EPOLL_CTL_DEL, this.fd, 0, 0);
+      changed();
+    }
     return Promise.resolve();
   }
 }
 
 const entries = new Map<number, Entry>();
+/**
+ * How many pending waits are referenced, and how many are not: counted, not
+ * found by a scan of the entries, which made each change cost as much as the
+ * process held contexts.
+ */
+let referencedWaits = 0, unreferencedWaits = 0;
 let nextId = WAKER + 1;
+
+function count(ref: boolean, by: number): void {
+  if (ref) referencedWaits += by;
+  else unreferencedWaits += by;
+}
+
 let epfd: number | undefined;
 /** A pipe in the epoll instance: a byte written to it ends the wait in flight. */
 let waker: [number, number] | undefined;
@@ -133,25 +158,22 @@ function epoll(): number {
   return epfd;
 }
 
-/** Removes a wait and its registration; `false` when it had ended already. */
+/** Removes a wait; `false` when it had ended already. */
 function forget(e: Entry): boolean {
   if (!entries.delete(e.id)) return false;
-  // Effective at once, also for a wait in flight; the descriptor may close then.
-  ctl(EPOLL_CTL_DEL, e.fd, 0, 0);
+  count(e.ref, -1);
   return true;
 }
 
-function referenced(): boolean {
-  for (const e of entries.values()) if (e.ref) return true;
-  return false;
-}
-
-/** Starts the wait when a referenced entry needs it; ends it early when none does any more. */
+/**
+ * Starts the wait when a referenced wait needs it, and ends it early when
+ * none does any more; listens for SIGCHLD while unreferenced waits exist.
+ */
 function changed(): void {
   watchChildren();
-  const needed = referenced();
-  if (needed && !polling) void run();
-  else if (!needed && polling) libc().write(waker![1], new Uint8Array(1), 1n);
+  if (referencedWaits > 0 && !polling) void run();
+  else if (referencedWaits === 0 && polling) libc().write(waker![1], new Uint8Array(1), 1n);
+  else if (!polling && unreferencedWaits > 0) look();
 }
 
 /** Where epoll_pwait writes: one wait is in flight at a time. */
@@ -159,50 +181,73 @@ const buffer = new Uint8Array(new ArrayBuffer(EVENT_SIZE * MAX_EVENTS));
 const view = new DataView(buffer.buffer);
 const sink = new Uint8Array(64);
 
+/** Hands each reported event to its wait; `n` events are in `buffer`. */
+function dispatch(n: number): void {
+  for (let k = 0; k < n; k++) {
+    const events = view.getUint32(k * EVENT_SIZE, true);
+    const id = Number(view.getBigUint64(k * EVENT_SIZE + DATA_OFFSET, true));
+    if (id === WAKER) { while (libc().read(waker![0], sink, BigInt(sink.length)) > 0); }
+    // Unknown: cancelled while the call was returning.
+    else entries.get(id)?.settle(events);
+  }
+}
+
+/** Fails every wait: nothing they wait for can be known to be ready. */
+function failAll(n: number): void {
+  const error = new SyscallError("epoll_pwait", -n, { operation: "wait for children and their pipes" });
+  for (const e of [...entries.values()]) e.fail(error);
+}
+
 async function run(): Promise<void> {
   polling = true;
-  const c = libc();
   try {
-    while (referenced()) {
+    while (referencedWaits > 0) {
       const n = await routine().epollWait(epfd!, buffer, MAX_EVENTS);
       if (n === -EINTR) continue;
-      if (n < 0) {
-        // Nothing it waited for can be known to be ready: each wait fails.
-        const error = new SyscallError("epoll_pwait", -n, { operation: "wait for children and their pipes" });
-        for (const e of [...entries.values()]) e.fail(error);
-        continue;
-      }
-      for (let k = 0; k < n; k++) {
-        const events = view.getUint32(k * EVENT_SIZE, true);
-        const id = Number(view.getBigUint64(k * EVENT_SIZE + DATA_OFFSET, true));
-        if (id === WAKER) { while (c.read(waker![0], sink, BigInt(sink.length)) > 0); }
-        // Unknown: cancelled while the call was returning.
-        else entries.get(id)?.settle(events);
-      }
+      if (n < 0) failAll(n);
+      else dispatch(n);
     }
   } finally {
     polling = false;
   }
+  // Events of unreferenced waits that came after the last call returned, or
+  // that a full buffer left behind, wait in the epoll instance; no SIGCHLD
+  // may come for them any more.
+  look();
 }
 
+/**
+ * Takes what the epoll instance has ready without blocking (epoll_pwait
+ * with a timeout of 0, on this thread), for the unreferenced waits while no
+ * wait runs. One system call, however many waits are pending.
+ */
+function look(): void {
+  if (polling || unreferencedWaits === 0) return;
+  const { sysno, syscall } = routine();
+  bufferAddress ??= Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+  for (;;) {
+    const n = syscall(sysno.epoll_pwait, epfd!, bufferAddress, MAX_EVENTS, 0);
+    if (n === -EINTR) continue;
+    if (n < 0) return failAll(n);
+    dispatch(n);
+    if (n < MAX_EVENTS) return;
+  }
+}
+
+let bufferAddress: number | undefined;
 let onChild: (() => void) | undefined;
 
 /**
- * Waits that are not referenced are seen by the wait in flight, if one runs;
- * alone, they are woken by SIGCHLD (a Deno signal listener keeps no process
- * alive), with no events, for their owner to check again: they wait for
- * children.
+ * While waits that are not referenced exist, a SIGCHLD makes one look at
+ * the epoll instance when no wait runs (a wait that runs sees their
+ * descriptors itself). Their children's pidfds are ready by the time the
+ * signal is sent; a Deno signal listener keeps no process alive.
  */
 function watchChildren(): void {
-  let unreferenced = false;
-  for (const e of entries.values()) if (!e.ref) unreferenced = true;
-  if (unreferenced && !onChild) {
-    onChild = () => {
-      for (const e of [...entries.values()]) if (!e.ref) e.settle(0);
-      watchChildren();
-    };
+  if (unreferencedWaits > 0 && !onChild) {
+    onChild = look;
     Deno.addSignalListener("SIGCHLD", onChild);
-  } else if (!unreferenced && onChild) {
+  } else if (unreferencedWaits === 0 && onChild) {
     Deno.removeSignalListener("SIGCHLD", onChild);
     onChild = undefined;
   }
@@ -227,6 +272,9 @@ export function waitFor(fd: number, events: number, ref = true): Wait {
   if (r === -EEXIST) r = ctl(EPOLL_CTL_MOD, fd, events | EPOLLONESHOT, entry.id);
   if (r < 0) throw new SyscallError("epoll_ctl", -r, { operation: `watch descriptor ${fd}` });
   entries.set(entry.id, entry);
+  count(ref, 1);
+  // Unreferenced with no wait running: a descriptor that is ready already
+  // (a child that ended before its SIGCHLD was listened for) is seen at once.
   changed();
   return entry;
 }
