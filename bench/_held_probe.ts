@@ -4,7 +4,7 @@
  * starts one probe per N and interleaves their batches, as it interleaves the
  * contenders of every comparison; the probes wait idle in between.
  *
- * Usage: `deno run -A bench/_held_probe.ts N`, then one request per line on
+ * Usage: `deno run -A bench/_held_probe.ts N [FDS]`, then one request per line on
  * stdin, one answer per line on stdout (mean microseconds per operation):
  *
  * - `ctx K`: K runs of `/bin/true` in one of the held contexts, awaited;
@@ -12,7 +12,11 @@
  * - `close`: closes the N contexts one after the other, then holds N new
  *   ones (not timed); the answer is per context closed.
  *
- * It prints `ready` once the N contexts are held.
+ * It prints `ready` once the N contexts are held. With FDS, it also opens
+ * /dev/null FDS times: a held context keeps two descriptors (its namespace
+ * and its holder's pidfd), and every clone copies the descriptor table, and
+ * every execve closes the copies (they are close-on-exec), so the kernel's
+ * cost of them can be told apart from nsh's.
  *
  * @module
  */
@@ -42,6 +46,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   let held = await holdAll(n);
+  const extra = Array.from({ length: Number(Deno.args[1] ?? 0) }, () => Deno.openSync("/dev/null"));
   const encoder = new TextEncoder();
   const answer = (text: string) => Deno.stdout.writeSync(encoder.encode(`${text}\n`));
   answer("ready");
@@ -72,4 +77,5 @@ if (import.meta.main) {
     }
   }
   for (const context of held) await context.close();
+  for (const file of extra) file.close();
 }

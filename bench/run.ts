@@ -532,9 +532,9 @@ class HeldProbe {
   }
 
   /** Starts a probe and waits until it holds its contexts. */
-  static async start(n: number): Promise<HeldProbe> {
+  static async start(n: number, fds = 0): Promise<HeldProbe> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}bench/_held_probe.ts`, String(n)],
+      args: ["run", "-A", `${ROOT}bench/_held_probe.ts`, String(n), String(fds)],
       cwd: ROOT,
       stdin: "piped",
       stdout: "piped",
@@ -588,17 +588,26 @@ async function heldSection(schedule: Schedule, closeSchedule: Schedule) {
     return;
   }
   const probes: HeldProbe[] = [];
+  const most = HELD[HELD.length - 1]!;
   try {
     for (const n of HELD) probes.push(await HeldProbe.start(n));
-    const rows = (request: "ctx" | "cmd" | "close", name: (n: number) => string, goal?: number): Entry[] =>
-      probes.map((probe, i) => ({
-        name: name(HELD[i]!),
-        run: probe.batch(request),
-        ...(i === probes.length - 1 && goal !== undefined ? { goal } : {}),
-      }));
+    // The control: one context, and as many descriptors as the most held keep.
+    const control = await HeldProbe.start(1, 2 * (most - 1));
+    probes.push(control);
+    const rows = (request: "ctx" | "cmd" | "close", name: (n: number) => string, goal?: number): Entry[] => [
+      ...HELD.map((n, i) => ({
+        name: name(n),
+        run: probes[i]!.batch(request),
+        ...(n === most && goal !== undefined ? { goal } : {}),
+      })),
+      ...(request === "close" ? [] : [{ name: `${name(1)} + ${2 * (most - 1)} fds`, run: control.batch(request) }]),
+    ];
     const common = [
       `one process per N holds N contexts (unshare({uts}).hold()); their batches are interleaved, and the`,
       "processes wait idle in between; the first row, with the fewest held, is the baseline",
+      `the last row holds one context and has as many more descriptors open (/dev/null) as ${most} held keep`,
+      "(a namespace and a pidfd each): every clone copies the descriptor table and every execve closes the",
+      "copies, a cost of the kernel that grows with the descriptors, whoever holds them",
     ];
     await compare(
       "5 held: a run in a context",
