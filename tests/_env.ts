@@ -11,13 +11,16 @@ export const REPO: string = new URL("..", import.meta.url).pathname;
 /** The CLI entry. */
 export const CLI: string = `${REPO}cli.ts`;
 
+/** Where test processes keep their own files: `/tmp/nsh-test-WHAT-PID`. */
+const TEMP_PREFIX = "/tmp/nsh-test-";
+
 /** Whether the tests run as root (CI does). */
 export const IS_ROOT: boolean = Deno.uid() === 0;
 
 if (!IS_ROOT) {
-  console.warn(
-    `nsh tests: not root (uid ${Deno.uid()}): the tests that need root are ignored and listed as such; ` +
-      "the rootless ones (user namespaces) run",
+  skipping(
+    "root",
+    `not root (uid ${Deno.uid()}): the tests that need root are ignored; the rootless ones (user namespaces) run`,
   );
 }
 
@@ -25,20 +28,70 @@ if (!IS_ROOT) {
 export const NOBODY = { uid: 65534, gid: 65534 } as const;
 
 /**
- * Whether a program is on PATH.
+ * Says once per test run why tests are ignored: a test that cannot run here
+ * shows as `ignored (0ms)` and nothing more, and the README promises loud
+ * skips. `deno test` evaluates this module once per test file, in one
+ * process: a file per reason in a directory of that process, made with
+ * O_EXCL, lets the first file that meets a reason print it.
+ *
+ * @param key What is missing (`root`, `program:ping`…).
+ * @param why The line to print.
+ */
+function skipping(key: string, why: string): void {
+  // Named after this process and its start time: a directory left by an
+  // earlier process with the same pid is not this run's.
+  const started = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ")[19];
+  const dir = `${TEMP_PREFIX}skips_${started}-${Deno.pid}`;
+  try {
+    // Made again by every run that skips something: what ended runs left goes.
+    removeStale();
+    Deno.mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  // /tmp is everyone's: use the directory only if this user made it.
+  const info = Deno.lstatSync(dir);
+  let first = true;
+  if (info.isDirectory && info.uid === Deno.uid()) {
+    try {
+      Deno.openSync(`${dir}/${key.replaceAll("/", "_")}`, { write: true, createNew: true }).close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      first = false;
+    }
+  }
+  if (first) console.warn(`nsh tests: ${why}`);
+}
+
+const programs = new Map<string, boolean>();
+
+/**
+ * Whether a program is on PATH, decided once per test file. When it is not,
+ * the tests that need it are ignored, and the first time in a test run that
+ * this is so, a warning says which program is missing.
  *
  * @param name The program.
  * @returns `true` when found.
  */
 export function hasProgram(name: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return true;
-    } catch {
-      // Not in this directory.
+  let found = programs.get(name);
+  if (found === undefined) {
+    found = (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+      try {
+        return Deno.statSync(`${dir}/${name}`).isFile;
+      } catch {
+        return false; // Not in this directory.
+      }
+    });
+    programs.set(name, found);
+    if (!found) {
+      skipping(
+        `program:${name}`,
+        `${name} is not on PATH: the tests that need it are ignored (.ci/run installs the package that has it)`,
+      );
     }
   }
-  return false;
+  return found;
 }
 
 /** Output of a finished process. */
@@ -95,8 +148,6 @@ export function nsh(args: string[], options: { env?: Record<string, string>; std
   return run(Deno.execPath(), ["run", "-A", "--quiet", CLI, ...args], options);
 }
 
-const TEMP_PREFIX = "/tmp/nsh-test-";
-
 const ownTemps = new Set<string>();
 
 /**
@@ -123,7 +174,12 @@ function removeStale(): void {
     try {
       Deno.statSync(`/proc/${pid}`);
     } catch {
-      Deno.removeSync(`/tmp/${entry.name}`, { recursive: true });
+      try {
+        Deno.removeSync(`/tmp/${entry.name}`, { recursive: true });
+      } catch (error) {
+        // Another test run removed it first.
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
     }
   }
 }
