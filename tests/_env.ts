@@ -307,6 +307,37 @@ export function membersOf(link: string): number[] {
 }
 
 /**
+ * Holds a namespace open, found by its `/proc/PID/ns/TYPE` link, while it
+ * lives. A namespace's inode number is free for another namespace once the
+ * last reference goes: a test that looks for the members of a namespace after
+ * its processes ended may find another process's namespace under the same
+ * number (it did, while other tests ran). Held, the number stays this
+ * namespace's for as long as the test looks.
+ *
+ * @param link Such as `"uts:[4026532177]"`, of a namespace that has members now.
+ * @returns The open namespace; close it (or `using`) when done.
+ * @throws {Error} When no process is in that namespace any more.
+ */
+export function holdNamespace(link: string): Deno.FsFile {
+  const type = link.slice(0, link.indexOf(":"));
+  const inode = Number(/\[(\d+)\]$/.exec(link)?.[1]);
+  const device = Deno.statSync(`/proc/self/ns/${type}`).dev;
+  for (const pid of membersOf(link)) {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(`/proc/${pid}/ns/${type}`);
+    } catch {
+      continue; // Ended since.
+    }
+    // The pid may have gone to another process between the look and the open.
+    const { ino, dev } = file.statSync();
+    if (ino === inode && dev === device) return file;
+    file.close();
+  }
+  throw new Error(`Cannot hold ${link}: no process is in it`);
+}
+
+/**
  * The name of a process.
  *
  * @param pid The process.

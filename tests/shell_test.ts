@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, comm, hasProgram, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
+import { CLI, comm, hasProgram, holdNamespace, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
 
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -631,16 +631,66 @@ Deno.test({
 // ---------------------------------------------------------------------------
 // Nothing left behind
 
-/** Runs a session, returns the contexts it printed and checks none of their processes is left. */
-async function assertNothingLeft(run: () => Promise<Output>, contexts: number, code: number): Promise<void> {
-  const out = await run();
-  assertEquals(out.code, code, show(out));
-  const links = utsLinks(out.stdout);
-  assertEquals(links.length, contexts, show(out));
-  for (const link of links) {
-    assert(link !== HOST_UTS, show(out));
-    const left = membersOf(link).map((pid) => `${pid} ${comm(pid)}`);
-    assertEquals(left, [], `processes left in ${link}`);
+/** The line at which a session waits until the test holds its contexts' namespaces. */
+const SYNC = "sh -c 'read go'\n";
+
+/**
+ * Runs a session that makes contexts and prints their UTS namespaces, then
+ * waits ({@linkcode SYNC}, reading its stdin) until the test holds each of
+ * them open; then it goes on to its end. Checks its status, and that no
+ * process is left in any of the namespaces. Held, a namespace's inode number
+ * cannot pass to another namespace while the test looks for its members: by
+ * number alone, a process of another test was once taken for one left
+ * behind.
+ *
+ * @param how Commands on stdin, `-c SCRIPT`, or `run FILE`.
+ * @param script Up to {@linkcode SYNC}, included.
+ * @param rest What follows.
+ */
+async function assertNothingLeft(
+  how: "stdin" | "-c" | "run",
+  [script, rest]: [string, string],
+  contexts: number,
+  code: number,
+): Promise<void> {
+  const file = how === "run" ? scriptFile(script + rest) : undefined;
+  const args = how === "run" ? ["run", file!] : how === "-c" ? ["-c", script + rest] : [];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const held: Deno.FsFile[] = [];
+  try {
+    const stdin = child.stdin.getWriter();
+    const write = (text: string) => stdin.write(new TextEncoder().encode(text));
+    if (how === "stdin") await write(script);
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let stdout = "";
+    while (utsLinks(stdout).length < contexts || !stdout.endsWith("\n")) {
+      const { value, done } = await reader.read();
+      assert(!done, `the session ended before it made its contexts: ${JSON.stringify(stdout)}`);
+      stdout += value;
+    }
+    const links = utsLinks(stdout);
+    for (const link of links) {
+      assert(link !== HOST_UTS, stdout);
+      held.push(holdNamespace(link));
+    }
+    await write(`go\n${how === "stdin" ? rest : ""}`);
+    await stdin.close();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stdout += r.value;
+    const out = { code: (await child.status).code, stdout, stderr: await new Response(child.stderr).text() };
+    assertEquals([out.code, utsLinks(out.stdout).length], [code, contexts], show(out));
+    for (const link of links) {
+      const left = membersOf(link).map((pid) => `${pid} ${comm(pid)}`);
+      assertEquals(left, [], `processes left in ${link}`);
+    }
+  } finally {
+    for (const file of held) file.close();
+    if (file) Deno.removeSync(file);
   }
 }
 
@@ -651,15 +701,15 @@ Deno.test({
     const make = `unshare ${U} --uts --pid\nreadlink /proc/self/ns/uts\n`;
     const nested = `${make}unshare --uts\nreadlink /proc/self/ns/uts\n`;
     // exit
-    await assertNothingLeft(() => shell(`${nested}exit\nexit\nexit 3\n`), 2, 3);
+    await assertNothingLeft("stdin", [nested + SYNC, "exit\nexit\nexit 3\n"], 2, 3);
     // end of input, inside both
-    await assertNothingLeft(() => shell(nested), 2, 0);
-    await assertNothingLeft(() => nsh(["-c", nested]), 2, 0);
+    await assertNothingLeft("stdin", [nested + SYNC, ""], 2, 0);
+    await assertNothingLeft("-c", [nested + SYNC, ""], 2, 0);
     // a failing command in a script
-    await assertNothingLeft(() => runScript(`${nested}sh -c 'exit 6'\necho not-run\n`), 2, 6);
-    await assertNothingLeft(() => runScript(`${make}nosuch-nsh-command\n`), 1, 127);
+    await assertNothingLeft("run", [nested + SYNC, "sh -c 'exit 6'\necho not-run\n"], 2, 6);
+    await assertNothingLeft("run", [make + SYNC, "nosuch-nsh-command\n"], 1, 127);
     // a context whose holder runs programs in the background: the PID namespace ends with it
-    await assertNothingLeft(() => shell(`${make}sh -c 'sleep 60 & echo started'\n`), 1, 0);
+    await assertNothingLeft("stdin", [make + SYNC, "sh -c 'sleep 60 & echo started'\n"], 1, 0);
   },
 });
 
@@ -683,6 +733,7 @@ Deno.test({
       stderr: "inherit",
     }).spawn();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const held: Deno.FsFile[] = [];
     try {
       let text = "";
       const deadline = Date.now() + 10_000;
@@ -693,6 +744,8 @@ Deno.test({
         text += value;
       }
       const links = utsLinks(text);
+      // Held, so that their numbers stay theirs after the shell dies.
+      for (const link of links) held.push(holdNamespace(link));
       // Wait until sleep runs in the inner context.
       while (membersOf(links[1]!).length < 2) {
         assert(Date.now() < deadline, `sleep did not start: ${membersOf(links[1]!)}`);
@@ -717,6 +770,7 @@ Deno.test({
       }
       await reader.cancel();
       await child.status;
+      for (const file of held) file.close();
     }
   },
 });

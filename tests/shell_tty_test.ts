@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, comm, hasProgram, IS_ROOT, membersOf, nsh } from "./_env.ts";
+import { CLI, comm, hasProgram, holdNamespace, IS_ROOT, membersOf, nsh } from "./_env.ts";
 
 const HAS_TMUX = hasProgram("tmux");
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -449,7 +449,10 @@ Deno.test({
     await using pane = await Tmux.nsh();
     await pane.prompt();
     const outer = await makeContext(pane);
+    // Held, so that their numbers stay theirs after their holders end.
+    using _outer = holdNamespace(outer);
     const inner = await makeContext(pane, "--uts", "nsh[uts pid user > uts]> ");
+    using _inner = holdNamespace(inner);
     await pane.keys("C-d");
     await pane.waitFor(/^nsh\[uts pid user > uts\]> exit$/m, "Ctrl-D shown as exit");
     await pane.prompt("nsh[uts pid user]> ");
@@ -471,6 +474,8 @@ Deno.test({
     await using pane = await Tmux.nsh();
     await pane.prompt();
     const link = await makeContext(pane);
+    // Held, so that its number stays its own after nsh dies.
+    using _held = holdNamespace(link);
     const pid = await pane.nshPid();
     const holders = membersOf(link).filter((p) => comm(p) === "nsh-holder");
     assertEquals(holders.length, 1, `one holder in ${link}`);
