@@ -13,9 +13,30 @@ import { pooledSlabs } from "../ffi/program.ts";
 
 interface Snapshot {
   fds: string[];
+  /** Descriptors registered in this process's epoll instances (nsh's and Deno's). */
+  watched: number;
   children: number[];
   zombies: number[];
   mounts: string;
+}
+
+/**
+ * How many descriptors the epoll instances of this process watch: a wait
+ * that epoll settled keeps its one-shot registration until its descriptor
+ * closes, which must remove it.
+ */
+function watched(): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) !== "anon_inode:[eventpoll]") continue;
+      count += Deno.readTextFileSync(`/proc/self/fdinfo/${entry.name}`).split("\n").filter((l) => l.startsWith("tfd:"))
+        .length;
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return count;
 }
 
 function snapshot(): Snapshot {
@@ -41,7 +62,13 @@ function snapshot(): Snapshot {
       // Gone while we looked.
     }
   }
-  return { fds, children: children.sort(), zombies, mounts: Deno.readTextFileSync("/proc/self/mountinfo") };
+  return {
+    fds,
+    watched: watched(),
+    children: children.sort(),
+    zombies,
+    mounts: Deno.readTextFileSync("/proc/self/mountinfo"),
+  };
 }
 
 const box = unshare({ uts: true, pid: true, ipc: true });
@@ -87,10 +114,33 @@ Deno.test({
     const after = snapshot();
     assertEquals(runningChildren().length, 0);
     assertEquals(after.fds, before.fds);
+    assertEquals(after.watched, before.watched);
     assertEquals(after.children, []);
     assertEquals(after.zombies, []);
     assertEquals(after.mounts, before.mounts);
     assert(pooledSlabs() <= 8, `pooled slabs: ${pooledSlabs()}`);
+  },
+});
+
+Deno.test({
+  name: "holding and closing 100 contexts, with runs in them, leaves no fd, registration, child or zombie behind",
+  ignore: !IS_ROOT,
+  async fn() {
+    const held = [await box.hold()];
+    await held[0]!.run("true");
+    await held[0]!.close();
+    const before = snapshot();
+    for (let i = 0; i < 100; i++) held.push(await box.hold());
+    await Promise.all(held.slice(1, 11).map((context) => context.run("true")));
+    // One killed from outside, reaped while nothing else waits.
+    Deno.kill(held[50]!.holderPid!, "SIGKILL");
+    for (const context of held.slice(1)) await context.close();
+    const after = snapshot();
+    assertEquals(runningChildren().length, 0);
+    assertEquals(after.fds, before.fds);
+    assertEquals(after.watched, before.watched);
+    assertEquals(after.children, []);
+    assertEquals(after.zombies, []);
   },
 });
 
