@@ -680,7 +680,7 @@ if (import.meta.main) {
   }
   if (wanted(3)) await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty, await buildBundle());
   if (wanted(4)) await memorySection(2000, empty);
-  if (wanted(5)) await heldSection({ rounds: 20, batch: 50, warmup: 50 }, { rounds: 5, batch: 1, warmup: 1 });
+  if (wanted(5)) await heldSection({ rounds: 30, batch: 50, warmup: 50 }, { rounds: 10, batch: 1, warmup: 1 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
   printTable(
