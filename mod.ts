@@ -39,43 +39,8 @@ export {
   type StdioMode,
   type StdioSpec,
 } from "./lib/engine.ts";
-export {
-  bindMount,
-  type BindOptions,
-  domainname,
-  enter,
-  enterRoot,
-  enterWorkdir,
-  hostname,
-  type IdRange,
-  keepCaps,
-  killChild,
-  mapCurrentUser,
-  mapGroup,
-  mapGroups,
-  mapRootUser,
-  mapUser,
-  mapUsers,
-  mount,
-  type MountOptions,
-  mountProc,
-  namespaces,
-  persist,
-  preserveCredentials,
-  type Propagation,
-  root,
-  setgid,
-  setgroups,
-  setuid,
-  type Step,
-  type TimeClock,
-  timeOffset,
-  tmpfs,
-  umount,
-  type UmountOptions,
-  workdir,
-} from "./lib/steps.ts";
-export { type MountStep, type Plan, plan, type PlanContext } from "./lib/plan.ts";
+export * from "./lib/steps.ts";
+export { type Plan, plan, type PlanContext } from "./lib/plan.ts";
 export { cloneFlags, type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
 export {
   listNamespaces,

@@ -128,3 +128,39 @@ export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 /** The sticky bit. */
 export const S_ISVTX = 0o1000;
+
+// mount(2), umount2(2) and the new mount API
+/** `MS_*` flags of mount(2). */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+} as const;
+/** umount2(2): detach now, clean up once unused. */
+export const MNT_DETACH = 2;
+/** umount2(2): do not follow a symbolic link in the last component. */
+export const UMOUNT_NOFOLLOW = 8;
+/** open_tree(2): a detached copy of the mount (a bind mount to be). */
+export const OPEN_TREE_CLONE = 1;
+/** move_mount(2): the source is the descriptor itself. */
+export const MOVE_MOUNT_F_EMPTY_PATH = 4;
+/** open_tree(2), mount_setattr(2): the whole tree below. */
+export const AT_RECURSIVE = 0x8000;

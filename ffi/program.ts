@@ -83,7 +83,7 @@ export interface Op {
 }
 
 /** Where a program stopped: the index of the failing step and its errno. */
-export interface StepFailure {
+export interface OpFailure {
   /** Index of the step in the op list. */
   readonly step: number;
   /** The errno the step failed with. */
@@ -93,7 +93,7 @@ export interface StepFailure {
 /** How a launched program ended its setup. */
 export interface Outcome {
   /** The failing step, or `null` when the program was executed. */
-  readonly failure: StepFailure | null;
+  readonly failure: OpFailure | null;
   /** The pid of the process the last clone step made (the one that runs the program), if any. */
   readonly forked: number | undefined;
   /** The pids the earlier clone steps made: parent halves that have exited, to reap. */
@@ -109,7 +109,7 @@ export interface Launch {
    * waits for the parent (it wrote the ready record, see {@linkcode readyStep}):
    * to the pid its clone step made, if any, or to the failure that came first.
    */
-  ready(): Promise<{ readonly forked: number | undefined } | StepFailure>;
+  ready(): Promise<{ readonly forked: number | undefined } | OpFailure>;
   /** Settles once the program has called execve or failed. */
   outcome(): Promise<Outcome>;
 }
@@ -306,7 +306,7 @@ export type LaunchMode =
 /** Reads the 16-byte records of an error pipe: failures and clone-step pids. */
 class Records {
   #fd: number;
-  #failure: StepFailure | null = null;
+  #failure: OpFailure | null = null;
   readonly #forks = new Map<number, number>();
   #ready = false;
   #done = false;
@@ -357,7 +357,7 @@ class Records {
     }
   }
 
-  get failure(): StepFailure | null {
+  get failure(): OpFailure | null {
     return this.#failure;
   }
 
@@ -439,7 +439,7 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
     records.drain();
     return settled(pid, outcomeOf());
   }
-  let ready: Promise<{ forked: number | undefined } | StepFailure> | undefined;
+  let ready: Promise<{ forked: number | undefined } | OpFailure> | undefined;
   let outcome: Promise<Outcome> | undefined;
   // A clone step's parent half and the child it made write concurrently: the
   // ready record may come before the one with the child's pid.

@@ -7,7 +7,7 @@
  */
 
 import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
-import { launch, type StepFailure } from "../ffi/program.ts";
+import { launch, type OpFailure } from "../ffi/program.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
@@ -375,13 +375,13 @@ function pipe(): [number, number] {
 
 // Hints and streams are loaded only when needed: a one-shot run that succeeds
 // with inherited stdio never reads them.
-async function stepError(compiled: Compiled, failure: StepFailure): Promise<SyscallError> {
-  const { stepHint } = await import("./hints.ts");
+async function opError(compiled: Compiled, failure: OpFailure): Promise<SyscallError> {
+  const { opHint } = await import("./hints.ts");
   const info = compiled.infos[failure.step]!;
   return new SyscallError(info.syscall, failure.errno, {
     operation: info.operation,
     path: info.path,
-    hint: stepHint(info, failure.errno, ids().euid !== 0),
+    hint: opHint(info, failure.errno, ids().euid !== 0),
   });
 }
 
@@ -976,7 +976,13 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
       ...(options.fds?.length ? { keepFds: options.fds } : {}),
       // Loaded only for contexts: a one-shot run never needs the holder.
       ...(end === "hold" ? { holderFd: (await import("../ffi/holder.ts")).holderFd() } : {}),
-    }, { capLastCap: p.keepCaps ? capLastCap() : 0, euid: ids().euid });
+    }, {
+      // Read from /proc only when a step needs it.
+      get capLastCap() {
+        return capLastCap();
+      },
+      euid: ids().euid,
+    });
     if (sync && compiled.mode === "copy") {
       throw new Error(
         "Cannot join a time namespace and also map id ranges or bind namespaces to files in one start",
@@ -1028,7 +1034,7 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
       // A child that stopped waiting because the parent gave up reports
       // ECANCELED: the parent's error is the one to show.
       if (parentError && (!failure || compiled.infos[failure.step]!.role === "sync")) throw parentError;
-      throw await stepError(compiled, failure!);
+      throw await opError(compiled, failure!);
     }
     if (programPid === undefined) throw new Error("Cannot start the program: its process was not created");
     const piped = parentEnds.some((fd) => fd !== undefined);

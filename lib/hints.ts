@@ -8,12 +8,12 @@
 import { readSmallFile } from "./system.ts";
 import { fileMode } from "../ffi/libc.ts";
 import type { NamespaceType } from "./namespaces.ts";
-import type { StepInfo } from "./compile.ts";
-
-const EPERM = 1, ENOENT = 2, EACCES = 13, EBUSY = 16, ENOTDIR = 20, EINVAL = 22, ENOSPC = 28, ENOEXEC = 8, EUSERS = 87;
-const ENOMEM = 12, ERANGE = 34, EBADF = 9;
-
-const NEEDS_ROOT = "it needs root, or a user namespace that owns it (--user --map-root-user)";
+import type { OpInfo, StepKind } from "./steps/_kind.ts";
+import type { Step } from "./steps.ts";
+import { KINDS } from "./steps/_registry.ts";
+import { mountHint } from "./steps/mounts.ts";
+import { NEEDS_ROOT } from "./steps/_hints.ts";
+import { EACCES, EBADF, EINVAL, ENOENT, ENOEXEC, ENOMEM, ENOSPC, EPERM, ERANGE, EUSERS } from "../ffi/constants.ts";
 
 /** Why the kernel refuses user namespaces to this user, if a setting says so. */
 export function userNamespaceRestriction(): string | undefined {
@@ -76,7 +76,10 @@ function nsExists(type: NamespaceType): boolean {
  * @param rootless Whether the caller is not root.
  * @returns The hint, if one applies.
  */
-export function stepHint(info: StepInfo, errno: number, rootless: boolean): string | undefined {
+export function opHint(info: OpInfo, errno: number, rootless: boolean): string | undefined {
+  // A call of a kind of step that has hints of its own: the kind knows.
+  const kind = (KINDS as Record<string, StepKind<Step> | undefined>)[info.role];
+  if (kind?.hint) return kind.hint(info, errno, rootless);
   switch (info.role) {
     case "exec":
       if (errno === ENOENT) {
@@ -124,31 +127,8 @@ export function stepHint(info: StepInfo, errno: number, rootless: boolean): stri
     case "fork":
       if (errno === ENOMEM) return "the PID namespace it joins has no process 1 any more (its init ended)";
       return undefined;
-    case "uts":
-      if (errno === EPERM) return NEEDS_ROOT;
-      return undefined;
-    case "mount":
-    case "proc":
     case "propagation":
-      if (errno === EPERM || errno === EACCES) {
-        return info.role === "proc"
-          ? "mounting proc needs a PID namespace owned by your user namespace (--pid with --user) and an unobstructed /proc"
-          : rootless
-          ? "mounting needs a mount namespace owned by your user namespace (--user --map-root-user --mount)"
-          : NEEDS_ROOT;
-      }
-      if (info.syscall === "umount2") {
-        if (errno !== EINVAL) return undefined;
-        return info.path === "/" ? "the root of a mount namespace cannot be unmounted" : "nothing is mounted there";
-      }
-      if (errno === ENOENT || errno === ENOTDIR) {
-        if (info.role === "proc") return "the mount point must exist (inside the new root, for proc)";
-        return info.operation.startsWith("bind-mount")
-          ? "the source and the mount point must exist"
-          : "the mount point must exist";
-      }
-      if (errno === EBUSY) return "something is already mounted there";
-      return undefined;
+      return mountHint(info, errno, rootless);
     case "root":
       if (errno === EPERM) return NEEDS_ROOT;
       return undefined;

@@ -312,7 +312,7 @@ export function netnsExec(name: string): { sandbox: Sandbox; skipped: string[] }
       hint: `there is no network namespace named "${name}"`,
     });
   }
-  const list = [
+  const list: steps.Step[] = [
     steps.enter("net", path),
     steps.namespaces("mnt"),
     steps.propagation("slave"),

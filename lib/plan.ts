@@ -1,19 +1,18 @@
 /**
  * Folds a list of setup steps into a plan: which namespaces to create, which id
- * maps to write, what to mount, in which order. Pure apart from reading the
- * user databases and `/etc/subuid` when a step names them.
+ * maps to write, which namespaces to join, and the steps that take effect, in
+ * the order they run. Pure apart from reading the user databases and
+ * `/etc/subuid` when a step names them.
  *
  * @module
  */
 
 import { type NamespaceType, sortNamespaces } from "./namespaces.ts";
-import type { IdRange, Propagation, Step } from "./steps.ts";
+import type { IdRange, Step } from "./steps.ts";
+import { kindOf } from "./steps/_registry.ts";
+import type { Propagation } from "./steps/mounts.ts";
+import { PHASES } from "./steps/_kind.ts";
 import { checkIdMap, combineIdMaps, firstSubordinateBlock, resolveGroup, resolveUser, userName } from "./idmap.ts";
-import { signalName } from "../ffi/signals.ts";
-import { encodeText } from "../ffi/bytes.ts";
-
-/** A mount step, in the order given. */
-export type MountStep = Extract<Step, { kind: "bind" | "tmpfs" | "mount" | "umount" | "bind-namespace" }>;
 
 /** Everything a child needs set up, normalized. */
 export interface Plan {
@@ -27,22 +26,12 @@ export interface Plan {
   readonly mapsNeedParent: boolean;
   /** What to write to `/proc/PID/setgroups`, if anything. */
   readonly setgroups: "allow" | "deny" | undefined;
-  /** Keep capabilities across execve. */
-  readonly keepCaps: boolean;
   /** Propagation of the new mount tree. */
   readonly propagation: Propagation;
-  /** Hostname to set. */
-  readonly hostname: string | undefined;
-  /** NIS domain name to set. */
-  readonly domainname: string | undefined;
   /** Offset of CLOCK_MONOTONIC in seconds, in a new time namespace. */
   readonly monotonic: number | undefined;
   /** Offset of CLOCK_BOOTTIME in seconds, in a new time namespace. */
   readonly boottime: number | undefined;
-  /** Mounts, in order. */
-  readonly mounts: readonly MountStep[];
-  /** Where to mount proc, after the root changed. */
-  readonly mountProc: string | undefined;
   /** New root directory. */
   readonly root: string | undefined;
   /** New working directory. */
@@ -71,6 +60,12 @@ export interface Plan {
    * or `undefined` to keep the caller's (`preserveCredentials`).
    */
   readonly enterIds: { readonly uid: number; readonly gid: number } | undefined;
+  /**
+   * The steps of kinds that write their own system calls (hostname, mounts,
+   * capabilities…), in the order the calls run: by phase, then as given. Of
+   * a kind that takes one value (a hostname), only the last step.
+   */
+  readonly actions: readonly Step[];
 }
 
 /** Where {@linkcode plan} reads what it needs. */
@@ -83,7 +78,6 @@ export interface PlanContext {
   readonly readFile?: (path: string) => string | undefined;
 }
 
-const HOST_NAME_MAX = 64;
 /** Stands for "the caller's own id" until the caller's ids are known. */
 const CURRENT = -1;
 
@@ -113,14 +107,9 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   let userRanges: readonly IdRange[] | "auto" | undefined;
   let groupRanges: readonly IdRange[] | "auto" | undefined;
   let setgroups: "allow" | "deny" | undefined;
-  let keepCaps = false;
   let propagation: Propagation = "private";
-  let hostname: string | undefined;
-  let domainname: string | undefined;
   let monotonic: number | undefined;
   let boottime: number | undefined;
-  const mounts: MountStep[] = [];
-  let mountProc: string | undefined;
   let root: string | undefined;
   let wd: string | undefined;
   let killChild: number | undefined;
@@ -131,12 +120,24 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   let enterRoot: string | undefined;
   let enterWd: string | undefined;
   let preserve = false;
+  /** The generic steps that take effect, with their position. */
+  const actions = new Map<string, { step: Step; at: number }[]>();
 
-  for (const step of steps) {
+  // The joined types first: a step that would imply a namespace changes a
+  // joined one instead (a shell context's hostname, mount-proc).
+  const joined = new Set(steps.flatMap((s) => s.kind === "enter" ? [s.type] : []));
+  steps.forEach((step, at) => {
+    const kind = kindOf(step);
+    kind.check?.(step);
+    for (const type of kind.implies?.(step, joined) ?? []) types.add(type);
+    if (kind.phase !== "core") {
+      const list = actions.get(step.kind) ?? [];
+      if (kind.repeats === "last") list.length = 0;
+      list.push({ step, at });
+      actions.set(step.kind, list);
+      return;
+    }
     switch (step.kind) {
-      case "namespaces":
-        for (const t of step.types) types.add(t);
-        break;
       case "map-root-user":
         singleUid = 0;
         singleGid = 0;
@@ -160,36 +161,12 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
       case "setgroups":
         setgroups = step.mode;
         break;
-      case "keep-caps":
-        keepCaps = true;
-        break;
       case "propagation":
         propagation = step.mode;
         break;
-      case "hostname":
-        hostname = step.name;
-        break;
-      case "domainname":
-        domainname = step.name;
-        break;
       case "time-offset":
-        if (!Number.isSafeInteger(step.seconds)) {
-          throw new RangeError(
-            `Cannot shift the ${step.clock} clock by ${step.seconds}: not a whole number of seconds`,
-          );
-        }
         if (step.clock === "monotonic") monotonic = step.seconds;
         else boottime = step.seconds;
-        break;
-      case "mount-proc":
-        mountProc = step.target;
-        break;
-      case "bind":
-      case "tmpfs":
-      case "mount":
-      case "umount":
-      case "bind-namespace":
-        mounts.push(step);
         break;
       case "root":
         root = step.dir;
@@ -198,9 +175,6 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         wd = step.dir;
         break;
       case "kill-child":
-        if (!Number.isInteger(step.signal) || step.signal < 1 || step.signal > 64) {
-          throw new RangeError(`Cannot use signal ${step.signal} for kill-child: not a signal number`);
-        }
         killChild = step.signal;
         break;
       case "setuid":
@@ -211,7 +185,6 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         break;
       case "persist":
         persist.set(step.type, step.file);
-        types.add(step.type);
         break;
       case "enter": {
         let group = groups.at(-1);
@@ -229,19 +202,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
         preserve = true;
         break;
     }
-  }
-
-  const mapsUsers = singleUid !== undefined || singleGid !== undefined || userRanges !== undefined ||
-    groupRanges !== undefined;
-  const enter = new Set(groups.flatMap((g) => [...g.keys()]));
-  // Steps imply the namespace they set up. A hostname or mounts change a joined
-  // UTS or mount namespace instead (a shell context's `hostname`, `mount-proc`);
-  // id maps and clock offsets are only ever written to new namespaces.
-  if (mapsUsers || setgroups !== undefined || keepCaps) types.add("user");
-  if (monotonic !== undefined || boottime !== undefined) types.add("time");
-  if ((hostname !== undefined || domainname !== undefined) && !enter.has("uts")) types.add("uts");
-  const mounting = mounts.some((m) => m.kind !== "bind-namespace");
-  if ((mountProc !== undefined || mounting) && !enter.has("mnt")) types.add("mnt");
+  });
 
   if (singleGid !== undefined) {
     if (setgroups === "allow") {
@@ -250,11 +211,6 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
       );
     }
     setgroups = "deny";
-  }
-  for (const [what, name] of [["hostname", hostname], ["domain name", domainname]] as const) {
-    if (name !== undefined && encodeText(name).length > HOST_NAME_MAX) {
-      throw new RangeError(`Cannot set the ${what} to "${name}": longer than ${HOST_NAME_MAX} bytes`);
-    }
   }
 
   const auto = (file: string, what: string): IdRange => {
@@ -271,7 +227,7 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   const gidRanges = groupRanges === "auto" ? [auto("/etc/subgid", "groups")] : groupRanges ?? [];
   // The ids the child has when it makes the user namespace: this process's,
   // or those it took in a joined user namespace (root there, by default).
-  const takesIds = enter.has("user") && !preserve;
+  const takesIds = joined.has("user") && !preserve;
   const outsideUid = takesIds ? setuid ?? 0 : context.euid;
   const outsideGid = takesIds ? setgid ?? 0 : context.egid;
   if (singleUid === CURRENT) singleUid = outsideUid;
@@ -291,21 +247,17 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
   if (uidMap) checkIdMap(uidMap, "uid");
   if (gidMap) checkIdMap(gidMap, "gid");
 
-  const enterIds = enter.has("user") && !preserve ? { uid: setuid ?? 0, gid: setgid ?? 0 } : undefined;
+  const enterIds = takesIds ? { uid: setuid ?? 0, gid: setgid ?? 0 } : undefined;
+  const phaseOf = (step: Step) => PHASES.indexOf(kindOf(step).phase as (typeof PHASES)[number]);
   return {
     namespaces: sortNamespaces(types),
     uidMap,
     gidMap,
     mapsNeedParent: uidRanges.length > 0 || gidRanges.length > 0,
     setgroups,
-    keepCaps,
     propagation,
-    hostname,
-    domainname,
     monotonic,
     boottime,
-    mounts,
-    mountProc,
     root,
     wd,
     killChild,
@@ -317,17 +269,8 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
     enterRoot,
     enterWd,
     enterIds,
+    actions: [...actions.values()].flat()
+      .sort((a, b) => phaseOf(a.step) - phaseOf(b.step) || a.at - b.at)
+      .map((a) => a.step),
   };
-}
-
-/**
- * A one-line description of a plan, for messages and prompts.
- *
- * @param p The plan.
- * @returns Such as `"user pid mnt (root mapped)"`.
- */
-export function describePlan(p: Plan): string {
-  const parts: string[] = [p.namespaces.join(" ") || "no new namespaces"];
-  if (p.killChild) parts.push(`kill-child ${signalName(p.killChild)}`);
-  return parts.join(", ");
 }

@@ -6,7 +6,9 @@
  */
 
 import { assert, assertEquals } from "./_assert.ts";
-import { compile, type Compiled, type ExecSpec, MS } from "../lib/compile.ts";
+import { compile, type Compiled, type ExecSpec } from "../lib/compile.ts";
+import { MS } from "../ffi/constants.ts";
+import { bindMount, domainname, hostname, keepCaps, mount, mountProc, tmpfs } from "../lib/steps.ts";
 import { type Plan, plan } from "../lib/plan.ts";
 import type { Arg, Op } from "../ffi/program.ts";
 
@@ -103,17 +105,17 @@ Deno.test("compile() describes every op with a non-empty operation", () => {
     uidMap: [{ inside: 0, outside: 1000, count: 1 }],
     gidMap: [{ inside: 0, outside: 1000, count: 1 }],
     setgroups: "deny",
-    keepCaps: true,
-    hostname: "h",
-    domainname: "d",
     monotonic: 1,
     boottime: 2,
-    mounts: [
-      { kind: "bind", source: "/a", target: "/b", readonly: true },
-      { kind: "tmpfs", target: "/t", options: "" },
-      { kind: "mount", source: "s", target: "/m", type: "ramfs", flags: 0, data: "" },
+    actions: [
+      hostname("h"),
+      domainname("d"),
+      bindMount("/a", "/b", { readonly: true }),
+      tmpfs("/t"),
+      mount({ source: "s", target: "/m", type: "ramfs" }),
+      mountProc(),
+      keepCaps(),
     ],
-    mountProc: "/proc",
     root: "/r",
     wd: "/w",
     killChild: 9,
@@ -140,11 +142,8 @@ Deno.test("compile() follows the documented order of steps", () => {
     uidMap: [{ inside: 0, outside: 1000, count: 1 }],
     gidMap: [{ inside: 0, outside: 1000, count: 1 }],
     setgroups: "deny",
-    keepCaps: true,
-    hostname: "h",
     monotonic: 5,
-    mounts: [{ kind: "tmpfs", target: "/t", options: "" }],
-    mountProc: "/proc",
+    actions: [hostname("h"), tmpfs("/t"), mountProc(), keepCaps()],
     root: "/r",
     killChild: 9,
     setuid: 1,
@@ -157,11 +156,11 @@ Deno.test("compile() follows the documented order of steps", () => {
     "time",
     "idmap",
     "propagation",
-    "uts",
-    "mount",
+    "hostname",
+    "tmpfs",
     "root",
-    "proc",
-    "caps",
+    "mount-proc",
+    "keep-caps",
     "ids",
     "signals",
     "fds",
@@ -293,25 +292,25 @@ Deno.test("compile() leaves the propagation alone when unchanged or without a mo
 });
 
 Deno.test("compile() sets the hostname and then the domain name", () => {
-  const c = build({ namespaces: ["uts"], hostname: "bóx", domainname: "example" });
+  const c = build({ namespaces: ["uts"], actions: [hostname("bóx"), domainname("example")] });
   assertEquals(middle(c), ["sethostname", "setdomainname"]);
   assertEquals(text(c.ops[1]!.args[0]), "bóx");
   assertEquals(c.ops[1]!.args[1], 4);
   assertEquals(text(c.ops[2]!.args[0]), "example");
   assertEquals(c.ops[2]!.args[1], 7);
   assertEquals(c.infos[1]!.operation, 'set the hostname to "bóx"');
-  assertEquals(middle(build({ namespaces: ["uts"], domainname: "d" })), ["setdomainname"]);
+  assertEquals(middle(build({ namespaces: ["uts"], actions: [domainname("d")] })), ["setdomainname"]);
 });
 
 Deno.test("compile() makes the mounts in the order given", () => {
   const c = build({
     namespaces: ["mnt"],
     propagation: "unchanged",
-    mounts: [
-      { kind: "bind", source: "/src", target: "/dst", readonly: false },
-      { kind: "tmpfs", target: "/tmp", options: "size=1m" },
-      { kind: "bind", source: "/ro", target: "/ro2", readonly: true },
-      { kind: "mount", source: "dev", target: "/mnt", type: "ext4", flags: MS.NOEXEC, data: "noatime" },
+    actions: [
+      bindMount("/src", "/dst"),
+      tmpfs("/tmp", "size=1m"),
+      bindMount("/ro", "/ro2", { readonly: true }),
+      mount({ source: "dev", target: "/mnt", type: "ext4", flags: MS.NOEXEC, data: "noatime" }),
     ],
   });
   assertEquals(c.ops.slice(1, -4), [
@@ -339,12 +338,11 @@ Deno.test("compile() makes the mounts in the order given", () => {
 Deno.test("compile() makes the mounts after the propagation and the hostname", () => {
   const c = build({
     namespaces: ["mnt", "uts"],
-    hostname: "h",
-    mounts: [{ kind: "tmpfs", target: "/t", options: "" }],
+    actions: [hostname("h"), tmpfs("/t")],
   });
   assertEquals(middle(c), ["mount", "sethostname", "mount"]);
   assertEquals(c.infos[1]!.role, "propagation");
-  assertEquals(c.infos[3]!.role, "mount");
+  assertEquals(c.infos[3]!.role, "tmpfs");
 });
 
 Deno.test("compile() changes the root, then the working directory", () => {
@@ -369,25 +367,25 @@ Deno.test("compile() changes the working directory alone without a root", () => 
 });
 
 Deno.test("compile() detaches the old proc, ignoring errors, then mounts proc", () => {
-  const c = build({ namespaces: ["mnt", "pid"], propagation: "unchanged", mountProc: "/proc" });
+  const c = build({ namespaces: ["mnt", "pid"], propagation: "unchanged", actions: [mountProc()] });
   assertEquals(c.ops.slice(1, -4), [
     { call: "umount2", args: [{ str: "/proc" }, 2], ignore: true },
     { call: "mount", args: [{ str: "proc" }, { str: "/proc" }, { str: "proc" }, MS.NOSUID | MS.NODEV | MS.NOEXEC, 0] },
   ]);
   assertEquals(c.infos.slice(1, -4).map((i) => [i.syscall, i.role, i.path]), [
-    ["umount2", "proc", "/proc"],
-    ["mount", "proc", "/proc"],
+    ["umount2", "mount-proc", "/proc"],
+    ["mount", "mount-proc", "/proc"],
   ]);
 });
 
 Deno.test("compile() mounts proc after changing the root", () => {
-  const c = build({ namespaces: ["mnt"], propagation: "unchanged", root: "/r", mountProc: "/proc" });
+  const c = build({ namespaces: ["mnt"], propagation: "unchanged", root: "/r", actions: [mountProc()] });
   assertEquals(middle(c), ["chroot", "chdir", "umount2", "mount"]);
 });
 
 Deno.test("compile() makes the capabilities inheritable and raises each one as ambient", () => {
-  const c = compile({ ...BASE, keepCaps: true }, EXEC, { capLastCap: 40 });
-  const caps = byRole(c, "caps");
+  const c = compile({ ...BASE, actions: [keepCaps()] }, EXEC, { capLastCap: 40 });
+  const caps = byRole(c, "keep-caps");
   assertEquals(caps.map((op) => op.call), ["capset", ...Array(41).fill("prctl")]);
   const [header, data] = caps[0]!.args;
   assert(typeof header === "object" && "bytes" in header && typeof data === "object" && "bytes" in data);
@@ -401,13 +399,13 @@ Deno.test("compile() makes the capabilities inheritable and raises each one as a
 });
 
 Deno.test("compile() raises as many ambient capabilities as the kernel knows", () => {
-  const c = compile({ ...BASE, keepCaps: true }, EXEC, { capLastCap: 31 });
-  const caps = byRole(c, "caps");
+  const c = compile({ ...BASE, actions: [keepCaps()] }, EXEC, { capLastCap: 31 });
+  const caps = byRole(c, "keep-caps");
   assertEquals(caps.length, 33);
   const [, data] = caps[0]!.args;
   assert(typeof data === "object" && "bytes" in data);
   assertEquals(Array.from(new Uint32Array(data.bytes.slice().buffer)), [0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0]);
-  assertEquals(byRole(build(), "caps"), []);
+  assertEquals(byRole(build(), "keep-caps"), []);
 });
 
 Deno.test("compile() sets the gid, drops the groups, then sets the uid", () => {
@@ -428,7 +426,7 @@ Deno.test("compile() sets the uid alone", () => {
 });
 
 Deno.test("compile() keeps the capabilities before changing ids", () => {
-  const c = build({ keepCaps: true, setuid: 1, setgid: 1 });
+  const c = build({ actions: [keepCaps()], setuid: 1, setgid: 1 });
   const names = middle(c);
   assertEquals(names[0], "capset");
   assertEquals(names.slice(-3), ["setresgid", "setgroups", "setresuid"]);

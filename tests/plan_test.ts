@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { describePlan, plan, type PlanContext } from "../lib/plan.ts";
+import { plan, type PlanContext } from "../lib/plan.ts";
 import {
   bindMount,
   domainname,
@@ -63,14 +63,9 @@ Deno.test("plan() of no steps creates nothing and keeps the defaults", () => {
     gidMap: undefined,
     mapsNeedParent: false,
     setgroups: undefined,
-    keepCaps: false,
     propagation: "private",
-    hostname: undefined,
-    domainname: undefined,
     monotonic: undefined,
     boottime: undefined,
-    mounts: [],
-    mountProc: undefined,
     root: undefined,
     wd: undefined,
     killChild: undefined,
@@ -81,6 +76,7 @@ Deno.test("plan() of no steps creates nothing and keeps the defaults", () => {
     enterRoot: undefined,
     enterWd: undefined,
     enterIds: undefined,
+    actions: [],
   });
 });
 
@@ -171,9 +167,11 @@ Deno.test("plan() keeps the last of repeated steps", () => {
     setgroups("allow"),
   );
   assertEquals(
-    [p.hostname, p.domainname, p.propagation, p.monotonic, p.boottime, p.mountProc, p.root, p.wd],
-    ["b", "d", "unchanged", 2, 4, "/p2", "/r2", "/w2"],
+    [p.propagation, p.monotonic, p.boottime, p.root, p.wd],
+    ["unchanged", 2, 4, "/r2", "/w2"],
   );
+  // The steps that compile themselves: the last of each kind, by phase.
+  assertEquals<readonly Step[]>(p.actions, [hostname("b"), domainname("d"), mountProc("/p2")]);
   assertEquals([p.killChild, p.setuid, p.setgid, p.setgroups], [15, 2, 4, "allow"]);
 });
 
@@ -200,8 +198,12 @@ Deno.test("plan() keeps all mounts in the order given", () => {
     bindMount("/d", "/e"),
   ];
   const p = planOf(...steps);
-  assertEquals<readonly Step[]>(p.mounts, steps);
-  assertEquals(p.mounts.map((m) => m.kind), ["tmpfs", "bind", "mount", "bind"]);
+  assertEquals<readonly Step[]>(p.actions, steps);
+});
+
+Deno.test("plan() orders the steps that compile themselves by phase, then as given", () => {
+  const p = planOf(mountProc(), keepCaps(), tmpfs("/t"), hostname("h"), bindMount("/a", "/b"));
+  assertEquals(p.actions.map((s) => s.kind), ["hostname", "tmpfs", "bind", "mount-proc", "keep-caps"]);
 });
 
 Deno.test("plan() maps root to the caller's ids and denies setgroups", () => {
@@ -356,8 +358,8 @@ Deno.test("plan() keeps setgroups deny when asked with a single group mapping", 
 });
 
 Deno.test("plan() accepts a hostname of 64 bytes", () => {
-  assertEquals(planOf(hostname("h".repeat(64))).hostname, "h".repeat(64));
-  assertEquals(planOf(domainname("d".repeat(64))).domainname, "d".repeat(64));
+  assertEquals(planOf(hostname("h".repeat(64))).actions, [hostname("h".repeat(64))]);
+  assertEquals(planOf(domainname("d".repeat(64))).actions, [domainname("d".repeat(64))]);
 });
 
 Deno.test("plan() rejects a hostname longer than 64 bytes", () => {
@@ -370,7 +372,7 @@ Deno.test("plan() rejects a hostname longer than 64 bytes", () => {
 
 Deno.test("plan() counts the hostname's length in UTF-8 bytes", () => {
   assertThrows(() => planOf(hostname("é".repeat(33))), RangeError, "longer than 64 bytes");
-  assertEquals(planOf(hostname("é".repeat(32))).hostname, "é".repeat(32));
+  assertEquals(planOf(hostname("é".repeat(32))).actions, [hostname("é".repeat(32))]);
 });
 
 Deno.test("plan() accepts negative and zero clock offsets", () => {
@@ -410,11 +412,6 @@ Deno.test("plan() rejects blocks that overlap", () => {
     RangeError,
     "Cannot write the gid map: a block of 0 ids",
   );
-});
-
-Deno.test("describePlan() names the namespaces and the kill-child signal", () => {
-  assertEquals(describePlan(planOf(namespaces("pid"), mapRootUser(), killChild(15))), "pid user, kill-child SIGTERM");
-  assertEquals(describePlan(planOf()), "no new namespaces");
 });
 
 Deno.test("unshare(), nsenter() and the namespaces step refuse what they do not know, rather than ignore it", async () => {

@@ -352,7 +352,8 @@ Deno.test("planUnshare() maps the caller to root", () => {
 Deno.test("planUnshare() plans what parseUnshare() read", () => {
   const p = planUnshare(run(["-mp", "--mount-proc", "--hostname=box", "--kill-child=TERM", "ps"]).options);
   assertEquals(p.namespaces, ["mnt", "uts", "pid"]);
-  assertEquals([p.mountProc, p.hostname, p.killChild], ["/proc", "box", 15]);
+  assertEquals(p.actions, [{ kind: "hostname", name: "box" }, { kind: "mount-proc", target: "/proc" }]);
+  assertEquals(p.killChild, 15);
 });
 
 Deno.test("planUnshare() rejects -r with --setgroups allow", () => {

@@ -1,0 +1,122 @@
+/**
+ * What defines a kind of setup step: how it is checked, which namespaces it
+ * implies, which system calls it becomes in the child, how `nsh export`
+ * writes it and what a failure of it hints. One object per kind, beside the
+ * function that makes its steps; lib/plan.ts and lib/compile.ts read them.
+ *
+ * Private to lib/: the public API is the step functions and `Step`.
+ *
+ * @module
+ */
+
+import type { Op } from "../../ffi/program.ts";
+import type { NamespaceType } from "../namespaces.ts";
+
+/**
+ * Where a step's system calls go in the child's program, in this order
+ * (lib/compile.ts lists all phases, with those of the engine's own between):
+ *
+ * - `uts`: hostname and domain name, after the id maps and the propagation;
+ * - `mount`: mounts in the current tree, in the order given;
+ * - `newroot`: a root assembled from nothing, then pivot_root;
+ * - `proc`: after the root changed (proc shows the new PID namespace);
+ * - `caps`: capabilities, before ids change;
+ * - `harden`: after ids: no_new_privs, a new session, Landlock;
+ * - `seccomp`: the last step before execve.
+ *
+ * `core` kinds are planned and compiled by lib/plan.ts and lib/compile.ts
+ * themselves: namespaces, id maps, joins, the root, ids, the death signal,
+ * clock offsets and the mount propagation, which shape how the child is
+ * launched and what the parent does for it.
+ */
+export type Phase = "core" | "uts" | "mount" | "newroot" | "proc" | "caps" | "harden" | "seccomp";
+
+/** The phases of step kinds that compile themselves, in the order their calls run. */
+export const PHASES: readonly Exclude<Phase, "core">[] = [
+  "uts",
+  "mount",
+  "newroot",
+  "proc",
+  "caps",
+  "harden",
+  "seccomp",
+];
+
+/** What a system call of the child does, for error messages and hints. */
+export interface OpInfo {
+  /** The system call, as the error names it. */
+  readonly syscall: string;
+  /** What was attempted, as a verb phrase. */
+  readonly operation: string;
+  /** The path the user gave, if the call is about one. */
+  readonly path?: string;
+  /** The namespaces a call of the `enter` role joins, for hints. */
+  readonly types?: readonly NamespaceType[];
+  /** What the call belongs to: a phase of lib/compile.ts, or the kind of step that made it. */
+  readonly role: string;
+}
+
+/** Facts about the machine and the caller that compiling may need. */
+export interface CompileFacts {
+  /** `CAP_LAST_CAP`. */
+  readonly capLastCap: number;
+  /** The caller's effective uid. */
+  readonly euid: number;
+}
+
+/** Where a step kind writes the system calls of its steps. */
+export interface Emitter {
+  /**
+   * Adds a system call.
+   *
+   * @returns Its index, for a later call that takes its result (`{ result }`).
+   */
+  add(op: Op, info: OpInfo): number;
+  /** Adds open + write + close of a small file, each described by `info`. */
+  writeFile(path: string, content: string | Uint8Array, info: Omit<OpInfo, "syscall">): void;
+  /** Facts about the machine. */
+  readonly facts: CompileFacts;
+}
+
+/** The part of a plan that a step kind may consult when it compiles. */
+export interface PlanView {
+  /** The namespaces the child creates. */
+  readonly namespaces: readonly NamespaceType[];
+  /** The new root, if the root changes (`root()`). */
+  readonly root: string | undefined;
+  /** The uid the program takes inside, if set. */
+  readonly setuid: number | undefined;
+}
+
+/** The definition of one kind of step. */
+export interface StepKind<S extends { readonly kind: string }> {
+  /** The kind, as in the step's `kind` field. */
+  readonly kind: S["kind"];
+  /** Where its calls go; see {@linkcode Phase}. */
+  readonly phase: Phase;
+  /** `"last"`: a later step of the kind replaces an earlier one (a hostname); `"each"`: all take effect in order (mounts). */
+  readonly repeats: "last" | "each";
+  /**
+   * Checks a step's values before anything starts.
+   *
+   * @throws {TypeError} For malformed or contradictory values.
+   * @throws {RangeError} For values out of range.
+   */
+  check?(step: S): void;
+  /** The new namespaces it needs, given the types the steps join (a joined UTS namespace takes a hostname itself). */
+  implies?(step: S, joined: ReadonlySet<NamespaceType>): readonly NamespaceType[];
+  /** Writes its system calls (kinds of a phase other than `core`). */
+  compile?(step: S, out: Emitter, plan: PlanView): void;
+  /** The function of mod.ts that makes the step, and its arguments, as `nsh export` writes it. */
+  code(step: S): StepCode;
+  /** A hint for a failed call of its steps, when one applies. */
+  hint?(info: OpInfo, errno: number, rootless: boolean): string | undefined;
+}
+
+/** A call of a step function: `hostname("box")`. */
+export interface StepCode {
+  /** The function's name in mod.ts. */
+  readonly fn: string;
+  /** Its arguments, as JSON-like values (`undefined` for a default left out). */
+  readonly args: readonly unknown[];
+}

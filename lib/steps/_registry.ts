@@ -1,0 +1,50 @@
+/**
+ * The kinds of steps, gathered from the modules that define them. Adding a
+ * kind to one of these modules adds it here; a new module needs one line.
+ *
+ * @module
+ */
+
+import type { StepKind } from "./_kind.ts";
+import * as created from "./new.ts";
+import * as joined from "./enter.ts";
+import * as users from "./users.ts";
+import * as uts from "./uts.ts";
+import * as mounts from "./mounts.ts";
+import * as process from "./process.ts";
+import * as caps from "./caps.ts";
+
+/** Every kind's definition. */
+export const DEFINITIONS = [
+  ...created.KINDS,
+  ...joined.KINDS,
+  ...users.KINDS,
+  ...uts.KINDS,
+  ...mounts.KINDS,
+  ...process.KINDS,
+  ...caps.KINDS,
+] as const;
+
+/** The step type a definition is for. */
+type StepOf<D> = D extends StepKind<infer S> ? S : never;
+
+/** One setup step, of any kind. */
+export type AnyStep = StepOf<(typeof DEFINITIONS)[number]>;
+
+/** Each step kind's definition, by the kind's name. */
+export const KINDS: { readonly [K in AnyStep["kind"]]: StepKind<Extract<AnyStep, { kind: K }>> } = Object.fromEntries(
+  DEFINITIONS.map((d) => [d.kind, d]),
+) as never;
+
+/**
+ * The definition of a step's kind.
+ *
+ * @param step The step.
+ * @returns Its kind's definition.
+ * @throws {TypeError} For a value that is no step.
+ */
+export function kindOf(step: AnyStep): StepKind<AnyStep> {
+  const kind = (KINDS as Record<string, StepKind<AnyStep> | undefined>)[step?.kind];
+  if (!kind) throw new TypeError(`Not a setup step: ${Deno.inspect(step)}`);
+  return kind;
+}

@@ -1,0 +1,95 @@
+/**
+ * The program's process: its root and working directory, and the signal it
+ * gets when nsh dies.
+ *
+ * @module
+ */
+
+import type { StepKind } from "./_kind.ts";
+
+/** A new root directory. */
+export interface RootStep {
+  /** The kind of step. */
+  readonly kind: "root";
+  /** The directory. */
+  readonly dir: string;
+}
+
+/** A new working directory. */
+export interface WdStep {
+  /** The kind of step. */
+  readonly kind: "wd";
+  /** The directory. */
+  readonly dir: string;
+}
+
+/** The signal the program gets when the process that started it dies. */
+export interface KillChildStep {
+  /** The kind of step. */
+  readonly kind: "kill-child";
+  /** The signal number. */
+  readonly signal: number;
+}
+
+/**
+ * Changes the root directory of the program (`--root`), after the mounts.
+ *
+ * @param dir The new root.
+ * @returns The step.
+ */
+export function root(dir: string): RootStep {
+  return { kind: "root", dir };
+}
+
+/**
+ * Changes the working directory of the program (`--wd`), after the root.
+ *
+ * @param dir The directory.
+ * @returns The step.
+ */
+export function workdir(dir: string): WdStep {
+  return { kind: "wd", dir };
+}
+
+/**
+ * The program gets `signal` when the process that started it dies
+ * (`--kill-child`).
+ *
+ * @param signal The signal number (SIGKILL when not given).
+ * @returns The step.
+ */
+export function killChild(signal = 9): KillChildStep {
+  return { kind: "kill-child", signal };
+}
+
+/** The kind of {@linkcode root} steps. */
+const ROOT: StepKind<RootStep> = {
+  kind: "root",
+  phase: "core",
+  repeats: "last",
+  code: (step) => ({ fn: "root", args: [step.dir] }),
+};
+
+/** The kind of {@linkcode workdir} steps. */
+const WD: StepKind<WdStep> = {
+  kind: "wd",
+  phase: "core",
+  repeats: "last",
+  code: (step) => ({ fn: "workdir", args: [step.dir] }),
+};
+
+/** The kind of {@linkcode killChild} steps. */
+const KILL_CHILD: StepKind<KillChildStep> = {
+  kind: "kill-child",
+  phase: "core",
+  repeats: "last",
+  check(step) {
+    if (!Number.isInteger(step.signal) || step.signal < 1 || step.signal > 64) {
+      throw new RangeError(`Cannot use signal ${step.signal} for kill-child: not a signal number`);
+    }
+  },
+  code: (step) => ({ fn: "killChild", args: step.signal === 9 ? [] : [step.signal] }),
+};
+
+/** The kinds of steps this module defines, for lib/steps/_registry.ts. */
+export const KINDS = [ROOT, WD, KILL_CHILD] as const;
