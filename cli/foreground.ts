@@ -70,8 +70,16 @@ export async function runForeground(
     if (!child) early.push([signal, fromTerminal]);
     else if (deliver(child, signal, fromTerminal)) emulated ??= signalNumber(signal);
   };
+  // A program in a session of its own is out of the terminal's reach: nsh
+  // passes the terminal's Ctrl-C and Ctrl-\ on.
+  const detached = p.actions.some((s) => s.kind === "new-session");
   const listeners: [Deno.Signal, () => void][] = (
-    [["SIGINT", !options.forwardSignals], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const
+    [
+      ["SIGINT", !options.forwardSignals && !detached],
+      ["SIGQUIT", !detached],
+      ["SIGTERM", false],
+      ["SIGHUP", false],
+    ] as const
   ).map(([signal, fromTerminal]) => [signal, () => handle(signal, fromTerminal)]);
   programEnded(undefined);
   for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);

@@ -15,7 +15,15 @@ import { parseIdRange } from "../lib/idmap.ts";
 import { namespaceInfo } from "../lib/namespaces.ts";
 import { signalNumber } from "../ffi/signals.ts";
 import type { Plan } from "../lib/plan.ts";
-import type { Propagation } from "../lib/steps.ts";
+import {
+  addCapabilities,
+  dropCapabilities,
+  keepCapabilities,
+  newSession,
+  noNewPrivs,
+  type Propagation,
+  type Step,
+} from "../lib/steps.ts";
 
 /** The options of `nsh unshare`, as util-linux names them. */
 export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
@@ -95,6 +103,57 @@ export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
   { long: "version", short: "V", arg: "none", help: "display version" },
 ];
 
+/** An option of nsh's own, which adds a setup step. */
+export interface StepOption extends OptionSpec {
+  /** The step the option adds, from its value. */
+  step(value: string | undefined): Step;
+}
+
+/** A comma-separated list of names. */
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "");
+}
+
+/**
+ * nsh's own options of `unshare` and `nsenter`, beyond util-linux's: each
+ * adds a setup step, in the order given. One entry per option.
+ */
+export const STEP_OPTIONS: readonly StepOption[] = [
+  {
+    long: "cap-drop",
+    arg: "required",
+    value: "<caps>",
+    help: "drop capabilities (comma-separated, or ALL)",
+    step: (value) => dropCapabilities(...list(value)),
+  },
+  {
+    long: "cap-add",
+    arg: "required",
+    value: "<caps>",
+    help: "add capabilities back after --cap-drop",
+    step: (value) => addCapabilities(...list(value)),
+  },
+  {
+    long: "cap-keep",
+    arg: "required",
+    value: "<caps>",
+    help: "keep only these capabilities",
+    step: (value) => keepCapabilities(...list(value)),
+  },
+  {
+    long: "no-new-privs",
+    arg: "none",
+    help: "no execve may grant privileges (setuid bits, file caps)",
+    step: () => noNewPrivs(),
+  },
+  {
+    long: "new-session",
+    arg: "none",
+    help: "run the program in a new session, without a terminal",
+    step: () => newSession(),
+  },
+];
+
 /** The help text of `nsh unshare`. */
 export function unshareHelp(): string {
   return `
@@ -105,6 +164,9 @@ Run a program with some namespaces unshared from the parent.
 
 Options:
 ${formatOptions(UNSHARE_OPTIONS)}
+
+nsh's own options (applied in the order given):
+${formatOptions(STEP_OPTIONS)}
 
 The program defaults to $SHELL, or /bin/sh. Option parsing stops at the
 program's first word. The program is always a new process: with --pid it is
@@ -133,6 +195,8 @@ export type UnshareRequest =
     readonly argv: string[];
     /** Whether the command line named the program (the shell then holds no context). */
     readonly program: boolean;
+    /** The steps of nsh's own options, in the order given. */
+    readonly steps: readonly Step[];
     /** `--forward-signals`: SIGINT sent to nsh goes on to the program too. */
     readonly forwardSignals?: true;
     /**
@@ -161,8 +225,9 @@ function integer(command: string, text: string, what: string, min = -(2 ** 53), 
  */
 export function parseUnshare(args: readonly string[], shell = "/bin/sh"): UnshareRequest {
   const cmd = "unshare";
-  const { options, rest } = getopt(cmd, UNSHARE_OPTIONS, args);
+  const { options, rest } = getopt(cmd, [...UNSHARE_OPTIONS, ...STEP_OPTIONS], args);
   const o: UnshareOptions = {};
+  const steps: Step[] = [];
   let forwardSignals = false;
   let keepEnv: string[] | undefined;
   for (const { name, value } of options) {
@@ -170,6 +235,11 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     if (ns && ns.option === name) {
       // A value binds the new namespace to that file.
       o[name as "mount"] = value ?? true;
+      continue;
+    }
+    const own = STEP_OPTIONS.find((s) => s.long === name);
+    if (own) {
+      steps.push(own.step(value));
       continue;
     }
     switch (name) {
@@ -277,6 +347,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     options: o,
     argv,
     program,
+    steps,
     ...(forwardSignals ? { forwardSignals: true } : {}),
     ...(keepEnv ? { keepEnv } : {}),
   };
@@ -307,8 +378,8 @@ export function keptEnvironment(
  * @returns The plan.
  * @throws {ValueError} For contradictory or out-of-range options.
  */
-export function planUnshare(options: UnshareOptions): Plan {
-  return planCommand("unshare", unshareSteps(options));
+export function planUnshare(options: UnshareOptions, steps: readonly Step[] = []): Plan {
+  return planCommand("unshare", [...unshareSteps(options), ...steps]);
 }
 
 /** `nsh unshare`. */
@@ -325,7 +396,7 @@ export const unshareCommand: CliCommand = {
       return 0;
     }
     const env = request.keepEnv ? keptEnvironment(Deno.env.toObject(), request.keepEnv) : undefined;
-    return await runForeground(planUnshare(request.options), request.argv, env, {
+    return await runForeground(planUnshare(request.options, request.steps), request.argv, env, {
       forwardSignals: request.forwardSignals ?? false,
     });
   },

@@ -164,3 +164,65 @@ export const OPEN_TREE_CLONE = 1;
 export const MOVE_MOUNT_F_EMPTY_PATH = 4;
 /** open_tree(2), mount_setattr(2): the whole tree below. */
 export const AT_RECURSIVE = 0x8000;
+
+// Capabilities (linux/capability.h) and prctl(2)
+/** The capabilities by number, as linux/capability.h names them. */
+export const CAPABILITY_NAMES: readonly string[] = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+];
+/** capset(2) and capget(2): version 3, two 32-bit words per set. */
+export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+/** prctl(2): the signal the process gets when its parent dies. */
+export const PR_SET_PDEATHSIG = 1;
+/** prctl(2): keep the permitted capabilities when the uid stops being 0. */
+export const PR_SET_KEEPCAPS = 8;
+/** prctl(2): drop a capability from the bounding set. */
+export const PR_CAPBSET_DROP = 24;
+/** prctl(2): no execve may grant privileges again (setuid bits, file capabilities). */
+export const PR_SET_NO_NEW_PRIVS = 38;
+/** prctl(2): the ambient capability set. */
+export const PR_CAP_AMBIENT = 47;
+/** PR_CAP_AMBIENT: raise one. */
+export const PR_CAP_AMBIENT_RAISE = 2;
+/** PR_CAP_AMBIENT: clear them all. */
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;

@@ -136,6 +136,12 @@ export interface CompileContext {
    * the privileges to join the others), as util-linux nsenter does.
    */
   readonly euid?: number;
+  /**
+   * This process's permitted capabilities (a bit set, as `CapPrm` in
+   * /proc/self/status): what a child without a user namespace of its own
+   * holds when this process is not root. None when not given.
+   */
+  readonly capPermitted?: bigint;
 }
 
 /** The system calls of a child program, and what each does. */
@@ -152,6 +158,12 @@ class Program implements Emitter {
         return context.capLastCap;
       },
       euid,
+      capabilitiesHeld(plan) {
+        const last = context.capLastCap;
+        const all = plan.namespaces.includes("user") || plan.enter.some((e) => e.type === "user") || euid === 0;
+        const bits = all ? (1n << BigInt(last + 1)) - 1n : context.capPermitted ?? 0n;
+        return new Set(Array.from({ length: last + 1 }, (_, i) => i).filter((i) => (bits >> BigInt(i)) & 1n));
+      },
     };
   }
 
@@ -175,7 +187,7 @@ class Program implements Emitter {
   phase(p: Plan, phase: Exclude<Phase, "core">): void {
     for (const step of p.actions) {
       const kind = kindOf(step);
-      if (kind.phase === phase) kind.compile!(step as never, this, p);
+      if (kind.phase === phase || kind.laterPhases?.includes(phase)) kind.compile!(step as never, this, p, phase);
     }
   }
 }

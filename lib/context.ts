@@ -15,6 +15,7 @@ import type { Command } from "./command.ts";
 import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
+import { isPolicy } from "./steps/_registry.ts";
 import { ids } from "./system.ts";
 
 const O_RDONLY = 0;
@@ -79,6 +80,8 @@ export class Context {
   readonly #rootFd: number | undefined;
   #keepIds = false;
   #closed = false;
+  /** Restrictions for every program run in the context (capabilities, seccomp…). */
+  #policy: readonly Step[] = [];
 
   private constructor(
     init: {
@@ -112,7 +115,9 @@ export class Context {
    */
   static async hold(sandbox: Sandbox, parent?: Context): Promise<Context> {
     sandbox.check();
-    const list = parent ? [...parent.#joinSteps(), ...sandbox.steps] : sandbox.steps;
+    // Restrictions are for the programs run in the context, not its holder.
+    const setup = sandbox.steps.filter((s) => !isPolicy(s));
+    const list = parent ? [...parent.#joinSteps(), ...setup] : setup;
     const holder = await startHolder(planFor(list));
     try {
       const fds = Context.#open(holder.pid, differing(holder.pid));
@@ -131,6 +136,7 @@ export class Context {
       // Joining a user namespace takes root's ids there; with no map for root
       // (unshare -U alone), commands keep theirs, as nsenter --preserve-credentials.
       context.#keepIds = fds.has("user") && !mapsRoot(holder.pid);
+      context.#policy = [...(parent ? parent.#policy : []), ...sandbox.steps.filter(isPolicy)];
       return context;
     } catch (error) {
       holder.kill("SIGKILL");
@@ -246,7 +252,10 @@ export class Context {
   sandbox(): Sandbox {
     // Checked again at each use: once closed, the descriptors its steps
     // name (/proc/self/fd/N) may be reused for another context's namespaces.
-    return new Sandbox([...this.#joinSteps(), steps.workdir(this.cwd)], [() => void this.#joinSteps()]);
+    return new Sandbox(
+      [...this.#joinSteps(), steps.workdir(this.cwd), ...this.#policy],
+      [() => void this.#joinSteps()],
+    );
   }
 
   /**
@@ -264,13 +273,24 @@ export class Context {
 
   /**
    * Carries out setup steps in this context's namespaces at once: mounts
-   * (proc, bind, tmpfs), the hostname.
+   * (proc, bind, tmpfs), the hostname. Restrictions (capabilities,
+   * no_new_privs, seccomp, Landlock) apply to every program run in the
+   * context from then on; the context itself keeps what it needs to serve
+   * them.
    *
    * @param list The steps.
    * @throws {SyscallError} When a step fails; the context stays as it was.
    */
   async apply(...list: Step[]): Promise<void> {
-    await applyPlan(planFor([...this.#joinSteps(), ...list]));
+    // Restrictions take effect for the programs that follow: the setup
+    // children of later steps (mount-proc) and the holder keep their privileges.
+    const policy = list.filter(isPolicy);
+    const setup = list.filter((s) => !isPolicy(s));
+    if (setup.length) await applyPlan(planFor([...this.#joinSteps(), ...setup]));
+    if (policy.length) {
+      planFor(policy); // checks them now
+      this.#policy = [...this.#policy, ...policy];
+    }
   }
 
   /** Mounts proc for the context's PID namespace (`mount-proc`). */

@@ -17,7 +17,7 @@ import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
 import { type Plan, plan } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
-import { capLastCap, ids, kernelVersion } from "./system.ts";
+import { capLastCap, capPermitted, ids, kernelVersion } from "./system.ts";
 import { nonblocking, READABLE, type Wait, waitFor } from "./reactor.ts";
 
 /** How a standard stream of the child is connected. */
@@ -982,6 +982,9 @@ async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" |
         return capLastCap();
       },
       euid: ids().euid,
+      get capPermitted() {
+        return capPermitted();
+      },
     });
     if (sync && compiled.mode === "copy") {
       throw new Error(

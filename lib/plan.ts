@@ -269,7 +269,12 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
     enterRoot,
     enterWd,
     enterIds,
-    actions: [...actions.values()].flat()
+    actions: [...actions.values()].flatMap((list) => {
+      const kind = kindOf(list[0]!.step);
+      if (kind.repeats !== "fold") return list;
+      // One step for all of its kind, where the last one was.
+      return [{ step: kind.fold!(list.map((a) => a.step)), at: list.at(-1)!.at }];
+    })
       .sort((a, b) => phaseOf(a.step) - phaseOf(b.step) || a.at - b.at)
       .map((a) => a.step),
   };

@@ -165,6 +165,31 @@ export class Sandbox {
     return this.with(steps.workdir(dir));
   }
 
+  /** Drops capabilities; see {@linkcode steps.dropCapabilities}. */
+  dropCapabilities(...names: string[]): Sandbox {
+    return this.with(steps.dropCapabilities(...names));
+  }
+
+  /** Keeps only the named capabilities; see {@linkcode steps.keepCapabilities}. */
+  keepCapabilities(...names: string[]): Sandbox {
+    return this.with(steps.keepCapabilities(...names));
+  }
+
+  /** Adds capabilities back after a drop; see {@linkcode steps.addCapabilities}. */
+  addCapabilities(...names: string[]): Sandbox {
+    return this.with(steps.addCapabilities(...names));
+  }
+
+  /** Sets no_new_privs; see {@linkcode steps.noNewPrivs}. */
+  noNewPrivs(): Sandbox {
+    return this.with(steps.noNewPrivs());
+  }
+
+  /** Starts the program in a new session; see {@linkcode steps.newSession}. */
+  newSession(): Sandbox {
+    return this.with(steps.newSession());
+  }
+
   /** Kills the program when this process dies; see {@linkcode steps.killChild}. */
   killChild(signal = 9): Sandbox {
     return this.with(steps.killChild(signal));

@@ -73,8 +73,27 @@ export {
   type UmountOptions,
   type UmountStep,
 } from "./steps/mounts.ts";
-export { killChild, type KillChildStep, root, type RootStep, type WdStep, workdir } from "./steps/process.ts";
-export { keepCaps, type KeepCapsStep } from "./steps/caps.ts";
+export {
+  killChild,
+  type KillChildStep,
+  newSession,
+  type NewSessionStep,
+  root,
+  type RootStep,
+  type WdStep,
+  workdir,
+} from "./steps/process.ts";
+export {
+  addCapabilities,
+  type CapabilitiesStep,
+  capabilityNumber,
+  dropCapabilities,
+  keepCapabilities,
+  keepCaps,
+  type KeepCapsStep,
+  noNewPrivs,
+  type NoNewPrivsStep,
+} from "./steps/caps.ts";
 
 /**
  * One setup step, of any kind: a value that a function of this module made.

@@ -96,3 +96,13 @@ export function inheritedFds(): readonly number[] {
   inherited = fds.sort((a, b) => a - b);
   return inherited;
 }
+
+/**
+ * This process's permitted capabilities.
+ *
+ * @returns `CapPrm` of /proc/self/status as a bit set; none when unreadable.
+ */
+export function capPermitted(): bigint {
+  const hex = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readSmallFile("/proc/self/status") ?? "")?.[1];
+  return hex ? BigInt(`0x${hex}`) : 0n;
+}

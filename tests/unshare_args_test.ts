@@ -29,7 +29,7 @@ function usageError(...args: string[]): UsageError {
 }
 
 Deno.test("parseUnshare() runs the given shell when no program is given", () => {
-  assertEquals(run([], "/bin/zsh"), { kind: "run", options: {}, argv: ["/bin/zsh"], program: false });
+  assertEquals(run([], "/bin/zsh"), { kind: "run", options: {}, argv: ["/bin/zsh"], program: false, steps: [] });
   assertEquals(run(["-m"], "/bin/zsh").argv, ["/bin/zsh"]);
 });
 

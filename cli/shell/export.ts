@@ -22,6 +22,7 @@ import type { Io } from "../commands.ts";
 import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "../../lib/options.ts";
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
+import { kindOf } from "../../lib/steps/_registry.ts";
 import { NETNS_SUBCOMMANDS } from "../netns.ts";
 import { hostnameArgument, normalizePath, parseMount, readScript } from "./session.ts";
 
@@ -386,6 +387,13 @@ class Translator {
     return object(Object.entries(value as object).map(([k, v]) => [k, this.#value(v)]));
   }
 
+  /** A step as the call of mod.ts that makes it: `dropCapabilities("ALL")`. */
+  #step(step: Step): Doc {
+    const { fn, args } = kindOf(step).code(step);
+    this.#import(fn);
+    return call(fn, args.map((a) => this.#value(a)));
+  }
+
   #options(options: UnshareOptions | NsenterOptions): [string, Doc][] {
     return Object.entries(options).map(([k, v]) => [k, this.#value(v)]);
   }
@@ -640,7 +648,8 @@ class Translator {
       throw this.#fail("--forward-signals is about nsh's own signals, which a program has not");
     }
     this.#import("unshare");
-    const box = callWithObject("unshare", this.#options(request.options));
+    let box: Doc = callWithObject("unshare", this.#options(request.options));
+    if (request.steps.length) box = [box, call(".with", request.steps.map((step) => this.#step(step)))];
     if (program.length) return this.#programIn(box, program);
     const parent = this.#context;
     const types = new Set([...(parent?.types ?? []), ...stepTypes(unshareSteps(request.options))]);

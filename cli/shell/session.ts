@@ -412,7 +412,7 @@ export class Session {
       return 0;
     }
     if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
-    const box = unshare(request.options);
+    const box = unshare(request.options).with(...request.steps);
     const made = planCommand("unshare", box.steps).namespaces; // checks the options before anything starts
     if (request.program) {
       const env = request.keepEnv

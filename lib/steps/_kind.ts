@@ -62,6 +62,12 @@ export interface CompileFacts {
   readonly capLastCap: number;
   /** The caller's effective uid. */
   readonly euid: number;
+  /**
+   * The capabilities the child holds in its user namespace when it sets up:
+   * all of them in a user namespace it made or joined, or as root; else
+   * this process's own permitted set.
+   */
+  capabilitiesHeld(plan: PlanView): ReadonlySet<number>;
 }
 
 /** Where a step kind writes the system calls of its steps. */
@@ -86,16 +92,31 @@ export interface PlanView {
   readonly root: string | undefined;
   /** The uid the program takes inside, if set. */
   readonly setuid: number | undefined;
+  /** Lines of the uid map of a new user namespace, if one is written. */
+  readonly uidMap: readonly { readonly inside: number; readonly outside: number; readonly count: number }[] | undefined;
+  /** Existing namespaces joined first. */
+  readonly enter: readonly { readonly type: NamespaceType }[];
+  /** The ids taken in a joined user namespace, if any. */
+  readonly enterIds: { readonly uid: number; readonly gid: number } | undefined;
 }
 
 /** The definition of one kind of step. */
 export interface StepKind<S extends { readonly kind: string }> {
   /** The kind, as in the step's `kind` field. */
   readonly kind: S["kind"];
-  /** Where its calls go; see {@linkcode Phase}. */
+  /** Where its calls go; see {@linkcode Phase}. Its steps are ordered among the others by this phase. */
   readonly phase: Phase;
-  /** `"last"`: a later step of the kind replaces an earlier one (a hostname); `"each"`: all take effect in order (mounts). */
-  readonly repeats: "last" | "each";
+  /** More phases it writes calls in, after the first (capabilities: some before the ids change, some after). */
+  readonly laterPhases?: readonly Phase[];
+  /**
+   * `"last"`: a later step of the kind replaces an earlier one (a hostname);
+   * `"each"`: all take effect in order (mounts); `"fold"`: all are folded
+   * into one with {@linkcode StepKind.fold} (capabilities dropped, then some
+   * added back).
+   */
+  readonly repeats: "last" | "each" | "fold";
+  /** Folds the steps of the kind, in order, into the one that takes effect. */
+  fold?(steps: readonly S[]): S;
   /**
    * Checks a step's values before anything starts.
    *
@@ -105,8 +126,8 @@ export interface StepKind<S extends { readonly kind: string }> {
   check?(step: S): void;
   /** The new namespaces it needs, given the types the steps join (a joined UTS namespace takes a hostname itself). */
   implies?(step: S, joined: ReadonlySet<NamespaceType>): readonly NamespaceType[];
-  /** Writes its system calls (kinds of a phase other than `core`). */
-  compile?(step: S, out: Emitter, plan: PlanView): void;
+  /** Writes its system calls for a phase (kinds of a phase other than `core`). */
+  compile?(step: S, out: Emitter, plan: PlanView, phase: Phase): void;
   /** The function of mod.ts that makes the step, and its arguments, as `nsh export` writes it. */
   code(step: S): StepCode;
   /** A hint for a failed call of its steps, when one applies. */

@@ -48,3 +48,17 @@ export function kindOf(step: AnyStep): StepKind<AnyStep> {
   if (!kind) throw new TypeError(`Not a setup step: ${Deno.inspect(step)}`);
   return kind;
 }
+
+/**
+ * Whether a step restricts what the program may do (capabilities,
+ * no_new_privs, a new session, Landlock, seccomp) rather than set up its
+ * namespaces: in a shell context such steps apply to the programs run there
+ * afterwards, not to the holder nor to the context's setup.
+ *
+ * @param step The step.
+ * @returns `true` for a restriction.
+ */
+export function isPolicy(step: AnyStep): boolean {
+  const phase = kindOf(step).phase;
+  return phase === "caps" || phase === "harden" || phase === "seccomp";
+}

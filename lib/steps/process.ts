@@ -31,6 +31,23 @@ export interface KillChildStep {
   readonly signal: number;
 }
 
+/** A new session for the program, without a controlling terminal. */
+export interface NewSessionStep {
+  /** The kind of step. */
+  readonly kind: "new-session";
+}
+
+/**
+ * Starts the program in a new session (setsid(2)), so that it has no
+ * controlling terminal: it cannot push input into the terminal it came from
+ * (the TIOCSTI hole). nsh still passes Ctrl-C on to it.
+ *
+ * @returns The step.
+ */
+export function newSession(): NewSessionStep {
+  return { kind: "new-session" };
+}
+
 /**
  * Changes the root directory of the program (`--root`), after the mounts.
  *
@@ -91,5 +108,20 @@ const KILL_CHILD: StepKind<KillChildStep> = {
   code: (step) => ({ fn: "killChild", args: step.signal === 9 ? [] : [step.signal] }),
 };
 
+/** The kind of {@linkcode newSession} steps. */
+const NEW_SESSION: StepKind<NewSessionStep> = {
+  kind: "new-session",
+  phase: "harden",
+  repeats: "last",
+  compile(_step, out) {
+    out.add({ call: "setsid", args: [] }, {
+      syscall: "setsid",
+      operation: "start a new session",
+      role: "new-session",
+    });
+  },
+  code: () => ({ fn: "newSession", args: [] }),
+};
+
 /** The kinds of steps this module defines, for lib/steps/_registry.ts. */
-export const KINDS = [ROOT, WD, KILL_CHILD] as const;
+export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION] as const;
