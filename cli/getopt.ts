@@ -24,6 +24,13 @@ export interface OptionSpec {
   readonly attached?: boolean;
   /** Placeholder for the value in help. */
   readonly value?: string;
+  /**
+   * How many words a required value takes (`--bind SRC DEST` takes 2): the
+   * first is `value`, the others `more`.
+   *
+   * @default {1}
+   */
+  readonly words?: number;
   /** One line of help. */
   readonly help: string;
 }
@@ -34,6 +41,8 @@ export interface ParsedOption {
   readonly name: string;
   /** Its value, or `undefined` when none was given. */
   readonly value: string | undefined;
+  /** The further words of an option that takes several. */
+  readonly more?: readonly string[];
 }
 
 /** The result of {@linkcode getopt}. */
@@ -83,6 +92,14 @@ export function getopt(command: string, specs: readonly OptionSpec[], args: read
         options.push({ name: spec.long, value: undefined });
       } else if (spec.arg === "optional") {
         options.push({ name: spec.long, value: inline });
+      } else if ((spec.words ?? 1) > 1) {
+        // As bubblewrap: all its words follow the option.
+        const count = spec.words!;
+        if (inline !== undefined) fail(`option '--${spec.long}' takes ${count} arguments, not '='`);
+        if (i + count > args.length) fail(`option '--${spec.long}' requires ${count} arguments`);
+        const [value, ...more] = args.slice(i, i + count);
+        i += count;
+        options.push({ name: spec.long, value, more });
       } else if (inline !== undefined) {
         options.push({ name: spec.long, value: inline });
       } else {

@@ -6,7 +6,7 @@
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
 import { lowerFirst, ValueError } from "./usage.ts";
-import { planCommand } from "./plan_command.ts";
+import { asValueError, planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -22,6 +22,15 @@ import {
   newSession,
   noNewPrivs,
   type Propagation,
+  rootBind,
+  rootChmod,
+  rootDev,
+  rootDir,
+  rootMqueue,
+  rootProc,
+  rootRemountReadonly,
+  rootSymlink,
+  rootTmpfs,
   type Step,
 } from "../lib/steps.ts";
 
@@ -105,8 +114,40 @@ export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
 
 /** An option of nsh's own, which adds a setup step. */
 export interface StepOption extends OptionSpec {
-  /** The step the option adds, from its value. */
-  step(value: string | undefined): Step;
+  /**
+   * The step the option adds, from its value (and the further words of an
+   * option that takes several).
+   *
+   * @throws {TypeError} For a value it cannot use.
+   */
+  step(value: string | undefined, more: readonly string[]): Step;
+}
+
+/** A mode in octal, as chmod(1) takes it. */
+function octalMode(text: string | undefined): number {
+  if (text === undefined || !/^[0-7]{1,4}$/.test(text)) {
+    throw new TypeError(`Cannot use '${text}' as a mode: it is octal, such as 0755`);
+  }
+  return parseInt(text, 8);
+}
+
+/** The options of binding into a new root, as bubblewrap names them. */
+function bindOptions(): StepOption[] {
+  const kinds = [
+    ["bind", "bind-mount", {}],
+    ["ro-bind", "bind-mount read-only", { readonly: true }],
+    ["dev-bind", "bind-mount, devices working", { devices: true }],
+  ] as const;
+  return kinds.flatMap(([name, what, options]) =>
+    [false, true].map((optional): StepOption => ({
+      long: optional ? `${name}-try` : name,
+      arg: "required",
+      words: 2,
+      value: "<src> <dest>",
+      help: `${what} src at dest in a new root${optional ? " (if src exists)" : ""}`,
+      step: (source, [dest]) => rootBind(source!, dest!, { ...options, optional }),
+    }))
+  );
 }
 
 /** A comma-separated list of names. */
@@ -151,6 +192,53 @@ export const STEP_OPTIONS: readonly StepOption[] = [
     arg: "none",
     help: "run the program in a new session, without a terminal",
     step: () => newSession(),
+  },
+  ...bindOptions(),
+  {
+    long: "tmpfs",
+    arg: "required",
+    value: "<dest>",
+    help: "a tmpfs at dest in a new root",
+    step: (dest) => rootTmpfs(dest!),
+  },
+  {
+    long: "dev",
+    arg: "required",
+    value: "<dest>",
+    help: "a minimal /dev at dest in a new root",
+    step: (d) => rootDev(d),
+  },
+  { long: "proc", arg: "required", value: "<dest>", help: "a proc at dest in a new root", step: (d) => rootProc(d) },
+  {
+    long: "mqueue",
+    arg: "required",
+    value: "<dest>",
+    help: "a message queue filesystem at dest in a new root",
+    step: (d) => rootMqueue(d),
+  },
+  { long: "dir", arg: "required", value: "<dest>", help: "a directory in a new root", step: (d) => rootDir(d!) },
+  {
+    long: "symlink",
+    arg: "required",
+    words: 2,
+    value: "<src> <dest>",
+    help: "a symbolic link at dest to src in a new root",
+    step: (target, [dest]) => rootSymlink(target!, dest!),
+  },
+  {
+    long: "remount-ro",
+    arg: "required",
+    value: "<dest>",
+    help: "make the mount at dest in the new root read-only",
+    step: (dest) => rootRemountReadonly(dest!),
+  },
+  {
+    long: "chmod",
+    arg: "required",
+    words: 2,
+    value: "<octal> <path>",
+    help: "change the mode of path in the new root",
+    step: (mode, [path]) => rootChmod(path!, octalMode(mode)),
   },
 ];
 
@@ -230,7 +318,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   const steps: Step[] = [];
   let forwardSignals = false;
   let keepEnv: string[] | undefined;
-  for (const { name, value } of options) {
+  for (const { name, value, more } of options) {
     const ns = namespaceInfo(name);
     if (ns && ns.option === name) {
       // A value binds the new namespace to that file.
@@ -239,7 +327,11 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     }
     const own = STEP_OPTIONS.find((s) => s.long === name);
     if (own) {
-      steps.push(own.step(value));
+      try {
+        steps.push(own.step(value, more ?? []));
+      } catch (error) {
+        throw asValueError(cmd, error);
+      }
       continue;
     }
     switch (name) {

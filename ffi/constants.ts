@@ -226,3 +226,13 @@ export const PR_CAP_AMBIENT = 47;
 export const PR_CAP_AMBIENT_RAISE = 2;
 /** PR_CAP_AMBIENT: clear them all. */
 export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+
+/** `MOUNT_ATTR_*` of mount_setattr(2): flags of a mount. */
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+} as const;
+/** The size of `struct mount_attr` in its first version. */
+export const MOUNT_ATTR_SIZE_VER0 = 32;

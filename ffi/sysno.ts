@@ -42,6 +42,11 @@ export type SyscallName =
   | "pidfd_getfd"
   | "capset"
   | "close_range"
+  | "unlinkat"
+  | "mount_setattr"
+  | "fchmodat"
+  | "symlinkat"
+  | "umask"
   | "execveat"
   | "setsid"
   | "open_tree"
@@ -87,6 +92,11 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   pidfd_getfd: 438,
   capset: 126,
   close_range: 436,
+  unlinkat: 263,
+  mount_setattr: 442,
+  fchmodat: 268,
+  symlinkat: 266,
+  umask: 95,
   execveat: 322,
   setsid: 112,
   open_tree: 428,
@@ -133,6 +143,11 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   pidfd_getfd: 438,
   capset: 91,
   close_range: 436,
+  unlinkat: 35,
+  mount_setattr: 442,
+  fchmodat: 53,
+  symlinkat: 36,
+  umask: 166,
   execveat: 281,
   setsid: 157,
   open_tree: 428,

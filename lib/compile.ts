@@ -33,7 +33,7 @@ import { cloneFlags, type NamespaceType } from "./namespaces.ts";
 import { formatIdMap } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
 import { kindOf } from "./steps/_registry.ts";
-import type { CompileFacts, Emitter, OpInfo, Phase } from "./steps/_kind.ts";
+import type { CompileFacts, Emitter, Frame, OpInfo, Phase } from "./steps/_kind.ts";
 import { signalName } from "../ffi/signals.ts";
 import { AT_EMPTY_PATH, AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, MS, O_CLOEXEC, O_WRONLY } from "../ffi/constants.ts";
 import { encodeText } from "../ffi/bytes.ts";
@@ -183,12 +183,21 @@ class Program implements Emitter {
     this.add({ call: "close", args: [{ result: fd }] }, { ...info, syscall: "close" });
   }
 
-  /** The calls of the plan's steps of one phase, in the plan's order. */
+  /** The calls of the plan's steps of one phase, in the plan's order, each run of a frame inside it. */
   phase(p: Plan, phase: Exclude<Phase, "core">): void {
+    let frame: Frame | undefined;
+    let begun = 0;
     for (const step of p.actions) {
       const kind = kindOf(step);
-      if (kind.phase === phase || kind.laterPhases?.includes(phase)) kind.compile!(step as never, this, p, phase);
+      if (kind.phase !== phase && !kind.laterPhases?.includes(phase)) continue;
+      if (kind.frame !== frame) {
+        frame?.end(this, p, begun);
+        frame = kind.frame;
+        begun = frame?.begin(this, p) ?? 0;
+      }
+      kind.compile!(step as never, this, p, phase);
     }
+    frame?.end(this, p, begun);
   }
 }
 

@@ -15,7 +15,7 @@ import type { Command } from "./command.ts";
 import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
-import { isPolicy } from "./steps/_registry.ts";
+import { isPolicy, kindOf } from "./steps/_registry.ts";
 import { ids } from "./system.ts";
 
 const O_RDONLY = 0;
@@ -69,6 +69,8 @@ export class Context {
   readonly types: readonly NamespaceType[];
   /** The context it was made in, if any. */
   readonly parent: Context | undefined;
+  /** Whether its programs see a root of its own (`root()`, or a new root assembled for it). */
+  readonly ownRoot: boolean;
   /** How it was made. */
   readonly origin: ContextOrigin;
   /** The working directory of its programs, as seen inside. */
@@ -88,6 +90,7 @@ export class Context {
       holder: Child | undefined;
       fds: Map<NamespaceType, number>;
       rootFd: number | undefined;
+      ownRoot?: boolean;
       parent: Context | undefined;
       origin: ContextOrigin;
       cwd: string;
@@ -97,6 +100,7 @@ export class Context {
     this.#fds = init.fds;
     this.#rootFd = init.rootFd;
     this.parent = init.parent;
+    this.ownRoot = init.ownRoot ?? false;
     this.origin = init.origin;
     this.cwd = init.cwd;
     this.vars = new Map();
@@ -122,13 +126,15 @@ export class Context {
     try {
       const fds = Context.#open(holder.pid, differing(holder.pid));
       const p = holder.plan;
-      const rooted = p.root !== undefined || (parent !== undefined && parent.#rootFd !== undefined);
+      const ownRoot = p.root !== undefined || p.actions.some((s) => kindOf(s).phase === "newroot");
+      const rooted = ownRoot || (parent !== undefined && parent.#rootFd !== undefined);
       const rootFd = rooted ? Context.#openPath(`/proc/${holder.pid}/root`) : undefined;
-      const cwd = p.root !== undefined ? p.wd ?? "/" : p.wd ?? (parent ? parent.cwd : Deno.cwd());
+      const cwd = ownRoot ? p.wd ?? "/" : p.wd ?? (parent ? parent.cwd : Deno.cwd());
       const context = new Context({
         holder,
         fds,
         rootFd,
+        ownRoot,
         parent,
         origin: { how: "unshare", steps: sandbox.steps },
         cwd,

@@ -17,6 +17,7 @@ import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
 import { type Plan, plan } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
+import { kindOf } from "./steps/_registry.ts";
 import { capLastCap, capPermitted, ids, kernelVersion } from "./system.ts";
 import { nonblocking, READABLE, type Wait, waitFor } from "./reactor.ts";
 
@@ -894,8 +895,24 @@ export async function applyPlan(p: Plan): Promise<void> {
   if (!status.success) throw new Error(`Cannot apply the setup: its process ended with status ${status.code}`);
 }
 
-async function launchPlan(p: Plan, options: StartOptions, end: "exec" | "hold" | "exit"): Promise<Child> {
+/**
+ * The plan with its steps completed in this process, as their kinds ask
+ * (sources resolved, optional ones that are missing left out).
+ */
+function prepared(p: Plan): Plan {
+  if (!p.actions.some((s) => kindOf(s).prepare)) return p;
+  const view = { sameMounts: !p.enter.some((e) => e.type === "mnt") };
+  const actions = p.actions.flatMap((step) => {
+    const kind = kindOf(step);
+    const done = kind.prepare ? kind.prepare(step, view) : step;
+    return done ? [done] : [];
+  });
+  return { ...p, actions };
+}
+
+async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold" | "exit"): Promise<Child> {
   const c = libc();
+  const p = prepared(plan);
   const name = options.argv[0]!;
   // execve takes C strings: a NUL would cut an argument short, silently.
   const nul = options.argv.findIndex((arg) => arg.includes("\0"));

@@ -190,6 +190,61 @@ export class Sandbox {
     return this.with(steps.newSession());
   }
 
+  /** Binds a path into a new root; see {@linkcode steps.rootBind}. */
+  rootBind(source: string, dest: string = source, options: steps.RootBindOptions = {}): Sandbox {
+    return this.with(steps.rootBind(source, dest, options));
+  }
+
+  /** Mounts a tmpfs in a new root; see {@linkcode steps.rootTmpfs}. */
+  rootTmpfs(dest: string, options: steps.RootTmpfsOptions = {}): Sandbox {
+    return this.with(steps.rootTmpfs(dest, options));
+  }
+
+  /** Makes a minimal /dev in a new root; see {@linkcode steps.rootDev}. */
+  rootDev(dest = "/dev"): Sandbox {
+    return this.with(steps.rootDev(dest));
+  }
+
+  /** Mounts proc in a new root; see {@linkcode steps.rootProc}. */
+  rootProc(dest = "/proc"): Sandbox {
+    return this.with(steps.rootProc(dest));
+  }
+
+  /** Mounts a message queue filesystem in a new root; see {@linkcode steps.rootMqueue}. */
+  rootMqueue(dest = "/dev/mqueue"): Sandbox {
+    return this.with(steps.rootMqueue(dest));
+  }
+
+  /** Makes a directory in a new root; see {@linkcode steps.rootDir}. */
+  rootDir(dest: string, mode = 0o755): Sandbox {
+    return this.with(steps.rootDir(dest, mode));
+  }
+
+  /** Makes a symbolic link in a new root; see {@linkcode steps.rootSymlink}. */
+  rootSymlink(target: string, dest: string): Sandbox {
+    return this.with(steps.rootSymlink(target, dest));
+  }
+
+  /** Writes a file in a new root; see {@linkcode steps.rootFile}. */
+  rootFile(dest: string, data: string | Uint8Array, options: steps.RootFileOptions = {}): Sandbox {
+    return this.with(steps.rootFile(dest, data, options));
+  }
+
+  /** Makes a mount of the new root read-only; see {@linkcode steps.rootRemountReadonly}. */
+  rootRemountReadonly(dest: string): Sandbox {
+    return this.with(steps.rootRemountReadonly(dest));
+  }
+
+  /** Changes a mode in the new root; see {@linkcode steps.rootChmod}. */
+  rootChmod(dest: string, mode: number): Sandbox {
+    return this.with(steps.rootChmod(dest, mode));
+  }
+
+  /** Mounts an overlay in a new root; see {@linkcode steps.rootOverlay}. */
+  rootOverlay(dest: string, lower: readonly string[], options: steps.RootOverlayOptions = {}): Sandbox {
+    return this.with(steps.rootOverlay(dest, lower, options));
+  }
+
   /** Kills the program when this process dies; see {@linkcode steps.killChild}. */
   killChild(signal = 9): Sandbox {
     return this.with(steps.killChild(signal));

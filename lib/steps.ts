@@ -100,3 +100,31 @@ export {
  * Its `kind` names it; the other fields are the function's arguments.
  */
 export type Step = AnyStep;
+export {
+  rootBind,
+  type RootBindOptions,
+  type RootBindStep,
+  rootChmod,
+  type RootChmodStep,
+  rootDev,
+  type RootDevStep,
+  rootDir,
+  type RootDirStep,
+  rootFile,
+  type RootFileOptions,
+  type RootFileStep,
+  rootMqueue,
+  type RootMqueueStep,
+  rootOverlay,
+  type RootOverlayOptions,
+  type RootOverlayStep,
+  rootProc,
+  type RootProcStep,
+  rootRemountReadonly,
+  type RootRemountReadonlyStep,
+  rootSymlink,
+  type RootSymlinkStep,
+  rootTmpfs,
+  type RootTmpfsOptions,
+  type RootTmpfsStep,
+} from "./steps/newroot.ts";

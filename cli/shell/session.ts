@@ -428,7 +428,7 @@ export class Session {
     const context = parent ? await parent.hold(box) : await Context.hold(box);
     // A context starts in the session's directory, unless told.
     const p = box.plan();
-    if (p.root === undefined && p.wd === undefined) context.cwd = this.cwd;
+    if (!context.ownRoot && p.wd === undefined) context.cwd = this.cwd;
     this.#made.set(context, made.join(" "));
     this.#contexts.push(context);
     return 0;

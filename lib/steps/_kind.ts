@@ -100,6 +100,27 @@ export interface PlanView {
   readonly enterIds: { readonly uid: number; readonly gid: number } | undefined;
 }
 
+/**
+ * Calls that surround the calls of a run of steps that share it, in their
+ * phase: once before the first, once after the last (the new root's staging
+ * and its final pivot_root, around the operations that fill it).
+ */
+export interface Frame {
+  /** Before the first step of the run; what it returns is given to `end`. */
+  begin(out: Emitter, plan: PlanView): number;
+  /** After the last. */
+  end(out: Emitter, plan: PlanView, begun: number): void;
+}
+
+/** What a step kind may learn in the parent, right before a child starts. */
+export interface PrepareView {
+  /**
+   * Whether this process sees the paths the child sees before its mounts:
+   * not when the child joins another mount namespace (a shell context's).
+   */
+  readonly sameMounts: boolean;
+}
+
 /** The definition of one kind of step. */
 export interface StepKind<S extends { readonly kind: string }> {
   /** The kind, as in the step's `kind` field. */
@@ -126,6 +147,17 @@ export interface StepKind<S extends { readonly kind: string }> {
   check?(step: S): void;
   /** The new namespaces it needs, given the types the steps join (a joined UTS namespace takes a hostname itself). */
   implies?(step: S, joined: ReadonlySet<NamespaceType>): readonly NamespaceType[];
+  /** Calls around a run of its steps; see {@linkcode Frame}. */
+  readonly frame?: Frame;
+  /**
+   * Completes a step in the parent right before the child starts, with what
+   * only the parent can know (a source path resolved, its type): the step to
+   * compile, or `undefined` to leave it out (an optional source that is
+   * missing).
+   *
+   * @throws {SyscallError} When the step cannot be carried out (a source that is missing).
+   */
+  prepare?(step: S, view: PrepareView): S | undefined;
   /** Writes its system calls for a phase (kinds of a phase other than `core`). */
   compile?(step: S, out: Emitter, plan: PlanView, phase: Phase): void;
   /** The function of mod.ts that makes the step, and its arguments, as `nsh export` writes it. */

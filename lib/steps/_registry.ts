@@ -13,6 +13,7 @@ import * as uts from "./uts.ts";
 import * as mounts from "./mounts.ts";
 import * as process from "./process.ts";
 import * as caps from "./caps.ts";
+import * as newroot from "./newroot.ts";
 
 /** Every kind's definition. */
 export const DEFINITIONS = [
@@ -23,6 +24,7 @@ export const DEFINITIONS = [
   ...mounts.KINDS,
   ...process.KINDS,
   ...caps.KINDS,
+  ...newroot.KINDS,
 ] as const;
 
 /** The step type a definition is for. */
