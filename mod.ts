@@ -18,7 +18,7 @@
 
 export { nsenter, Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
 export { Context, type ContextOrigin } from "./lib/context.ts";
-export { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./lib/options.ts";
+export type { NsenterOptions, UnshareOptions } from "./lib/options.ts";
 export {
   Command,
   CommandChild,
@@ -27,21 +27,10 @@ export {
   type CommandResult,
   type StdinInput,
 } from "./lib/command.ts";
-export {
-  applyPlan,
-  Child,
-  type ExitStatus,
-  releaseNamespace,
-  runningChildren,
-  start,
-  startHolder,
-  type StartOptions,
-  type StdioMode,
-  type StdioSpec,
-} from "./lib/engine.ts";
+export { Child, type ExitStatus, releaseNamespace, type StdioMode } from "./lib/engine.ts";
 export * from "./lib/steps.ts";
-export { type Plan, plan, type PlanContext } from "./lib/plan.ts";
-export { cloneFlags, type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
+export type { Plan } from "./lib/plan.ts";
+export { type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
 export {
   listNamespaces,
   type ListNamespacesOptions,

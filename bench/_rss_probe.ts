@@ -9,7 +9,8 @@
  * @module
  */
 
-import { runningChildren, sandbox, unshare } from "../mod.ts";
+import { sandbox, unshare } from "../mod.ts";
+import { runningChildren } from "../lib/engine.ts";
 
 /** One reading, after garbage collection. */
 export interface Reading {

@@ -19,7 +19,8 @@
  * @module
  */
 
-import { type Plan, type Sandbox, start, unshare } from "../mod.ts";
+import { type Plan, type Sandbox, unshare } from "../mod.ts";
+import { start } from "../lib/engine.ts";
 import { type ProbeResult, type Reading, WARMUP_SPAWNS } from "./_rss_probe.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);

@@ -6,7 +6,9 @@
  * @module
  */
 
-import { plan, type Step, unshareSteps } from "../mod.ts";
+import type { Step } from "../mod.ts";
+import { plan } from "../lib/plan.ts";
+import { unshareSteps } from "../lib/options.ts";
 import { compile, type ExecSpec } from "../lib/compile.ts";
 import { programCandidates } from "../lib/path.ts";
 import { parseUnshare } from "../cli/unshare.ts";

@@ -8,7 +8,8 @@
 
 import { assert, assertEquals } from "./_assert.ts";
 import { IS_ROOT, runUnprivileged } from "./_env.ts";
-import { runningChildren, sandbox, unshare } from "../mod.ts";
+import { sandbox, unshare } from "../mod.ts";
+import { runningChildren } from "../lib/engine.ts";
 import { pooledSlabs } from "../ffi/program.ts";
 
 interface Snapshot {
