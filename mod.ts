@@ -60,3 +60,4 @@ export {
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";
 export { signalName, signalNumber } from "./ffi/signals.ts";
+export { isolate, type IsolateOptions } from "./lib/isolate.ts";

@@ -7,6 +7,8 @@
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
 import { lowerFirst, ValueError } from "./usage.ts";
 import { asValueError, planCommand } from "./plan_command.ts";
+import { isolate } from "../lib/isolate.ts";
+import { Sandbox } from "../lib/sandbox.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -242,6 +244,12 @@ export const STEP_OPTIONS: readonly StepOption[] = [
   },
 ];
 
+/** The sandbox preset and its one option: their steps come first, whatever their place. */
+export const PRESET_OPTIONS: readonly OptionSpec[] = [
+  { long: "isolate", arg: "none", help: "the sandbox preset, in one option (see below)" },
+  { long: "share-net", arg: "none", help: "with --isolate: keep the network namespace" },
+];
+
 /** The help text of `nsh unshare`. */
 export function unshareHelp(): string {
   return `
@@ -254,7 +262,14 @@ Options:
 ${formatOptions(UNSHARE_OPTIONS)}
 
 nsh's own options (applied in the order given):
-${formatOptions(STEP_OPTIONS)}
+${formatOptions([...PRESET_OPTIONS, ...STEP_OPTIONS])}
+
+--isolate is a sandbox in one option: new user, pid, mount, ipc, uts, cgroup
+and network namespaces (--share-net keeps the network); a new root with /usr,
+/etc and the links of a merged /usr read-only, its own /proc, /dev and /tmp;
+every capability dropped; no_new_privs; the program dies with nsh. As root,
+root in the box is nobody outside. Options after it open holes: --bind DIR
+DIR (writable), --ro-bind, --cap-add.
 
 The program defaults to $SHELL, or /bin/sh. Option parsing stops at the
 program's first word. The program is always a new process: with --pid it is
@@ -285,6 +300,8 @@ export type UnshareRequest =
     readonly program: boolean;
     /** The steps of nsh's own options, in the order given. */
     readonly steps: readonly Step[];
+    /** `--isolate`: the sandbox preset, before the steps (which open holes in it). */
+    readonly isolate?: { readonly network: boolean };
     /** `--forward-signals`: SIGINT sent to nsh goes on to the program too. */
     readonly forwardSignals?: true;
     /**
@@ -313,9 +330,10 @@ function integer(command: string, text: string, what: string, min = -(2 ** 53), 
  */
 export function parseUnshare(args: readonly string[], shell = "/bin/sh"): UnshareRequest {
   const cmd = "unshare";
-  const { options, rest } = getopt(cmd, [...UNSHARE_OPTIONS, ...STEP_OPTIONS], args);
+  const { options, rest } = getopt(cmd, [...UNSHARE_OPTIONS, ...PRESET_OPTIONS, ...STEP_OPTIONS], args);
   const o: UnshareOptions = {};
   const steps: Step[] = [];
+  const preset = { isolate: false, shareNet: false };
   let forwardSignals = false;
   let keepEnv: string[] | undefined;
   for (const { name, value, more } of options) {
@@ -323,6 +341,10 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     if (ns && ns.option === name) {
       // A value binds the new namespace to that file.
       o[name as "mount"] = value ?? true;
+      continue;
+    }
+    if (name === "isolate" || name === "share-net") {
+      preset[name === "isolate" ? "isolate" : "shareNet"] = true;
       continue;
     }
     const own = STEP_OPTIONS.find((s) => s.long === name);
@@ -432,6 +454,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   if ((o.monotonic !== undefined || o.boottime !== undefined) && !o.time) {
     throw new ValueError(cmd, "options --monotonic and --boottime require unsharing of a time namespace (-T)");
   }
+  if (preset.shareNet && !preset.isolate) throw new ValueError(cmd, "--share-net goes with --isolate");
   const argv = rest.length ? [...rest] : [shell];
   const program = rest.length > 0;
   return {
@@ -440,6 +463,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     argv,
     program,
     steps,
+    ...(preset.isolate ? { isolate: { network: preset.shareNet } } : {}),
     ...(forwardSignals ? { forwardSignals: true } : {}),
     ...(keepEnv ? { keepEnv } : {}),
   };
@@ -474,6 +498,18 @@ export function planUnshare(options: UnshareOptions, steps: readonly Step[] = []
   return planCommand("unshare", [...unshareSteps(options), ...steps]);
 }
 
+/**
+ * The sandbox a parsed `unshare` command line means: the preset of
+ * `--isolate` first, then util-linux's options, then nsh's own in order.
+ *
+ * @param request The parsed command line.
+ * @returns The sandbox.
+ */
+export function unshareSandbox(request: Extract<UnshareRequest, { kind: "run" }>): Sandbox {
+  const preset = request.isolate ? isolate(request.isolate) : new Sandbox();
+  return preset.with(...unshareSteps(request.options), ...request.steps);
+}
+
 /** `nsh unshare`. */
 export const unshareCommand: CliCommand = {
   help: unshareHelp,
@@ -488,7 +524,7 @@ export const unshareCommand: CliCommand = {
       return 0;
     }
     const env = request.keepEnv ? keptEnvironment(Deno.env.toObject(), request.keepEnv) : undefined;
-    return await runForeground(planUnshare(request.options, request.steps), request.argv, env, {
+    return await runForeground(planCommand("unshare", unshareSandbox(request).steps), request.argv, env, {
       forwardSignals: request.forwardSignals ?? false,
     });
   },

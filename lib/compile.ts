@@ -228,6 +228,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   timeNamespace(out, p);
   waitForParent(out, exec);
   idMaps(out, p);
+  becomeMapped(out, p, context.euid ?? 0);
   mountPropagation(out, p);
   out.phase(p, "uts");
   out.phase(p, "mount");
@@ -461,6 +462,21 @@ function idMaps(out: Program, p: Plan): void {
       role: "idmap",
     });
   }
+}
+
+/**
+ * When the child's own ids are not mapped in its new user namespace but
+ * root is (ranges mapped by root, the caller left out), it takes root's ids
+ * there as soon as the maps exist: unmapped, it could make no file or mount
+ * point (EOVERFLOW), and root in the box is what the maps mean.
+ */
+function becomeMapped(out: Program, p: Plan, euid: number): void {
+  if (!p.namespaces.includes("user") || !p.uidMap) return;
+  const uid = p.enterIds?.uid ?? euid;
+  const maps = (map: Plan["uidMap"], id: number) => map?.some((r) => id >= r.outside && id < r.outside + r.count);
+  const rootInside = (map: Plan["uidMap"]) => map?.some((r) => r.inside === 0);
+  if (maps(p.uidMap, uid) || !rootInside(p.uidMap)) return;
+  takeIds(out, 0, rootInside(p.gidMap) ? 0 : undefined, "try");
 }
 
 /** The propagation of a new mount tree: private unless told. */

@@ -10,12 +10,12 @@
 import { libc } from "../ffi/libc.ts";
 import { applyPlan, type Child, openPath, startHolder } from "./engine.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
-import { type Plan, plan } from "./plan.ts";
+import { changesRoot, type Plan, plan } from "./plan.ts";
 import type { Command } from "./command.ts";
 import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
-import { isPolicy, kindOf } from "./steps/_registry.ts";
+import { isPolicy } from "./steps/_registry.ts";
 import { ids } from "./system.ts";
 
 const O_RDONLY = 0;
@@ -126,7 +126,7 @@ export class Context {
     try {
       const fds = Context.#open(holder.pid, differing(holder.pid));
       const p = holder.plan;
-      const ownRoot = p.root !== undefined || p.actions.some((s) => kindOf(s).phase === "newroot");
+      const ownRoot = changesRoot(p);
       const rooted = ownRoot || (parent !== undefined && parent.#rootFd !== undefined);
       const rootFd = rooted ? Context.#openPath(`/proc/${holder.pid}/root`) : undefined;
       const cwd = ownRoot ? p.wd ?? "/" : p.wd ?? (parent ? parent.cwd : Deno.cwd());

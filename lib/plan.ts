@@ -279,3 +279,15 @@ export function plan(steps: readonly Step[], context: PlanContext): Plan {
       .map((a) => a.step),
   };
 }
+
+/**
+ * Whether a plan gives the program a root of its own (`root()`, or a new
+ * root assembled by `root*()` steps): its working directory is then one of
+ * that root's, `/` unless set.
+ *
+ * @param p The plan.
+ * @returns `true` when the root changes.
+ */
+export function changesRoot(p: Plan): boolean {
+  return p.root !== undefined || p.actions.some((s) => kindOf(s).phase === "newroot");
+}

@@ -22,7 +22,8 @@ const EXEC: ExecSpec = {
   stdio: [undefined, undefined, undefined],
 };
 
-const CONTEXT = { capLastCap: 40 };
+// The caller of the plans below: uid 1000, whom their maps map.
+const CONTEXT = { capLastCap: 40, euid: 1000 };
 
 const AT_FDCWD = -100;
 const O_WRONLY_CLOEXEC = 0o2000001;
@@ -257,7 +258,7 @@ Deno.test("compile() writes only the clock offsets given", () => {
 });
 
 Deno.test("compile() creates the time namespace before the maps, so that the parent can bind it", () => {
-  const c = build({ namespaces: ["user", "time"], uidMap: [{ inside: 0, outside: 1, count: 1 }], monotonic: 1 });
+  const c = build({ namespaces: ["user", "time"], uidMap: [{ inside: 0, outside: 1000, count: 1 }], monotonic: 1 });
   assertEquals(middle(c), ["unshare", "openat", "write", "close", "openat", "write", "close"]);
   assertEquals(c.infos[1]!.operation, "create a time namespace");
 });
@@ -507,4 +508,22 @@ Deno.test("compile() closes every descriptor above 2 at execve but those kept, w
     { call: "fcntl", args: [3, 2, 0] },
     { call: "close_range", args: [4, 0xffffffff, 4], ignore: true },
   ]);
+});
+
+Deno.test("compile() takes root's ids in a new user namespace that maps root but not the caller, before mounting", () => {
+  const c = compile(
+    {
+      ...BASE,
+      namespaces: ["user", "mnt"],
+      uidMap: [{ inside: 0, outside: 65534, count: 1 }],
+      gidMap: [{ inside: 0, outside: 65534, count: 1 }],
+      mapsNeedParent: true,
+      actions: [tmpfs("/t")],
+    },
+    EXEC,
+    { capLastCap: 40, euid: 0 },
+  );
+  assertEquals(middle(c), ["setresgid", "setgroups", "setresuid", "mount", "mount"]);
+  // The caller mapped: nothing to take.
+  assertEquals(middle(build({ namespaces: ["user"], uidMap: [{ inside: 0, outside: 1000, count: 1 }] })).length, 3);
 });

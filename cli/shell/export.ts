@@ -647,8 +647,19 @@ class Translator {
     if (request.forwardSignals) {
       throw this.#fail("--forward-signals is about nsh's own signals, which a program has not");
     }
-    this.#import("unshare");
-    let box: Doc = callWithObject("unshare", this.#options(request.options));
+    const options = this.#options(request.options);
+    let box: Doc;
+    if (request.isolate) {
+      this.#import("isolate");
+      box = call("isolate", request.isolate.network ? [object([["network", "true"]])] : []);
+      if (options.length) {
+        this.#import("unshare");
+        box = [box, call(".with", [callWithObject("unshare", options)])];
+      }
+    } else {
+      this.#import("unshare");
+      box = callWithObject("unshare", options);
+    }
     if (request.steps.length) box = [box, call(".with", request.steps.map((step) => this.#step(step)))];
     if (program.length) return this.#programIn(box, program);
     const parent = this.#context;

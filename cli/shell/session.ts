@@ -13,11 +13,12 @@ import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { keptEnvironment, parseUnshare } from "../unshare.ts";
+import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { Context } from "../../lib/context.ts";
 import { nsenterSteps } from "../../lib/options.ts";
-import { Sandbox, unshare } from "../../lib/sandbox.ts";
+import { Sandbox } from "../../lib/sandbox.ts";
+import { changesRoot } from "../../lib/plan.ts";
 import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
 import { asSyscallError, SyscallError } from "../../ffi/error.ts";
@@ -398,7 +399,7 @@ export class Session {
     this.#io.handOver?.();
     try {
       // At the host, programs start in the session's directory.
-      const list = this.context ? p : { ...p, wd: p.wd ?? this.#cwd };
+      const list = this.context || changesRoot(p) ? p : { ...p, wd: p.wd ?? this.#cwd };
       return await runForeground(list, argv, env, { forwardSignals });
     } finally {
       this.#io.takeBack?.();
@@ -412,7 +413,7 @@ export class Session {
       return 0;
     }
     if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
-    const box = unshare(request.options).with(...request.steps);
+    const box = unshareSandbox(request);
     const made = planCommand("unshare", box.steps).namespaces; // checks the options before anything starts
     if (request.program) {
       const env = request.keepEnv
