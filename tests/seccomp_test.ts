@@ -307,7 +307,7 @@ function holds(op: string, arg: bigint, value: bigint, mask = 0n): boolean {
     case ">=":
       return arg >= value;
     default:
-      return (arg & mask) === value;
+      return (arg & mask) === (value & mask);
   }
 }
 

@@ -206,17 +206,19 @@ function condition(b: Backward, c: ResolvedCondition, whenTrue: number, whenFals
     case "<=":
       return above(BPF_JGT, whenFalse, whenTrue);
     case "masked==": {
-      // Bits outside the mask can never match.
-      if (c.value & ~c.mask) return whenFalse;
+      // (arg & mask) == (value & mask), as libseccomp defines SCMP_CMP_MASKED_EQ;
+      // a half whose mask is 0 always matches.
+      const value = c.value & c.mask;
       const mlo = Number(c.mask & 0xffffffffn), mhi = Number(c.mask >> 32n);
+      const dlo = Number(value & 0xffffffffn), dhi = Number(value >> 32n);
       let next = whenTrue;
       if (mlo !== 0) {
-        b.jump(BPF_JEQ, vlo, next, whenFalse);
+        b.jump(BPF_JEQ, dlo, next, whenFalse);
         if (mlo !== U32) b.and(mlo);
         next = b.load(lo);
       }
       if (mhi !== 0) {
-        b.jump(BPF_JEQ, vhi, next, whenFalse);
+        b.jump(BPF_JEQ, dhi, next, whenFalse);
         if (mhi !== U32) b.and(mhi);
         next = b.load(hi);
       }

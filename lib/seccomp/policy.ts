@@ -47,8 +47,9 @@ export type SeccompAction =
 
 /**
  * How an argument is compared, as the unsigned 64-bit value the register
- * holds: `"masked=="` compares `(arg & mask) == value` (the OCI spec's
- * `SCMP_CMP_MASKED_EQ`); the others compare `arg OP value`.
+ * holds: `"masked=="` compares `(arg & mask) == (value & mask)` (the OCI
+ * spec's `SCMP_CMP_MASKED_EQ`, as libseccomp defines it: bits of `value`
+ * outside the mask do not count); the others compare `arg OP value`.
  */
 export type SeccompOperator = "==" | "!=" | "<" | "<=" | ">" | ">=" | "masked==";
 
