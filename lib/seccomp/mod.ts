@@ -13,3 +13,6 @@ export * from "./compile.ts";
 export * from "./oci.ts";
 export * from "./raw.ts";
 export * from "./load.ts";
+export type { Arg, Op } from "../../ffi/program.ts";
+export type { SyscallName } from "../../ffi/sysno.ts";
+export { nativeAbi, type SyscallAbi, type SyscallTable, syscallTable } from "../../ffi/syscall_table.ts";
