@@ -11,6 +11,8 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { hasProgram, IS_ROOT, REPO, runUnprivileged } from "./_env.ts";
 import { buildProbe, type ChildResult, runChild } from "./_seccomp_run.ts";
 import { launch, type Op } from "../ffi/program.ts";
+import { KINDS, seccomp, seccompBpf, seccompProfile, type SeccompStep } from "../lib/steps/seccomp.ts";
+import type { Emitter, OpInfo, PlanView } from "../lib/steps/_kind.ts";
 import { libc } from "../ffi/libc.ts";
 import { EACCES } from "../ffi/constants.ts";
 import { syscallTable } from "../ffi/syscall_table.ts";
@@ -252,4 +254,59 @@ Deno.test("launch() refuses an fprog that is no whole number of instructions bef
     RangeError,
   );
   assertEquals([...Deno.readDirSync("/proc/self/fd")].length, before);
+});
+
+/** The calls a step kind writes, recorded as lib/compile.ts would receive them. */
+function compileStep(step: SeccompStep): { ops: Op[]; infos: OpInfo[] } {
+  const ops: Op[] = [], infos: OpInfo[] = [];
+  const out: Emitter = {
+    add(op, info) {
+      ops.push(op);
+      infos.push(info);
+      return ops.length - 1;
+    },
+    writeFile() {
+      throw new Error("a seccomp step writes no file");
+    },
+    facts: { capLastCap: 40, euid: 0, capabilitiesHeld: () => new Set() },
+  };
+  KINDS[0].check!(step);
+  KINDS[0].compile!(step, out, {} as PlanView, "seccomp");
+  return { ops, infos };
+}
+
+Deno.test({
+  name: "the seccomp step kind sets no_new_privs, loads its filter, and nsh export can write it back",
+  ...anyone,
+  async fn() {
+    const policy: SeccompPolicy = { defaultAction: "allow", rules: [{ syscalls: "getppid", action: { errno: 42 } }] };
+    const step = seccomp(policy);
+    const { ops, infos } = compileStep(step);
+    assertEquals(infos.map((i) => [i.syscall, i.role]), [["prctl", "seccomp"], ["seccomp", "seccomp"]]);
+    const result = await runChild({ launch, libc }, ops, [probe!, `64:${NR.getppid}`], SIGCHLD);
+    assertEquals(result.stdout, "-42\n");
+    assertEquals(KINDS[0].code(step), { fn: "seccomp", args: [policy] });
+    const docker = seccompProfile(`${REPO}tests/fixtures/docker-default.json`, {
+      capabilities: ["CAP_SYS_ADMIN"],
+      noNewPrivs: false,
+    });
+    assertEquals(compileStep(docker).ops.map((op) => op.call), ["seccomp"]);
+    assertEquals(KINDS[0].code(docker), {
+      fn: "seccompProfile",
+      args: [`${REPO}tests/fixtures/docker-default.json`, { noNewPrivs: false, capabilities: ["CAP_SYS_ADMIN"] }],
+    });
+    assertMatch(KINDS[0].hint!(infos[1]!, EACCES, false)!, /no_new_privs/);
+    const file = await Deno.makeTempFile();
+    try {
+      await Deno.writeFile(file, filterBytes(step.filter));
+      assertEquals(KINDS[0].code(seccompBpf(file)), { fn: "seccompBpf", args: [file] });
+    } finally {
+      await Deno.remove(file);
+    }
+    assertThrows(
+      () => seccomp({ defaultAction: "allow", rules: [{ syscalls: "exit_group", action: { errno: 1 } }] }),
+      TypeError,
+      "it makes exit_group return",
+    );
+  },
 });
