@@ -56,12 +56,16 @@ export interface SeccompStep {
   readonly operation: string;
 }
 
+/** Filters already checked by {@linkcode checkExit}: steps are made for every spawn. */
+const exits = new WeakSet<SeccompFilter>();
+
 /**
  * Refuses a filter under which nsh's child could not end: when execve fails
  * the child calls exit_group, and a filter that makes exit_group return
  * (an errno, or trace without a tracer) would let it run past its code.
  */
 function checkExit(filter: SeccompFilter, index: number): void {
+  if (exits.has(filter)) return;
   const table = syscallTable(filter.abi);
   const nr = table.numbers.get("exit_group")!;
   for (const status of [0n, 127n]) {
@@ -74,6 +78,7 @@ function checkExit(filter: SeccompFilter, index: number): void {
       );
     }
   }
+  exits.add(filter);
 }
 
 /**
