@@ -400,12 +400,16 @@ Deno.test("compileSeccomp() answers ENOSYS above every named call when asked (ru
   assertEquals(seccompVerdict(filter, 0xffffffff), "errno EPERM");
 });
 
-Deno.test("compileSeccomp() compiles once per policy object and per content", () => {
-  const policy: SeccompPolicy = { defaultAction: "allow", rules: [{ syscalls: "@mount", action: "trap" }] };
+Deno.test("compileSeccomp() compiles a policy once per content, and anew once it changed", () => {
+  const policy = { defaultAction: "allow", rules: [{ syscalls: "@mount", action: "trap" }] } satisfies SeccompPolicy;
   const first = compileSeccomp(policy, X86);
   assert(compileSeccomp(policy, X86) === first);
   assert(compileSeccomp(structuredClone(policy), X86) === first);
   assert(compileSeccomp(policy, { abi: "aarch64" }) !== first);
+  (policy.rules as SeccompPolicy["rules"] & object[]).push({ syscalls: "read", action: "trap" });
+  const changed = compileSeccomp(policy, X86);
+  assert(changed !== first);
+  assertEquals(seccompVerdict(changed, "read"), "trap");
   assert(Object.isFrozen(first) && Object.isFrozen(first.program));
   const bytes = filterBytes(first);
   bytes.fill(0);

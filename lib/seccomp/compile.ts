@@ -311,7 +311,6 @@ export function compileResolved(policy: ResolvedPolicy): BpfInstruction[] {
   return b.rev.toReversed();
 }
 
-const byPolicy = new WeakMap<SeccompPolicy, Map<SyscallAbi, SeccompFilter>>();
 const byText = new Map<string, SeccompFilter>();
 const TEXT_CACHE = 32;
 
@@ -321,8 +320,9 @@ function serialize(policy: SeccompPolicy, abi: SyscallAbi): string {
 
 /**
  * Compiles a policy into a filter for one ABI. The result is cached by the
- * policy object and by its content, so a sandbox compiles its policy once,
- * not once per program it starts.
+ * policy's content (the last 32), not by the object, which a caller may still
+ * change; a step keeps its compiled filter, so a sandbox compiles once, not
+ * once per program it starts.
  *
  * @param policy The policy.
  * @param options The ABI.
@@ -352,8 +352,6 @@ export function compileSeccomp(policy: SeccompPolicy, options: CompileSeccompOpt
       `Cannot compile a seccomp filter on ${Deno.build.arch}: nsh has system call tables for x86_64 and aarch64`,
     );
   }
-  const cached = byPolicy.get(policy)?.get(abi);
-  if (cached) return cached;
   const text = serialize(policy, abi);
   let filter = byText.get(text);
   if (filter) byText.delete(text);
@@ -363,9 +361,6 @@ export function compileSeccomp(policy: SeccompPolicy, options: CompileSeccompOpt
   }
   byText.set(text, filter);
   if (byText.size > TEXT_CACHE) byText.delete(byText.keys().next().value!);
-  let perAbi = byPolicy.get(policy);
-  if (!perAbi) byPolicy.set(policy, perAbi = new Map());
-  perAbi.set(abi, filter);
   return filter;
 }
 
