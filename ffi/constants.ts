@@ -30,6 +30,8 @@ export const EAGAIN = 11;
 export const ENOMEM = 12;
 /** Permission denied. */
 export const EACCES = 13;
+/** Bad address. */
+export const EFAULT = 14;
 /** Device or resource busy. */
 export const EBUSY = 16;
 /** File exists. */
@@ -236,3 +238,143 @@ export const MOUNT_ATTR = {
 } as const;
 /** The size of `struct mount_attr` in its first version. */
 export const MOUNT_ATTR_SIZE_VER0 = 32;
+
+// prctl(2) for seccomp (PR_SET_NO_NEW_PRIVS is with the capabilities above)
+/** Read the seccomp mode of the calling thread. */
+export const PR_GET_SECCOMP = 21;
+/** Set the seccomp mode (strict, or a filter). */
+export const PR_SET_SECCOMP = 22;
+/** Read no_new_privs. */
+export const PR_GET_NO_NEW_PRIVS = 39;
+
+// seccomp(2) (linux/seccomp.h)
+/** seccomp(2) operation: only read, write, _exit and sigreturn. */
+export const SECCOMP_SET_MODE_STRICT = 0;
+/** seccomp(2) operation: install a classic BPF filter. */
+export const SECCOMP_SET_MODE_FILTER = 1;
+/** seccomp(2) operation: ask whether the kernel knows an action. */
+export const SECCOMP_GET_ACTION_AVAIL = 2;
+/** The seccomp mode in /proc/PID/status and PR_GET_SECCOMP: filtered. */
+export const SECCOMP_MODE_FILTER = 2;
+/** Filter flag: install on every thread of the process. */
+export const SECCOMP_FILTER_FLAG_TSYNC = 1;
+/** Filter flag: log every action but ALLOW (Linux 4.14). */
+export const SECCOMP_FILTER_FLAG_LOG = 2;
+/** Filter flag: keep the speculative store bypass mitigation off (Linux 4.17). */
+export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
+/** Filter flag: return a user-notification descriptor (Linux 5.0). */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+/** Kill the whole process, as if by an uncatchable SIGSYS (Linux 4.14). */
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+/** Kill the calling thread with SIGSYS. */
+export const SECCOMP_RET_KILL_THREAD = 0x00000000;
+/** Send a catchable SIGSYS. */
+export const SECCOMP_RET_TRAP = 0x00030000;
+/** Fail with the errno in the low 16 bits. */
+export const SECCOMP_RET_ERRNO = 0x00050000;
+/** Let a user-space supervisor decide (Linux 5.0). */
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+/** Let a ptrace tracer decide; the low 16 bits are its message. */
+export const SECCOMP_RET_TRACE = 0x7ff00000;
+/** Allow, and log (Linux 4.14). */
+export const SECCOMP_RET_LOG = 0x7ffc0000;
+/** Allow. */
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+/** The action bits of a filter's result. */
+export const SECCOMP_RET_ACTION_FULL = 0xffff0000;
+/** The data bits of a filter's result (the errno, the tracer's message). */
+export const SECCOMP_RET_DATA = 0x0000ffff;
+/** x32 system calls are x86-64 ones with this bit set in their number. */
+export const X32_SYSCALL_BIT = 0x40000000;
+
+// linux/audit.h: the `arch` field of struct seccomp_data
+/** x86-64 (and x32, told apart by X32_SYSCALL_BIT). */
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
+/** i386, as `int $0x80` from a 64-bit process also reports. */
+export const AUDIT_ARCH_I386 = 0x40000003;
+/** 64-bit ARM. */
+export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+/** 32-bit ARM (a compat task on aarch64). */
+export const AUDIT_ARCH_ARM = 0x40000028;
+
+// linux/filter.h, linux/bpf_common.h: classic BPF
+/** Instruction class: load into A. */
+export const BPF_LD = 0x00;
+/** Instruction class: load into X. */
+export const BPF_LDX = 0x01;
+/** Instruction class: store A to scratch memory. */
+export const BPF_ST = 0x02;
+/** Instruction class: store X to scratch memory. */
+export const BPF_STX = 0x03;
+/** Instruction class: arithmetic on A. */
+export const BPF_ALU = 0x04;
+/** Instruction class: jumps. */
+export const BPF_JMP = 0x05;
+/** Instruction class: return. */
+export const BPF_RET = 0x06;
+/** Instruction class: register transfers. */
+export const BPF_MISC = 0x07;
+/** Load size: 32-bit word. */
+export const BPF_W = 0x00;
+/** Load size: 16-bit half word. */
+export const BPF_H = 0x08;
+/** Load size: byte. */
+export const BPF_B = 0x10;
+/** Load mode: immediate. */
+export const BPF_IMM = 0x00;
+/** Load mode: absolute offset in the data. */
+export const BPF_ABS = 0x20;
+/** Load mode: offset X + k. */
+export const BPF_IND = 0x40;
+/** Load mode: scratch memory. */
+export const BPF_MEM = 0x60;
+/** Load mode: length of the data. */
+export const BPF_LEN = 0x80;
+/** Load mode: IP header length (socket filters only). */
+export const BPF_MSH = 0xa0;
+/** ALU operation: add. */
+export const BPF_ADD = 0x00;
+/** ALU operation: subtract. */
+export const BPF_SUB = 0x10;
+/** ALU operation: multiply. */
+export const BPF_MUL = 0x20;
+/** ALU operation: divide. */
+export const BPF_DIV = 0x30;
+/** ALU operation: or. */
+export const BPF_OR = 0x40;
+/** ALU operation: and. */
+export const BPF_AND = 0x50;
+/** ALU operation: shift left. */
+export const BPF_LSH = 0x60;
+/** ALU operation: shift right. */
+export const BPF_RSH = 0x70;
+/** ALU operation: negate. */
+export const BPF_NEG = 0x80;
+/** ALU operation: modulo (not allowed in seccomp filters). */
+export const BPF_MOD = 0x90;
+/** ALU operation: exclusive or. */
+export const BPF_XOR = 0xa0;
+/** Jump: always, by k. */
+export const BPF_JA = 0x00;
+/** Jump: if A == operand. */
+export const BPF_JEQ = 0x10;
+/** Jump: if A > operand (unsigned). */
+export const BPF_JGT = 0x20;
+/** Jump: if A >= operand (unsigned). */
+export const BPF_JGE = 0x30;
+/** Jump: if A & operand. */
+export const BPF_JSET = 0x40;
+/** Operand: the constant k. */
+export const BPF_K = 0x00;
+/** Operand: register X. */
+export const BPF_X = 0x08;
+/** Return operand: register A. */
+export const BPF_A = 0x10;
+/** Misc: copy A to X. */
+export const BPF_TAX = 0x00;
+/** Misc: copy X to A. */
+export const BPF_TXA = 0x80;
+/** The most instructions one filter may have. */
+export const BPF_MAXINSNS = 4096;
+/** Words of scratch memory. */
+export const BPF_MEMWORDS = 16;

@@ -26,6 +26,13 @@ export type Arg =
   | { readonly strs: readonly string[] }
   /** Zeroed bytes the step may write; the argument is their address. */
   | { readonly zeros: number }
+  /**
+   * A classic BPF program (`struct sock_filter` array, 8 bytes per
+   * instruction): written, then a `struct sock_fprog` pointing to it; the
+   * argument is the address of that struct (for seccomp(2) and
+   * prctl(PR_SET_SECCOMP)).
+   */
+  | { readonly fprog: Uint8Array }
   /** The result of an earlier step, loaded when this step runs. */
   | { readonly result: number }
   /** The 64-bit word at this address, loaded when the step runs (for a child sharing memory). */
@@ -198,6 +205,8 @@ function bound(arg: Arg): number {
   if ("str" in arg) return arg.str.length * 3 + 8;
   if ("bytes" in arg) return arg.bytes.length + 8;
   if ("zeros" in arg) return arg.zeros + 8;
+  // Checked here, before any descriptor or memory is taken for the launch.
+  if ("fprog" in arg) return checkFprog(arg.fprog) + 8 + 16;
   if ("readyRecord" in arg) return 16;
   if ("strs" in arg) return arg.strs.reduce((sum, s) => sum + s.length * 3 + 8, 8 * (arg.strs.length + 1));
   if ("shellArgv" in arg) return 8 * (arg.shellArgv.count + 2);
@@ -240,6 +249,18 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
         value = slab.address + data;
         data += arg.zeros;
         align();
+      } else if ("fprog" in arg) {
+        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }:
+        // the length, padding to the pointer's alignment, the pointer.
+        const filter = slab.address + data;
+        bytes.set(arg.fprog, data);
+        data += arg.fprog.length;
+        align();
+        value = slab.address + data;
+        bytes.fill(0, data, data + 8);
+        slab.view.setUint16(data, arg.fprog.length / 8, true);
+        slab.put(data + 8, filter);
+        data += 16;
       } else if ("strs" in arg) {
         const pointers = arg.strs.map(text);
         value = slab.address + data;
@@ -461,6 +482,20 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
     ready: () => (ready ??= readReady()),
     outcome: () => (outcome ??= readOutcome()),
   };
+}
+
+/**
+ * Refuses a BPF program whose length a `struct sock_fprog` cannot hold: the
+ * kernel would read past it or truncate the count. Returns its size.
+ */
+function checkFprog(filter: Uint8Array): number {
+  const count = filter.length / 8;
+  if (!Number.isInteger(count) || count < 1 || count > 0xffff) {
+    throw new RangeError(
+      `Cannot pass a BPF program of ${filter.length} bytes: it must be 1 to 65535 instructions of 8 bytes`,
+    );
+  }
+  return filter.length;
 }
 
 /** A launch whose outcome is already known. */

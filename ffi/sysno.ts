@@ -54,7 +54,8 @@ export type SyscallName =
   | "ppoll"
   | "epoll_create1"
   | "epoll_ctl"
-  | "epoll_pwait";
+  | "epoll_pwait"
+  | "seccomp";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -105,6 +106,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   epoll_create1: 291,
   epoll_ctl: 233,
   epoll_pwait: 281,
+  seccomp: 317,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -156,6 +158,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   epoll_create1: 20,
   epoll_ctl: 21,
   epoll_pwait: 22,
+  seccomp: 277,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

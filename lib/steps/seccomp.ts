@@ -1,0 +1,156 @@
+/**
+ * Seccomp filters as steps: a policy, an OCI/Docker profile file, or raw BPF
+ * (bubblewrap's `--seccomp FD`), compiled when the step is made, so once per
+ * sandbox value, and loaded by the child as its last step before execve.
+ *
+ * Not yet registered in _registry.ts: one line there (and the step functions
+ * in lib/steps.ts, mod.ts, the Sandbox) wires it in.
+ *
+ * @module
+ */
+
+import type { StepKind } from "./_kind.ts";
+import {
+  compileSeccomp,
+  readBpfFilter,
+  readSeccompProfile,
+  type SeccompFilter,
+  seccompHint,
+  type SeccompPolicy,
+  seccompSteps,
+} from "../seccomp/mod.ts";
+import { ownBytes } from "../seccomp/compile.ts";
+
+/** What a filter was made from, for `nsh export`. */
+export type SeccompSource =
+  | { readonly policy: SeccompPolicy }
+  | { readonly profile: string; readonly capabilities: readonly string[] }
+  | { readonly bpf: string | number };
+
+/** A seccomp filter the program runs under. */
+export interface SeccompStep {
+  /** The kind of step. */
+  readonly kind: "seccomp";
+  /** What the filter was made from. */
+  readonly source: SeccompSource;
+  /** The compiled filter. */
+  readonly filter: SeccompFilter;
+  /** Set no_new_privs right before loading it. */
+  readonly noNewPrivs: boolean;
+}
+
+/** Options of the seccomp steps. */
+export interface SeccompStepOptions {
+  /**
+   * Set no_new_privs right before the filter is loaded, as bubblewrap does.
+   * Loading needs it unless the child holds CAP_SYS_ADMIN in its user
+   * namespace at that point (root that kept its capabilities, or a box with
+   * its own user namespace); without it setuid programs keep working in the
+   * box.
+   *
+   * @default {true}
+   */
+  readonly noNewPrivs?: boolean;
+}
+
+/** Options of {@linkcode seccompProfile}. */
+export interface SeccompProfileStepOptions extends SeccompStepOptions {
+  /**
+   * The capabilities the program keeps, for Docker's rules that depend on
+   * them (`includes.caps`): with `CAP_SYS_ADMIN`, mount and unshare are allowed.
+   *
+   * @default {[]}
+   */
+  readonly capabilities?: readonly string[];
+}
+
+/**
+ * Runs the program under a seccomp filter compiled from a policy: rules by
+ * system call name and group, with argument conditions. Calls through other
+ * ABIs (i386, x32) are denied.
+ *
+ * @example Mounts and the keyring fail with EPERM
+ * ```ts
+ * import { seccomp } from "./seccomp.ts";
+ *
+ * const step = seccomp({ defaultAction: "allow", rules: [{ syscalls: ["@mount", "@keyring"], action: { errno: "EPERM" } }] });
+ * if (step.filter.program.length > 40) throw new Error("a short filter");
+ * ```
+ *
+ * @param policy The policy.
+ * @param options Whether to set no_new_privs.
+ * @returns The step.
+ * @throws {TypeError} For an unknown system call, group or action, naming the nearest valid one.
+ * @throws {RangeError} For a value out of range.
+ */
+export function seccomp(policy: SeccompPolicy, options: SeccompStepOptions = {}): SeccompStep {
+  return step({ policy }, compileSeccomp(policy), options);
+}
+
+/**
+ * Runs the program under an OCI or Docker seccomp profile (a JSON file, such
+ * as Docker's `profiles/seccomp/default.json`), read and compiled now.
+ *
+ * @param path The profile.
+ * @param options The capabilities the program keeps, and whether to set no_new_privs.
+ * @returns The step.
+ * @throws {TypeError} For a mistake in the profile, naming the JSON field.
+ * @throws {Deno.errors.NotFound} When there is no such file.
+ */
+export function seccompProfile(path: string, options: SeccompProfileStepOptions = {}): SeccompStep {
+  const capabilities = [...(options.capabilities ?? [])];
+  return step({ profile: path, capabilities }, compileSeccomp(readSeccompProfile(path, { capabilities })), options);
+}
+
+/**
+ * Runs the program under a filter given as raw BPF (`struct sock_filter`
+ * bytes), from a file or read now from a descriptor to its end, as
+ * bubblewrap's `--seccomp FD`.
+ *
+ * @param source A path, or a descriptor number.
+ * @param options Whether to set no_new_privs.
+ * @returns The step.
+ * @throws {RangeError} For a program the kernel would refuse, saying why.
+ */
+export function seccompBpf(source: string | number, options: SeccompStepOptions = {}): SeccompStep {
+  return step({ bpf: source }, readBpfFilter(source), options);
+}
+
+function step(source: SeccompSource, filter: SeccompFilter, options: SeccompStepOptions): SeccompStep {
+  const made: SeccompStep = { kind: "seccomp", source, filter, noNewPrivs: options.noNewPrivs ?? true };
+  // Refused now, not when a child starts: a filter under which it could not exit.
+  seccompSteps(filter);
+  return made;
+}
+
+/** The kind of seccomp steps: each loads its filter, in order (filters stack). */
+const SECCOMP: StepKind<SeccompStep> = {
+  kind: "seccomp",
+  phase: "seccomp",
+  repeats: "each",
+  check(step) {
+    ownBytes(step.filter);
+  },
+  compile(step, out) {
+    for (const { op, syscall, operation } of seccompSteps(step.filter, { noNewPrivs: step.noNewPrivs })) {
+      out.add(op, { syscall, operation, role: "seccomp" });
+    }
+  },
+  code(step) {
+    const options = step.noNewPrivs ? {} : { noNewPrivs: false };
+    const rest = (more: object) => (Object.keys({ ...options, ...more }).length ? [{ ...options, ...more }] : []);
+    const { source } = step;
+    if ("policy" in source) return { fn: "seccomp", args: [source.policy, ...rest({})] };
+    if ("profile" in source) {
+      const caps = source.capabilities.length ? { capabilities: source.capabilities } : {};
+      return { fn: "seccompProfile", args: [source.profile, ...rest(caps)] };
+    }
+    return { fn: "seccompBpf", args: [source.bpf, ...rest({})] };
+  },
+  hint(_info, errno) {
+    return seccompHint(errno);
+  },
+};
+
+/** The kinds of steps this module defines, for lib/steps/_registry.ts. */
+export const KINDS = [SECCOMP] as const;
