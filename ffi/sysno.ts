@@ -54,7 +54,10 @@ export type SyscallName =
   | "ppoll"
   | "epoll_create1"
   | "epoll_ctl"
-  | "epoll_pwait";
+  | "epoll_pwait"
+  | "landlock_create_ruleset"
+  | "landlock_add_rule"
+  | "landlock_restrict_self";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -105,6 +108,9 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   epoll_create1: 291,
   epoll_ctl: 233,
   epoll_pwait: 281,
+  landlock_create_ruleset: 444,
+  landlock_add_rule: 445,
+  landlock_restrict_self: 446,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -156,6 +162,9 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   epoll_create1: 20,
   epoll_ctl: 21,
   epoll_pwait: 22,
+  landlock_create_ruleset: 444,
+  landlock_add_rule: 445,
+  landlock_restrict_self: 446,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */
