@@ -74,8 +74,34 @@ interface Feature {
   readonly text: string;
 }
 
+/**
+ * A filesystem access right, as linux/landlock.h names it
+ * (`LANDLOCK_ACCESS_FS_*`), in lower case.
+ */
+export type FsRight =
+  | "execute"
+  | "write_file"
+  | "read_file"
+  | "read_dir"
+  | "remove_dir"
+  | "remove_file"
+  | "make_char"
+  | "make_dir"
+  | "make_reg"
+  | "make_sock"
+  | "make_fifo"
+  | "make_block"
+  | "make_sym"
+  | "refer"
+  | "truncate"
+  | "ioctl_dev";
+/** A TCP access right (`LANDLOCK_ACCESS_NET_*`, ABI 4), in lower case. */
+export type NetRight = "bind_tcp" | "connect_tcp";
+/** An IPC scope (`LANDLOCK_SCOPE_*`, ABI 6), in lower case. */
+export type LandlockScope = "abstract_unix_socket" | "signal";
+
 /** Filesystem rights; `file` marks those a rule on a file (not a directory) may hold. */
-const FS = {
+const FS: Readonly<Record<FsRight, Feature & { readonly file: boolean }>> = {
   execute: { bit: LANDLOCK_ACCESS_FS_EXECUTE, abi: 1, file: true, text: "execute files" },
   write_file: { bit: LANDLOCK_ACCESS_FS_WRITE_FILE, abi: 1, file: true, text: "open files for writing" },
   read_file: { bit: LANDLOCK_ACCESS_FS_READ_FILE, abi: 1, file: true, text: "open files for reading" },
@@ -97,33 +123,23 @@ const FS = {
   },
   truncate: { bit: LANDLOCK_ACCESS_FS_TRUNCATE, abi: 3, file: true, text: "truncate files" },
   ioctl_dev: { bit: LANDLOCK_ACCESS_FS_IOCTL_DEV, abi: 5, file: true, text: "use ioctl on devices" },
-} as const satisfies Record<string, Feature & { readonly file: boolean }>;
+};
 
 /** TCP rights (ABI 4). */
-const NET = {
+const NET: Readonly<Record<NetRight, Feature>> = {
   bind_tcp: { bit: LANDLOCK_ACCESS_NET_BIND_TCP, abi: 4, text: "TCP bind" },
   connect_tcp: { bit: LANDLOCK_ACCESS_NET_CONNECT_TCP, abi: 4, text: "TCP connect" },
-} as const satisfies Record<string, Feature>;
+};
 
 /** IPC scopes (ABI 6). */
-const SCOPES = {
+const SCOPES: Readonly<Record<LandlockScope, Feature>> = {
   abstract_unix_socket: {
     bit: LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
     abi: 6,
     text: "connections to abstract unix sockets made outside the sandbox",
   },
   signal: { bit: LANDLOCK_SCOPE_SIGNAL, abi: 6, text: "signals to processes outside the sandbox" },
-} as const satisfies Record<string, Feature>;
-
-/**
- * A filesystem access right, as linux/landlock.h names it
- * (`LANDLOCK_ACCESS_FS_*`), in lower case.
- */
-export type FsRight = keyof typeof FS;
-/** A TCP access right (`LANDLOCK_ACCESS_NET_*`, ABI 4), in lower case. */
-export type NetRight = keyof typeof NET;
-/** An IPC scope (`LANDLOCK_SCOPE_*`, ABI 6), in lower case. */
-export type LandlockScope = keyof typeof SCOPES;
+};
 
 const FS_NAMES = Object.keys(FS) as FsRight[];
 const NET_NAMES = Object.keys(NET) as NetRight[];
