@@ -162,6 +162,12 @@ export function scenarios(
       policy: rules({ kind: "path", path: `${dir}/ro`, access: "ro" }),
       argv: sh(writeRo),
     },
+    readOnlyLogFlags: {
+      userns,
+      // The audit flags of ABI 7: the kernel takes them, and the rules hold.
+      policy: { ...rules({ kind: "path", path: `${dir}/ro`, access: "ro" }), log: { sameExec: false, newExec: true } },
+      argv: sh(writeRo),
+    },
     readWrite: {
       userns,
       policy: rules({ kind: "path", path: `${dir}/rw`, access: "rw" }),

@@ -303,6 +303,9 @@ const CHECKS: Record<string, (r: RunResult, ctx: { dir: string; ports: { allowed
     readOnly(r, { dir }) {
       assertEquals(r.output, `hello\n/bin/sh: 1: cannot create ${dir}/ro/new: Permission denied\nstatus=2\n`);
     },
+    readOnlyLogFlags(r, { dir }) {
+      assertEquals(r.output, `hello\n/bin/sh: 1: cannot create ${dir}/ro/new: Permission denied\nstatus=2\n`);
+    },
     readOnlyAbi1(r, { dir }) {
       assertEquals(r.output, `hello\n/bin/sh: 1: cannot create ${dir}/ro/new: Permission denied\nstatus=2\n`);
     },
@@ -376,6 +379,7 @@ function runnable(names: readonly string[]): string[] {
     if (!SCENARIOS.includes(name)) return false;
     if (name.startsWith("tcp")) return ABI >= 4;
     if (name.startsWith("signal")) return ABI >= 6;
+    if (name === "readOnlyLogFlags") return ABI >= 7;
     return true;
   });
 }
@@ -393,7 +397,7 @@ const asRoot = { ignore: !IS_ROOT || ABI === 0 };
 Deno.test({
   name: "landlockSteps(): a write beneath a read-only path fails with EACCES, root included",
   ...asRoot,
-  fn: () => rootCheck(["readOnly", "readOnlyAbi1", "hostRo"]),
+  fn: () => rootCheck(["readOnly", "readOnlyAbi1", "readOnlyLogFlags", "hostRo"]),
 });
 
 Deno.test({
