@@ -58,58 +58,74 @@ import {
 } from "../ffi/constants.ts";
 import { LANDLOCK_FILE_RIGHTS, type LandlockRuleset, landlockUnavailable } from "./landlock.ts";
 
-/** What a Landlock step does, for error messages (the lead's `StepInfo` with role `"landlock"`). */
+/**
+ * What a Landlock call of the child does, for error messages: the shape of
+ * lib/compile.ts's `OpInfo`, with the role `"landlock"` (the kind of step,
+ * whose hint is {@linkcode landlockHint}).
+ */
 export interface LandlockStepInfo {
   /** The system call, as the error names it. */
   readonly syscall: string;
   /** What was attempted, as a verb phrase. */
   readonly operation: string;
-  /** The path the rule names, for steps about one. */
+  /** The path the rule names, for calls about one. */
   readonly path?: string;
-  /** What the step belongs to. */
+  /** What the call belongs to. */
   readonly role: "landlock";
-  /** Which part of loading the ruleset it is, for hints. */
-  readonly stage: "nnp" | "create" | "open" | "scratch" | "rule" | "restrict" | "close";
 }
 
-/** Options of {@linkcode landlockSteps}. */
-export interface LandlockStepsOptions {
+/** Where {@linkcode emitLandlock} writes the calls: lib/compile.ts's `Emitter` is one. */
+export interface LandlockEmitter {
   /**
-   * A descriptor number that is open in the child and that no later step
+   * Adds a call to the child's program.
+   *
+   * @returns Its index, for a later call that takes its result.
+   */
+  add(op: Op, info: LandlockStepInfo): number;
+}
+
+/** Options of {@linkcode emitLandlock}. */
+export interface EmitLandlockOptions {
+  /**
+   * A descriptor number that is open in the child and that no later call
    * uses: each path is opened, then moved there with dup3(2), so that the
    * `struct landlock_path_beneath_attr` prepared before the clone can hold
    * its number. The surest is one the parent holds open across the launch
-   * ({@linkcode reserveDescriptor}): no descriptor made by the launch (its
-   * error pipe) or by the child (the ruleset, the opened paths) can take its
-   * number. Needed when the ruleset has path rules.
+   * ({@linkcode landlockScratchFd} for the process's life, or
+   * {@linkcode reserveDescriptor} for one launch): then no descriptor made by
+   * the launch (its error pipe) or by the child (the ruleset, the opened
+   * paths) can take its number. Needed when the ruleset has path rules.
    */
   readonly scratchFd?: number;
   /**
    * Set no_new_privs before restricting. landlock_restrict_self() requires
    * it unless the process has CAP_SYS_ADMIN in its user namespace; pass
-   * `false` when an earlier step of the caller sets it.
+   * `false` when an earlier call sets it, or to keep setuid programs working
+   * where the child has that capability.
    *
    * @default {true}
    */
   readonly noNewPrivs?: boolean;
+}
+
+/** Options of {@linkcode landlockSteps}. */
+export interface LandlockStepsOptions extends EmitLandlockOptions {
   /**
-   * The index the first returned step will have in the whole program: steps
-   * load results of earlier steps by index.
+   * The index the first returned step will have in the whole program: calls
+   * load results of earlier calls by index.
    *
    * @default {0}
    */
   readonly firstStep?: number;
 }
 
-/** The child's steps that load a ruleset. */
+/** The child's calls that load a ruleset. */
 export interface LandlockProgram {
-  /** The steps, to append to the child's program. */
+  /** The calls, to append to the child's program. */
   readonly ops: Op[];
-  /** What each step does, by index in `ops`. */
+  /** What each call does, by index in `ops`. */
   readonly infos: LandlockStepInfo[];
 }
-
-const PR_ARGS = [1, 0, 0, 0] as const;
 
 /** Writes an unsigned integer below 2^53 as a little-endian u64. */
 function putU64(view: DataView, offset: number, value: number): void {
@@ -118,31 +134,155 @@ function putU64(view: DataView, offset: number, value: number): void {
 }
 
 /**
- * The steps that load a ruleset in the child: no_new_privs (unless the caller
- * sets it), `landlock_create_ruleset` with the `struct landlock_ruleset_attr`
- * written into the program's memory, for each path an open with
+ * Writes the calls that load a ruleset in the child: no_new_privs (unless the
+ * caller sets it), `landlock_create_ruleset` with the `struct
+ * landlock_ruleset_attr` in the program's memory, for each path an open with
  * `O_PATH|O_CLOEXEC` (the path as the child sees it), a dup3 to the scratch
  * descriptor and `landlock_add_rule`, a `landlock_add_rule` per port, and
  * `landlock_restrict_self`. Every descriptor they make is close-on-exec.
+ * Each call of one ruleset makes one Landlock layer: a second ruleset in the
+ * same child restricts further (at most 16 layers).
  *
  * A rule on a directory may hold rights that a rule on a file may not
  * (`read_dir`, `make_*`…): the kernel refuses those on a file with EINVAL, and
  * what the path is is known only in the child. Such a rule takes two
- * `landlock_add_rule` steps: the rights a file may hold, which must succeed,
+ * `landlock_add_rule` calls: the rights a file may hold, which must succeed,
  * then all its rights, whose failure is ignored (a file keeps the first).
  *
- * Put the steps after the mounts and the root change (the paths are those the
- * program will see, and a Landlock domain forbids mounting), after changes of
- * capabilities and ids, and before seccomp (a filter may deny these calls,
- * and seccomp also needs no_new_privs).
+ * Put the calls after the mounts and the root change (the paths are those
+ * the program will see, and a Landlock domain forbids mounting), after
+ * changes of capabilities and ids, and before seccomp (a filter may deny
+ * these calls, and seccomp also needs no_new_privs): lib/compile.ts's
+ * `harden` phase.
  *
  * @param ruleset What `resolveLandlock()` (lib/landlock.ts) made.
- * @param options The scratch descriptor, no_new_privs, and the index of the first step.
- * @returns The steps and their descriptions; none for an empty ruleset.
+ * @param out Where the calls go.
+ * @param options The scratch descriptor and no_new_privs.
  * @throws {TypeError} When the ruleset has path rules and no scratch descriptor is given.
- * @throws {RangeError} When the scratch descriptor or first step is not valid.
+ * @throws {RangeError} When the scratch descriptor is not above 2.
  *
- * @example The steps of a read-only /usr and one TCP port
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Op } from "../ffi/program.ts";
+ * import { resolveLandlock } from "./landlock.ts";
+ * import { emitLandlock } from "./landlock_steps.ts";
+ *
+ * const ops: Op[] = [];
+ * const out = { add: (op: Op) => ops.push(op) - 1 };
+ * const ruleset = resolveLandlock({ rules: [{ kind: "port", port: 53, access: "connect" }] }, { abi: 4 });
+ * emitLandlock(ruleset, out, { noNewPrivs: false });
+ * assert.deepEqual(ops.map((op) => op.call), [
+ *   "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "close",
+ * ]);
+ * ```
+ */
+export function emitLandlock(ruleset: LandlockRuleset, out: LandlockEmitter, options: EmitLandlockOptions = {}): void {
+  if (!ruleset.handledFs && !ruleset.handledNet && !ruleset.scoped) return;
+  const scratch = options.scratchFd;
+  if (ruleset.paths.length) {
+    if (scratch === undefined) {
+      throw new TypeError("Cannot prepare Landlock path rules: no scratch descriptor is given (scratchFd)");
+    }
+    if (!Number.isInteger(scratch) || scratch < 3 || scratch > 0x7fffffff) {
+      throw new RangeError(`Cannot use descriptor ${scratch} for Landlock path rules: it must be a number above 2`);
+    }
+  }
+  const add = (op: Op, info: Omit<LandlockStepInfo, "role">): number => out.add(op, { ...info, role: "landlock" });
+  if (options.noNewPrivs ?? true) {
+    add({ call: "prctl", args: [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0] }, {
+      syscall: "prctl",
+      operation: "set no_new_privs",
+    });
+  }
+  // struct landlock_ruleset_attr grew with the ABI (8 bytes, then 16 with
+  // handled_access_net, then 24 with scoped). Passing only what is used keeps
+  // a ruleset of an older ABI loadable by the kernels of that ABI.
+  const size = ruleset.scoped ? 24 : ruleset.handledNet ? 16 : 8;
+  const attr = new Uint8Array(size);
+  const view = new DataView(attr.buffer);
+  putU64(view, 0, ruleset.handledFs);
+  if (size >= 16) putU64(view, 8, ruleset.handledNet);
+  if (size >= 24) putU64(view, 16, ruleset.scoped);
+  const created = add({ call: "landlock_create_ruleset", args: [{ bytes: attr }, size, 0] }, {
+    syscall: "landlock_create_ruleset",
+    operation: "create a Landlock ruleset",
+  });
+  const rulesetFd = { result: created };
+  for (const rule of ruleset.paths) {
+    const info = { path: rule.path };
+    const opened = add({ call: "openat", args: [AT_FDCWD, { str: rule.path }, O_PATH | O_CLOEXEC, 0] }, {
+      ...info,
+      syscall: "open",
+      operation: `open "${rule.path}" for a Landlock rule`,
+    });
+    // The attribute is prepared before the clone and cannot hold a descriptor
+    // the child opens: move the descriptor to a number known now.
+    add({ call: "dup3", args: [{ result: opened }, scratch!, O_CLOEXEC] }, {
+      ...info,
+      syscall: "dup3",
+      operation: `move the descriptor of "${rule.path}" to ${scratch}`,
+    });
+    add({ call: "close", args: [{ result: opened }] }, {
+      ...info,
+      syscall: "close",
+      operation: `close the first descriptor of "${rule.path}"`,
+    });
+    const beneath = (access: number) => {
+      const bytes = new Uint8Array(12); // packed: u64 allowed_access, s32 parent_fd
+      const v = new DataView(bytes.buffer);
+      putU64(v, 0, access);
+      v.setInt32(8, scratch!, true);
+      return bytes;
+    };
+    const operation = `add a Landlock rule for "${rule.path}" (${rule.label})`;
+    const fileRights = rule.access & LANDLOCK_FILE_RIGHTS;
+    const first = fileRights || rule.access;
+    add({ call: "landlock_add_rule", args: [rulesetFd, LANDLOCK_RULE_PATH_BENEATH, { bytes: beneath(first) }, 0] }, {
+      ...info,
+      syscall: "landlock_add_rule",
+      operation,
+    });
+    if (first !== rule.access) {
+      add({
+        call: "landlock_add_rule",
+        args: [rulesetFd, LANDLOCK_RULE_PATH_BENEATH, { bytes: beneath(rule.access) }, 0],
+        ignore: true,
+      }, { ...info, syscall: "landlock_add_rule", operation: `${operation}, for a directory` });
+    }
+  }
+  if (ruleset.paths.length) {
+    add({ call: "close", args: [scratch!] }, { syscall: "close", operation: `close descriptor ${scratch}` });
+  }
+  for (const rule of ruleset.ports) {
+    const bytes = new Uint8Array(16); // u64 allowed_access, u64 port
+    const v = new DataView(bytes.buffer);
+    putU64(v, 0, rule.access);
+    putU64(v, 8, rule.port);
+    add({ call: "landlock_add_rule", args: [rulesetFd, LANDLOCK_RULE_NET_PORT, { bytes }, 0] }, {
+      syscall: "landlock_add_rule",
+      operation: `add a Landlock rule for ${rule.label}`,
+    });
+  }
+  add({ call: "landlock_restrict_self", args: [rulesetFd, ruleset.restrictFlags] }, {
+    syscall: "landlock_restrict_self",
+    operation: "restrict the program with Landlock",
+  });
+  add({ call: "close", args: [rulesetFd] }, { syscall: "close", operation: "close the Landlock ruleset" });
+}
+
+/**
+ * The calls that load a ruleset in the child, as a list: {@linkcode
+ * emitLandlock} for a program whose first call of these will have index
+ * `options.firstStep`.
+ *
+ * @param ruleset What `resolveLandlock()` (lib/landlock.ts) made.
+ * @param options The scratch descriptor, no_new_privs, and the index of the first call.
+ * @returns The calls and their descriptions; none for an empty ruleset.
+ * @throws {TypeError} When the ruleset has path rules and no scratch descriptor is given.
+ * @throws {RangeError} When the scratch descriptor or the first index is not valid.
+ *
+ * @example The calls of a read-only /usr and one TCP port
  * ```ts
  * import assert from "node:assert/strict";
  * import { resolveLandlock } from "./landlock.ts";
@@ -165,121 +305,17 @@ function putU64(view: DataView, offset: number, value: number): void {
  * ```
  */
 export function landlockSteps(ruleset: LandlockRuleset, options: LandlockStepsOptions = {}): LandlockProgram {
+  const base = options.firstStep ?? 0;
+  if (!Number.isInteger(base) || base < 0) throw new RangeError(`Cannot start Landlock calls at index ${base}`);
   const ops: Op[] = [];
   const infos: LandlockStepInfo[] = [];
-  if (!ruleset.handledFs && !ruleset.handledNet && !ruleset.scoped) return { ops, infos };
-  const base = options.firstStep ?? 0;
-  if (!Number.isInteger(base) || base < 0) throw new RangeError(`Cannot start Landlock steps at index ${base}`);
-  const scratch = options.scratchFd;
-  if (ruleset.paths.length) {
-    if (scratch === undefined) {
-      throw new TypeError("Cannot prepare Landlock path rules: no scratch descriptor is given (scratchFd)");
-    }
-    if (!Number.isInteger(scratch) || scratch < 3 || scratch > 0x7fffffff) {
-      throw new RangeError(`Cannot use descriptor ${scratch} for Landlock path rules: it must be a number above 2`);
-    }
-  }
-  const add = (op: Op, info: Omit<LandlockStepInfo, "role">): number => {
-    ops.push(op);
-    infos.push({ ...info, role: "landlock" });
-    return base + ops.length - 1;
-  };
-  if (options.noNewPrivs ?? true) {
-    add({ call: "prctl", args: [PR_SET_NO_NEW_PRIVS, ...PR_ARGS] }, {
-      syscall: "prctl",
-      operation: "set no_new_privs",
-      stage: "nnp",
-    });
-  }
-  // struct landlock_ruleset_attr grew with the ABI (8 bytes, then 16 with
-  // handled_access_net, then 24 with scoped). Passing only what is used keeps
-  // a ruleset of an older ABI loadable by the kernels of that ABI.
-  const size = ruleset.scoped ? 24 : ruleset.handledNet ? 16 : 8;
-  const attr = new Uint8Array(size);
-  const view = new DataView(attr.buffer);
-  putU64(view, 0, ruleset.handledFs);
-  if (size >= 16) putU64(view, 8, ruleset.handledNet);
-  if (size >= 24) putU64(view, 16, ruleset.scoped);
-  const created = add({ call: "landlock_create_ruleset", args: [{ bytes: attr }, size, 0] }, {
-    syscall: "landlock_create_ruleset",
-    operation: "create a Landlock ruleset",
-    stage: "create",
-  });
-  const rulesetFd = { result: created };
-  for (const rule of ruleset.paths) {
-    const info = { path: rule.path };
-    const opened = add({ call: "openat", args: [AT_FDCWD, { str: rule.path }, O_PATH | O_CLOEXEC, 0] }, {
-      ...info,
-      syscall: "open",
-      operation: `open "${rule.path}" for a Landlock rule`,
-      stage: "open",
-    });
-    // The attribute is prepared before the clone and cannot hold a descriptor
-    // the child opens: move the descriptor to a number known now.
-    add({ call: "dup3", args: [{ result: opened }, scratch!, O_CLOEXEC] }, {
-      ...info,
-      syscall: "dup3",
-      operation: `move the descriptor of "${rule.path}" to ${scratch}`,
-      stage: "scratch",
-    });
-    add({ call: "close", args: [{ result: opened }] }, {
-      ...info,
-      syscall: "close",
-      operation: `close the first descriptor of "${rule.path}"`,
-      stage: "close",
-    });
-    const beneath = (access: number) => {
-      const bytes = new Uint8Array(12); // packed: u64 allowed_access, s32 parent_fd
-      const v = new DataView(bytes.buffer);
-      putU64(v, 0, access);
-      v.setInt32(8, scratch!, true);
-      return bytes;
-    };
-    const operation = `add a Landlock rule for "${rule.path}" (${rule.label})`;
-    const fileRights = rule.access & LANDLOCK_FILE_RIGHTS;
-    const first = fileRights || rule.access;
-    add({ call: "landlock_add_rule", args: [rulesetFd, LANDLOCK_RULE_PATH_BENEATH, { bytes: beneath(first) }, 0] }, {
-      ...info,
-      syscall: "landlock_add_rule",
-      operation,
-      stage: "rule",
-    });
-    if (first !== rule.access) {
-      add({
-        call: "landlock_add_rule",
-        args: [rulesetFd, LANDLOCK_RULE_PATH_BENEATH, { bytes: beneath(rule.access) }, 0],
-        ignore: true,
-      }, { ...info, syscall: "landlock_add_rule", operation: `${operation}, for a directory`, stage: "rule" });
-    }
-  }
-  if (ruleset.paths.length) {
-    add({ call: "close", args: [scratch!] }, {
-      syscall: "close",
-      operation: `close descriptor ${scratch}`,
-      stage: "close",
-    });
-  }
-  for (const rule of ruleset.ports) {
-    const bytes = new Uint8Array(16); // u64 allowed_access, u64 port
-    const v = new DataView(bytes.buffer);
-    putU64(v, 0, rule.access);
-    putU64(v, 8, rule.port);
-    add({ call: "landlock_add_rule", args: [rulesetFd, LANDLOCK_RULE_NET_PORT, { bytes }, 0] }, {
-      syscall: "landlock_add_rule",
-      operation: `add a Landlock rule for ${rule.label}`,
-      stage: "rule",
-    });
-  }
-  add({ call: "landlock_restrict_self", args: [rulesetFd, ruleset.restrictFlags] }, {
-    syscall: "landlock_restrict_self",
-    operation: "restrict the program with Landlock",
-    stage: "restrict",
-  });
-  add({ call: "close", args: [rulesetFd] }, {
-    syscall: "close",
-    operation: "close the Landlock ruleset",
-    stage: "close",
-  });
+  emitLandlock(ruleset, {
+    add(op, info) {
+      ops.push(op);
+      infos.push(info);
+      return base + ops.length - 1;
+    },
+  }, options);
   return { ops, infos };
 }
 
@@ -295,10 +331,7 @@ export function landlockSteps(ruleset: LandlockRuleset, options: LandlockStepsOp
  * import assert from "node:assert/strict";
  * import { landlockHint } from "./landlock_steps.ts";
  *
- * const open = {
- *   syscall: "open", operation: 'open "/srv" for a Landlock rule', path: "/srv",
- *   role: "landlock", stage: "open",
- * } as const;
+ * const open = { syscall: "open", operation: 'open "/srv" for a Landlock rule', path: "/srv", role: "landlock" } as const;
  * assert.equal(
  *   landlockHint(open, 2),
  *   "the path must exist in the sandbox, as the program sees it (after its mounts and root change)",
@@ -306,8 +339,8 @@ export function landlockSteps(ruleset: LandlockRuleset, options: LandlockStepsOp
  * ```
  */
 export function landlockHint(info: LandlockStepInfo, errno: number): string | undefined {
-  switch (info.stage) {
-    case "create":
+  switch (info.syscall) {
+    case "landlock_create_ruleset":
       if (errno === EOPNOTSUPP || errno === ENOSYS || errno === EPERM) {
         return landlockUnavailable(errno).replace(/: landlock_create_ruleset\(\) failed with [^;]*/, "");
       }
@@ -325,10 +358,10 @@ export function landlockHint(info: LandlockStepInfo, errno: number): string | un
       if (errno === ELOOP) return "the path has too many symbolic links";
       if (errno === EMFILE) return "the process has too many open files";
       return undefined;
-    case "scratch":
+    case "dup3":
       if (errno === EBADF) return "the scratch descriptor must be below the limit of open files (ulimit -n)";
       return undefined;
-    case "rule":
+    case "landlock_add_rule":
       if (errno === EINVAL) {
         return info.path !== undefined
           ? "a rule on a file can only allow execute, write_file, read_file, truncate and ioctl_dev"
@@ -337,7 +370,7 @@ export function landlockHint(info: LandlockStepInfo, errno: number): string | un
       if (errno === EBADFD) return "Landlock rules cannot name files of internal filesystems (nsfs, pipefs, sockfs)";
       if (errno === EAFNOSUPPORT) return "this kernel has no TCP/IP (CONFIG_INET)";
       return undefined;
-    case "restrict":
+    case "landlock_restrict_self":
       if (errno === EPERM) {
         return "Landlock needs no_new_privs, or CAP_SYS_ADMIN in the user namespace (leave noNewPrivs on)";
       }
@@ -363,8 +396,7 @@ export function landlockHint(info: LandlockStepInfo, errno: number): string | un
  * import { landlockError } from "./landlock_steps.ts";
  *
  * const restrict = {
- *   syscall: "landlock_restrict_self", operation: "restrict the program with Landlock",
- *   role: "landlock", stage: "restrict",
+ *   syscall: "landlock_restrict_self", operation: "restrict the program with Landlock", role: "landlock",
  * } as const;
  * assert.match(landlockError(restrict, 1).message, /^Cannot restrict the program with Landlock: .*EPERM/);
  * ```
@@ -414,4 +446,30 @@ export function reserveDescriptor(): ReservedDescriptor {
     open = false;
   };
   return { fd, close, [Symbol.dispose]: close };
+}
+
+let scratch: number | undefined;
+
+/**
+ * A descriptor this process holds open for its whole life (`O_PATH` on `/`,
+ * close-on-exec), whose number children take over as their
+ * {@linkcode EmitLandlockOptions.scratchFd}: while it is open, no other
+ * descriptor of this process, of any launch or of any child's copy can have
+ * that number, and a child's dup3 onto it replaces only the child's copy.
+ * Opened on first use; the same number afterwards.
+ *
+ * @returns Its number.
+ * @throws {SyscallError} When it cannot be opened (no descriptor left).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { landlockScratchFd } from "./landlock_steps.ts";
+ *
+ * assert.equal(landlockScratchFd(), landlockScratchFd());
+ * ```
+ */
+export function landlockScratchFd(): number {
+  scratch ??= reserveDescriptor().fd;
+  return scratch;
 }

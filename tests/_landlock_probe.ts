@@ -16,7 +16,8 @@ import { routine } from "../ffi/routine.ts";
 import { libc } from "../ffi/libc.ts";
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from "../ffi/constants.ts";
 import { type LandlockPolicy, type LandlockRule, resolveLandlock } from "../lib/landlock.ts";
-import { landlockError, landlockSteps, reserveDescriptor } from "../lib/landlock_steps.ts";
+import { landlockError, type LandlockStepInfo, landlockSteps, reserveDescriptor } from "../lib/landlock_steps.ts";
+import { KINDS, landlock } from "../lib/steps/landlock.ts";
 
 const SIGCHLD = 17;
 const CLONE_NEWNS = 0x20000, CLONE_NEWUSER = 0x10000000;
@@ -37,6 +38,8 @@ export interface Run {
   readonly tmpfsOn?: string;
   /** Whether the Landlock steps set no_new_privs. */
   readonly noNewPrivs?: boolean;
+  /** Compile the policy as a `landlock()` step of lib/steps/landlock.ts does, not with landlockSteps(). */
+  readonly viaStep?: boolean;
 }
 
 /** What came of a run. */
@@ -88,14 +91,33 @@ export async function runSandboxed(run: Run): Promise<RunResult> {
     add({ call: "mkdirat", args: [AT_FDCWD, { str: `${run.tmpfsOn}/inner` }, 0o755] }, "mkdir");
   }
   const reserved = reserveDescriptor();
-  const ruleset = resolveLandlock(run.policy, run.abi === undefined ? {} : { abi: run.abi });
   const first = ops.length;
-  const landlock = landlockSteps(ruleset, {
-    scratchFd: reserved.fd,
-    firstStep: first,
-    ...(run.noNewPrivs === undefined ? {} : { noNewPrivs: run.noNewPrivs }),
-  });
-  for (const op of landlock.ops) add(op, "landlock");
+  let infos: LandlockStepInfo[];
+  if (run.viaStep) {
+    // As lib/compile.ts runs the kind in its harden phase: through an emitter.
+    infos = [];
+    const step = landlock(run.policy, run.noNewPrivs === undefined ? {} : { noNewPrivs: run.noNewPrivs });
+    KINDS[0].check!(step);
+    KINDS[0].compile!(step, {
+      add(op, info) {
+        infos.push(info as LandlockStepInfo);
+        return add(op, "landlock");
+      },
+      writeFile() {
+        throw new Error("Landlock writes no files");
+      },
+      facts: { capLastCap: 40, euid: Deno.uid() ?? 0 },
+    }, { namespaces: [], root: undefined, setuid: undefined });
+  } else {
+    const ruleset = resolveLandlock(run.policy, run.abi === undefined ? {} : { abi: run.abi });
+    const steps = landlockSteps(ruleset, {
+      scratchFd: reserved.fd,
+      firstStep: first,
+      ...(run.noNewPrivs === undefined ? {} : { noNewPrivs: run.noNewPrivs }),
+    });
+    for (const op of steps.ops) add(op, "landlock");
+    infos = steps.infos;
+  }
   add(
     { call: "execve", args: [{ str: run.argv[0]! }, { strs: run.argv }, { strs: ["PATH=/usr/bin:/bin"] }] },
     "execve",
@@ -127,8 +149,8 @@ export async function runSandboxed(run: Run): Promise<RunResult> {
     const output = new TextDecoder().decode(new Uint8Array(chunks.flatMap((chunk) => [...chunk])));
     if (!failure) return { status, output };
     const step = failure.step - first;
-    const error = step >= 0 && step < landlock.infos.length
-      ? landlockError(landlock.infos[step]!, failure.errno).message
+    const error = step >= 0 && step < infos.length
+      ? landlockError(infos[step]!, failure.errno).message
       : `Cannot ${names[failure.step]}: errno ${failure.errno}`;
     return { error, errno: failure.errno, status, output };
   } finally {
@@ -156,6 +178,22 @@ export function scenarios(
   const writeRo = `cat ${dir}/ro/existing; echo new > ${dir}/ro/new; echo status=$?`;
   return {
     readOnly: { userns, policy: rules({ kind: "path", path: `${dir}/ro`, access: "ro" }), argv: sh(writeRo) },
+    readOnlyStep: {
+      userns,
+      viaStep: true,
+      policy: rules({ kind: "path", path: `${dir}/ro`, access: "ro" }, {
+        kind: "path",
+        path: `${dir}/rw`,
+        access: "rw",
+      }),
+      argv: sh(`${writeRo}; echo data > ${dir}/rw/g && cat ${dir}/rw/g && rm ${dir}/rw/g`),
+    },
+    missingPathStep: {
+      userns,
+      viaStep: true,
+      policy: rules({ kind: "path", path: `${dir}/no-such-dir`, access: "ro" }),
+      argv: ["/bin/true"],
+    },
     readOnlyAbi1: {
       userns,
       abi: 1,

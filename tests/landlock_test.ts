@@ -10,7 +10,8 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { hasProgram, IS_ROOT, REPO, runUnprivileged } from "./_env.ts";
 import { type RunResult, runScenarios, SCENARIOS } from "./_landlock_probe.ts";
 import { type LandlockPolicy, landlockReport, landlockSupport, resolveLandlock } from "../lib/landlock.ts";
-import { landlockSteps } from "../lib/landlock_steps.ts";
+import { landlockScratchFd, landlockSteps } from "../lib/landlock_steps.ts";
+import { KINDS, landlock } from "../lib/steps/landlock.ts";
 import { routine } from "../ffi/routine.ts";
 import { EACCES } from "../ffi/constants.ts";
 
@@ -278,7 +279,7 @@ Deno.test("landlockSteps() writes the attributes the kernel reads, sized by what
   // Results are loaded by index in the whole program.
   assertEquals(all.ops[2]!.args[0], { result: 41 });
   assertEquals(all.ops[3]!.args[0], { result: 41 });
-  assertEquals(all.infos.map((info) => info.stage), ["nnp", "create", "rule", "restrict", "close"]);
+  assertEquals(all.infos.map((info) => info.role), ["landlock", "landlock", "landlock", "landlock", "landlock"]);
 
   const execute = landlockSteps(
     resolveLandlock({ rules: [{ kind: "path", path: "/bin/x", access: "x" }] }, { abi: 7 }),
@@ -305,6 +306,16 @@ const CHECKS: Record<string, (r: RunResult, ctx: { dir: string; ports: { allowed
     },
     readOnlyLogFlags(r, { dir }) {
       assertEquals(r.output, `hello\n/bin/sh: 1: cannot create ${dir}/ro/new: Permission denied\nstatus=2\n`);
+    },
+    readOnlyStep(r, { dir }) {
+      assertEquals(r.output, `hello\n/bin/sh: 1: cannot create ${dir}/ro/new: Permission denied\nstatus=2\ndata\n`);
+    },
+    missingPathStep(r, { dir }) {
+      assertEquals(
+        r.error,
+        `Cannot open "${dir}/no-such-dir" for a Landlock rule: open() failed with ENOENT (No such file or directory); ` +
+          "the path must exist in the sandbox, as the program sees it (after its mounts and root change)",
+      );
     },
     readOnlyAbi1(r, { dir }) {
       assertEquals(r.output, `hello\n/bin/sh: 1: cannot create ${dir}/ro/new: Permission denied\nstatus=2\n`);
@@ -443,10 +454,43 @@ Deno.test({
 });
 
 Deno.test({
+  name: "landlock() steps compile through an emitter, with the process's scratch descriptor, and restrict a child",
+  ...asRoot,
+  fn: () => rootCheck(["readOnlyStep", "missingPathStep"]),
+});
+
+Deno.test("landlock() steps are checked when planned, written back by export, and hinted", () => {
+  const [kind] = KINDS;
+  const step = landlock({ rules: [{ kind: "path", path: "/srv", access: "ro" }] });
+  assertEquals([kind.phase, kind.repeats], ["harden", "each"]);
+  assertEquals(kind.code(step), { fn: "landlock", args: [step.policy] });
+  assertEquals(kind.code(landlock(step.policy, { noNewPrivs: false })), {
+    fn: "landlock",
+    args: [step.policy, { noNewPrivs: false }],
+  });
+  assertThrows(
+    () => kind.check!(landlock({ rules: [{ kind: "path", path: "/srv", access: "rx" as "rox" }] })),
+    TypeError,
+    'Unknown Landlock access "rx" for "/srv"',
+  );
+  const open = { syscall: "open", operation: 'open "/srv" for a Landlock rule', path: "/srv", role: "landlock" };
+  assertMatch(kind.hint!(open, 2, false)!, /^the path must exist in the sandbox/);
+  assertEquals(
+    kind.hint!({ ...open, syscall: "landlock_restrict_self" }, 7, false),
+    "a process can be in at most 16 nested Landlock domains",
+  );
+  assertEquals(kind.hint!({ ...open, syscall: "landlock_restrict_self" }, 5, false), undefined);
+  // The scratch descriptor is this process's for its life: one number, open.
+  assertEquals(landlockScratchFd(), landlockScratchFd());
+  assertEquals(Deno.readLinkSync(`/proc/self/fd/${landlockScratchFd()}`), "/");
+});
+
+Deno.test({
   name: "landlockSteps(): the restriction stays in the child; nothing is left behind",
   ...asRoot,
   async fn() {
     const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    landlockScratchFd(); // held for the process's life, by design: opened before counting
     const before = fds();
     const { dir } = await runScenarios(runnable(SCENARIOS), false);
     // runScenarios removed the directory the children could not write: this process can.
