@@ -386,7 +386,14 @@ export type PortAccess = "bind" | "connect" | readonly NetRight[];
 
 /** One Landlock rule. */
 export type LandlockRule =
-  /** Allows `access` beneath `path` (a directory, or a file), as the program sees it. */
+  /**
+   * Allows `access` beneath `path` (a directory, or a file), as the program
+   * sees it: after the mounts and the root change, a relative path from its
+   * working directory. Symbolic links are followed (`/bin` is `/usr/bin` on
+   * merged systems): a rule on a link that another user controls allows
+   * what the link points to when the child opens it (Landlock only takes
+   * away: never more than the program's own permissions there).
+   */
   | { readonly kind: "path"; readonly path: string; readonly access: PathAccess }
   /** Allows binding or connecting TCP sockets to `port` (ABI 4). */
   | { readonly kind: "port"; readonly port: number; readonly access: PortAccess }
@@ -664,7 +671,7 @@ export function resolveLandlock(policy: LandlockPolicy, options: ResolveLandlock
       let rights: readonly FsRight[];
       let label: string;
       if (typeof rule.access === "string") {
-        const preset = PRESETS[rule.access];
+        const preset = Object.hasOwn(PRESETS, rule.access) ? PRESETS[rule.access] : undefined;
         if (!preset) {
           throw new TypeError(
             `Unknown Landlock access "${rule.access}" ${where}; the nearest is "${

@@ -209,6 +209,7 @@ Deno.test("resolveLandlock() names a bad rule, with the nearest valid name", () 
     TypeError,
     'Unknown Landlock access "rx" for "/usr"; the nearest is "rox" (ro, rw, x, rox, rwx or a list of rights)',
   );
+  assertThrows(() => resolveLandlock(path("toString"), { abi: 7 }), TypeError, 'Unknown Landlock access "toString"');
   assertThrows(
     () => resolveLandlock(path(["read_file", "truncat"]), { abi: 7 }),
     TypeError,
