@@ -58,6 +58,7 @@ export {
   netnsPids,
 } from "./lib/netns.ts";
 export {
+  foldLandlockPolicies,
   type FsRight,
   LANDLOCK_ABI_KNOWN,
   landlockAbi,

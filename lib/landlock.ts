@@ -603,6 +603,75 @@ function needs(need: number, abi: number): string {
   return `Landlock ABI ${need} is needed, this kernel has ABI ${abi}`;
 }
 
+const STRICTNESS: readonly LandlockCompat[] = ["optional", "best-effort", "strict"];
+
+/**
+ * Folds several policies into one ruleset's policy, as several Landlock steps
+ * of one sandbox take effect together: the rules of all, every right one of
+ * them restricts (a policy's `"auto"` taken as what its own rules restrict),
+ * the strictest compatibility, the audit flags of the last that sets each.
+ * Nothing any of them restricts is left unrestricted, and nothing any of them
+ * allows is denied (two rulesets stacked instead would deny what either
+ * denies).
+ *
+ * @param policies The policies, in order.
+ * @returns The folded policy.
+ *
+ * @example Two steps, one ruleset
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { foldLandlockPolicies } from "./landlock.ts";
+ *
+ * const folded = foldLandlockPolicies([
+ *   { rules: [{ kind: "path", path: "/usr", access: "rox" }] },
+ *   { rules: [{ kind: "port", port: 443, access: "connect" }], compat: "strict" },
+ * ]);
+ * assert.equal(folded.rules.length, 2);
+ * assert.equal(folded.compat, "strict");
+ * assert.equal(folded.handledFs, "auto");
+ * ```
+ */
+export function foldLandlockPolicies(policies: readonly LandlockPolicy[]): LandlockPolicy {
+  const rules = policies.flatMap((p) => p.rules);
+  const compat = policies.reduce<LandlockCompat>(
+    (a, p) => STRICTNESS.indexOf(p.compat ?? "best-effort") > STRICTNESS.indexOf(a) ? p.compat! : a,
+    "optional",
+  );
+  const log = policies.reduce<LandlockLog>((a, p) => ({ ...a, ...p.log }), {});
+  const auto = (h: unknown) => h === undefined || h === "auto";
+  const fs = policies.every((p) => auto(p.handledFs)) ? "auto" : [
+    ...new Set(policies.flatMap((p): readonly FsRight[] => {
+      const h = p.handledFs ?? "auto";
+      if (h === "all") return FS_NAMES;
+      if (h === "auto") return p.rules.some((r) => r.kind === "path") ? FS_NAMES : [];
+      return h;
+    })),
+  ];
+  const net = policies.every((p) => auto(p.handledNet)) ? "auto" : [
+    ...new Set(policies.flatMap((p): readonly NetRight[] => {
+      const h = p.handledNet ?? "auto";
+      if (h === "all") return NET_NAMES;
+      if (h !== "auto") return h;
+      return p.rules.flatMap((r) =>
+        r.kind !== "port"
+          ? []
+          : r.access === "bind"
+          ? ["bind_tcp"]
+          : r.access === "connect"
+          ? ["connect_tcp"]
+          : r.access
+      );
+    })),
+  ];
+  return {
+    rules,
+    handledFs: fs,
+    handledNet: net,
+    compat: policies.length ? compat : "best-effort",
+    ...(Object.keys(log).length ? { log } : {}),
+  };
+}
+
 /**
  * Checks a policy and resolves it for an ABI: the handled rights, each rule's
  * rights as bits, and what the ABI lacks, dropped or refused as

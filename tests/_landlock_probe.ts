@@ -18,6 +18,7 @@ import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from "../ffi/constants.ts";
 import { type LandlockPolicy, type LandlockRule, resolveLandlock } from "../lib/landlock.ts";
 import { landlockError, type LandlockStepInfo, landlockSteps, reserveDescriptor } from "../lib/landlock_steps.ts";
 import { KINDS, landlock } from "../lib/steps/landlock.ts";
+import type { Emitter, PlanView } from "../lib/steps/_kind.ts";
 
 const SIGCHLD = 17;
 const CLONE_NEWNS = 0x20000, CLONE_NEWUSER = 0x10000000;
@@ -40,6 +41,8 @@ export interface Run {
   readonly noNewPrivs?: boolean;
   /** Compile the policy as a `landlock()` step of lib/steps/landlock.ts does, not with landlockSteps(). */
   readonly viaStep?: boolean;
+  /** With `viaStep`, more steps, folded with the first as a plan folds them. */
+  readonly moreSteps?: readonly LandlockPolicy[];
 }
 
 /** What came of a run. */
@@ -96,18 +99,19 @@ export async function runSandboxed(run: Run): Promise<RunResult> {
   if (run.viaStep) {
     // As lib/compile.ts runs the kind in its harden phase: through an emitter.
     infos = [];
-    const step = landlock(run.policy, run.noNewPrivs === undefined ? {} : { noNewPrivs: run.noNewPrivs });
-    KINDS[0].check!(step);
-    KINDS[0].compile!(step, {
-      add(op, info) {
-        infos.push(info as LandlockStepInfo);
+    const [kind] = KINDS;
+    const options = run.noNewPrivs === undefined ? {} : { noNewPrivs: run.noNewPrivs };
+    const steps = [run.policy, ...(run.moreSteps ?? [])].map((policy) => landlock(policy, options));
+    const step = kind.fold!(steps);
+    kind.check!(step);
+    // The kind writes through `add` alone: the rest of lib/compile.ts's emitter and plan is not needed here.
+    const emitter = {
+      add(op: Op, info: LandlockStepInfo) {
+        infos.push(info);
         return add(op, "landlock");
       },
-      writeFile() {
-        throw new Error("Landlock writes no files");
-      },
-      facts: { capLastCap: 40, euid: Deno.uid() ?? 0 },
-    }, { namespaces: [], root: undefined, setuid: undefined });
+    };
+    kind.compile!(step, emitter as unknown as Emitter, {} as PlanView, "harden");
   } else {
     const ruleset = resolveLandlock(run.policy, run.abi === undefined ? {} : { abi: run.abi });
     const steps = landlockSteps(ruleset, {
@@ -181,11 +185,9 @@ export function scenarios(
     readOnlyStep: {
       userns,
       viaStep: true,
-      policy: rules({ kind: "path", path: `${dir}/ro`, access: "ro" }, {
-        kind: "path",
-        path: `${dir}/rw`,
-        access: "rw",
-      }),
+      // Two steps, as two options would make them: folded, each allows what it names.
+      policy: rules({ kind: "path", path: `${dir}/ro`, access: "ro" }),
+      moreSteps: [{ rules: [{ kind: "path", path: `${dir}/rw`, access: "rw" }] }],
       argv: sh(`${writeRo}; echo data > ${dir}/rw/g && cat ${dir}/rw/g && rm ${dir}/rw/g`),
     },
     missingPathStep: {

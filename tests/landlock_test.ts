@@ -9,7 +9,13 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { hasProgram, IS_ROOT, REPO, runUnprivileged } from "./_env.ts";
 import { type RunResult, runScenarios, SCENARIOS } from "./_landlock_probe.ts";
-import { type LandlockPolicy, landlockReport, landlockSupport, resolveLandlock } from "../lib/landlock.ts";
+import {
+  foldLandlockPolicies,
+  type LandlockPolicy,
+  landlockReport,
+  landlockSupport,
+  resolveLandlock,
+} from "../lib/landlock.ts";
 import { landlockScratchFd, landlockSteps } from "../lib/landlock_steps.ts";
 import { KINDS, landlock } from "../lib/steps/landlock.ts";
 import { routine } from "../ffi/routine.ts";
@@ -455,15 +461,48 @@ Deno.test({
 });
 
 Deno.test({
-  name: "landlock() steps compile through an emitter, with the process's scratch descriptor, and restrict a child",
+  name: "landlock() steps fold, compile through an emitter with the process's scratch descriptor, restrict a child",
   ...asRoot,
   fn: () => rootCheck(["readOnlyStep", "missingPathStep"]),
 });
 
-Deno.test("landlock() steps are checked when planned, written back by export, and hinted", () => {
+Deno.test("foldLandlockPolicies() keeps every restriction and every allowance of the policies", () => {
+  const folded = foldLandlockPolicies([
+    { rules: [{ kind: "path", path: "/usr", access: "rox" }], log: { sameExec: false } },
+    { rules: [{ kind: "port", port: 443, access: "connect" }], handledNet: ["bind_tcp"], compat: "optional" },
+    { rules: [{ kind: "scope", scope: "signal" }], compat: "strict", log: { newExec: true } },
+  ]);
+  assertEquals(folded.rules.length, 3);
+  assertEquals(folded.handledFs, "auto");
+  assertEquals(folded.handledNet, ["bind_tcp"]);
+  assertEquals(folded.compat, "strict");
+  assertEquals(folded.log, { sameExec: false, newExec: true });
+  const ruleset = resolveLandlock(folded, { abi: 7 });
+  assertEquals([ruleset.handledFs, ruleset.scoped, ruleset.paths.length], [0xffff, 2, 1]);
+  // The one policy that named what it restricts on TCP named bind only: the connect rule allows nothing more.
+  assertEquals(ruleset.ports, []);
+  const both = foldLandlockPolicies([
+    { rules: [{ kind: "port", port: 443, access: "connect" }] },
+    { rules: [], handledFs: ["read_file"] },
+  ]);
+  assertEquals([both.handledFs, both.handledNet], [["read_file"], "auto"]);
+  const mixed = foldLandlockPolicies([
+    { rules: [{ kind: "path", path: "/usr", access: "ro" }] },
+    { rules: [], handledFs: ["read_file"] },
+  ]);
+  assertEquals((mixed.handledFs as string[]).length, 16);
+  assertEquals(foldLandlockPolicies([]), { rules: [], handledFs: "auto", handledNet: "auto", compat: "best-effort" });
+});
+
+Deno.test("landlock() steps are checked when planned, folded, written back by export, and hinted", () => {
   const [kind] = KINDS;
   const step = landlock({ rules: [{ kind: "path", path: "/srv", access: "ro" }] });
-  assertEquals([kind.phase, kind.repeats], ["harden", "each"]);
+  assertEquals([kind.phase, kind.repeats], ["harden", "fold"]);
+  const folded = kind.fold!([
+    step,
+    landlock({ rules: [{ kind: "path", path: "/tmp", access: "rw" }] }, { noNewPrivs: false }),
+  ]);
+  assertEquals([folded.policy.rules.length, folded.noNewPrivs], [2, true]);
   assertEquals(kind.code(step), { fn: "landlock", args: [step.policy] });
   assertEquals(kind.code(landlock(step.policy, { noNewPrivs: false })), {
     fn: "landlock",

@@ -3,9 +3,10 @@
  * plan is made, loaded by the child in the `harden` phase (after the mounts,
  * the root change, capabilities and ids; before seccomp).
  *
- * Each step is one Landlock layer: a second step restricts further (access
- * must be allowed by every layer), as a context's policy and a command's own
- * do; put all the rules of one sandbox in one step. At most 16 layers.
+ * The steps of a sandbox fold into one policy, one ruleset (one Landlock
+ * layer): a step per rule, as one command-line option each, allows what each
+ * allows. (Stacked as layers instead, a second step would deny what the first
+ * allows.)
  *
  * Not yet listed in lib/steps/_registry.ts: adding `...landlock.KINDS` there,
  * `landlock` to lib/steps.ts's exports, and a `Sandbox` method wires it.
@@ -14,7 +15,7 @@
  */
 
 import type { StepKind } from "./_kind.ts";
-import { type LandlockPolicy, type LandlockRuleset, resolveLandlock } from "../landlock.ts";
+import { foldLandlockPolicies, type LandlockPolicy, type LandlockRuleset, resolveLandlock } from "../landlock.ts";
 import { emitLandlock, landlockHint, landlockScratchFd, type LandlockStepInfo } from "../landlock_steps.ts";
 
 /** Restrict the program with a Landlock policy. */
@@ -80,7 +81,13 @@ function rulesetOf(step: LandlockStep): LandlockRuleset {
 const LANDLOCK: StepKind<LandlockStep> = {
   kind: "landlock",
   phase: "harden",
-  repeats: "each",
+  repeats: "fold",
+  fold: (steps) => ({
+    kind: "landlock",
+    policy: foldLandlockPolicies(steps.map((s) => s.policy)),
+    // Setting it is the safe side: only a step that asks not to, alone, leaves it out.
+    noNewPrivs: steps.some((s) => s.noNewPrivs),
+  }),
   check(step) {
     rulesetOf(step);
   },
