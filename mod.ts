@@ -58,7 +58,6 @@ export {
   netnsPids,
 } from "./lib/netns.ts";
 export {
-  foldLandlockPolicies,
   type FsRight,
   LANDLOCK_ABI_KNOWN,
   landlockAbi,
