@@ -57,6 +57,27 @@ export {
   netnsPath,
   netnsPids,
 } from "./lib/netns.ts";
+export {
+  type FsRight,
+  LANDLOCK_ABI_KNOWN,
+  landlockAbi,
+  type LandlockCompat,
+  type LandlockLog,
+  type LandlockPolicy,
+  landlockReport,
+  type LandlockRule,
+  type LandlockRuleset,
+  type LandlockScope,
+  type LandlockSupport,
+  landlockSupport,
+  type NetRight,
+  type PathAccess,
+  type PortAccess,
+  type ResolvedPathRule,
+  type ResolvedPortRule,
+  resolveLandlock,
+  type ResolveLandlockOptions,
+} from "./lib/landlock.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";
 export { signalName, signalNumber } from "./ffi/signals.ts";

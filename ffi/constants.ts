@@ -18,6 +18,8 @@ export const ESRCH = 3;
 export const EINTR = 4;
 /** Input/output error. */
 export const EIO = 5;
+/** Argument list too long. */
+export const E2BIG = 7;
 /** Exec format error. */
 export const ENOEXEC = 8;
 /** Bad file descriptor. */
@@ -44,6 +46,8 @@ export const ENOTDIR = 20;
 export const EISDIR = 21;
 /** Invalid argument. */
 export const EINVAL = 22;
+/** Too many open files. */
+export const EMFILE = 24;
 /** Inappropriate ioctl for device. */
 export const ENOTTY = 25;
 /** No space left on device. */
@@ -58,8 +62,16 @@ export const ERANGE = 34;
 export const ENOSYS = 38;
 /** Too many levels of symbolic links. */
 export const ELOOP = 40;
+/** No message of desired type. */
+export const ENOMSG = 42;
+/** File descriptor in bad state. */
+export const EBADFD = 77;
 /** Too many users. */
 export const EUSERS = 87;
+/** Operation not supported. */
+export const EOPNOTSUPP = 95;
+/** Address family not supported by protocol. */
+export const EAFNOSUPPORT = 97;
 /** Operation canceled. */
 export const ECANCELED = 125;
 
@@ -378,3 +390,59 @@ export const BPF_TXA = 0x80;
 export const BPF_MAXINSNS = 4096;
 /** Words of scratch memory. */
 export const BPF_MEMWORDS = 16;
+// Landlock (linux/landlock.h). Debian 12's header stops at ABI 2: the later
+// values are those of the kernel's include/uapi/linux/landlock.h.
+/** landlock_create_ruleset(NULL, 0, flag) returns the highest ABI version. */
+export const LANDLOCK_CREATE_RULESET_VERSION = 1 << 0;
+/** landlock_create_ruleset(NULL, 0, flag) returns the bitmask of fixed errata (Linux 6.15, backported). */
+export const LANDLOCK_CREATE_RULESET_ERRATA = 1 << 1;
+/** Rule type: `struct landlock_path_beneath_attr`. */
+export const LANDLOCK_RULE_PATH_BENEATH = 1;
+/** Rule type: `struct landlock_net_port_attr` (ABI 4). */
+export const LANDLOCK_RULE_NET_PORT = 2;
+/** Execute a file. */
+export const LANDLOCK_ACCESS_FS_EXECUTE = 1 << 0;
+/** Open a file with write access. */
+export const LANDLOCK_ACCESS_FS_WRITE_FILE = 1 << 1;
+/** Open a file with read access. */
+export const LANDLOCK_ACCESS_FS_READ_FILE = 1 << 2;
+/** Open a directory or list its content. */
+export const LANDLOCK_ACCESS_FS_READ_DIR = 1 << 3;
+/** Remove an empty directory or rename one. */
+export const LANDLOCK_ACCESS_FS_REMOVE_DIR = 1 << 4;
+/** Unlink (or rename) a file. */
+export const LANDLOCK_ACCESS_FS_REMOVE_FILE = 1 << 5;
+/** Create (or rename or link) a character device. */
+export const LANDLOCK_ACCESS_FS_MAKE_CHAR = 1 << 6;
+/** Create (or rename) a directory. */
+export const LANDLOCK_ACCESS_FS_MAKE_DIR = 1 << 7;
+/** Create (or rename or link) a regular file. */
+export const LANDLOCK_ACCESS_FS_MAKE_REG = 1 << 8;
+/** Create (or rename or link) a UNIX domain socket. */
+export const LANDLOCK_ACCESS_FS_MAKE_SOCK = 1 << 9;
+/** Create (or rename or link) a named pipe. */
+export const LANDLOCK_ACCESS_FS_MAKE_FIFO = 1 << 10;
+/** Create (or rename or link) a block device. */
+export const LANDLOCK_ACCESS_FS_MAKE_BLOCK = 1 << 11;
+/** Create (or rename or link) a symbolic link. */
+export const LANDLOCK_ACCESS_FS_MAKE_SYM = 1 << 12;
+/** Link or rename a file from or to a different directory (ABI 2). */
+export const LANDLOCK_ACCESS_FS_REFER = 1 << 13;
+/** Truncate a file (ABI 3). */
+export const LANDLOCK_ACCESS_FS_TRUNCATE = 1 << 14;
+/** Use ioctl(2) on a character or block device (ABI 5). */
+export const LANDLOCK_ACCESS_FS_IOCTL_DEV = 1 << 15;
+/** Bind a TCP socket to a local port (ABI 4). */
+export const LANDLOCK_ACCESS_NET_BIND_TCP = 1 << 0;
+/** Connect a TCP socket to a remote port (ABI 4). */
+export const LANDLOCK_ACCESS_NET_CONNECT_TCP = 1 << 1;
+/** Deny connecting to abstract UNIX sockets made outside the domain (ABI 6). */
+export const LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0;
+/** Deny sending signals to processes outside the domain (ABI 6). */
+export const LANDLOCK_SCOPE_SIGNAL = 1 << 1;
+/** landlock_restrict_self(): no audit log of denials before the next execve (ABI 7). */
+export const LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF = 1 << 0;
+/** landlock_restrict_self(): audit denials after execve too (ABI 7). */
+export const LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON = 1 << 1;
+/** landlock_restrict_self(): no audit log for domains nested in this one (ABI 7). */
+export const LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF = 1 << 2;

@@ -55,7 +55,10 @@ export type SyscallName =
   | "epoll_create1"
   | "epoll_ctl"
   | "epoll_pwait"
-  | "seccomp";
+  | "seccomp"
+  | "landlock_create_ruleset"
+  | "landlock_add_rule"
+  | "landlock_restrict_self";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -107,6 +110,9 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   epoll_ctl: 233,
   epoll_pwait: 281,
   seccomp: 317,
+  landlock_create_ruleset: 444,
+  landlock_add_rule: 445,
+  landlock_restrict_self: 446,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -159,6 +165,9 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   epoll_ctl: 21,
   epoll_pwait: 22,
   seccomp: 277,
+  landlock_create_ruleset: 444,
+  landlock_add_rule: 445,
+  landlock_restrict_self: 446,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */
