@@ -81,4 +81,23 @@ export {
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";
 export { signalName, signalNumber } from "./ffi/signals.ts";
-export { isolate, type IsolateOptions } from "./lib/isolate.ts";
+export { isolate, ISOLATE_SECCOMP, type IsolateOptions } from "./lib/isolate.ts";
+export {
+  type BpfInstruction,
+  compileSeccomp,
+  type CompileSeccompOptions,
+  readSeccompProfile,
+  type SeccompAction,
+  type SeccompArgCondition,
+  type SeccompFilter,
+  type SeccompOperator,
+  type SeccompPolicy,
+  type SeccompProfileOptions,
+  seccompProfilePolicy,
+  type SeccompRule,
+  seccompVerdict,
+  type SeccompVerdictOptions,
+  SYSCALL_GROUPS,
+  type SyscallAbi,
+  type SyscallGroup,
+} from "./lib/seccomp/mod.ts";

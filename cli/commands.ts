@@ -60,6 +60,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "unbind namespaces bound to files by unshare --TYPE=FILE",
     load: async () => (await import("./release.ts")).releaseCommand,
   },
+  landlock: {
+    synopsis: "",
+    summary: "what the kernel's Landlock enforces, by ABI",
+    load: async () => (await import("./landlock.ts")).landlockCommand,
+  },
   lsns: {
     synopsis: "[options] [<namespace>]",
     summary: "list namespaces (util-linux syntax and output)",

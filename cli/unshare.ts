@@ -21,6 +21,7 @@ import {
   addCapabilities,
   dropCapabilities,
   keepCapabilities,
+  landlock,
   newSession,
   noNewPrivs,
   type Propagation,
@@ -33,6 +34,9 @@ import {
   rootRemountReadonly,
   rootSymlink,
   rootTmpfs,
+  seccomp,
+  seccompBpf,
+  seccompProfile,
   type Step,
 } from "../lib/steps.ts";
 
@@ -133,6 +137,41 @@ function octalMode(text: string | undefined): number {
   return parseInt(text, 8);
 }
 
+/** Landlock's options: each adds a rule; the rules of a command make one ruleset, denying all the rest. */
+function landlockOptions(): StepOption[] {
+  const paths = [
+    ["ro", "read"],
+    ["rw", "read and write"],
+    ["rox", "read and execute"],
+    ["rwx", "read, write and execute"],
+  ] as const;
+  const ports = [["connect", "connect to"], ["bind", "bind"]] as const;
+  return [
+    ...paths.map(([access, what]): StepOption => ({
+      long: `landlock-${access}`,
+      arg: "required",
+      value: "<path>",
+      help: `Landlock: ${what} beneath path, and nothing else`,
+      step: (path) => landlock({ rules: [{ kind: "path", path: path!, access }] }),
+    })),
+    ...ports.map(([access, what]): StepOption => ({
+      long: `landlock-${access}`,
+      arg: "required",
+      value: "<port>",
+      help: `Landlock: ${what} this TCP port, and no other`,
+      step: (port) => landlock({ rules: [{ kind: "port", port: tcpPort(port), access }] }),
+    })),
+  ];
+}
+
+/** A TCP port number. */
+function tcpPort(text: string | undefined): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new TypeError(`Cannot use '${text}' as a TCP port: it is a number from 0 to 65535`);
+  }
+  return Number(text);
+}
+
 /** The options of binding into a new root, as bubblewrap names them. */
 function bindOptions(): StepOption[] {
   const kinds = [
@@ -195,6 +234,29 @@ export const STEP_OPTIONS: readonly StepOption[] = [
     help: "run the program in a new session, without a terminal",
     step: () => newSession(),
   },
+  {
+    long: "seccomp-deny",
+    arg: "required",
+    value: "<calls>",
+    help: "make these system calls and @groups fail with EPERM",
+    step: (value) =>
+      seccomp({ defaultAction: "allow", rules: [{ syscalls: list(value), action: { errno: "EPERM" } }] }),
+  },
+  {
+    long: "seccomp-profile",
+    arg: "required",
+    value: "<file>",
+    help: "an OCI or Docker seccomp profile (JSON)",
+    step: (file) => seccompProfile(file!),
+  },
+  {
+    long: "seccomp-bpf",
+    arg: "required",
+    value: "<file>",
+    help: "a seccomp filter as raw BPF",
+    step: (file) => seccompBpf(file!),
+  },
+  ...landlockOptions(),
   ...bindOptions(),
   {
     long: "tmpfs",

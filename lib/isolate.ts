@@ -11,6 +11,7 @@ import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { Step } from "./steps.ts";
 import { ids } from "./system.ts";
+import type { SeccompPolicy } from "./seccomp/policy.ts";
 
 /** Options of {@linkcode isolate}: the holes in the sandbox. */
 export interface IsolateOptions {
@@ -49,6 +50,61 @@ const SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/l
 /** The uid that root in the box is outside when nsh runs as root: nobody, never root. */
 const NOBODY = 65534;
 
+/** `CLONE_NEW*` flags: a clone(2) with any of them makes a namespace. */
+const NEW_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000];
+/** ioctl(2) requests that push input into a terminal or act on the console. */
+const TIOCSTI = 0x5412, TIOCLINUX = 0x541c;
+
+/**
+ * The seccomp policy of {@linkcode isolate}: everything is allowed but what a
+ * box has no business doing, which fails with EPERM. The groups are
+ * systemd's (`systemd-analyze syscall-filter`): mounts, kernel modules,
+ * reboot, swap, raw I/O, the clock, debugging (ptrace, perf), obsolete
+ * calls, the keyring, CPU emulation; then new namespaces (setns, unshare,
+ * and clone with a `CLONE_NEW*` flag: clone3 says ENOSYS, so that libc falls
+ * back to clone, whose flags a filter can read), bpf, userfaultfd, handles to
+ * files by number, and the terminal's input (TIOCSTI, TIOCLINUX), which a
+ * program could otherwise push into the shell it came from. Calls of other
+ * ABIs (i386, x32) kill the process.
+ */
+export const ISOLATE_SECCOMP: SeccompPolicy = {
+  defaultAction: "allow",
+  rules: [
+    {
+      syscalls: [
+        "@mount",
+        "@module",
+        "@reboot",
+        "@swap",
+        "@raw-io",
+        "@clock",
+        "@debug",
+        "@obsolete",
+        "@keyring",
+        "@cpu-emulation",
+        "setns",
+        "unshare",
+        "bpf",
+        "userfaultfd",
+        "open_by_handle_at",
+        "name_to_handle_at",
+      ],
+      action: { errno: "EPERM" },
+    },
+    ...NEW_NAMESPACE_FLAGS.map((flag) => ({
+      syscalls: "clone",
+      action: { errno: "EPERM" } as const,
+      args: [{ index: 0, op: "masked==" as const, value: flag, mask: flag }],
+    })),
+    { syscalls: "clone3", action: { errno: "ENOSYS" } },
+    ...[TIOCSTI, TIOCLINUX].map((request) => ({
+      syscalls: "ioctl",
+      action: { errno: "EPERM" } as const,
+      args: [{ index: 1, op: "masked==" as const, value: request, mask: 0xffffffff }],
+    })),
+  ],
+};
+
 /**
  * The system directories as the host has them: a link where the host has a
  * link (a merged /usr), a read-only bind where it has a directory.
@@ -72,7 +128,8 @@ function systemDirectories(): Step[] {
  * A sandbox that holds: new user, pid, mount, ipc, uts, cgroup and network
  * namespaces; a new root with /usr, /etc and the links of a merged /usr
  * read-only, its own /proc, /dev and /tmp; every capability dropped;
- * no_new_privs; and the program dies with nsh. As root, root in the box is
+ * no_new_privs; a seccomp filter ({@linkcode ISOLATE_SECCOMP}); and the
+ * program dies with nsh. As root, root in the box is
  * nobody outside, so that it owns none of the host's files. Run a program in
  * it with `.run()`, or add steps.
  *
@@ -105,6 +162,7 @@ export function isolate(options: IsolateOptions = {}): Sandbox {
     ...(options.writable ?? []).map((path) => steps.rootBind(path, path)),
     steps.keepCapabilities(...(options.capabilities ?? [])),
     steps.noNewPrivs(),
+    steps.seccomp(ISOLATE_SECCOMP),
     steps.killChild(),
   ];
   return new Sandbox(list);

@@ -12,6 +12,8 @@ import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } 
 import type { BindOptions, IdRange, MountOptions, Propagation, Step, TimeClock } from "./steps.ts";
 import { ids } from "./system.ts";
 import type { Context } from "./context.ts";
+import type { SeccompPolicy } from "./seccomp/policy.ts";
+import type { LandlockPolicy } from "./landlock.ts";
 
 /**
  * An immutable list of setup steps. Each method returns a new sandbox with one
@@ -243,6 +245,21 @@ export class Sandbox {
   /** Mounts an overlay in a new root; see {@linkcode steps.rootOverlay}. */
   rootOverlay(dest: string, lower: readonly string[], options: steps.RootOverlayOptions = {}): Sandbox {
     return this.with(steps.rootOverlay(dest, lower, options));
+  }
+
+  /** Runs the program under a seccomp filter; see {@linkcode steps.seccomp}. */
+  seccomp(policy: SeccompPolicy, options: steps.SeccompStepOptions = {}): Sandbox {
+    return this.with(steps.seccomp(policy, options));
+  }
+
+  /** Runs the program under an OCI or Docker seccomp profile; see {@linkcode steps.seccompProfile}. */
+  seccompProfile(path: string, options: steps.SeccompProfileStepOptions = {}): Sandbox {
+    return this.with(steps.seccompProfile(path, options));
+  }
+
+  /** Restricts the program with Landlock; see {@linkcode steps.landlock}. */
+  landlock(policy: LandlockPolicy, options: steps.LandlockOptions = {}): Sandbox {
+    return this.with(steps.landlock(policy, options));
   }
 
   /** Kills the program when this process dies; see {@linkcode steps.killChild}. */

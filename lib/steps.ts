@@ -128,3 +128,13 @@ export {
   type RootTmpfsOptions,
   type RootTmpfsStep,
 } from "./steps/newroot.ts";
+export {
+  seccomp,
+  seccompBpf,
+  seccompProfile,
+  type SeccompProfileStepOptions,
+  type SeccompSource,
+  type SeccompStep,
+  type SeccompStepOptions,
+} from "./steps/seccomp.ts";
+export { landlock, type LandlockOptions, type LandlockStep } from "./steps/landlock.ts";

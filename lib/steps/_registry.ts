@@ -14,6 +14,8 @@ import * as mounts from "./mounts.ts";
 import * as process from "./process.ts";
 import * as caps from "./caps.ts";
 import * as newroot from "./newroot.ts";
+import * as seccomp from "./seccomp.ts";
+import * as landlock from "./landlock.ts";
 
 /** Every kind's definition. */
 export const DEFINITIONS = [
@@ -25,6 +27,8 @@ export const DEFINITIONS = [
   ...process.KINDS,
   ...caps.KINDS,
   ...newroot.KINDS,
+  ...landlock.KINDS,
+  ...seccomp.KINDS,
 ] as const;
 
 /** The step type a definition is for. */
