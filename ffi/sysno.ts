@@ -1,6 +1,7 @@
 /**
  * System call numbers of the architectures nsh knows. Only the calls that the
- * engine's programs and the nonblocking entry use are listed.
+ * engine's programs, the nonblocking entry and the raw calls of ffi/fs.ts use
+ * are listed.
  *
  * @module
  */
@@ -54,7 +55,11 @@ export type SyscallName =
   | "ppoll"
   | "epoll_create1"
   | "epoll_ctl"
-  | "epoll_pwait";
+  | "epoll_pwait"
+  | "openat2"
+  | "fstatfs"
+  | "flock"
+  | "socket";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -105,6 +110,10 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   epoll_create1: 291,
   epoll_ctl: 233,
   epoll_pwait: 281,
+  openat2: 437,
+  fstatfs: 138,
+  flock: 73,
+  socket: 41,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -156,6 +165,10 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   epoll_create1: 20,
   epoll_ctl: 21,
   epoll_pwait: 22,
+  openat2: 437,
+  fstatfs: 44,
+  flock: 32,
+  socket: 198,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

@@ -130,28 +130,33 @@ Deno.test({
   async fn() {
     await using w = await world();
     ok(await w.nsh("netns", "add", "blue"), "add");
-    const cases: [string[], string][] = [
+    // Statuses as ip netns gives them: 255 for an invalid name or an unknown
+    // subcommand, 1 for the rest.
+    const cases: [string[], number, string][] = [
       [
         ["add", "blue"],
+        1,
         'nsh netns: cannot create the namespace file "/run/netns/blue": open() failed with EEXIST (File exists); a network namespace named "blue" exists\n',
       ],
-      [["add", "a/b"], 'nsh netns: cannot use "a/b" as a network namespace name: it contains a slash\n'],
-      [["add", "."], 'nsh netns: cannot use "." as a network namespace name: "." names a directory\n'],
+      [["add", "a/b"], 255, 'nsh netns: cannot use "a/b" as a network namespace name: it contains a slash\n'],
+      [["add", "."], 255, 'nsh netns: cannot use "." as a network namespace name: "." names a directory\n'],
       [
         ["add", "x".repeat(300)],
-        `nsh netns: cannot use "${"x".repeat(300)}" as a network namespace name: it is longer than 254 bytes\n`,
+        255,
+        `nsh netns: cannot use "${"x".repeat(300)}" as a network namespace name: it is longer than 255 bytes\n`,
       ],
       [
         ["delete", "nope"],
+        1,
         'nsh netns: cannot delete the network namespace "nope": unlink() failed with ENOENT (No such file or directory); there is no network namespace named "nope"\n',
       ],
-      [["exec", "blue"], "nsh netns: exec: no program given\n"],
-      [["attach", "x", "abc"], "nsh netns: attach: 'abc' is not a pid\n"],
-      [["frob"], "nsh netns: unknown subcommand 'frob'\n"],
+      [["exec", "blue"], 1, "nsh netns: exec: no program given\n"],
+      [["attach", "x", "abc"], 1, "nsh netns: attach: invalid pid 'abc'\n"],
+      [["frob"], 255, "nsh netns: unknown subcommand 'frob'\n"],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, code, message] of cases) {
       const r = await w.nsh("netns", ...args);
-      assertEquals(r.code, 1, args.join(" "));
+      assertEquals(r.code, code, args.join(" "));
       assertEquals(r.stderrText.split("Try ")[0], message);
     }
     assertEquals(ok(await w.nsh("netns", "list"), "list"), "blue\n");
@@ -159,7 +164,7 @@ Deno.test({
     assertEquals(
       [missing.code, missing.stderrText],
       [
-        1,
+        255,
         'nsh netns: cannot enter the network namespace "nope": open() failed with ENOENT (No such file or directory); there is no network namespace named "nope"\n',
       ],
     );
@@ -185,7 +190,7 @@ Deno.test({
     assertEquals([inside.code, inside.stdout], [1, ""], inside.stderr);
     assertMatch(
       inside.stderr,
-      /^nsh netns: cannot [^\n]*failed with E(ACCES|PERM) [^\n]*; root in a user namespace cannot change the host's \/run\/netns: mount a tmpfs on \/run first\n$/,
+      /^-c:1: netns: cannot [^\n]*failed with E(ACCES|PERM) [^\n]*; root of the context's user namespace cannot change the host's \/run\/netns: mount a tmpfs on \/run first\n$/,
     );
   },
 });

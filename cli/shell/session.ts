@@ -320,12 +320,15 @@ export class Session {
         return 0;
     }
     if (isCommand(name)) {
-      // In a context, lsns, netns and release look at the context's /proc and
-      // mounts: they run there as a program, nsh inside nsh.
-      if (this.context) {
-        return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv(name), ...args]));
-      }
-      return await (await COMMANDS[name]!.load()).run(args, this.#io);
+      // lsns, netns and release run in this process, also in a context: they
+      // read its /proc and files through a process in it and change its
+      // mounts from a child that joins it (lib/place.ts), so that they work
+      // whatever the context hides of nsh's files or of Deno.
+      return await (await COMMANDS[name]!.load()).run(args, this.#io, {
+        context: this.context,
+        cwd: this.#cwd,
+        foreground: (box, argv) => this.#foreground(box, [...argv]),
+      });
     }
     return await this.#foreground(this.#sandbox(), [name, ...args]);
   }
