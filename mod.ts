@@ -56,8 +56,10 @@ export {
   NETNS_ETC_DIR,
   NETNS_RUN_DIR,
   netnsExec,
+  netnsIds,
   netnsPath,
   netnsPids,
+  setNetnsId,
 } from "./lib/netns.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";

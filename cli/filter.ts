@@ -129,7 +129,9 @@ function tokenize(text: string): Token[] {
     const sized = /^([0-9]+)([KMGTPEZY])(iB)?/.exec(rest);
     if (sized) {
       const value = BigInt(sized[1]!) * 1024n ** BigInt(SUFFIX.indexOf(sized[2]!) + 1);
-      if (value > 0xffffffffffffffffn) throw new FilterError(`"${sized[0]}" number too large`);
+      if (value > 0xffffffffffffffffn) {
+        throw new FilterError(`"${sized[0]}" token error: Numerical result out of range`);
+      }
       candidates.push([sized[0].length, { t: "number", value }]);
     }
     const integer = /^[0-9]+/.exec(rest)?.[0];
@@ -164,10 +166,12 @@ function describe(token: Token): string {
       return "end of file";
     case "(":
     case ")":
-    case "'":
       return `'${token.t}'`;
+    case "'":
+      // The scanner returns it, but the grammar has no such token.
+      return "invalid token";
     case "op":
-      return token.op.toUpperCase();
+      return token.op === "re" ? "REG" : token.op === "nre" ? "NREG" : token.op.toUpperCase();
     case "not":
       return "NEG";
     case "number":
@@ -266,8 +270,14 @@ class Parser {
     return node;
   }
 
-  #unexpected(expecting: string): FilterError {
-    return new FilterError(`syntax error, unexpected ${describe(this.#peek())}, expecting ${expecting}`);
+  /**
+   * Bison's verbose message: the token, and what was expected when the
+   * state that found the error expects one thing only (the end, once a whole
+   * expression is read); for more it names none.
+   */
+  #unexpected(expecting?: string): FilterError {
+    const more = expecting === undefined ? "" : `, expecting ${expecting}`;
+    return new FilterError(`syntax error, unexpected ${describe(this.#peek())}${more}`);
   }
 
   parse(): FilterNode {
@@ -284,7 +294,7 @@ class Parser {
         return this.#node({ kind: "not", operand: this.#primary() });
       case "(": {
         const inner = this.#expr(1);
-        if (this.#peek().t !== ")") throw this.#unexpected("')'");
+        if (this.#peek().t !== ")") throw this.#unexpected();
         this.#at++;
         return inner;
       }
@@ -300,7 +310,7 @@ class Parser {
         return this.#node({ kind: "holder", name: token.name });
       default:
         this.#at--;
-        throw this.#unexpected("NUMBER or FLOAT or HOLDER or STRING or TRUE or FALSE or NEG or '('");
+        throw this.#unexpected();
     }
   }
 

@@ -566,6 +566,12 @@ function scanProcesses(scan: Scan, proc: string): number[] {
  * with `pidfd_getfd`). Failures are skipped: this is extra information.
  */
 function scanDescriptors(scan: Scan, proc: string, pids: readonly number[]): void {
+  let nsfs: number;
+  try {
+    nsfs = Deno.statSync("/proc/self/ns/net").dev;
+  } catch {
+    return;
+  }
   const sockets = scan.types.has("net");
   const hostPids = new HostPids(proc);
   const { syscall, sysno } = routine();
@@ -579,17 +585,17 @@ function scanDescriptors(scan: Scan, proc: string, pids: readonly number[]): voi
     let pidfd = -1;
     try {
       for (const { name } of entries) {
-        // The link names what is open: "net:[4026532...]" for a namespace
-        // file (an nsfs inode), "socket:[…]" for a socket, a path otherwise.
+        const path = `${proc}/${pid}/fd/${name}`;
+        // The link tells sockets, pipes and anonymous inodes at once; a
+        // namespace file may show as its name ("net:[…]") or as the path it
+        // was opened by (a bind mount, "/" once detached): its device tells.
         let link: string;
         try {
-          link = Deno.readLinkSync(`${proc}/${pid}/fd/${name}`);
+          link = Deno.readLinkSync(path);
         } catch {
           continue;
         }
-        const held = /^([a-z]+):\[(\d+)\]$/.exec(link);
-        if (!held) continue;
-        if (held[1] === "socket") {
+        if (link.startsWith("socket:[")) {
           if (!sockets) continue;
           if (pidfd < 0) {
             const host = hostPids.of(pid);
@@ -608,14 +614,20 @@ function scanDescriptors(scan: Scan, proc: string, pids: readonly number[]): voi
           }
           continue;
         }
-        const inode = Number(held[2]);
-        if (scan.found.has(inode) || !namespaceInfo(held[1]!)) continue;
-        const fd = openNamespace(`${proc}/${pid}/fd/${name}`);
+        if (link.startsWith("pipe:[") || link.startsWith("anon_inode:")) continue;
+        let info: Deno.FileInfo;
+        try {
+          info = Deno.statSync(path);
+        } catch {
+          continue;
+        }
+        if (info.dev !== nsfs || info.ino === null || scan.found.has(info.ino)) continue;
+        const fd = openNamespace(path);
         if (fd < 0) continue;
         try {
           // What is open is checked through the descriptor: a namespace of a kind asked for.
           const type = fdType(fd);
-          if (type && scan.types.has(type) && fdInode(fd) === inode) scan.addFd(fd, inode, type, true);
+          if (type && scan.types.has(type) && fdInode(fd) === info.ino) scan.addFd(fd, info.ino, type, true);
         } finally {
           libc().close(fd);
         }

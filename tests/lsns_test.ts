@@ -97,6 +97,12 @@ class Sleepers {
     return (await child.started).pid;
   }
 
+  /** Kills a child started elsewhere with the others. */
+  adopt(child: { kill(signal: string): void } & Promise<unknown>): void {
+    this.#children.push(child);
+    this.#done.push(child);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     for (const child of this.#children) child.kill("SIGKILL");
     await Promise.allSettled(this.#done);
@@ -530,5 +536,87 @@ Deno.test({
     const theirs = await inside.run(args).text();
     assertEquals(ours, theirs);
     assertMatch(ours, /"netnsid": "7"/);
+  },
+});
+
+Deno.test({
+  name: "nsh lsns lists a network namespace held only by a descriptor, or only by a socket, as util-linux 2.40+ does",
+  ignore: !IS_ROOT || !hasProgram("ip"),
+  async fn() {
+    // In a mount and network namespace of the test's own, with its own /run.
+    await using sleepers = new Sleepers();
+    const world = await sleepers.start(unshare({ mount: true, net: true }).tmpfs("/run"), "sleep", "60");
+    const inside = nsenter({ target: world, mount: true, net: true });
+    const made = await inside.run("sh", "-c", "ip netns add by-fd && ip netns add by-socket").noThrow().output();
+    assertEquals(made.code, 0, made.stderrText);
+    const ino = (name: string) => Deno.statSync(`/proc/${world}/root/run/netns/${name}`).ino!;
+    const byFd = ino("by-fd"), bySocket = ino("by-socket");
+    // One process holds the first open as fd 3, another a socket made in the second.
+    await sleepers.start(inside, "sh", "-c", "exec 3</run/netns/by-fd; exec sleep 60");
+    const holder = `
+      import { socketIn } from "${REPO}lib/engine.ts";
+      socketIn([{ type: "net", path: "/run/netns/by-socket" }], 2, 1, 0); // AF_INET, SOCK_STREAM
+      console.log("ready");
+      await new Promise((r) => setTimeout(r, 60_000));
+    `;
+    const file = Deno.makeTempFileSync({ suffix: ".ts" });
+    try {
+      Deno.writeTextFileSync(file, holder);
+      const child = inside.run(Deno.execPath(), "run", "-A", "--quiet", file).stdout("piped").noThrow().spawn();
+      sleepers.adopt(child);
+      const reader = child.stdout!.getReader();
+      assertEquals(new TextDecoder().decode((await reader.read()).value), "ready\n");
+      reader.releaseLock();
+      // Their names gone, only the descriptor and the socket hold them.
+      const gone = await inside.run("sh", "-c", "ip netns delete by-fd && ip netns delete by-socket").noThrow()
+        .output();
+      assertEquals(gone.code, 0, gone.stderrText);
+      for (const ns of [byFd, bySocket]) {
+        const out = await nsh(["lsns", "-n", "-r", "-o", "NS,TYPE,NPROCS,PID,USER", "-Q", `NS == ${ns}`]);
+        assertEquals([out.code, out.stdout, out.stderr], [0, `${ns} net 0  root\n`, ""]);
+        assertEquals(listNamespaces({ types: ["net"] }).filter((e) => e.inode === ns).length, 1);
+        assertEquals(listNamespaces({ types: ["net"], held: false }).filter((e) => e.inode === ns).length, 0);
+        // Not of a kind asked for: not listed.
+        assertEquals(listNamespaces({ types: ["uts"] }).filter((e) => e.inode === ns).length, 0);
+      }
+    } finally {
+      Deno.removeSync(file);
+    }
+  },
+});
+
+Deno.test({
+  name: "nsh lsns -Q keeps the lines the filter keeps, also in trees, and refuses an unknown column",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using sleepers = new Sleepers();
+    const pid = await sleepers.start(unshare({ net: true, uts: true }), "sleep", "60");
+    const net = inode(pid, "net"), uts = inode(pid, "uts");
+    const run = async (...args: string[]) => {
+      const out = await nsh(["lsns", ...args]);
+      assertEquals([out.code, out.stderr], [0, ""], args.join(" "));
+      return out.stdout;
+    };
+    assertEquals(await run("-n", "-r", "-o", "NS", "-Q", `PID == ${pid} && TYPE == "net"`), `${net}\n`);
+    assertEquals(
+      await run("-n", "-r", "-o", "NS", "--filter", `PID == ${pid} and (TYPE eq 'uts' or TYPE eq 'net')`),
+      [net, uts].sort((a, b) => a - b).map((ns) => `${ns}\n`).join(""),
+    );
+    // A column used by the filter only, and one that is shown.
+    assertEquals(await run("-n", "-r", "-o", "TYPE", "-Q", `NS == ${uts}`), "uts\n");
+    // In the process tree (the default): its two namespaces' lines, no header (-n).
+    const tree = await run("-n", "-o", "NS,COMMAND", "-Q", `PID == ${pid} && COMMAND =~ "^sleep"`);
+    assertEquals(tree.trimEnd().split("\n").map((l) => l.trim().split(/\s+/)[1]), ["sleep", "sleep"]);
+    const unknown = await nsh(["lsns", "-Q", "FOO == 1"]);
+    assertEquals([unknown.code, unknown.stdout, unknown.stderr], [
+      1,
+      "",
+      "nsh lsns: failed to initialize filter: unknown column: FOO\n",
+    ]);
+    const syntax = await nsh(["lsns", "-Q", "NS =="]);
+    assertEquals([syntax.code, syntax.stderr], [
+      1,
+      'nsh lsns: failed to parse "NS ==": syntax error, unexpected end of file\n',
+    ]);
   },
 });
