@@ -180,8 +180,9 @@ export class NsidSocket {
    *
    * @param fd A descriptor of a network namespace file.
    * @param nsid The id, or -1 for the kernel to choose one.
-   * @throws {SyscallError} When the kernel refuses (the id is taken: EEXIST;
-   *   the namespace has one already, or is this one: EINVAL? see hints).
+   * @throws {SyscallError} When the kernel refuses: EEXIST when the id is
+   *   taken or the namespace has one already, EPERM without CAP_NET_ADMIN
+   *   over this network namespace.
    */
   set(fd: number, nsid: number): void {
     this.#talk(RTM_NEWNSID, NLM_F_ACK, [[NETNSA_FD, fd], [NETNSA_NSID, nsid]], "set the id of a network namespace");

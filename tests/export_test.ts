@@ -319,6 +319,8 @@ release /tmp/a /tmp/b
 lsns -t net
 unshare --mount --net
 netns add green
+netns set green 5
+netns list
 release /tmp/c
 lsns
 netns exec green ip link
@@ -328,7 +330,7 @@ exit
   assertEquals(statements(program), [
     'await sandbox().run(nsh, "run", "inner.nsh", "a");',
     'await addNetns("red");',
-    "for (const name of listNetns()) console.log(name);",
+    "for (const line of netnsList()) console.log(line);",
     'console.log(identifyNetns(1).at(-1) ?? "");',
     'for (const pid of netnsPids("red")) console.log(pid);',
     'await netnsExec("red").sandbox.run("ip", "link");',
@@ -340,6 +342,8 @@ exit
     "if (code !== 0) Deno.exit(code);",
     "await using ctx = await unshare({ mount: true, net: true }).hold();",
     'await addNetns("green", { context: ctx });',
+    'setNetnsId("green", 5, { context: ctx });',
+    "for (const line of netnsList({ context: ctx })) console.log(line);",
     'await releaseNamespace("/tmp/c", { context: ctx });',
     'const code2 = await main(["lsns"], stdio, { context: ctx });',
     "if (code2 !== 0) Deno.exit(code2);",

@@ -160,6 +160,8 @@ interface Needs {
   nsh: boolean;
   /** nsh's CLI in this process, for lsns. */
   cli: boolean;
+  /** The lines of netns list. */
+  netnsList: boolean;
   split: boolean;
   resolve: boolean;
   /** A statement may reject with a CommandError. */
@@ -185,6 +187,7 @@ type Line = { readonly kind: "blank" } | { readonly kind: "comment"; readonly te
 /** How many arguments each netns subcommand that export translates takes after its own name. */
 const NETNS_ARITY: Readonly<Record<string, readonly [number, number]>> = {
   list: [0, 0],
+  set: [2, 2],
   add: [1, 1],
   attach: [2, 2],
   delete: [1, 1],
@@ -221,6 +224,7 @@ class Translator {
     imports: new Set(),
     nsh: false,
     cli: false,
+    netnsList: false,
     split: false,
     resolve: false,
     commandError: false,
@@ -869,7 +873,8 @@ class Translator {
     }
     const [word, ...more] = args;
     const sub = word === undefined ? "list" : netnsSubcommand(word);
-    if (!sub || !Object.hasOwn(NETNS_ARITY, sub)) throw this.#usage("netns", `unknown subcommand '${word}'`);
+    if (!sub) throw this.#usage("netns", `unknown subcommand '${word}'`);
+    if (!Object.hasOwn(NETNS_ARITY, sub)) throw this.#fail(`netns ${sub} has no counterpart in mod.ts`);
     const [min, max] = NETNS_ARITY[sub]!;
     if (more.length < min || more.length > max) throw this.#usage("netns", `${sub}: wrong number of arguments`);
     const arg = (i: number) => this.#string(more[i]!);
@@ -877,8 +882,18 @@ class Translator {
       this.#statement([`for (const ${what} of `, list, `) console.log(${what})`]);
     switch (sub) {
       case "list":
+        // As netns list: each name, with the id the network namespace gives it.
         this.#import("listNetns");
-        print("name", call("listNetns", where));
+        this.#import("netnsIds");
+        if (ctx) this.#import("type ContextOptions");
+        this.needs.netnsList = true;
+        print("line", call("netnsList", where));
+        break;
+      case "set":
+        this.#import("setNetnsId");
+        this.#statement(
+          call("setNetnsId", [arg(0), more[1] === "auto" ? str("auto") : this.#number(Number(more[1])), ...where]),
+        );
         break;
       case "add":
         this.#import("addNetns");
@@ -1041,7 +1056,8 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
   const pad = " ".repeat(indent);
   if (needs.commandError) needs.imports.add("CommandError");
   if (needs.setupError) needs.imports.add("SyscallError");
-  const names = [...needs.imports].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1);
+  const key = (name: string) => name.replace(/^type /, "").toLowerCase();
+  const names = [...needs.imports].sort((a, b) => key(a) < key(b) ? -1 : 1);
   out.push(
     "#!/usr/bin/env -S deno run -A",
     ...header.map((text) => text === "" ? "//" : `// ${text}`),
@@ -1111,6 +1127,20 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
     );
   } else {
     out.push(...body);
+  }
+  if (needs.netnsList) {
+    const typed = needs.imports.has("type ContextOptions");
+    out.push(
+      "",
+      "/** The lines of netns list: each name, with its id (id: N) when it has one. */",
+      `function netnsList(${typed ? "options?: ContextOptions" : ""}): string[] {`,
+      `  const names = listNetns(${typed ? "options" : ""});`,
+      `  const ids = netnsIds(names${typed ? ", options" : ""});`,
+      "  return names.map((name, i) =>",
+      '    typeof ids[i] === "number" ? `${name} (id: ${ids[i]})` : name',
+      "  );",
+      "}",
+    );
   }
   if (needs.split) {
     out.push(
