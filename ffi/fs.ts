@@ -10,39 +10,19 @@
 
 import { cstring, errno, libc } from "./libc.ts";
 import { routine } from "./routine.ts";
-
-/** `open(2)` flags. */
-export const O = {
-  RDONLY: 0,
-  CREAT: 0o100,
-  EXCL: 0o200,
-  NOFOLLOW: 0o400000,
-  DIRECTORY: 0o200000,
-  CLOEXEC: 0o2000000,
-  PATH: 0o10000000,
-} as const;
-
-/** `*at()` flags and the current directory's descriptor. */
-export const AT = { FDCWD: -100, SYMLINK_NOFOLLOW: 0x100, REMOVEDIR: 0x200, EMPTY_PATH: 0x1000 } as const;
-
-/** `openat2(2)` resolve flags. */
-export const RESOLVE = { NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;
-
-/** `umount2(2)` flags. */
-export const UMOUNT = { DETACH: 2, NOFOLLOW: 8 } as const;
-
-/** `flock(2)` operations. */
-export const LOCK = { EX: 2, UN: 8 } as const;
-
-/** `f_type` of the namespace file system (`nsfs`), whose files are namespaces. */
-export const NSFS_MAGIC = 0x6e736673;
-
-/** File types of `st_mode`. */
-export const S = { IFMT: 0o170000, IFDIR: 0o040000, IFREG: 0o100000, IFLNK: 0o120000, IFSOCK: 0o140000 } as const;
-
-const STATX_TYPE = 1, STATX_MODE = 2, STATX_INO = 0x100, STATX_MNT_ID = 0x1000;
-const STATX_ATTR_MOUNT_ROOT = 0x2000;
-const ENOSYS = 38;
+import {
+  AT_EMPTY_PATH,
+  AT_SYMLINK_NOFOLLOW,
+  ENOSYS,
+  MNT_DETACH,
+  O_CLOEXEC,
+  RESOLVE_IN_ROOT,
+  STATX_ATTR_MOUNT_ROOT,
+  STATX_INO,
+  STATX_MNT_ID,
+  STATX_MODE,
+  STATX_TYPE,
+} from "./constants.ts";
 
 function address(buffer: Uint8Array<ArrayBuffer>): number {
   return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
@@ -51,7 +31,7 @@ function address(buffer: Uint8Array<ArrayBuffer>): number {
 /**
  * `openat(2)`.
  *
- * @param dirfd The directory a relative path starts from, or {@linkcode AT.FDCWD}.
+ * @param dirfd The directory a relative path starts from, or `AT_FDCWD`.
  * @param path The path.
  * @param flags `O_*` flags; `O_CLOEXEC` is always added.
  * @param mode The mode of a created file.
@@ -60,12 +40,12 @@ function address(buffer: Uint8Array<ArrayBuffer>): number {
 export function openAt(dirfd: number, path: string, flags: number, mode = 0): number {
   const { syscall, sysno } = routine();
   const name = cstring(path);
-  return syscall(sysno.openat, dirfd, address(name), flags | O.CLOEXEC, mode);
+  return syscall(sysno.openat, dirfd, address(name), flags | O_CLOEXEC, mode);
 }
 
 /**
  * `openat2(2)` (Linux 5.6): opens `path` as seen from `dirfd` with the
- * `RESOLVE_*` rules, such as {@linkcode RESOLVE.IN_ROOT}, which treats
+ * `RESOLVE_*` rules, such as `RESOLVE_IN_ROOT`, which treats
  * `dirfd` as the root for absolute symbolic links and `..`.
  *
  * @param dirfd The directory.
@@ -79,7 +59,7 @@ export function openAt2(dirfd: number, path: string, flags: number, resolve: num
   const name = cstring(path);
   const how = new Uint8Array(24);
   const view = new DataView(how.buffer);
-  view.setBigUint64(0, BigInt(flags | O.CLOEXEC), true);
+  view.setBigUint64(0, BigInt(flags | O_CLOEXEC), true);
   view.setBigUint64(16, BigInt(resolve), true);
   return syscall(sysno.openat2, dirfd, address(name), address(how), 24);
 }
@@ -87,7 +67,7 @@ export function openAt2(dirfd: number, path: string, flags: number, resolve: num
 /**
  * Opens `path` below the directory `root` as a process whose root is `root`
  * would: absolute symbolic links and `..` stay inside it
- * ({@linkcode RESOLVE.IN_ROOT}). Without openat2 (before Linux 5.6), the
+ * (`RESOLVE_IN_ROOT`). Without openat2 (before Linux 5.6), the
  * path is opened as `/proc/self/fd/ROOT/path` instead, where absolute links
  * leave it.
  *
@@ -97,7 +77,7 @@ export function openAt2(dirfd: number, path: string, flags: number, resolve: num
  * @returns The descriptor, or `-errno`.
  */
 export function openInRoot(root: number, path: string, flags: number): number {
-  const fd = openAt2(root, path, flags, RESOLVE.IN_ROOT);
+  const fd = openAt2(root, path, flags, RESOLVE_IN_ROOT);
   if (fd !== -ENOSYS) return fd;
   return openAt(root, path.replace(/^\/+/, "") || ".", flags);
 }
@@ -106,7 +86,7 @@ export function openInRoot(root: number, path: string, flags: number): number {
  * The type of the file system of an open file: `fstatfs(2)`'s `f_type`.
  *
  * @param fd The descriptor (`O_PATH` will do).
- * @returns The magic number, such as {@linkcode NSFS_MAGIC}, or `-errno`.
+ * @returns The magic number, such as `NSFS_MAGIC`, or `-errno`.
  */
 export function fileSystemType(fd: number): number {
   const { syscall, sysno } = routine();
@@ -139,7 +119,7 @@ export interface FileStatus {
  */
 export function fileStatus(fd: number, name = ""): FileStatus | number {
   const buffer = new Uint8Array(256);
-  const flags = name === "" ? AT.EMPTY_PATH : AT.SYMLINK_NOFOLLOW;
+  const flags = name === "" ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
   if (libc().statx(fd, cstring(name), flags, STATX_TYPE | STATX_MODE | STATX_INO | STATX_MNT_ID, buffer) < 0) {
     return -errno();
   }
@@ -163,7 +143,7 @@ export function fileStatus(fd: number, name = ""): FileStatus | number {
  *
  * @param dirfd The directory.
  * @param name The name.
- * @param flags {@linkcode AT.REMOVEDIR} for a directory.
+ * @param flags `AT_REMOVEDIR` for a directory.
  * @returns 0, or `-errno`.
  */
 export function unlinkAt(dirfd: number, name: string, flags = 0): number {
@@ -188,7 +168,7 @@ export function mkdirAt(dirfd: number, name: string, mode: number): number {
  * `flock(2)`.
  *
  * @param fd A descriptor opened for reading (not `O_PATH`).
- * @param operation {@linkcode LOCK.EX} or {@linkcode LOCK.UN}.
+ * @param operation `LOCK_EX` or `LOCK_UN`.
  * @returns 0, or `-errno`.
  */
 export function flock(fd: number, operation: number): number {
@@ -206,7 +186,7 @@ export function flock(fd: number, operation: number): number {
  * @returns 0, or `-errno`.
  */
 export function unmountFd(fd: number): number {
-  if (libc().umount2(cstring(`/proc/self/fd/${fd}`), UMOUNT.DETACH) < 0) return -errno();
+  if (libc().umount2(cstring(`/proc/self/fd/${fd}`), MNT_DETACH) < 0) return -errno();
   return 0;
 }
 

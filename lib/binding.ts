@@ -18,22 +18,21 @@
  */
 
 import { SyscallError } from "../ffi/error.ts";
+import { closeQuietly, type FileStatus, fileStatus, fileSystemType, openAt, unlinkAt, unmountFd } from "../ffi/fs.ts";
 import {
-  closeQuietly,
-  type FileStatus,
-  fileStatus,
-  fileSystemType,
+  EACCES,
+  EINVAL,
+  ELOOP,
+  EPERM,
   NSFS_MAGIC,
-  O,
-  openAt,
-  S,
-  unlinkAt,
-  unmountFd,
-} from "../ffi/fs.ts";
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_PATH,
+  S_IFLNK,
+  S_IFMT,
+} from "../ffi/constants.ts";
 import { type ContextOptions, Place } from "./place.ts";
 import * as steps from "./steps.ts";
-
-const EINVAL = 22, ELOOP = 40, EPERM = 1, EACCES = 13;
 
 /** A name opened once: its directory, the name in it, and the file (`O_PATH`, not followed). */
 export interface OpenedName {
@@ -61,12 +60,12 @@ export function openName(place: Place, path: string, operation: string): OpenedN
   const slash = path.lastIndexOf("/");
   const dirPath = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   const name = path.slice(slash + 1);
-  const dir = place.open(dirPath, O.PATH | O.DIRECTORY, operation);
+  const dir = place.open(dirPath, O_PATH | O_DIRECTORY, operation);
   // A path that ends in "/", "." or ".." names a directory: open it as it is.
   const fd = openAt(
     dir,
     name === "" ? "." : name,
-    O.PATH | (name === "" || name === "." || name === ".." ? 0 : O.NOFOLLOW),
+    O_PATH | (name === "" || name === "." || name === ".." ? 0 : O_NOFOLLOW),
   );
   if (fd < 0) {
     closeQuietly(dir);
@@ -99,7 +98,7 @@ export function closeName(opened: OpenedName): void {
  * @returns `true` for a binding.
  */
 export function isBinding(opened: OpenedName): boolean {
-  if ((opened.status.mode & S.IFMT) === S.IFLNK) return false;
+  if ((opened.status.mode & S_IFMT) === S_IFLNK) return false;
   return fileSystemType(opened.fd) === NSFS_MAGIC && opened.status.mountRoot !== false;
 }
 
@@ -113,7 +112,7 @@ export function isBinding(opened: OpenedName): boolean {
  * @throws {SyscallError} For a symbolic link (ELOOP) or any other file (EINVAL).
  */
 export function requireBinding(opened: OpenedName, path: string, operation: string): void {
-  if ((opened.status.mode & S.IFMT) === S.IFLNK) {
+  if ((opened.status.mode & S_IFMT) === S_IFLNK) {
     throw new SyscallError("open", ELOOP, {
       operation,
       path,

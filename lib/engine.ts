@@ -9,6 +9,7 @@
 import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type Op, type OpFailure } from "../ffi/program.ts";
 import { cloneFlags, NAMESPACES, type NamespaceType } from "./namespaces.ts";
+import { CLONE_FILES, SIGCHLD, SOCK_CLOEXEC } from "../ffi/constants.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { requireSignal, signalName } from "../ffi/signals.ts";
@@ -441,7 +442,6 @@ const NS_GET_NSTYPE = 0xb703, NS_GET_PARENT = 0xb702;
 const SIOCGSKNS = 0x894c;
 const MS_BIND = 4096;
 const MNT_DETACH = 2;
-const CLONE_FILES = 0x400, SIGCHLD = 17, SOCK_CLOEXEC = 0o2000000;
 
 /** Opens a file for the child; the caller closes it once the child has its copy. */
 function openFor(path: string, flags: number, operation: string, fds: number[]): number {

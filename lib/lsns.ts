@@ -12,6 +12,17 @@
 import { cstring, libc } from "../ffi/libc.ts";
 import { routine } from "../ffi/routine.ts";
 import { closeQuietly } from "../ffi/fs.ts";
+import {
+  AT_EMPTY_PATH,
+  NS_GET_NSTYPE,
+  NS_GET_OWNER_UID,
+  NS_GET_PARENT,
+  NS_GET_USERNS,
+  O_CLOEXEC,
+  O_RDONLY,
+  SIOCGSKNS,
+  STATX_INO,
+} from "../ffi/constants.ts";
 import { namespaceInfo, NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { NsidSocket } from "./netlink.ts";
 import { type ContextOptions, Place } from "./place.ts";
@@ -165,15 +176,6 @@ const LINK_NAMES: readonly NamespaceLinkName[] = [
   "time_for_children",
 ];
 
-// ioctl_ns(2): _IO(0xb7, n).
-const NS_GET_USERNS = 0xb701n;
-const NS_GET_PARENT = 0xb702n;
-const NS_GET_NSTYPE = 0xb703n;
-const NS_GET_OWNER_UID = 0xb704n;
-// sockios.h: the network namespace of a socket, as a new descriptor.
-const SIOCGSKNS = 0x894cn;
-const O_RDONLY = 0, O_CLOEXEC = 0o2000000;
-const AT_EMPTY_PATH = 0x1000, STATX_INO = 0x100;
 // util-linux reads /proc files into a buffer of BUFSIZ bytes.
 const BUFSIZ = 8192;
 
@@ -396,14 +398,14 @@ function openNamespace(path: string): number {
 
 /** The kind of the namespace open at `fd` (NS_GET_NSTYPE), or `undefined`. */
 function fdType(fd: number): NamespaceType | undefined {
-  const flag = libc().ioctl(fd, NS_GET_NSTYPE, null);
+  const flag = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
   return flag < 0 ? undefined : NAMESPACES.find((info) => info.flag === flag)?.type;
 }
 
 /** Runs `use` on the namespace an ioctl returns as a new fd, then closes it. */
-function withRelated<T>(fd: number, request: bigint, use: (related: number) => T): T | undefined {
+function withRelated<T>(fd: number, request: number, use: (related: number) => T): T | undefined {
   const c = libc();
-  const related = c.ioctl(fd, request, null);
+  const related = c.ioctl(fd, BigInt(request), null);
   if (related < 0) return undefined;
   try {
     return use(related);
@@ -414,7 +416,7 @@ function withRelated<T>(fd: number, request: bigint, use: (related: number) => T
 
 /** The uid that created a user namespace: NS_GET_OWNER_UID. */
 function userNamespaceOwner(fd: number): number | undefined {
-  return libc().ioctl(fd, NS_GET_OWNER_UID, uidBuffer) < 0 ? undefined : uidBuffer[0];
+  return libc().ioctl(fd, BigInt(NS_GET_OWNER_UID), uidBuffer) < 0 ? undefined : uidBuffer[0];
 }
 
 /** The uid that created a namespace, or its owning user namespace for other kinds. */

@@ -1,7 +1,7 @@
 /**
  * The ids a network namespace gives other network namespaces (`nsid`, as
  * `ip netns list-id` shows them and `link-netnsid` uses them), through
- * rtnetlink's RTM_GETNSID and RTM_NEWNSID. Ids are per namespace: they are
+ * rtnetlink's RTM.GETNSID and RTM.NEWNSID. Ids are per namespace: they are
  * asked of the kernel through a socket made in the namespace that gives
  * them, which for a shell context is the context's (see `socketIn()`).
  *
@@ -9,19 +9,25 @@
  */
 
 import { cstring, errno, libc } from "../ffi/libc.ts";
+import {
+  AF_NETLINK,
+  EINVAL,
+  EOPNOTSUPP,
+  NETLINK_ROUTE,
+  NETNSA,
+  NLM_F,
+  NLMSG,
+  O_CLOEXEC,
+  O_RDONLY,
+  RTM,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+} from "../ffi/constants.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { socketIn } from "./engine.ts";
 import type { Place } from "./place.ts";
 
-const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
-const RTM_NEWNSID = 88, RTM_DELNSID = 89, RTM_GETNSID = 90;
-const NLMSG_ERROR = 2, NLMSG_DONE = 3;
-const NLM_F_REQUEST = 1, NLM_F_MULTI = 2, NLM_F_ACK = 4, NLM_F_DUMP = 0x300;
-const NETNSA_NSID = 1, NETNSA_FD = 3, NETNSA_TARGET_NSID = 4, NETNSA_CURRENT_NSID = 5;
-const O_RDONLY = 0, O_CLOEXEC = 0o2000000;
-const EINVAL = 22, EOPNOTSUPP = 95;
-
-/** One id a network namespace gives another, as an RTM_NEWNSID message tells it. */
+/** One id a network namespace gives another, as an RTM.NEWNSID message tells it. */
 export interface NsidEntry {
   /** The id, or `null` when none is assigned. */
   readonly nsid: number | null;
@@ -49,7 +55,7 @@ function message(type: number, flags: number, seq: number, attributes: readonly 
   return bytes;
 }
 
-/** The 32-bit attributes of an RTM_NEWNSID message. */
+/** The 32-bit attributes of an RTM.NEWNSID message. */
 function attributesOf(view: DataView, at: number, end: number): Map<number, number> {
   const found = new Map<number, number>();
   for (let p = at + 20; p + 4 <= end;) {
@@ -104,7 +110,7 @@ export class NsidSocket {
   #talk(type: number, flags: number, attributes: readonly Attribute[], operation: string): NsidEntry[] {
     const c = libc();
     const seq = ++this.#seq;
-    const request = message(type, NLM_F_REQUEST | flags, seq, attributes);
+    const request = message(type, NLM_F.REQUEST | flags, seq, attributes);
     if (Number(c.send(this.#fd, request, BigInt(request.length), 0)) !== request.length) {
       throw new SyscallError("send", errno(), { operation });
     }
@@ -119,23 +125,23 @@ export class NsidSocket {
         const length = view.getUint32(at, true);
         if (length < 16 || at + length > n) return entries;
         const kind = view.getUint16(at + 4, true);
-        const multi = (view.getUint16(at + 6, true) & NLM_F_MULTI) !== 0;
+        const multi = (view.getUint16(at + 6, true) & NLM_F.MULTI) !== 0;
         if (view.getUint32(at + 8, true) === seq) {
-          if (kind === NLMSG_DONE) return entries;
-          if (kind === NLMSG_ERROR) {
+          if (kind === NLMSG.DONE) return entries;
+          if (kind === NLMSG.ERROR) {
             const error = -view.getInt32(at + 16, true);
             if (error) throw new SyscallError("sendmsg", error, { operation });
             return entries;
           }
-          if (kind === RTM_NEWNSID || kind === RTM_DELNSID) {
+          if (kind === RTM.NEWNSID || kind === RTM.DELNSID) {
             const attrs = attributesOf(view, at, at + length);
-            const id = attrs.get(NETNSA_NSID);
-            const current = attrs.get(NETNSA_CURRENT_NSID);
+            const id = attrs.get(NETNSA.NSID);
+            const current = attrs.get(NETNSA.CURRENT_NSID);
             entries.push({
               nsid: id === undefined || id < 0 ? null : id,
               ...(current === undefined ? {} : { current: current < 0 ? null : current }),
             });
-            if (!multi && !(flags & NLM_F_DUMP)) return entries;
+            if (!multi && !(flags & NLM_F.DUMP)) return entries;
           }
         }
         at += (length + 3) & ~3;
@@ -148,11 +154,11 @@ export class NsidSocket {
    *
    * @param fd A descriptor of a network namespace file.
    * @returns The id, `null` when none is assigned, `undefined` when the
-   *   kernel cannot tell (no RTM_GETNSID, or not a network namespace).
+   *   kernel cannot tell (no RTM.GETNSID, or not a network namespace).
    */
   idOf(fd: number): number | null | undefined {
     try {
-      const [entry] = this.#talk(RTM_GETNSID, 0, [[NETNSA_FD, fd]], "ask for the id of a network namespace");
+      const [entry] = this.#talk(RTM.GETNSID, 0, [[NETNSA.FD, fd]], "ask for the id of a network namespace");
       return entry === undefined ? undefined : entry.nsid;
     } catch {
       return undefined;
@@ -185,7 +191,7 @@ export class NsidSocket {
    *   over this network namespace.
    */
   set(fd: number, nsid: number): void {
-    this.#talk(RTM_NEWNSID, NLM_F_ACK, [[NETNSA_FD, fd], [NETNSA_NSID, nsid]], "set the id of a network namespace");
+    this.#talk(RTM.NEWNSID, NLM_F.ACK, [[NETNSA.FD, fd], [NETNSA.NSID, nsid]], "set the id of a network namespace");
   }
 
   /**
@@ -198,9 +204,9 @@ export class NsidSocket {
    */
   list(target?: number): NsidEntry[] {
     return this.#talk(
-      RTM_GETNSID,
-      NLM_F_DUMP,
-      target === undefined ? [] : [[NETNSA_TARGET_NSID, target]],
+      RTM.GETNSID,
+      NLM_F.DUMP,
+      target === undefined ? [] : [[NETNSA.TARGET_NSID, target]],
       "list the ids of network namespaces",
     );
   }
@@ -214,13 +220,13 @@ export class NsidSocket {
    * @throws {SyscallError} When the id is not known (ENOENT) or the kernel refuses.
    */
   get(nsid: number, target?: number): NsidEntry | undefined {
-    const attributes: Attribute[] = [[NETNSA_NSID, nsid]];
-    if (target !== undefined) attributes.push([NETNSA_TARGET_NSID, target]);
-    return this.#talk(RTM_GETNSID, 0, attributes, `ask for the network namespace of id ${nsid}`)[0];
+    const attributes: Attribute[] = [[NETNSA.NSID, nsid]];
+    if (target !== undefined) attributes.push([NETNSA.TARGET_NSID, target]);
+    return this.#talk(RTM.GETNSID, 0, attributes, `ask for the network namespace of id ${nsid}`)[0];
   }
 
   /**
-   * Whether the kernel answers RTM_GETNSID (Linux 4.0+), as iproute2 checks
+   * Whether the kernel answers RTM.GETNSID (Linux 4.0+), as iproute2 checks
    * before it shows ids.
    *
    * @returns `true` when it does.
@@ -229,7 +235,7 @@ export class NsidSocket {
     const fd = libc().open(cstring("/proc/self/ns/net"), O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return false;
     try {
-      this.#talk(RTM_GETNSID, 0, [[NETNSA_FD, fd]], "ask for namespace ids");
+      this.#talk(RTM.GETNSID, 0, [[NETNSA.FD, fd]], "ask for namespace ids");
       return true;
     } catch (error) {
       return !(error instanceof SyscallError && (error.errno === EOPNOTSUPP || error.errno === EINVAL));

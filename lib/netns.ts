@@ -14,19 +14,28 @@
 import { cstring, errno, libc } from "../ffi/libc.ts";
 import { asSyscallError, SyscallError } from "../ffi/error.ts";
 import {
-  AT,
-  closeQuietly,
-  fileStatus,
-  fileSystemType,
-  flock,
-  LOCK,
-  mkdirAt,
+  AT_FDCWD,
+  EACCES,
+  EEXIST,
+  EINVAL,
+  ENOENT,
+  ENOTTY,
+  EPERM,
+  LOCK_EX,
+  LOCK_UN,
+  MS,
   NSFS_MAGIC,
-  O,
-  openAt,
-  S,
-  unlinkAt,
-} from "../ffi/fs.ts";
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+} from "../ffi/constants.ts";
+import { closeQuietly, fileStatus, fileSystemType, flock, mkdirAt, openAt, unlinkAt } from "../ffi/fs.ts";
 import { closeName, isBinding, type OpenedName, openName, unbind } from "./binding.ts";
 import { NsidSocket } from "./netlink.ts";
 import { type ContextOptions, Place } from "./place.ts";
@@ -39,8 +48,6 @@ export const NETNS_RUN_DIR = "/run/netns";
 /** Where iproute2 looks for files to show over `/etc` in a named namespace. */
 export const NETNS_ETC_DIR = "/etc/netns";
 
-const EEXIST = 17, EINVAL = 22, ENOENT = 2, EPERM = 1, EACCES = 13, ENOTTY = 25;
-const MS_BIND = 4096, MS_REC = 16384, MS_SHARED = 1 << 20;
 const NAME_MAX = 255;
 
 /**
@@ -110,19 +117,19 @@ function noSuchName(name: string): string {
 async function prepareRunDir(place: Place): Promise<number> {
   const path = NETNS_RUN_DIR;
   const operation = `create "${path}"`;
-  const run = place.open("/run", O.PATH | O.DIRECTORY, operation);
+  const run = place.open("/run", O_PATH | O_DIRECTORY, operation);
   let dir: number;
   try {
     const made = mkdirAt(run, "netns", 0o755);
     if (made < 0 && made !== -EEXIST) {
       throw new SyscallError("mkdir", -made, { operation, path, hint: needsRoot(-made, place) });
     }
-    dir = openAt(run, "netns", O.RDONLY | O.DIRECTORY);
+    dir = openAt(run, "netns", O_RDONLY | O_DIRECTORY);
     if (dir < 0) throw new SyscallError("open", -dir, { operation: `open "${path}"`, path });
   } finally {
     closeQuietly(run);
   }
-  const locked = flock(dir, LOCK.EX) === 0;
+  const locked = flock(dir, LOCK_EX) === 0;
   try {
     if (place.ownMounts) {
       // In the context's mount namespace, from a child: bind the directory
@@ -132,7 +139,7 @@ async function prepareRunDir(place: Place): Promise<number> {
       try {
         await place.apply(
           ...(mounted ? [] : [steps.bindMount(path, path)]),
-          steps.mount({ source: "none", target: path, type: "none", flags: MS_SHARED | MS_REC }),
+          steps.mount({ source: "none", target: path, type: "none", flags: MS.SHARED | MS.REC }),
         );
       } catch (error) {
         if (!(error instanceof SyscallError)) throw error;
@@ -147,7 +154,7 @@ async function prepareRunDir(place: Place): Promise<number> {
     closeQuietly(dir);
     throw error;
   } finally {
-    if (locked) flock(dir, LOCK.UN);
+    if (locked) flock(dir, LOCK_UN);
   }
   return dir;
 }
@@ -158,7 +165,7 @@ function makeShared(place: Place): void {
   const path = NETNS_RUN_DIR;
   const dir = cstring(path);
   for (let bound = false;; bound = true) {
-    if (c.mount(cstring("none"), dir, cstring("none"), BigInt(MS_SHARED | MS_REC), null) === 0) return;
+    if (c.mount(cstring("none"), dir, cstring("none"), BigInt(MS.SHARED | MS.REC), null) === 0) return;
     const e = errno();
     if (e !== EINVAL || bound) {
       throw new SyscallError("mount", e, {
@@ -168,7 +175,7 @@ function makeShared(place: Place): void {
       });
     }
     // Not a mount point yet: bind it onto itself first.
-    if (c.mount(dir, dir, cstring("none"), BigInt(MS_BIND | MS_REC), null) < 0) {
+    if (c.mount(dir, dir, cstring("none"), BigInt(MS.BIND | MS.REC), null) < 0) {
       const e2 = errno();
       throw new SyscallError("mount", e2, {
         operation: `bind "${path}" onto itself`,
@@ -188,7 +195,7 @@ interface Made {
 /** Creates the empty file of a new name; refuses a name in use. */
 function createNameFile(dir: number, name: string, place: Place): Made {
   const path = `${NETNS_RUN_DIR}/${name}`;
-  const fd = openAt(dir, name, O.RDONLY | O.CREAT | O.EXCL, 0);
+  const fd = openAt(dir, name, O_RDONLY | O_CREAT | O_EXCL, 0);
   if (fd < 0) {
     throw new SyscallError("open", -fd, {
       operation: `create the namespace file "${path}"`,
@@ -209,7 +216,7 @@ function createNameFile(dir: number, name: string, place: Place): Made {
  * is a name that got bound.
  */
 function removeMade(dir: number, name: string, made: Made): void {
-  const fd = openAt(dir, name, O.PATH | O.NOFOLLOW);
+  const fd = openAt(dir, name, O_PATH | O_NOFOLLOW);
   if (fd < 0) return;
   let ours = false;
   try {
@@ -312,7 +319,7 @@ export async function attachNetns(name: string, pid: number, options: ContextOpt
 
 /** Binds the namespace open at `source` onto a name, in this process's mount namespace. */
 function bindFd(source: number, dir: number, name: string, path: string, place: Place): void {
-  const target = openAt(dir, name, O.PATH | O.NOFOLLOW);
+  const target = openAt(dir, name, O_PATH | O_NOFOLLOW);
   if (target < 0) throw new SyscallError("open", -target, { operation: `bind a namespace to "${path}"`, path });
   try {
     if (
@@ -320,7 +327,7 @@ function bindFd(source: number, dir: number, name: string, path: string, place: 
         cstring(`/proc/self/fd/${source}`),
         cstring(`/proc/self/fd/${target}`),
         null,
-        BigInt(MS_BIND),
+        BigInt(MS.BIND),
         null,
       ) < 0
     ) {
@@ -342,7 +349,7 @@ function bindFd(source: number, dir: number, name: string, path: string, place: 
  */
 function openProcessNet(place: Place, pid: number | "self", operation: string): number {
   const file = pid === "self" ? place.namespace("net") : place.path(`/proc/${pid}/ns/net`);
-  const fd = openAt(AT.FDCWD, file, O.RDONLY);
+  const fd = openAt(AT_FDCWD, file, O_RDONLY);
   if (fd >= 0) return fd;
   const e = -fd;
   let hint: string | undefined;
@@ -415,7 +422,7 @@ export function setNetnsId(name: string, nsid: number | "auto", options: Context
   }
   const place = Place.of(options);
   const operation = `set the id of the network namespace "${name}"`;
-  const fd = openAt(AT.FDCWD, place.path(path), O.RDONLY);
+  const fd = openAt(AT_FDCWD, place.path(path), O_RDONLY);
   if (fd < 0) {
     throw new SyscallError("open", -fd, { operation, path, hint: fd === -ENOENT ? noSuchName(name) : undefined });
   }
@@ -511,7 +518,7 @@ export function identifyNetns(pid: number | "self" = "self", options: ContextOpt
     closeQuietly(fd);
   }
   return listNetns(options).filter((name) => {
-    const fdOf = openAt(AT.FDCWD, place.path(`${NETNS_RUN_DIR}/${name}`), O.PATH);
+    const fdOf = openAt(AT_FDCWD, place.path(`${NETNS_RUN_DIR}/${name}`), O_PATH);
     if (fdOf < 0) return false;
     const status = fileStatus(fdOf);
     closeQuietly(fdOf);
@@ -614,8 +621,8 @@ export function netnsExec(name: string, options: ContextOptions = {}): { sandbox
  */
 function notBound(opened: OpenedName, name: string, operation: string): SyscallError {
   const path = `${NETNS_RUN_DIR}/${name}`;
-  const type = opened.status.mode & S.IFMT;
-  const what = type === S.IFREG ? "an empty file" : type === S.IFLNK ? "a symbolic link" : "no namespace binding";
+  const type = opened.status.mode & S_IFMT;
+  const what = type === S_IFREG ? "an empty file" : type === S_IFLNK ? "a symbolic link" : "no namespace binding";
   return new SyscallError("ioctl", ENOTTY, {
     operation,
     path,

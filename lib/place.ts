@@ -15,7 +15,8 @@ import type { NamespaceType } from "./namespaces.ts";
 import type { Step } from "./steps.ts";
 import { userName } from "./idmap.ts";
 import { SyscallError } from "../ffi/error.ts";
-import { AT, closeQuietly, O, openAt, openInRoot } from "../ffi/fs.ts";
+import { AT_FDCWD, O_DIRECTORY, O_PATH } from "../ffi/constants.ts";
+import { closeQuietly, openAt, openInRoot } from "../ffi/fs.ts";
 
 /** Options of the functions that look or act in a shell context. */
 export interface ContextOptions {
@@ -109,7 +110,7 @@ export class Place {
    * directory.
    *
    * @param path The path, as seen there.
-   * @param flags `O_*` flags (`O_CLOEXEC` is added).
+   * @param flags `O_*` flags (O_CLOEXEC is added).
    * @param operation What was attempted, for the error.
    * @returns The descriptor.
    * @throws {SyscallError} When it cannot be opened.
@@ -117,9 +118,9 @@ export class Place {
   open(path: string, flags: number, operation: string): number {
     let fd: number;
     const root = this.path("/");
-    if (root === "/") fd = openAt(AT.FDCWD, path, flags);
+    if (root === "/") fd = openAt(AT_FDCWD, path, flags);
     else {
-      const rootFd = openAt(AT.FDCWD, root, O.PATH | O.DIRECTORY);
+      const rootFd = openAt(AT_FDCWD, root, O_PATH | O_DIRECTORY);
       if (rootFd < 0) throw new SyscallError("open", -rootFd, { operation, path });
       try {
         fd = openInRoot(rootFd, this.absolute(path), flags);
