@@ -27,7 +27,9 @@ export {
   type CommandResult,
   type StdinInput,
 } from "./lib/command.ts";
-export { Child, type ExitStatus, releaseNamespace, type StdioMode } from "./lib/engine.ts";
+export { Child, type ExitStatus, type StdioMode } from "./lib/engine.ts";
+export { releaseNamespace } from "./lib/binding.ts";
+export type { ContextOptions } from "./lib/place.ts";
 export * from "./lib/steps.ts";
 export type { Plan } from "./lib/plan.ts";
 export { type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
@@ -54,8 +56,10 @@ export {
   NETNS_ETC_DIR,
   NETNS_RUN_DIR,
   netnsExec,
+  netnsIds,
   netnsPath,
   netnsPids,
+  setNetnsId,
 } from "./lib/netns.ts";
 export {
   type FsRight,

@@ -5,12 +5,32 @@
  * @module
  */
 
+import type { Context } from "../lib/context.ts";
+import type { Sandbox } from "../lib/sandbox.ts";
+
 /** Where a command writes; injectable for tests. */
 export interface Io {
   /** Writes to standard output. */
   out(text: string): void;
   /** Writes to standard error. */
   err(text: string): void;
+}
+
+/**
+ * Where the shell runs one of nsh's commands: in a context, it looks and acts
+ * there (see lib/place.ts); anywhere, programs it starts get the terminal
+ * from the shell.
+ */
+export interface Where {
+  /** The context; the command's own namespaces when not given. */
+  readonly context?: Context | undefined;
+  /** The working directory relative paths start from (the shell's, at the top). */
+  readonly cwd?: string | undefined;
+  /**
+   * Runs a program in the foreground as the shell runs its own: in the
+   * context, with the terminal lent to it and the shell's variables.
+   */
+  readonly foreground?: ((box: Sandbox, argv: readonly string[]) => Promise<number>) | undefined;
 }
 
 /** A command of nsh. */
@@ -22,10 +42,11 @@ export interface CliCommand {
    *
    * @param args The words after the command's name.
    * @param io Where to write.
+   * @param where Where the shell runs it, for the commands that look and act in a context.
    * @returns The exit status.
    * @throws {UsageError} For a malformed command line; other errors for failures.
    */
-  run(args: readonly string[], io: Io): Promise<number>;
+  run(args: readonly string[], io: Io, where?: Where): Promise<number>;
 }
 
 /** What the top-level help says of a command, and how to load it. */

@@ -9,10 +9,11 @@
 import { formatOptions, getopt, type OptionSpec, type ParsedOption } from "./getopt.ts";
 import { ValueError } from "./usage.ts";
 import { VERSION } from "./version.ts";
-import type { CliCommand } from "./commands.ts";
-import { listNamespaces, type NamespaceEntry, netnsId, processInfo, processNamespaces } from "../lib/lsns.ts";
-import { userName } from "../lib/idmap.ts";
+import type { CliCommand, Where } from "./commands.ts";
+import { evaluate, FilterError, filterHolders, type FilterNode, parseFilter } from "./filter.ts";
+import { listNamespaces, type NamespaceEntry, processInfo } from "../lib/lsns.ts";
 import { namespaceInfo, type NamespaceType } from "../lib/namespaces.ts";
+import { Place } from "../lib/place.ts";
 
 /** The options of `nsh lsns`, as util-linux names them. */
 export const LSNS_OPTIONS: readonly OptionSpec[] = [
@@ -23,6 +24,7 @@ export const LSNS_OPTIONS: readonly OptionSpec[] = [
   { long: "output-all", arg: "none", help: "output all columns" },
   { long: "persistent", short: "P", arg: "none", help: "namespaces without processes" },
   { long: "task", short: "p", arg: "required", value: "<pid>", help: "print process namespaces" },
+  { long: "filter", short: "Q", arg: "required", value: "<expr>", help: "apply display filter" },
   { long: "raw", short: "r", arg: "none", help: "use the raw output format" },
   { long: "notruncate", short: "u", arg: "none", help: "don't truncate text in columns" },
   { long: "nowrap", short: "W", arg: "none", help: "don't use multi-line representation" },
@@ -140,6 +142,8 @@ export interface LsnsListRequest {
   readonly noTruncate: boolean;
   /** `--nowrap` (and `--raw`): NSFS on one line, comma-separated. */
   readonly noWrap: boolean;
+  /** `--filter`: the lines to keep, as libsmartcols filters them; `undefined` keeps all. */
+  readonly filter?: FilterNode | undefined;
 }
 
 /** What the command line asks for. */
@@ -217,6 +221,7 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
   let tree: TreeKind | undefined;
   let list = false, json = false, raw = false, persistent = false;
   let noHeadings = false, noTruncate = false, noWrap = false;
+  let filter: FilterNode | undefined;
   for (const { name, value } of options) {
     const group = EXCLUSIVE.findIndex((g) => g.includes(name));
     if (group >= 0) {
@@ -270,6 +275,14 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
         if (!types.includes(type)) types.push(type);
         break;
       }
+      case "filter":
+        try {
+          filter = parseFilter(value!);
+        } catch (error) {
+          if (!(error instanceof FilterError)) throw error;
+          throw new ValueError(cmd, `failed to parse "${value}": ${error.message}`);
+        }
+        break;
       case "tree": {
         const rel = value?.replace(/^=/, "") ?? "owner";
         if (rel !== "process" && rel !== "parent" && rel !== "owner") {
@@ -310,6 +323,7 @@ export function parseLsns(args: readonly string[]): LsnsRequest {
     noHeadings,
     noTruncate,
     noWrap,
+    ...(filter ? { filter } : {}),
   };
 }
 
@@ -333,7 +347,13 @@ interface LineProcess {
 }
 
 /** The cell of one column for a namespace and the process shown for it, as lsns's add_scols_line(). */
-function cellText(column: ColumnName, ns: NamespaceEntry, proc: LineProcess | undefined, noWrap: boolean) {
+function cellText(
+  column: ColumnName,
+  ns: NamespaceEntry,
+  proc: LineProcess | undefined,
+  noWrap: boolean,
+  root: string,
+): string | undefined {
   switch (column) {
     case "NS":
       return String(ns.inode);
@@ -353,13 +373,11 @@ function cellText(column: ColumnName, ns: NamespaceEntry, proc: LineProcess | un
       // lsns prints 0 when it knows no uid.
       return String((proc ? proc.uid : ns.uid) ?? 0);
     case "USER":
-      return (proc ? proc.user : ns.user) ?? userName(0) ?? "0";
-    case "NETNSID": {
+      // lsns names uid 0 when it knows no uid.
+      return (proc ? proc.user : ns.user) ?? root;
+    case "NETNSID":
       if (ns.type !== "net") return undefined;
-      const file = proc ? `/proc/${proc.pid}/ns/net` : ns.nsfs[0];
-      const id = file === undefined ? undefined : netnsId(file);
-      return id === null ? "unassigned" : id === undefined ? undefined : String(id);
-    }
+      return ns.netnsid === null ? "unassigned" : ns.netnsid === undefined ? undefined : String(ns.netnsid);
     case "NSFS":
       return ns.nsfs.length ? ns.nsfs.join(noWrap ? "," : "\n") : undefined;
     case "PNS":
@@ -374,14 +392,33 @@ class LineBuilder {
   readonly lines: Line[] = [];
   readonly #request: LsnsListRequest;
   readonly #byInode: ReadonlyMap<number, NamespaceEntry>;
+  /** The name of uid 0 where the namespaces were listed. */
+  readonly #root: string;
   /** The last line of each namespace, for the parent and owner trees. */
   readonly #nsLine = new Map<number, Line>();
   /** The last line of each process, for the process tree. */
   readonly #procLine = new Map<number, Line>();
 
-  constructor(request: LsnsListRequest, entries: readonly NamespaceEntry[]) {
+  constructor(request: LsnsListRequest, entries: readonly NamespaceEntry[], root: string) {
     this.#request = request;
     this.#byInode = new Map(entries.map((e) => [e.inode, e]));
+    this.#root = root;
+  }
+
+  /** Whether the filter keeps the line of a namespace and process, as libsmartcols's filter decides. */
+  #kept(ns: NamespaceEntry, proc: LineProcess | undefined): boolean {
+    const { filter, noWrap } = this.#request;
+    if (!filter) return true;
+    const column = (name: string) => BY_NAME.get(name.toUpperCase() as ColumnName)!;
+    try {
+      return evaluate(filter, {
+        cell: (name) => cellText(column(name).name, ns, proc, noWrap, this.#root),
+        type: (name) => column(name).number ? "number" : "string",
+      });
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      throw new ValueError("lsns", `failed to apply filter: ${error.message}`);
+    }
   }
 
   #related(inode: number | undefined): NamespaceEntry | undefined {
@@ -390,11 +427,17 @@ class LineBuilder {
 
   add(ns: NamespaceEntry, proc: LineProcess | undefined): void {
     const { tree, columns, noWrap } = this.#request;
+    // A line the filter drops is no parent: lines below it hang from the top.
+    if (!this.#kept(ns, proc)) return;
     let parent: Line | undefined;
     if (tree === "process") parent = proc?.ppid === undefined ? undefined : this.#procLine.get(proc.ppid);
     else if (tree === "parent" && ns.parent !== undefined) parent = this.#nsLine.get(ns.parent);
     else if (tree === "owner" && ns.owner !== undefined) parent = this.#nsLine.get(ns.owner);
-    const line: Line = { cells: columns.map((c) => cellText(c, ns, proc, noWrap)), parent, children: [] };
+    const line: Line = {
+      cells: columns.map((c) => cellText(c, ns, proc, noWrap, this.#root)),
+      parent,
+      children: [],
+    };
     parent?.children.push(line);
     this.lines.push(line);
     if (tree === "parent" || tree === "owner") this.#nsLine.set(ns.inode, line);
@@ -439,8 +482,8 @@ class LineBuilder {
 }
 
 /** The lines of the namespaces lsns lists. */
-function namespaceLines(request: LsnsListRequest, entries: readonly NamespaceEntry[]): Line[] {
-  const builder = new LineBuilder(request, entries);
+function namespaceLines(request: LsnsListRequest, entries: readonly NamespaceEntry[], root: string): Line[] {
+  const builder = new LineBuilder(request, entries, root);
   for (const ns of entries) {
     if (request.pid !== undefined && !ns.pids.includes(request.pid)) continue;
     if (request.persistent && ns.nprocs) continue;
@@ -450,12 +493,18 @@ function namespaceLines(request: LsnsListRequest, entries: readonly NamespaceEnt
 }
 
 /** The lines of the processes of one namespace (`lsns <namespace>`). */
-function processLines(request: LsnsListRequest, entries: readonly NamespaceEntry[], ns: NamespaceEntry): Line[] {
-  const builder = new LineBuilder(request, entries);
+function processLines(
+  request: LsnsListRequest,
+  entries: readonly NamespaceEntry[],
+  ns: NamespaceEntry,
+  place: Place,
+  root: string,
+): Line[] {
+  const builder = new LineBuilder(request, entries, root);
   const members = new Map<number, LineProcess>();
   for (const pid of ns.pids) {
     try {
-      members.set(pid, processInfo(pid));
+      members.set(pid, processInfo(pid, { context: place.context }));
     } catch (error) {
       // It ended since it was counted.
       if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -908,30 +957,36 @@ function terminalWidth(): number | undefined {
  *
  * @param request The parsed command line.
  * @param style The terminal's character set and width, for the table format.
+ * @param place Where to look: this process's `/proc` and mounts, or a context's.
  * @returns The text to print.
- * @throws {Error} When the process of `--task` or the namespace argument does not exist.
+ * @throws {ValueError} When the namespace argument is not found, or the
+ *   filter names an unknown column or cannot be applied.
  */
-function runLsns(request: LsnsListRequest, style: TableStyle): string {
+function runLsns(request: LsnsListRequest, style: TableStyle, place: Place): string {
   const relations = request.tree === "parent" || request.tree === "owner";
-  try {
-    // The process must exist; lsns would print nothing.
-    if (request.pid !== undefined) processNamespaces(request.pid);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new Error(error.message);
-    throw error;
+  const used = [...request.columns];
+  for (const name of filterHolders(request.filter)) {
+    const column = BY_NAME.get(name.toUpperCase() as ColumnName);
+    if (!column) throw new ValueError("lsns", `failed to initialize filter: unknown column: ${name}`);
+    used.push(column.name);
   }
   const entries = listNamespaces({
     ...(request.types ? { types: request.types } : {}),
-    relations: relations || request.columns.includes("PNS") || request.columns.includes("ONS"),
+    relations: relations || used.includes("PNS") || used.includes("ONS"),
     ancestors: relations,
+    netnsIds: used.includes("NETNSID"),
+    context: place.context,
   });
+  // lsns names uid 0 where it knows no uid.
+  const root = place.userName(0) ?? "0";
   let lines: Line[];
   if (request.namespace !== undefined) {
     const ns = entries.find((e) => e.inode === request.namespace);
-    if (!ns) throw new Error(`not found namespace: ${request.namespace}`);
-    lines = processLines(request, entries, ns);
+    if (!ns) throw new ValueError("lsns", `not found namespace: ${request.namespace}`);
+    lines = processLines(request, entries, ns, place, root);
   } else {
-    lines = namespaceLines(request, entries);
+    // A --task process that does not exist holds no namespace: nothing is listed, as lsns does.
+    lines = namespaceLines(request, entries, root);
   }
   const table: Table = { columns: tableColumns(request), lines };
   switch (request.format) {
@@ -947,13 +1002,13 @@ function runLsns(request: LsnsListRequest, style: TableStyle): string {
 /** `nsh lsns`. */
 export const lsnsCommand: CliCommand = {
   help: lsnsHelp,
-  run(args, io) {
+  run(args, io, where: Where = {}) {
     const request = parseLsns(args);
     if (request.kind === "help") io.out(lsnsHelp());
     else if (request.kind === "version") io.out(`nsh lsns ${VERSION}\n`);
     else {
       const style = { utf8: localeIsUtf8(), termWidth: request.format === "table" ? terminalWidth() : undefined };
-      io.out(runLsns(request, style));
+      io.out(runLsns(request, style, Place.of({ context: where.context })));
     }
     return Promise.resolve(0);
   },

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { COMMANDS, type Io } from "./commands.ts";
+import { COMMANDS, type Io, type Where } from "./commands.ts";
 import { describeError, exitStatusOf, UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import { asSyscallError } from "../ffi/error.ts";
 import { exitAs, programSignal } from "./exit.ts";
 
-export type { Io };
+export type { Io, Where };
 
 const encoder = new TextEncoder();
 
@@ -61,9 +61,11 @@ Run 'nsh <command> --help' for the options of a command.
  *
  * @param args The arguments after `cli.ts`.
  * @param io Where to write.
+ * @param where For `lsns`, `netns` and `release`: the context to look and act
+ *   in, as the shell runs them there (an exported script calls them so).
  * @returns The exit status.
  */
-export async function main(args: readonly string[], io: Io = stdio): Promise<number> {
+export async function main(args: readonly string[], io: Io = stdio, where: Where = {}): Promise<number> {
   const [name, ...rest] = args;
   // A fresh start for entry(): a one-shot command's program ended by a signal.
   programSignal(true);
@@ -115,7 +117,7 @@ export async function main(args: readonly string[], io: Io = stdio): Promise<num
       throw new UsageError("", `unknown command '${name}'`);
     }
     command = name;
-    return await (await entry.load()).run(rest, io);
+    return await (await entry.load()).run(rest, io, where);
   } catch (error) {
     const text = describeError(command, error);
     if (text) io.err(text + "\n");

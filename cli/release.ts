@@ -7,8 +7,8 @@
 import { getopt } from "./getopt.ts";
 import { UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
-import type { CliCommand } from "./commands.ts";
-import { releaseNamespace } from "../lib/engine.ts";
+import type { CliCommand, Where } from "./commands.ts";
+import { releaseNamespace } from "../lib/binding.ts";
 
 /** The help text of `nsh release`. */
 export function releaseHelp(): string {
@@ -20,6 +20,11 @@ Unbind namespaces that nsh unshare --TYPE=FILE (or mount --bind) bound to
 files. A namespace ends once it is neither bound nor used by a process. The
 files themselves stay.
 
+A file is opened once and unmounted through that descriptor, so that nobody
+can swap a directory on its path to have another mount detached. Its last
+component must be the binding itself: a symbolic link is refused, since
+whoever may change it could point it at another mount.
+
 Options:
  -h, --help                 display this help
  -V, --version              display version
@@ -29,21 +34,25 @@ Options:
 /** `nsh release`. */
 export const releaseCommand: CliCommand = {
   help: releaseHelp,
-  run(args, io) {
+  async run(args, io, where: Where = {}) {
     const { options, rest } = getopt("release", [
       { long: "help", short: "h", arg: "none", help: "" },
       { long: "version", short: "V", arg: "none", help: "" },
     ], args);
     if (options.some((o) => o.name === "help")) {
       io.out(releaseHelp());
-      return Promise.resolve(0);
+      return 0;
     }
     if (options.some((o) => o.name === "version")) {
       io.out(`nsh release ${VERSION}\n`);
-      return Promise.resolve(0);
+      return 0;
     }
     if (!rest.length) throw new UsageError("release", "no file given");
-    for (const file of rest) releaseNamespace(file);
-    return Promise.resolve(0);
+    for (const file of rest) {
+      // At the top of the shell, a relative path starts from its directory.
+      const path = where.context || where.cwd === undefined || file.startsWith("/") ? file : `${where.cwd}/${file}`;
+      await releaseNamespace(path, { context: where.context });
+    }
+    return 0;
   },
 };

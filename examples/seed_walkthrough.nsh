@@ -47,8 +47,10 @@ netns exec mynamespace ip addr
 exit
 
 # Lsns lists namespaces and the processes in them. In a context with its own
-# PID namespace and /proc it sees only the context: its holder (PID 1, which
-# keeps the namespaces alive between commands) and lsns itself.
+# PID namespace and /proc it sees only the context's processes: here its
+# holder alone (PID 1, which keeps the namespaces alive between commands).
+# nsh runs lsns in its own process, reading the context's /proc, so lsns
+# itself is not among them, as it is when util-linux lsns runs there.
 unshare --pid --mount --net --fork
 mount-proc
 lsns -t net

@@ -446,3 +446,70 @@ export const LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF = 1 << 0;
 export const LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON = 1 << 1;
 /** landlock_restrict_self(): no audit log for domains nested in this one (ABI 7). */
 export const LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF = 1 << 2;
+// stat(2) modes, more; statx(2)
+/** A socket. */
+export const S_IFSOCK = 0o140000;
+/** statx(2) mask: the file type. */
+export const STATX_TYPE = 0x1;
+/** statx(2) mask: the mode. */
+export const STATX_MODE = 0x2;
+/** statx(2) mask: the inode number. */
+export const STATX_INO = 0x100;
+/** statx(2) mask: the mount id (Linux 5.8). */
+export const STATX_MNT_ID = 0x1000;
+/** statx(2) attribute: the file is the root of a mount (Linux 5.8). */
+export const STATX_ATTR_MOUNT_ROOT = 0x2000;
+
+// openat2(2)
+/** Resolve as if the directory were the root: absolute links and ".." stay inside it. */
+export const RESOLVE_IN_ROOT = 0x10;
+
+// flock(2)
+/** An exclusive lock. */
+export const LOCK_EX = 2;
+/** Unlock. */
+export const LOCK_UN = 8;
+
+// statfs(2) f_type
+/** The namespace file system, whose files are namespaces (`/proc/PID/ns/*`, and what is bound from them). */
+export const NSFS_MAGIC = 0x6e736673;
+
+// ioctl_ns(2): _IO(0xb7, n)
+/** The owning user namespace, as a new descriptor. */
+export const NS_GET_USERNS = 0xb701;
+/** The parent namespace (PID and user), as a new descriptor. */
+export const NS_GET_PARENT = 0xb702;
+/** The kind of namespace, as its CLONE_NEW* flag. */
+export const NS_GET_NSTYPE = 0xb703;
+/** The uid that created a user namespace. */
+export const NS_GET_OWNER_UID = 0xb704;
+/** sockios.h: the network namespace of a socket, as a new descriptor (Linux 4.9). */
+export const SIOCGSKNS = 0x894c;
+
+// clone(2), signals
+/** Share the descriptor table with the parent. */
+export const CLONE_FILES = 0x400;
+/** SIGCHLD, the exit signal of a child. */
+export const SIGCHLD = 17;
+
+// Sockets and rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/net_namespace.h)
+/** IPv4. */
+export const AF_INET = 2;
+/** Netlink. */
+export const AF_NETLINK = 16;
+/** A stream socket. */
+export const SOCK_STREAM = 1;
+/** A raw socket. */
+export const SOCK_RAW = 3;
+/** Close on execve, for socket(2). */
+export const SOCK_CLOEXEC = 0o2000000;
+/** The routing family of netlink. */
+export const NETLINK_ROUTE = 0;
+/** `NLMSG_*` message types of netlink. */
+export const NLMSG = { ERROR: 2, DONE: 3 } as const;
+/** `NLM_F_*` flags of netlink. */
+export const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, DUMP: 0x300 } as const;
+/** rtnetlink's messages about the ids of network namespaces. */
+export const RTM = { NEWNSID: 88, DELNSID: 89, GETNSID: 90 } as const;
+/** `NETNSA_*` attributes of those messages. */
+export const NETNSA = { NSID: 1, PID: 2, FD: 3, TARGET_NSID: 4, CURRENT_NSID: 5 } as const;

@@ -119,6 +119,8 @@ export interface Launch {
   ready(): Promise<{ readonly forked: number | undefined } | OpFailure>;
   /** Settles once the program has called execve or failed. */
   outcome(): Promise<Outcome>;
+  /** The outcome, when it was known as `launch` returned (every mode but `"async"`). */
+  readonly settled?: Outcome;
 }
 
 const CLONE_VM = 0x100;
@@ -501,7 +503,7 @@ function checkFprog(filter: Uint8Array): number {
 /** A launch whose outcome is already known. */
 function settled(pid: number, outcome: Outcome): Launch {
   const ready = outcome.failure ?? { forked: outcome.forked };
-  return { pid, ready: () => Promise.resolve(ready), outcome: () => Promise.resolve(outcome) };
+  return { pid, ready: () => Promise.resolve(ready), outcome: () => Promise.resolve(outcome), settled: outcome };
 }
 
 /** Exposed for tests: how many slabs wait for reuse. */

@@ -1,6 +1,7 @@
 /**
  * System call numbers of the architectures nsh knows. Only the calls that the
- * engine's programs and the nonblocking entry use are listed.
+ * engine's programs, the nonblocking entry and the raw calls of ffi/fs.ts use
+ * are listed.
  *
  * @module
  */
@@ -58,7 +59,11 @@ export type SyscallName =
   | "seccomp"
   | "landlock_create_ruleset"
   | "landlock_add_rule"
-  | "landlock_restrict_self";
+  | "landlock_restrict_self"
+  | "openat2"
+  | "fstatfs"
+  | "flock"
+  | "socket";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -113,6 +118,10 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   landlock_create_ruleset: 444,
   landlock_add_rule: 445,
   landlock_restrict_self: 446,
+  openat2: 437,
+  fstatfs: 138,
+  flock: 73,
+  socket: 41,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -168,6 +177,10 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   landlock_create_ruleset: 444,
   landlock_add_rule: 445,
   landlock_restrict_self: 446,
+  openat2: 437,
+  fstatfs: 44,
+  flock: 32,
+  socket: 198,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

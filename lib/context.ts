@@ -80,6 +80,8 @@ export class Context {
   readonly #holder: Child | undefined;
   readonly #fds: Map<NamespaceType, number>;
   readonly #rootFd: number | undefined;
+  /** For a joined context: the process whose namespaces it joined, if one was named. */
+  readonly #joinedPid: number | undefined;
   #keepIds = false;
   #closed = false;
   /** Restrictions for every program run in the context (capabilities, seccomp…). */
@@ -94,9 +96,11 @@ export class Context {
       parent: Context | undefined;
       origin: ContextOrigin;
       cwd: string;
+      joinedPid?: number;
     },
   ) {
     this.#holder = init.holder;
+    this.#joinedPid = init.joinedPid;
     this.#fds = init.fds;
     this.#rootFd = init.rootFd;
     this.parent = init.parent;
@@ -172,7 +176,19 @@ export class Context {
       throw error;
     }
     const origin: ContextOrigin = { how: "nsenter", steps: entries.map((e) => steps.enter(e.type, e.path)) };
-    return new Context({ holder: undefined, fds, rootFd: undefined, parent, origin, cwd: "/" });
+    // Files of a joined mount namespace are reached through a process in it.
+    const pids = new Set(entries.map((e) => /^\/proc\/(\d+)\/ns\/\w+$/.exec(e.path)?.[1]));
+    const [pid] = pids;
+    const joinedPid = pids.size === 1 && pid !== undefined ? Number(pid) : undefined;
+    return new Context({
+      holder: undefined,
+      fds,
+      rootFd: undefined,
+      parent,
+      origin,
+      cwd: "/",
+      ...(joinedPid === undefined ? {} : { joinedPid }),
+    });
   }
 
   /**
@@ -209,15 +225,87 @@ export class Context {
 
   /**
    * The path by which this process reaches a file of the context: through
-   * `/proc/HOLDER/root`, which follows the context's root and mounts.
+   * `/proc/PID/root` of a process in it (its holder, or the process whose
+   * namespaces it joined), which follows the context's root and mounts.
    *
    * @param path A path as programs in the context see it.
-   * @returns The path to use from here.
+   * @returns The path to use from here: `path` itself when the context
+   *   shares this process's mounts and root.
+   * @throws {Error} When the context joined a mount namespace that no process
+   *   this process knows of is in (a namespace bound to a file, or a process
+   *   that has ended).
    */
   hostPath(path: string): string {
     const absolute = path.startsWith("/") ? path : `${this.cwd.replace(/\/$/, "")}/${path}`;
-    if (this.#holder && this.types.includes("mnt")) return `/proc/${this.#holder.pid}/root${absolute}`;
-    return this.parent ? this.parent.hostPath(absolute) : absolute;
+    const pid = this.#anchor("mnt");
+    return pid === undefined ? absolute : `/proc/${pid}/root${absolute === "/" ? "" : absolute}`;
+  }
+
+  /**
+   * The path of a file of `/proc/PID/` for a process in the context, where
+   * what programs there find in `/proc/self/` is: the mounts they see
+   * (`"mountinfo"`, with `type` `"mnt"`), the maps of their user namespace
+   * (`"uid_map"`, with `type` `"user"`). This process's own `/proc/self/…`
+   * when the context shares that namespace with it.
+   *
+   * @param file The file, such as `"mountinfo"`.
+   * @param type The namespace the file tells of.
+   * @returns The path to use from here.
+   * @throws {Error} As {@linkcode Context.hostPath}.
+   */
+  procPath(file: string, type: "mnt" | "user" = "mnt"): string {
+    const pid = this.#anchor(type);
+    return pid === undefined ? `/proc/self/${file}` : `/proc/${pid}/${file}`;
+  }
+
+  /**
+   * A process in the context's namespace of `type` (the mount namespace with
+   * its root, for `"mnt"`), or `undefined` when the context shares this
+   * process's.
+   */
+  #anchor(type: "mnt" | "user"): number | undefined {
+    if (this.#closed) throw new Error("Cannot use a closed context");
+    const own = this.#fds.has(type) || (type === "mnt" && this.#rootFd !== undefined);
+    // A holder is in every namespace its context has, its parents' too: its
+    // descriptors name all that differ from this process's.
+    if (this.#holder) return own ? this.#holder.pid : undefined;
+    if (!own) return this.parent ? this.parent.#anchor(type) : undefined;
+    const pid = this.#joinedPid;
+    if (pid === undefined) {
+      throw new Error(
+        `Cannot reach the files of this context: it joined a ${type} namespace bound to a file, which no process nsh knows of is in (join a process's namespaces with nsenter --target instead)`,
+      );
+    }
+    for (const [joined, fd] of this.#fds) {
+      let same = false;
+      try {
+        same = Deno.readLinkSync(`/proc/${pid}/ns/${joined}`) === Deno.readLinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        // Ended, or not ours to inspect any more.
+      }
+      if (!same) {
+        throw new Error(
+          `Cannot reach the files of this context: process ${pid}, whose namespaces it joined, has ended or left them`,
+        );
+      }
+    }
+    return pid;
+  }
+
+  /**
+   * The file of the context's namespace of a type, for this process to open
+   * or read: `/proc/self/fd/N` of the descriptor that holds it, or
+   * `/proc/self/ns/TYPE` when the context shares this process's.
+   *
+   * @param type The namespace type.
+   * @returns The path.
+   */
+  namespacePath(type: NamespaceType): string {
+    if (this.#closed) throw new Error("Cannot use a closed context");
+    const fd = this.#fds.get(type);
+    if (fd !== undefined) return `/proc/self/fd/${fd}`;
+    if (this.#holder === undefined && this.parent) return this.parent.namespacePath(type);
+    return `/proc/self/ns/${type}`;
   }
 
   /** Whether the context was closed. */

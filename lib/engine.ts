@@ -7,8 +7,9 @@
  */
 
 import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
-import { launch, type OpFailure } from "../ffi/program.ts";
-import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
+import { launch, type Op, type OpFailure } from "../ffi/program.ts";
+import { cloneFlags, NAMESPACES, type NamespaceType } from "./namespaces.ts";
+import { CLONE_FILES, SIGCHLD, SOCK_CLOEXEC } from "../ffi/constants.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { requireSignal, signalName } from "../ffi/signals.ts";
@@ -768,43 +769,6 @@ function bindHere(pid: number, p: Plan): void {
   }
 }
 
-/**
- * Unbinds a namespace bound to a file (by `persist()` or `unshare --net=FILE`),
- * so that the namespace ends once no process is in it.
- *
- * @param file The file.
- * @throws {SyscallError} When the file is no namespace binding (EINVAL), or
- *   the caller may not unmount it.
- */
-export function releaseNamespace(file: string): void {
-  const c = libc();
-  const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n");
-  let real: string;
-  try {
-    real = Deno.realPathSync(file);
-  } catch {
-    throw new SyscallError("umount2", ENOENT, { operation: `release the namespace bound to "${file}"`, path: file });
-  }
-  const bound = mounts.some((line) => {
-    const fields = line.split(" ");
-    const dash = fields.indexOf("-");
-    return fields[4] === real.replace(/ /g, "\\040") && fields[dash + 1] === "nsfs";
-  });
-  if (!bound) {
-    throw new SyscallError("umount2", EINVAL, {
-      operation: `release the namespace bound to "${file}"`,
-      path: file,
-      hint: `"${file}" is not a namespace binding`,
-    });
-  }
-  if (c.umount2(cstring(file), MNT_DETACH) < 0) {
-    throw new SyscallError("umount2", errno(), {
-      operation: `release the namespace bound to "${file}"`,
-      path: file,
-    });
-  }
-}
-
 /** The namespace a file names, as `/proc/PID/ns/TYPE` links it: `pid:[4026531836]`. */
 function namespaceOf(path: string): string {
   try {
@@ -908,6 +872,71 @@ function prepared(p: Plan): Plan {
     return done ? [done] : [];
   });
   return { ...p, actions };
+}
+
+/**
+ * Opens a socket in other namespaces, for this process to use: a socket
+ * belongs for good to the network namespace it was made in, and this process
+ * never enters one (docs/DESIGN.md §1). A child that shares this process's
+ * descriptor table (`CLONE_FILES`) joins the namespaces (a user namespace
+ * gives it the right to join the network namespace it owns), makes the
+ * socket, puts it on a descriptor reserved for it, and exits.
+ *
+ * @param entries The namespaces to join: files such as `/proc/self/fd/N`.
+ * @param domain The socket's domain (`AF_NETLINK`).
+ * @param type Its type (`SOCK_RAW`); `SOCK_CLOEXEC` is added.
+ * @param protocol Its protocol (`NETLINK_ROUTE`).
+ * @returns The socket's descriptor.
+ * @throws {SyscallError} When a namespace cannot be joined or the socket made.
+ */
+export function socketIn(
+  entries: readonly { type: NamespaceType; path: string }[],
+  domain: number,
+  type: number,
+  protocol: number,
+): number {
+  const c = libc();
+  const fds: number[] = [];
+  let slot = -1;
+  try {
+    // As compile(): unprivileged, the user namespace first (it gives the
+    // right to join the others); as root, last.
+    const root = ids().euid === 0;
+    const ordered = [...entries].sort((a, b) =>
+      (a.type === "user" ? (root ? 1 : -1) : 0) - (b.type === "user" ? (root ? 1 : -1) : 0)
+    );
+    const ops: Op[] = [];
+    const infos: { syscall: string; operation: string; path?: string }[] = [];
+    for (const { type: nsType, path } of ordered) {
+      ops.push({ call: "setns", args: [openNamespace(nsType, path, fds), cloneFlags([nsType])] });
+      infos.push({ syscall: "setns", operation: `join the ${nsType} namespace of "${path}"`, path });
+    }
+    slot = unwrap(c.open(cstring("/dev/null"), O_RDONLY | O_CLOEXEC, 0), "open", { operation: "open /dev/null" });
+    const made = ops.push({ call: "socket", args: [domain, type | SOCK_CLOEXEC, protocol] }) - 1;
+    infos.push({ syscall: "socket", operation: "make a socket in the joined namespaces" });
+    ops.push({ call: "dup3", args: [{ result: made }, slot, O_CLOEXEC] });
+    infos.push({ syscall: "dup3", operation: "hand the socket over" });
+    ops.push({ call: "close", args: [{ result: made }] });
+    infos.push({ syscall: "close", operation: "hand the socket over" });
+    const launched = launch(ops, CLONE_FILES | SIGCHLD, "exec");
+    if (launched.pid < 0) {
+      throw new SyscallError("clone", -launched.pid, { operation: "start a process to make a socket" });
+    }
+    // vfork: the child has exited by now, and its outcome is known.
+    reap(launched.pid);
+    const failure = launched.settled?.failure;
+    if (failure) {
+      const { step, errno: e } = failure;
+      const info = infos[step]!;
+      throw new SyscallError(info.syscall, e, { operation: info.operation, path: info.path });
+    }
+    const socket = slot;
+    slot = -1;
+    return socket;
+  } finally {
+    for (const fd of fds) c.close(fd);
+    if (slot >= 0) c.close(slot);
+  }
 }
 
 async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold" | "exit"): Promise<Child> {

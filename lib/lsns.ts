@@ -1,15 +1,31 @@
 /**
  * The namespaces of processes as util-linux `lsns` finds them: the links in
  * `/proc/PID/ns/`, the namespaces bound to files (nsfs mounts in
- * `/proc/self/mountinfo`), and their parents and owners through the
- * `NS_GET_PARENT` and `NS_GET_USERNS` ioctls of ioctl_ns(2).
+ * `/proc/self/mountinfo`), those that a process holds only by a descriptor
+ * (of a namespace file, or a socket's network namespace), and their parents
+ * and owners through the `NS_GET_PARENT` and `NS_GET_USERNS` ioctls of
+ * ioctl_ns(2). In a shell context, all of it as a process there sees it.
  *
  * @module
  */
 
 import { cstring, libc } from "../ffi/libc.ts";
-import { userName } from "./idmap.ts";
+import { routine } from "../ffi/routine.ts";
+import { closeQuietly } from "../ffi/fs.ts";
+import {
+  AT_EMPTY_PATH,
+  NS_GET_NSTYPE,
+  NS_GET_OWNER_UID,
+  NS_GET_PARENT,
+  NS_GET_USERNS,
+  O_CLOEXEC,
+  O_RDONLY,
+  SIOCGSKNS,
+  STATX_INO,
+} from "../ffi/constants.ts";
 import { namespaceInfo, NAMESPACES, type NamespaceType } from "./namespaces.ts";
+import { NsidSocket } from "./netlink.ts";
+import { type ContextOptions, Place } from "./place.ts";
 
 /** The name of an entry of `/proc/PID/ns/`: a kind of namespace, or one the process's children will be in. */
 export type NamespaceLinkName = NamespaceType | "pid_for_children" | "time_for_children";
@@ -95,10 +111,16 @@ export interface NamespaceEntry {
   readonly parent: number | undefined;
   /** The inode of its owning user namespace (`ONS`), when relations were read and it is visible. */
   readonly owner: number | undefined;
+  /**
+   * For a network namespace, when asked for (`netnsIds`): the id the
+   * place's network namespace gives it, `null` when none is assigned,
+   * `undefined` when it cannot be told.
+   */
+  readonly netnsid?: number | null | undefined;
 }
 
 /** Options of {@linkcode listNamespaces}. */
-export interface ListNamespacesOptions {
+export interface ListNamespacesOptions extends ContextOptions {
   /**
    * Only namespaces of these kinds.
    *
@@ -109,7 +131,8 @@ export interface ListNamespacesOptions {
   pid?: number;
   /**
    * Only namespaces that no process is in, as `lsns --persistent`: those held
-   * by a bind mount (and, with `ancestors`, parents and owners held by a child).
+   * by a bind mount or a descriptor (and, with `ancestors`, parents and owners
+   * held by a child).
    *
    * @default {false}
    */
@@ -128,6 +151,23 @@ export interface ListNamespacesOptions {
    * @default {false}
    */
   ancestors?: boolean;
+  /**
+   * Also list the namespaces that processes hold only by an open descriptor,
+   * of a namespace file (`/proc/PID/fd/N` → `net:[…]`) or of a socket (its
+   * network namespace), with their parents and owners, as util-linux 2.40
+   * and later do. Sockets are taken with `pidfd_getfd(2)`, which needs the
+   * right to trace the process.
+   *
+   * @default {true}
+   */
+  held?: boolean;
+  /**
+   * Ask the network namespace of the place for the id it gives each listed
+   * network namespace (`netnsid`, the `NETNSID` column).
+   *
+   * @default {false}
+   */
+  netnsIds?: boolean;
 }
 
 const LINK_NAMES: readonly NamespaceLinkName[] = [
@@ -136,12 +176,6 @@ const LINK_NAMES: readonly NamespaceLinkName[] = [
   "time_for_children",
 ];
 
-// ioctl_ns(2): _IO(0xb7, n).
-const NS_GET_USERNS = 0xb701n;
-const NS_GET_PARENT = 0xb702n;
-const NS_GET_OWNER_UID = 0xb704n;
-const O_RDONLY = 0, O_CLOEXEC = 0o2000000;
-const AT_EMPTY_PATH = 0x1000, STATX_INO = 0x100;
 // util-linux reads /proc files into a buffer of BUFSIZ bytes.
 const BUFSIZ = 8192;
 
@@ -186,7 +220,8 @@ function errorCode(error: unknown): string {
 /**
  * The namespaces of a process, from the links in `/proc/PID/ns/`.
  *
- * @param pid The process, or `"self"` for the calling one.
+ * @param pid The process (as the context's `/proc` numbers it), or `"self"` for the calling one.
+ * @param options The context whose `/proc` to read.
  * @returns One entry per name of {@linkcode NamespaceLinkName}; an entry the
  *   kernel lacks or that may not be read says why instead of its inode.
  * @throws {RangeError} When `pid` is not a positive integer.
@@ -201,21 +236,22 @@ function errorCode(error: unknown): string {
  * if (self.net.inode !== undefined && self.net.inode === init.net.inode) console.log("same network");
  * ```
  */
-export function processNamespaces(pid: number | "self"): ProcessNamespaces {
+export function processNamespaces(pid: number | "self", options: ContextOptions = {}): ProcessNamespaces {
   checkPid(pid, "the namespaces");
+  const proc = Place.of(options).path("/proc");
   const result: Partial<Record<NamespaceLinkName, NamespaceLink | UnreadableNamespaceLink>> = {};
   let readable = false;
   for (const name of LINK_NAMES) {
     const type: NamespaceType = name === "pid_for_children" ? "pid" : name === "time_for_children" ? "time" : name;
     try {
-      const link = Deno.readLinkSync(`/proc/${pid}/ns/${name}`);
+      const link = Deno.readLinkSync(`${proc}/${pid}/ns/${name}`);
       result[name] = { name, type, inode: linkInode(link), link };
       readable = true;
     } catch (error) {
       result[name] = { name, type, inode: undefined, code: errorCode(error) };
     }
   }
-  if (!readable && !exists(`/proc/${pid}`)) throw gone(pid, "the namespaces");
+  if (!readable && !exists(`${proc}/${pid}`)) throw gone(pid, "the namespaces");
   return result as ProcessNamespaces;
 }
 
@@ -238,41 +274,51 @@ function procLine(path: string): string | undefined {
   return decoder.decode(bytes);
 }
 
-/** Looks up user names once per uid. */
+/** Looks up user names once per uid, in the place's user database. */
 class UserNames {
+  readonly #place: Place;
   #names = new Map<number, string>();
+
+  constructor(place: Place) {
+    this.#place = place;
+  }
 
   name(uid: number): string {
     let name = this.#names.get(uid);
     if (name === undefined) {
-      name = userName(uid) ?? String(uid);
+      name = this.#place.userName(uid) ?? String(uid);
       this.#names.set(uid, name);
     }
     return name;
   }
 }
 
-function readProcess(pid: number, users: UserNames): ProcessInfo {
+function readProcess(place: Place, pid: number, users: UserNames): ProcessInfo {
+  const proc = place.path("/proc");
   let stat: string, uid: number;
   try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    uid = Deno.statSync(`/proc/${pid}`).uid ?? 0;
+    stat = Deno.readTextFileSync(`${proc}/${pid}/stat`);
+    uid = place.uid(Deno.statSync(`${proc}/${pid}`).uid ?? 0);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw gone(pid, "the status");
+    // Ended since it was listed: ENOENT, or ESRCH while it exits.
+    if (error instanceof Deno.errors.NotFound || (error as { code?: string }).code === "ESRCH") {
+      throw gone(pid, "the status");
+    }
     throw error;
   }
   // The name, in parentheses, may hold spaces and parentheses: the state and
   // the parent follow the last ")".
   const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  const command = procLine(`/proc/${pid}/cmdline`) ?? procLine(`/proc/${pid}/comm`) ?? "";
+  const command = procLine(`${proc}/${pid}/cmdline`) ?? procLine(`${proc}/${pid}/comm`) ?? "";
   return { pid, ppid, uid, user: users.name(uid), command };
 }
 
 /**
  * What `lsns` shows of a process: its parent, owner and command line.
  *
- * @param pid The process.
- * @returns Its description.
+ * @param pid The process, as the context's `/proc` numbers it.
+ * @param options The context whose `/proc` to read.
+ * @returns Its description; its uid and user as seen there.
  * @throws {RangeError} When `pid` is not a positive integer.
  * @throws {Deno.errors.NotFound} When there is no such process.
  *
@@ -283,9 +329,10 @@ function readProcess(pid: number, users: UserNames): ProcessInfo {
  * console.log(processInfo(Deno.pid).command); // "deno run …"
  * ```
  */
-export function processInfo(pid: number): ProcessInfo {
+export function processInfo(pid: number, options: ContextOptions = {}): ProcessInfo {
   checkPid(pid, "the status");
-  return readProcess(pid, new UserNames());
+  const place = Place.of(options);
+  return readProcess(place, pid, new UserNames(place));
 }
 
 /** Unescapes a field of mountinfo: spaces, tabs, newlines and backslashes are written as `\ooo`. */
@@ -294,14 +341,14 @@ function unescapeMountField(field: string): string {
 }
 
 /**
- * The nsfs mounts of this process's mount namespace: mount points by the
+ * The nsfs mounts of the place's mount namespace: mount points by the
  * mount's root, which names the namespace (`net:[4026532...]`).
  */
-function nsfsMounts(): Map<string, string[]> {
+function nsfsMounts(place: Place): Map<string, string[]> {
   const mounts = new Map<string, string[]>();
   let text: string;
   try {
-    text = Deno.readTextFileSync("/proc/self/mountinfo");
+    text = Deno.readTextFileSync(place.self("mountinfo"));
   } catch (error) {
     onlyFileErrors(error);
     return mounts;
@@ -330,6 +377,9 @@ interface Found {
   uid?: number | undefined;
   parent?: number | undefined;
   owner?: number | undefined;
+  /** Relations read already (for namespaces found through a descriptor). */
+  related?: boolean;
+  netnsid?: number | null | undefined;
 }
 
 const statxBuffer = new Uint8Array(256);
@@ -346,10 +396,16 @@ function openNamespace(path: string): number {
   return libc().open(cstring(path), O_RDONLY | O_CLOEXEC, 0);
 }
 
+/** The kind of the namespace open at `fd` (NS_GET_NSTYPE), or `undefined`. */
+function fdType(fd: number): NamespaceType | undefined {
+  const flag = libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
+  return flag < 0 ? undefined : NAMESPACES.find((info) => info.flag === flag)?.type;
+}
+
 /** Runs `use` on the namespace an ioctl returns as a new fd, then closes it. */
-function withRelated<T>(fd: number, request: bigint, use: (related: number) => T): T | undefined {
+function withRelated<T>(fd: number, request: number, use: (related: number) => T): T | undefined {
   const c = libc();
-  const related = c.ioctl(fd, request, null);
+  const related = c.ioctl(fd, BigInt(request), null);
   if (related < 0) return undefined;
   try {
     return use(related);
@@ -360,7 +416,7 @@ function withRelated<T>(fd: number, request: bigint, use: (related: number) => T
 
 /** The uid that created a user namespace: NS_GET_OWNER_UID. */
 function userNamespaceOwner(fd: number): number | undefined {
-  return libc().ioctl(fd, NS_GET_OWNER_UID, uidBuffer) < 0 ? undefined : uidBuffer[0];
+  return libc().ioctl(fd, BigInt(NS_GET_OWNER_UID), uidBuffer) < 0 ? undefined : uidBuffer[0];
 }
 
 /** The uid that created a namespace, or its owning user namespace for other kinds. */
@@ -369,49 +425,128 @@ function creatorUid(fd: number, type: NamespaceType): number | undefined {
   return withRelated(fd, NS_GET_USERNS, userNamespaceOwner);
 }
 
+/**
+ * The pids this process gives the processes a context's `/proc` lists, when
+ * that proc shows another PID namespace (`pidfd_open` takes this process's
+ * numbers). A process is known by its PID namespace, its start time and its
+ * pid there, which `NSpid` of `/proc/PID/status` lists with the others.
+ */
+class HostPids {
+  readonly #proc: string;
+  readonly #same: boolean;
+  #index: Map<string, { pid: number; nspids: number[] }[]> | undefined;
+
+  constructor(proc: string) {
+    this.#proc = proc;
+    let same = proc === "/proc";
+    try {
+      same ||= Deno.statSync(proc).dev === Deno.statSync("/proc").dev;
+    } catch {
+      // Unreadable: map nothing.
+    }
+    this.#same = same;
+  }
+
+  /** The key of a process: its PID namespace and start time. */
+  static #key(proc: string, pid: string): string | undefined {
+    try {
+      const stat = Deno.readTextFileSync(`${proc}/${pid}/stat`);
+      const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+      return `${Deno.readLinkSync(`${proc}/${pid}/ns/pid`)} ${start}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  of(pid: number): number | undefined {
+    if (this.#same) return pid;
+    if (!this.#index) {
+      this.#index = new Map();
+      for (const entry of Deno.readDirSync("/proc")) {
+        if (!/^\d+$/.test(entry.name)) continue;
+        const key = HostPids.#key("/proc", entry.name);
+        const nspid = /^NSpid:\s+(.*)$/m.exec(readOr(`/proc/${entry.name}/status`) ?? "")?.[1];
+        if (key === undefined || nspid === undefined) continue;
+        const list = this.#index.get(key) ?? [];
+        list.push({ pid: Number(entry.name), nspids: nspid.split(/\s+/).map(Number) });
+        this.#index.set(key, list);
+      }
+    }
+    const key = HostPids.#key(this.#proc, String(pid));
+    return key === undefined ? undefined : this.#index.get(key)?.find((e) => e.nspids.includes(pid))?.pid;
+  }
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state of one listing. */
 class Scan {
   readonly found = new Map<number, Found>();
   readonly ancestors: boolean;
+  readonly types: ReadonlySet<NamespaceType>;
+  readonly ids: NsidSocket | undefined;
 
-  constructor(ancestors: boolean) {
+  constructor(ancestors: boolean, types: ReadonlySet<NamespaceType>, ids: NsidSocket | undefined) {
     this.ancestors = ancestors;
+    this.types = types;
+    this.ids = ids;
   }
 
   /** Reads the parent and owner of a namespace open as `fd`, adding those not found yet when asked. */
-  relate(ns: Found, fd: number): void {
+  relate(ns: Found, fd: number, always = false): void {
     // As lsns: EPERM (a parent or owner outside the caller's namespaces) and
     // any other failure leave the relation unknown.
     if (ns.type === "pid" || ns.type === "user") {
       withRelated(fd, NS_GET_PARENT, (parent) => {
         ns.parent = fdInode(parent);
-        this.#addAncestor(parent, ns.parent, ns.type);
+        this.#addAncestor(parent, ns.parent, ns.type, always);
       });
     }
     withRelated(fd, NS_GET_USERNS, (owner) => {
       ns.owner = fdInode(owner);
-      this.#addAncestor(owner, ns.owner, "user");
+      this.#addAncestor(owner, ns.owner, "user", always);
     });
+    ns.related = true;
   }
 
-  #addAncestor(fd: number, inode: number | undefined, type: NamespaceType): void {
-    if (!this.ancestors || inode === undefined || this.found.has(inode)) return;
-    const ns: Found = { inode, type, pids: [] };
+  #addAncestor(fd: number, inode: number | undefined, type: NamespaceType, always: boolean): void {
+    if (inode === undefined || this.found.has(inode)) return;
+    // The trees show ancestors of any kind; otherwise, as util-linux adds
+    // those of a namespace found through a descriptor, of the kinds asked for.
+    if (this.ancestors || (always && this.types.has(type))) this.addFd(fd, inode, type, always);
+  }
+
+  /**
+   * Adds a namespace that no process is known to be in, open at `fd` (a bind
+   * mount, a descriptor, an ancestor), as util-linux's add_namespace_for_nsfd().
+   */
+  addFd(fd: number, inode: number, type: NamespaceType, always: boolean, file?: string): Found {
+    const ns: Found = { inode, type, pids: [], ...(file === undefined ? {} : { file }) };
     this.found.set(inode, ns);
     ns.uid = creatorUid(fd, type);
-    this.relate(ns, fd);
+    if (type === "net" && this.ids) ns.netnsid = this.ids.idOf(fd);
+    this.relate(ns, fd, always);
+    return ns;
   }
 }
 
-/** Adds the namespaces of every process in `/proc`, as lsns counts them. */
-function scanProcesses(scan: Scan, types: readonly NamespaceType[]): void {
-  for (const entry of Deno.readDirSync("/proc")) {
+/** Adds the namespaces of every process in the place's `/proc`, as lsns counts them. */
+function scanProcesses(scan: Scan, proc: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync(proc)) {
     const pid = Number(entry.name);
     if (!Number.isInteger(pid) || pid <= 0) continue;
-    for (const type of types) {
+    pids.push(pid);
+    for (const type of scan.types) {
       let link: string;
       try {
-        link = Deno.readLinkSync(`/proc/${pid}/ns/${type}`);
+        link = Deno.readLinkSync(`${proc}/${pid}/ns/${type}`);
       } catch (error) {
         // The process ended, is a zombie, or may not be inspected: lsns skips it.
         onlyFileErrors(error);
@@ -423,54 +558,143 @@ function scanProcesses(scan: Scan, types: readonly NamespaceType[]): void {
       else scan.found.set(inode, { inode, type, pids: [pid] });
     }
   }
+  return pids;
+}
+
+/**
+ * Adds the namespaces that processes hold only by a descriptor, as lsns 2.40
+ * and later do: a namespace file open (`/proc/PID/fd/N` on nsfs), or a
+ * socket, whose network namespace `SIOCGSKNS` gives (taken from the process
+ * with `pidfd_getfd`). Failures are skipped: this is extra information.
+ */
+function scanDescriptors(scan: Scan, proc: string, pids: readonly number[]): void {
+  let nsfs: number;
+  try {
+    nsfs = Deno.statSync("/proc/self/ns/net").dev;
+  } catch {
+    return;
+  }
+  const sockets = scan.types.has("net");
+  const hostPids = new HostPids(proc);
+  const { syscall, sysno } = routine();
+  for (const pid of pids) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(`${proc}/${pid}/fd`)];
+    } catch {
+      continue; // Ended, or not the caller's to inspect.
+    }
+    let pidfd = -1;
+    try {
+      for (const { name } of entries) {
+        const path = `${proc}/${pid}/fd/${name}`;
+        // The link tells sockets, pipes and anonymous inodes at once; a
+        // namespace file may show as its name ("net:[…]") or as the path it
+        // was opened by (a bind mount, "/" once detached): its device tells.
+        let link: string;
+        try {
+          link = Deno.readLinkSync(path);
+        } catch {
+          continue;
+        }
+        if (link.startsWith("socket:[")) {
+          if (!sockets) continue;
+          if (pidfd < 0) {
+            const host = hostPids.of(pid);
+            pidfd = host === undefined ? -1 : syscall(sysno.pidfd_open, host, 0);
+            if (pidfd < 0) break;
+          }
+          const socket = syscall(sysno.pidfd_getfd, pidfd, Number(name), 0);
+          if (socket < 0) continue;
+          try {
+            withRelated(socket, SIOCGSKNS, (net) => {
+              const inode = fdInode(net);
+              if (inode !== undefined && !scan.found.has(inode)) scan.addFd(net, inode, "net", true);
+            });
+          } finally {
+            libc().close(socket);
+          }
+          continue;
+        }
+        if (link.startsWith("pipe:[") || link.startsWith("anon_inode:")) continue;
+        let info: Deno.FileInfo;
+        try {
+          info = Deno.statSync(path);
+        } catch {
+          continue;
+        }
+        if (info.dev !== nsfs || info.ino === null || scan.found.has(info.ino)) continue;
+        const fd = openNamespace(path);
+        if (fd < 0) continue;
+        try {
+          // What is open is checked through the descriptor: a namespace of a kind asked for.
+          const type = fdType(fd);
+          if (type && scan.types.has(type) && fdInode(fd) === info.ino) scan.addFd(fd, info.ino, type, true);
+        } finally {
+          libc().close(fd);
+        }
+      }
+    } finally {
+      closeQuietly(pidfd);
+    }
+  }
 }
 
 /** Adds the namespaces bound to files that no process is in, as lsns 2.39 and later do. */
-function scanPersistent(scan: Scan, mounts: Map<string, string[]>, types: ReadonlySet<NamespaceType>): void {
+function scanPersistent(scan: Scan, place: Place, mounts: Map<string, string[]>): void {
   for (const [root, targets] of mounts) {
     const match = /^([a-z]+):\[(\d+)\]$/.exec(root);
     const type = match ? namespaceInfo(match[1]!)?.type : undefined;
-    if (!match || !type || !types.has(type)) continue;
+    if (!match || !type || !scan.types.has(type)) continue;
     const inode = Number(match[2]);
     if (scan.found.has(inode)) continue;
     // A mount point this process cannot open (under a directory it may not
     // search) hides the namespace, as in lsns.
-    const file = targets.find((target) => {
-      const fd = openNamespace(target);
-      if (fd < 0) return false;
-      libc().close(fd);
-      return true;
-    });
-    if (file !== undefined) scan.found.set(inode, { inode, type, pids: [], file });
+    for (const target of targets) {
+      const fd = openNamespace(place.path(target));
+      if (fd < 0) continue;
+      try {
+        scan.addFd(fd, inode, type, true, place.path(target));
+      } finally {
+        libc().close(fd);
+      }
+      break;
+    }
   }
 }
 
-/** Reads what needs an open namespace: the creator of one no process is in, and relations. */
-function inspect(scan: Scan, ns: Found, relations: boolean): void {
+/** Reads what needs an open namespace: relations, and the id of a network namespace a process is in. */
+function inspect(scan: Scan, ns: Found, proc: string, relations: boolean): void {
   const first = ns.pids[0];
-  if (first !== undefined && !relations) return;
-  const path = first !== undefined ? `/proc/${first}/ns/${ns.type}` : ns.file;
-  if (path === undefined) return;
-  const fd = openNamespace(path);
+  if (ns.related || first === undefined) return;
+  const wantsId = ns.type === "net" && scan.ids !== undefined;
+  if (!relations && !wantsId) return;
+  const fd = openNamespace(`${proc}/${first}/ns/${ns.type}`);
   if (fd < 0) return;
   try {
-    if (first === undefined) ns.uid = creatorUid(fd, ns.type);
+    if (wantsId) ns.netnsid = scan.ids!.idOf(fd);
     if (relations) scan.relate(ns, fd);
   } finally {
     libc().close(fd);
   }
 }
 
-function entryOf(ns: Found, mounts: Map<string, string[]>, users: UserNames): NamespaceEntry {
+function entryOf(
+  place: Place,
+  ns: Found,
+  mounts: Map<string, string[]>,
+  users: UserNames,
+  withIds: boolean,
+): NamespaceEntry {
   const pid = ns.pids[0];
   let process: ProcessInfo | undefined;
   try {
-    if (pid !== undefined) process = readProcess(pid, users);
+    if (pid !== undefined) process = readProcess(place, pid, users);
   } catch (error) {
     // The process ended since it was counted.
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const uid = process ? process.uid : ns.uid;
+  const uid = process ? process.uid : ns.uid === undefined ? undefined : place.uid(ns.uid);
   return {
     inode: ns.inode,
     type: ns.type,
@@ -485,6 +709,7 @@ function entryOf(ns: Found, mounts: Map<string, string[]>, users: UserNames): Na
     nsfs: mounts.get(`${ns.type}:[${ns.inode}]`) ?? [],
     parent: ns.parent,
     owner: ns.owner,
+    ...(withIds && ns.type === "net" ? { netnsid: ns.netnsid } : {}),
   };
 }
 
@@ -497,14 +722,15 @@ function checkTypes(types: readonly NamespaceType[]): void {
 }
 
 /**
- * The namespaces `lsns` lists: those of every process in `/proc` (the calling
- * process's `/proc`, so its PID namespace decides which processes it sees)
- * and those bound to files in its mount namespace, sorted by inode.
+ * The namespaces `lsns` lists: those of every process in `/proc` (the
+ * place's `/proc`, so its PID namespace decides which processes it sees),
+ * those processes hold by a descriptor, and those bound to files in its mount
+ * namespace, sorted by inode.
  *
  * As `lsns`, it counts processes whose namespaces it may read: as another user
  * than root, the namespaces of other users' processes are missing.
  *
- * @param options Filters, and whether to read relations.
+ * @param options Filters, what to read, and the context to look in.
  * @returns One entry per namespace, lowest inode first.
  * @throws {TypeError} For an unknown namespace type.
  * @throws {RangeError} When `options.pid` is not a positive integer.
@@ -522,75 +748,63 @@ function checkTypes(types: readonly NamespaceType[]): void {
 export function listNamespaces(options: ListNamespacesOptions = {}): NamespaceEntry[] {
   const types = options.types ?? NAMESPACES.map((info) => info.type);
   checkTypes(types);
+  const place = Place.of(options);
+  const proc = place.path("/proc");
   const pid = options.pid;
   if (pid !== undefined) {
     checkPid(pid, "the namespaces");
-    if (!exists(`/proc/${pid}`)) throw gone(pid, "the namespaces");
+    if (!exists(`${proc}/${pid}`)) throw gone(pid, "the namespaces");
   }
   const ancestors = options.ancestors ?? false;
   const relations = ancestors || (options.relations ?? false);
-  const scan = new Scan(ancestors);
-  scanProcesses(scan, types);
-  const mounts = nsfsMounts();
-  scanPersistent(scan, mounts, new Set(types));
-  // Ancestors found on the way are inspected as they are added.
-  for (const ns of [...scan.found.values()]) inspect(scan, ns, relations);
-  const users = new UserNames();
-  const entries: NamespaceEntry[] = [];
-  for (const ns of [...scan.found.values()].sort((a, b) => a.inode - b.inode)) {
-    ns.pids.sort((a, b) => a - b);
-    if (pid !== undefined && !ns.pids.includes(pid)) continue;
-    if (options.persistent && ns.pids.length) continue;
-    entries.push(entryOf(ns, mounts, users));
+  const withIds = (options.netnsIds ?? false) && types.includes("net");
+  let ids: NsidSocket | undefined;
+  try {
+    if (withIds) ids = NsidSocket.open(place);
+  } catch {
+    // No ids to show: the cells stay empty, as lsns leaves them.
   }
-  return entries;
+  try {
+    const scan = new Scan(ancestors, new Set(types), ids);
+    const pids = scanProcesses(scan, proc);
+    if (options.held ?? true) scanDescriptors(scan, proc, pids);
+    const mounts = nsfsMounts(place);
+    scanPersistent(scan, place, mounts);
+    // Ancestors found on the way are inspected as they are added.
+    for (const ns of [...scan.found.values()]) inspect(scan, ns, proc, relations);
+    const users = new UserNames(place);
+    const entries: NamespaceEntry[] = [];
+    for (const ns of [...scan.found.values()].sort((a, b) => a.inode - b.inode)) {
+      ns.pids.sort((a, b) => a - b);
+      if (pid !== undefined && !ns.pids.includes(pid)) continue;
+      if (options.persistent && ns.pids.length) continue;
+      entries.push(entryOf(place, ns, mounts, users, withIds));
+    }
+    return entries;
+  } finally {
+    ids?.close();
+  }
 }
 
-const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
-const RTM_NEWNSID = 88, RTM_GETNSID = 90, NLM_F_REQUEST = 1;
-const NETNSA_NSID = 1, NETNSA_FD = 3;
-
 /**
- * The id this process's network namespace gives another network namespace
+ * The id the place's network namespace gives another network namespace
  * (`NETNSID` of lsns), asked of the kernel with an RTM_GETNSID message.
  *
- * @param path A file of the namespace: `/proc/PID/ns/net` or a file it is bound to.
+ * @param path A file of the namespace: `/proc/PID/ns/net` or a file it is
+ *   bound to, as this process reaches it.
+ * @param options The context whose network namespace to ask.
  * @returns The id, `null` when none is assigned, or `undefined` when the kernel cannot be asked.
  */
-export function netnsId(path: string): number | null | undefined {
-  const c = libc();
-  const nsFd = c.open(cstring(path), 0o2000000, 0);
-  if (nsFd < 0) return undefined;
-  const sock = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+export function netnsId(path: string, options: ContextOptions = {}): number | null | undefined {
+  let socket: NsidSocket;
   try {
-    if (sock < 0) return undefined;
-    // nlmsghdr (16) + rtgenmsg padded (4) + attribute NETNSA_FD (8)
-    const request = new Uint8Array(28);
-    const out = new DataView(request.buffer);
-    out.setUint32(0, 28, true);
-    out.setUint16(4, RTM_GETNSID, true);
-    out.setUint16(6, NLM_F_REQUEST, true);
-    out.setUint32(8, 1, true);
-    out.setUint16(20, 8, true);
-    out.setUint16(22, NETNSA_FD, true);
-    out.setUint32(24, nsFd, true);
-    if (Number(c.send(sock, request, 28n, 0)) !== 28) return undefined;
-    const reply = new Uint8Array(256);
-    const n = Number(c.recv(sock, reply, 256n, 0));
-    const view = new DataView(reply.buffer);
-    if (n < 20 || view.getUint16(4, true) !== RTM_NEWNSID) return undefined;
-    for (let at = 20; at + 4 <= n;) {
-      const length = view.getUint16(at, true);
-      if (length < 4) break;
-      if (view.getUint16(at + 2, true) === NETNSA_NSID && length >= 8) {
-        const id = view.getInt32(at + 4, true);
-        return id < 0 ? null : id;
-      }
-      at += (length + 3) & ~3;
-    }
+    socket = NsidSocket.open(Place.of(options));
+  } catch {
     return undefined;
+  }
+  try {
+    return socket.idOfFile(path);
   } finally {
-    if (sock >= 0) c.close(sock);
-    c.close(nsFd);
+    socket.close();
   }
 }

@@ -306,7 +306,7 @@ exit
   );
 });
 
-Deno.test("exportScript() maps netns and release to mod.ts at the top, and runs them, lsns and run as nsh in a context", () => {
+Deno.test("exportScript() maps netns and release to mod.ts, given the context in one, lsns to the CLI in this process, and run to a new nsh", () => {
   const program = ts(`run inner.nsh a
 netns add red
 netns
@@ -319,34 +319,52 @@ release /tmp/a /tmp/b
 lsns -t net
 unshare --mount --net
 netns add green
+netns set green 5
+netns list
 release /tmp/c
+lsns
+netns exec green ip link
 run inner.nsh
 exit
 `);
   assertEquals(statements(program), [
     'await sandbox().run(nsh, "run", "inner.nsh", "a");',
     'await addNetns("red");',
-    "for (const name of listNetns()) console.log(name);",
-    "for (const name of identifyNetns(1)) console.log(name);",
+    "for (const line of netnsList()) console.log(line);",
+    'console.log(identifyNetns(1).at(-1) ?? "");',
     'for (const pid of netnsPids("red")) console.log(pid);',
     'await netnsExec("red").sandbox.run("ip", "link");',
-    'attachNetns("blue", 1);',
-    'deleteNetns("red");',
-    'releaseNamespace("/tmp/a");',
-    'releaseNamespace("/tmp/b");',
-    'await sandbox().run(nsh, "lsns", "-t", "net");',
+    'await attachNetns("blue", 1);',
+    'await deleteNetns("red");',
+    'await releaseNamespace("/tmp/a");',
+    'await releaseNamespace("/tmp/b");',
+    'const code = await main(["lsns", "-t", "net"], stdio);',
+    "if (code !== 0) Deno.exit(code);",
     "await using ctx = await unshare({ mount: true, net: true }).hold();",
-    'await ctx.run(nsh, "netns", "add", "green");',
-    'await ctx.run(nsh, "release", "/tmp/c");',
+    'await addNetns("green", { context: ctx });',
+    'setNetnsId("green", 5, { context: ctx });',
+    "for (const line of netnsList({ context: ctx })) console.log(line);",
+    'await releaseNamespace("/tmp/c", { context: ctx });',
+    'const code2 = await main(["lsns"], stdio, { context: ctx });',
+    "if (code2 !== 0) Deno.exit(code2);",
+    'await ctx.sandbox().with(netnsExec("green", { context: ctx }).sandbox).run(',
+    '"ip",',
+    '"link",',
+    ");",
     'await ctx.run(nsh, "run", "inner.nsh");',
     "await ctx.close();",
   ]);
   assert(program.includes('"file:///nsh/cli.ts"'), program);
+  assert(program.includes('import { main, stdio } from "file:///nsh/cli/main.ts";'), program);
 });
 
 Deno.test("exportScript() imports mod.ts from the URL given, and nsh's CLI from beside it", () => {
-  const program = exportScript("unshare --net\nlsns\n", { file: "a.nsh", from: "https://example.com/nsh/mod.ts" });
+  const program = exportScript("unshare --net\nlsns\nrun x.nsh\n", {
+    file: "a.nsh",
+    from: "https://example.com/nsh/mod.ts",
+  });
   assertLine(program, '} from "https://example.com/nsh/mod.ts";');
+  assertLine(program, 'import { main, stdio } from "https://example.com/nsh/cli/main.ts";');
   assertLine(program, '"https://example.com/nsh/cli.ts",');
 });
 

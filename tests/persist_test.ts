@@ -45,7 +45,7 @@ Deno.test({
       assertEquals(after.code, 1);
       assertMatch(after.stderr, /is not a namespace file/);
     } finally {
-      if (bound(file)) releaseNamespace(file);
+      if (bound(file)) await releaseNamespace(file);
       Deno.removeSync(dir, { recursive: true });
     }
   },
@@ -72,7 +72,7 @@ for (const type of TYPES) {
           .text();
         assertEquals(joined, `${type}:[${inode}]`);
       } finally {
-        if (bound(file)) releaseNamespace(file);
+        if (bound(file)) await releaseNamespace(file);
         Deno.removeSync(dir, { recursive: true });
       }
     },
@@ -95,7 +95,7 @@ Deno.test({
       holder.kill("SIGKILL");
       await holder.catch(() => {});
     } finally {
-      for (const f of ["pid", "time"]) if (bound(`${dir}/${f}`)) releaseNamespace(`${dir}/${f}`);
+      for (const f of ["pid", "time"]) if (bound(`${dir}/${f}`)) await releaseNamespace(`${dir}/${f}`);
       Deno.removeSync(dir, { recursive: true });
     }
   },
@@ -114,10 +114,10 @@ Deno.test({
     try {
       await unshare({ uts: file, hostname: "kept" }).run("true");
       assertEquals(await nsenter({ uts: file }).run("hostname").text(), "kept");
-      releaseNamespace(file);
+      await releaseNamespace(file);
       assertEquals(Deno.statSync(file).size, 0, "the file stays, empty");
     } finally {
-      if (bound(file)) releaseNamespace(file);
+      if (bound(file)) await releaseNamespace(file);
       Deno.removeSync(dir, { recursive: true });
     }
   },

@@ -15,7 +15,7 @@ const OPTIONS: Readonly<Record<string, () => Promise<readonly OptionSpec[]>>> = 
   nsenter: async () => (await import("../nsenter.ts")).NSENTER_OPTIONS,
 };
 
-const NETNS_SUBCOMMANDS = ["list", "add", "attach", "delete", "identify", "pids", "exec"];
+const NETNS_SUBCOMMANDS = ["list", "add", "attach", "set", "delete", "identify", "pids", "exec", "monitor", "list-id"];
 
 let choices: Map<string, string[]> | undefined;
 

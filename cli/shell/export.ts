@@ -23,7 +23,7 @@ import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } 
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
 import { kindOf } from "../../lib/steps/_registry.ts";
-import { NETNS_SUBCOMMANDS } from "../netns.ts";
+import { netnsSubcommand } from "../netns.ts";
 import { hostnameArgument, normalizePath, parseMount, readScript } from "./session.ts";
 
 /** Options of {@linkcode exportScript}. */
@@ -156,8 +156,12 @@ type Arg =
 /** What a translated script needs besides its statements. */
 interface Needs {
   imports: Set<string>;
-  /** nsh's CLI as a program, for lsns, netns and release in a context. */
+  /** nsh's CLI as a program, for run. */
   nsh: boolean;
+  /** nsh's CLI in this process, for lsns. */
+  cli: boolean;
+  /** The lines of netns list. */
+  netnsList: boolean;
   split: boolean;
   resolve: boolean;
   /** A statement may reject with a CommandError. */
@@ -180,9 +184,10 @@ type Line = { readonly kind: "blank" } | { readonly kind: "comment"; readonly te
   readonly doc: Doc;
 };
 
-/** How many arguments each netns subcommand takes after its own name. */
+/** How many arguments each netns subcommand that export translates takes after its own name. */
 const NETNS_ARITY: Readonly<Record<string, readonly [number, number]>> = {
   list: [0, 0],
+  set: [2, 2],
   add: [1, 1],
   attach: [2, 2],
   delete: [1, 1],
@@ -218,6 +223,8 @@ class Translator {
   readonly needs: Needs = {
     imports: new Set(),
     nsh: false,
+    cli: false,
+    netnsList: false,
     split: false,
     resolve: false,
     commandError: false,
@@ -828,14 +835,15 @@ class Translator {
   }
 
   /**
-   * lsns, netns, release and run. In a context they run as nsh's CLI inside
-   * it, as the shell runs them there (they read the context's /proc and
-   * mounts). At the top, netns and release are mod.ts's functions; lsns, whose
-   * table is the CLI's, and run, a new nsh, run as nsh's CLI.
+   * lsns, netns, release and run. netns and release are mod.ts's functions,
+   * given the context in one (`{ context: ctx }`), as the shell runs them in
+   * its own process; lsns, whose table is the CLI's, is the CLI's command,
+   * run in this process with the context; run, a new nsh, runs as nsh's CLI.
    */
   #nshCommand(rest: readonly Word[]): string {
     const name = this.#name;
-    if (this.#context || name === "lsns" || name === "run") {
+    const ctx = this.#context?.name;
+    if (name === "run") {
       this.needs.nsh = true;
       return this.#program(this.#runner(), [
         { kind: "expr", expr: "nsh" },
@@ -844,15 +852,40 @@ class Translator {
       ]);
     }
     const args = this.#words(rest);
+    const where: Doc[] = ctx ? [object([["context", ctx]])] : [];
+    if (name === "lsns") {
+      this.needs.cli = true;
+      const command = call("main", [
+        group("[", [str("lsns"), ...args.map((a) => this.#string(a))], "]"),
+        "stdio",
+        ...where,
+      ]);
+      if (this.#errexit || (this.#last && !this.#statusUsed)) {
+        // main() has said why: end with its status, as nsh run does.
+        const code = ++this.#codes === 1 ? "code" : `code${this.#codes}`;
+        this.#statement([`const ${code} = await `, command]);
+        this.#statement(`if (${code} !== 0) Deno.exit(${code})`);
+        return "0";
+      }
+      if (!this.#statusUsed) {
+        this.#statement(["await ", command]);
+        return "0";
+      }
+      const code = ++this.#codes === 1 ? "code" : `code${this.#codes}`;
+      this.#statement([`const ${code} = await `, command]);
+      return code;
+    }
+    this.needs.setupError = true;
     if (name === "release") {
-      if (!args.length || args.some((a) => a.startsWith("-"))) throw this.#fail("at the top it takes files only");
+      if (!args.length || args.some((a) => a.startsWith("-"))) throw this.#fail("it takes files only");
       this.#import("releaseNamespace");
-      for (const file of args) this.#statement(call("releaseNamespace", [this.#string(file)]));
+      for (const file of args) this.#statement(["await ", call("releaseNamespace", [this.#string(file), ...where])]);
       return "0";
     }
     const [word, ...more] = args;
-    const sub = word === undefined ? "list" : NETNS_SUBCOMMANDS[word];
+    const sub = word === undefined ? "list" : netnsSubcommand(word);
     if (!sub) throw this.#usage("netns", `unknown subcommand '${word}'`);
+    if (!Object.hasOwn(NETNS_ARITY, sub)) throw this.#fail(`netns ${sub} has no counterpart in mod.ts`);
     const [min, max] = NETNS_ARITY[sub]!;
     if (more.length < min || more.length > max) throw this.#usage("netns", `${sub}: wrong number of arguments`);
     const arg = (i: number) => this.#string(more[i]!);
@@ -860,33 +893,51 @@ class Translator {
       this.#statement([`for (const ${what} of `, list, `) console.log(${what})`]);
     switch (sub) {
       case "list":
+        // As netns list: each name, with the id the network namespace gives it.
         this.#import("listNetns");
-        print("name", "listNetns()");
+        this.#import("netnsIds");
+        if (ctx) this.#import("type ContextOptions");
+        this.needs.netnsList = true;
+        print("line", call("netnsList", where));
+        break;
+      case "set":
+        this.#import("setNetnsId");
+        this.#statement(
+          call("setNetnsId", [arg(0), more[1] === "auto" ? str("auto") : this.#number(Number(more[1])), ...where]),
+        );
         break;
       case "add":
         this.#import("addNetns");
-        this.#statement(["await ", call("addNetns", [arg(0)])]);
+        this.#statement(["await ", call("addNetns", [arg(0), ...where])]);
         break;
       case "attach":
         this.#import("attachNetns");
-        this.#statement(call("attachNetns", [arg(0), this.#number(Number(more[1]))]));
+        this.#statement(["await ", call("attachNetns", [arg(0), this.#number(Number(more[1])), ...where])]);
         break;
       case "delete":
         this.#import("deleteNetns");
-        this.#statement(call("deleteNetns", [arg(0)]));
+        this.#statement(["await ", call("deleteNetns", [arg(0), ...where])]);
         break;
       case "identify":
         this.#import("identifyNetns");
-        print("name", call("identifyNetns", more.length ? [this.#number(Number(more[0]))] : []));
+        // As ip netns identify: the last name found, or an empty line.
+        this.#statement([
+          "console.log(",
+          call("identifyNetns", [more.length ? this.#number(Number(more[0])) : str("self"), ...where]),
+          '.at(-1) ?? "")',
+        ]);
         break;
       case "pids":
         this.#import("netnsPids");
-        print("pid", call("netnsPids", [arg(0)]));
+        print("pid", call("netnsPids", [arg(0), ...where]));
         break;
       default: {
         this.#import("netnsExec");
         const argv = this.#args(rest).slice(2);
-        return this.#program([call("netnsExec", [arg(0)]), ".sandbox"], argv);
+        const box: Doc = ctx
+          ? call(`${ctx}.sandbox().with`, [[call("netnsExec", [arg(0), ...where]), ".sandbox"]])
+          : [call("netnsExec", [arg(0)]), ".sandbox"];
+        return this.#program(box, argv);
       }
     }
     return "0";
@@ -1016,7 +1067,8 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
   const pad = " ".repeat(indent);
   if (needs.commandError) needs.imports.add("CommandError");
   if (needs.setupError) needs.imports.add("SyscallError");
-  const names = [...needs.imports].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1);
+  const key = (name: string) => name.replace(/^type /, "").toLowerCase();
+  const names = [...needs.imports].sort((a, b) => key(a) < key(b) ? -1 : 1);
   out.push(
     "#!/usr/bin/env -S deno run -A",
     ...header.map((text) => text === "" ? "//" : `// ${text}`),
@@ -1031,10 +1083,13 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
   if (names.length) {
     out.push(layout(["import ", group("{", names, "}", true), ` from ${str(options.from)}`], 0, ";"), "");
   }
+  if (needs.cli) {
+    out.push(`import { main, stdio } from ${str(new URL("cli/main.ts", options.from).href)};`, "");
+  }
   if (needs.nsh) {
     const cli = new URL("cli.ts", options.from).href;
     out.push(
-      "// nsh's command line, for what the shell runs as nsh itself in a context.",
+      "// nsh's command line, for run: a script runs in a new nsh.",
       layout(["const nsh = ", group("[", ["Deno.execPath()", '"run"', '"-A"', '"--quiet"', str(cli)], "]")], 0, ";"),
       "",
     );
@@ -1083,6 +1138,20 @@ function render(t: Translator, header: readonly string[], options: ExportOptions
     );
   } else {
     out.push(...body);
+  }
+  if (needs.netnsList) {
+    const typed = needs.imports.has("type ContextOptions");
+    out.push(
+      "",
+      "/** The lines of netns list: each name, with its id (id: N) when it has one. */",
+      `function netnsList(${typed ? "options?: ContextOptions" : ""}): string[] {`,
+      `  const names = listNetns(${typed ? "options" : ""});`,
+      `  const ids = netnsIds(names${typed ? ", options" : ""});`,
+      "  return names.map((name, i) =>",
+      '    typeof ids[i] === "number" ? `${name} (id: ${ids[i]})` : name',
+      "  );",
+      "}",
+    );
   }
   if (needs.split) {
     out.push(

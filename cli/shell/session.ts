@@ -321,41 +321,17 @@ export class Session {
         return 0;
     }
     if (isCommand(name)) {
-      // In a context, lsns, netns and release look at the context's /proc and
-      // mounts: they run there as a program, nsh inside nsh.
-      if (this.context) {
-        return this.#nshChild(await this.#foreground(this.#sandbox(), [...this.#nshArgv(name), ...args]));
-      }
-      return await (await COMMANDS[name]!.load()).run(args, this.#io);
+      // lsns, netns and release run in this process, also in a context: they
+      // read its /proc and files through a process in it and change its
+      // mounts from a child that joins it (lib/place.ts), so that they work
+      // whatever the context hides of nsh's files or of Deno.
+      return await (await COMMANDS[name]!.load()).run(args, this.#io, {
+        context: this.context,
+        cwd: this.#cwd,
+        foreground: (box, argv) => this.#foreground(box, [...argv]),
+      });
     }
     return await this.#foreground(this.#sandbox(), [name, ...args]);
-  }
-
-  /**
-   * The command line that runs nsh's `command` as a program in the current
-   * context, whose mounts or root may hide Deno or nsh's own files: then one
-   * line says so, not Deno's "Module not found" and its backtrace.
-   */
-  #nshArgv(command: string): string[] {
-    const argv = nshArgv();
-    const context = this.context;
-    for (const file of context ? [argv[0]!, argv.at(-1)!] : []) {
-      try {
-        Deno.statSync(context!.hostPath(file));
-      } catch {
-        throw new Error(
-          `Cannot run it in this context: nsh runs ${command} there as a program, and ${file} is not visible ` +
-            `there (hidden by a mount or the context's root); run ${command} at the top, after exit`,
-        );
-      }
-    }
-    return [...argv, command];
-  }
-
-  /** The status of nsh run as a program: when it failed, it said why itself. */
-  #nshChild(status: number): number {
-    if (status !== 0 && status < 128) this.#reported = true;
-    return status;
   }
 
   /** The sandbox programs run in: the current context's, or an empty one. */
@@ -604,11 +580,6 @@ export async function readScript(path: string, name = path): Promise<string> {
   // As sh: a program given as a script is refused, with 126, not parsed.
   if (text.includes("\0")) throw new ValueError("run", `${name}: cannot execute binary file`, 126);
   return text;
-}
-
-/** The command line that runs this nsh again. */
-function nshArgv(): string[] {
-  return [Deno.execPath(), "run", "-A", "--quiet", new URL("../../cli.ts", import.meta.url).pathname];
 }
 
 function isCommand(name: string): boolean {

@@ -25,6 +25,7 @@ import {
   O_CREAT,
   O_RDONLY,
   OPEN_TREE_CLONE,
+  UMOUNT_NOFOLLOW,
 } from "../../ffi/constants.ts";
 
 /** How the mount tree of a new mount namespace propagates events. */
@@ -92,6 +93,8 @@ export interface UmountStep {
   readonly target: string;
   /** Go on when nothing is mounted there. */
   readonly ignoreErrors: boolean;
+  /** Refuse a symbolic link as the mount point (`UMOUNT_NOFOLLOW`). */
+  readonly noFollow?: boolean;
 }
 
 /** A namespace open in this process, bound to a file in the child's mount namespace. */
@@ -216,6 +219,13 @@ export interface UmountOptions {
    * @default {false}
    */
   ignoreErrors?: boolean;
+  /**
+   * Refuse a symbolic link as the mount point instead of following it
+   * (`UMOUNT_NOFOLLOW`), for a path other users may change.
+   *
+   * @default {false}
+   */
+  noFollow?: boolean;
 }
 
 /**
@@ -223,11 +233,17 @@ export interface UmountOptions {
  * namespace (implied), as `umount --lazy` does.
  *
  * @param target The mount point.
- * @param options Whether a failure stops the setup.
+ * @param options Whether a failure stops the setup, and whether to follow a
+ *   symbolic link.
  * @returns The step.
  */
 export function umount(target: string, options: UmountOptions = {}): UmountStep {
-  return { kind: "umount", target, ignoreErrors: options.ignoreErrors ?? false };
+  return {
+    kind: "umount",
+    target,
+    ignoreErrors: options.ignoreErrors ?? false,
+    ...(options.noFollow ? { noFollow: true } : {}),
+  };
 }
 
 /**
@@ -386,14 +402,21 @@ const UMOUNT: StepKind<UmountStep> = {
   repeats: "each",
   implies: impliesMnt,
   compile(step, out) {
-    out.add({ call: "umount2", args: [{ str: step.target }, MNT_DETACH], ignore: step.ignoreErrors }, {
+    const flags = MNT_DETACH | (step.noFollow ? UMOUNT_NOFOLLOW : 0);
+    out.add({ call: "umount2", args: [{ str: step.target }, flags], ignore: step.ignoreErrors }, {
       syscall: "umount2",
       operation: `unmount "${step.target}"`,
       path: step.target,
       role: "umount",
     });
   },
-  code: (step) => ({ fn: "umount", args: step.ignoreErrors ? [step.target, { ignoreErrors: true }] : [step.target] }),
+  code: (step) => {
+    const options = {
+      ...(step.ignoreErrors ? { ignoreErrors: true } : {}),
+      ...(step.noFollow ? { noFollow: true } : {}),
+    };
+    return { fn: "umount", args: Object.keys(options).length ? [step.target, options] : [step.target] };
+  },
   hint: mountHint,
 };
 
