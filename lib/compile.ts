@@ -139,7 +139,7 @@ export interface CompileContext {
   /**
    * This process's permitted capabilities (a bit set, as `CapPrm` in
    * /proc/self/status): what a child without a user namespace of its own
-   * holds when this process is not root. None when not given.
+   * holds, root or not. None when not given.
    */
   readonly capPermitted?: bigint;
 }
@@ -160,7 +160,9 @@ class Program implements Emitter {
       euid,
       capabilitiesHeld(plan) {
         const last = context.capLastCap;
-        const all = plan.namespaces.includes("user") || plan.enter.some((e) => e.type === "user") || euid === 0;
+        // Root without a user namespace holds what this process holds: a
+        // container may have withheld some (CAP_SYS_RESOURCE here).
+        const all = plan.namespaces.includes("user") || plan.enter.some((e) => e.type === "user");
         const bits = all ? (1n << BigInt(last + 1)) - 1n : context.capPermitted ?? 0n;
         return new Set(Array.from({ length: last + 1 }, (_, i) => i).filter((i) => (bits >> BigInt(i)) & 1n));
       },

@@ -44,6 +44,22 @@ const cases: Example[] = [
       /^host: +(net:\[\d+\])\ninside: +net:\[\d+\]\nafter setns: +\1 .*\nWe are now in the default network namespace!\n$/,
     rootless: false,
   },
+  // Root only too: each layer blocks the breakout that root could make.
+  {
+    file: "breakout_blocked.ts",
+    expected: new RegExp(
+      [
+        /^no layer \(the breakout\) +ESCAPED to the host's network\n/,
+        /1\. its own PID namespace and \/proc +blocked: cannot open \/proc\/\d+\/ns\/net: No such file or directory\n/,
+        /2\. no CAP_SYS_ADMIN +blocked: reassociate to namespace 'ns\/net' failed: Operation not permitted\n/,
+        /3\. seccomp denies setns +blocked: reassociate to namespace 'ns\/net' failed: Operation not permitted\n/,
+        /4\. a new root without the host's \/proc +blocked: cannot open \/proc\/\d+\/ns\/net: No such file or directory\n/,
+        /5\. isolate\(\): all of them +blocked: .*\n$/,
+      ].map((r) => r.source).join(""),
+    ),
+    rootless: false,
+    needs: ["nsenter"],
+  },
   {
     file: "seed_walkthrough.nsh",
     expected: new RegExp(

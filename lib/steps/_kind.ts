@@ -64,8 +64,8 @@ export interface CompileFacts {
   readonly euid: number;
   /**
    * The capabilities the child holds in its user namespace when it sets up:
-   * all of them in a user namespace it made or joined, or as root; else
-   * this process's own permitted set.
+   * all of them in a user namespace it made or joined; else this process's
+   * own permitted set (root's may lack some, in a container).
    */
   capabilitiesHeld(plan: PlanView): ReadonlySet<number>;
 }
