@@ -9,7 +9,10 @@
  *    script: goal ≤ 1.25×;
  * 4. memory: RSS growth over many spawns, and peak RSS of the one-shot CLI;
  * 5. held contexts: what N held contexts (N = 10, 100, 500) cost every other
- *    spawn of the process, and closing them: goal ≤ 1.1× from 10 to 500.
+ *    spawn of the process, and closing them: goal ≤ 1.1× from 10 to 500;
+ * 6. hardening: the same spawn with and without capabilities dropped,
+ *    no_new_privs, a seccomp filter and Landlock: goal ≤ 1.15×; and
+ *    isolate() for scale.
  *
  * Contenders of one comparison run interleaved, in rotating order, after a
  * warm-up, so that noise of the machine hits them all alike. Everything that
@@ -19,7 +22,7 @@
  * @module
  */
 
-import { type Plan, type Sandbox, unshare } from "../mod.ts";
+import { isolate, ISOLATE_SECCOMP, type Plan, type Sandbox, unshare } from "../mod.ts";
 import { start } from "../lib/engine.ts";
 import { type ProbeResult, type Reading, WARMUP_SPAWNS } from "./_rss_probe.ts";
 
@@ -39,6 +42,7 @@ const GOAL_FLOOR = 1.1;
 const GOAL_UTIL_LINUX = 0.5;
 const GOAL_STARTUP = 1.25;
 const GOAL_HELD = 1.1;
+const GOAL_HARDENING = 1.15;
 
 // ---------------------------------------------------------------- timing
 
@@ -646,6 +650,39 @@ async function heldSection(schedule: Schedule, closeSchedule: Schedule) {
   }
 }
 
+// ---------------------------------------------------------------- hardening
+
+async function hardeningSection(schedule: Schedule) {
+  // Rootless as well: a user namespace mapped to root is the base.
+  const base = unshare({ user: true, mapRootUser: true, pid: true, mount: true, uts: true, ipc: true });
+  const caps = base.dropCapabilities("ALL").noNewPrivs();
+  // The seccomp filter is compiled here, once per sandbox value, not per spawn.
+  const filtered = base.seccomp(ISOLATE_SECCOMP);
+  const landlocked = base.landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] });
+  const all = caps.seccomp(ISOLATE_SECCOMP).landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] });
+  const spawn = (box: Sandbox) => commandBatch(() => box.run(TRUE));
+  await compare(
+    "6 hardening",
+    "6. Hardening: the same spawn with and without the hardening steps (µs per spawn of /bin/true)",
+    [
+      `${schedule.rounds} rounds × ${schedule.batch} spawns per contender, after ${schedule.warmup} warm-up`,
+      "base: a user namespace mapped to root, pid+mnt+uts+ipc (rootless too); the filter is ISOLATE_SECCOMP,",
+      "compiled once when the sandbox is made; Landlock allows reading and running /usr",
+      "isolate(): the whole preset, for scale (a new root, more namespaces: not a goal of this section)",
+    ],
+    [
+      { name: "base", run: spawn(base) },
+      { name: "+ capabilities dropped, no_new_privs", run: spawn(caps) },
+      { name: "+ seccomp", run: spawn(filtered) },
+      { name: "+ Landlock", run: spawn(landlocked) },
+      { name: "+ all of them", run: spawn(all), goal: GOAL_HARDENING },
+      { name: "isolate()", run: spawn(isolate()) },
+    ],
+    schedule,
+    "µs",
+  );
+}
+
 // ---------------------------------------------------------------- main
 
 function loadText(): string {
@@ -682,6 +719,7 @@ if (import.meta.main) {
   if (wanted(3)) await startupSection({ rounds: 100, batch: 1, warmup: 5 }, empty, await buildBundle());
   if (wanted(4)) await memorySection(2000, empty);
   if (wanted(5)) await heldSection({ rounds: 30, batch: 50, warmup: 50 }, { rounds: 10, batch: 1, warmup: 1 });
+  if (wanted(6)) await hardeningSection({ rounds: 30, batch: 30, warmup: 30 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
   printTable(

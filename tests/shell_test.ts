@@ -274,7 +274,8 @@ Deno.test({
     const hidden = REPO.replace(/\/$/, "");
     const deno = Deno.execPath().replace(/\/[^/]*$/, "");
     const out = await runScript(
-      `unshare ${U} --mount\nmount -t tmpfs tmpfs ${hidden}\nmount -t tmpfs tmpfs ${deno}\nmount -t tmpfs tmpfs /tmp\n` +
+      // From /: the session's directory (the clone, maybe under /tmp) is hidden next.
+      `unshare ${U} --mount\ncd /\nmount -t tmpfs tmpfs ${hidden}\nmount -t tmpfs tmpfs ${deno}\nmount -t tmpfs tmpfs /tmp\n` +
         `sh -c 'printf "%s\\n" "cd /tmp" "export IN=1" "echo in \\$1 \\$IN" pwd "exit 3" > /tmp/s.nsh'\n` +
         `set +e\ncd /\nrun /tmp/s.nsh one\necho status $? "[$IN]"\npwd\nrun /tmp/missing.nsh\n`,
     );
