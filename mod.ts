@@ -17,7 +17,8 @@
  */
 
 export { nsenter, Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
-export { Context, type ContextOrigin } from "./lib/context.ts";
+export { Context, type ContextOrigin, type HoldOptions, namedContexts, releaseContext } from "./lib/context.ts";
+export type { NamedContext } from "./lib/names.ts";
 export type { NsenterOptions, UnshareOptions } from "./lib/options.ts";
 export {
   Command,

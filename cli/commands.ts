@@ -81,6 +81,16 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "unbind namespaces bound to files by unshare --TYPE=FILE",
     load: async () => (await import("./release.ts")).releaseCommand,
   },
+  enter: {
+    synopsis: "<name> [<program> [<argument>...]]",
+    summary: "join a named context (unshare --name) from another terminal or script",
+    load: async () => (await import("./enter.ts")).enterCommand,
+  },
+  contexts: {
+    synopsis: "",
+    summary: "list the named contexts",
+    load: async () => (await import("./enter.ts")).contextsCommand,
+  },
   landlock: {
     synopsis: "",
     summary: "what the kernel's Landlock enforces, by ABI",

@@ -9,16 +9,22 @@ import { UsageError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand, Where } from "./commands.ts";
 import { releaseNamespace } from "../lib/binding.ts";
+import { releaseContext } from "../lib/context.ts";
+import { findContext } from "../lib/names.ts";
 
 /** The help text of `nsh release`. */
 export function releaseHelp(): string {
   return `
 Usage:
- nsh release <file>...
+ nsh release <file>|<name>...
 
 Unbind namespaces that nsh unshare --TYPE=FILE (or mount --bind) bound to
 files. A namespace ends once it is neither bound nor used by a process. The
 files themselves stay.
+
+A name (a word without a slash) of a context kept by unshare --name NAME
+--persist ends that context: its holder, and every process of its PID
+namespace.
 
 A file is opened once and unmounted through that descriptor, so that nobody
 can swap a directory on its path to have another mount detached. Its last
@@ -49,6 +55,11 @@ export const releaseCommand: CliCommand = {
     }
     if (!rest.length) throw new UsageError("release", "no file given");
     for (const file of rest) {
+      // A word without a slash that names a context (kept by unshare --name --persist) releases it.
+      if (!file.includes("/") && findContext(file)) {
+        releaseContext(file);
+        continue;
+      }
       // At the top of the shell, a relative path starts from its directory.
       const path = where.context || where.cwd === undefined || file.startsWith("/") ? file : `${where.cwd}/${file}`;
       await releaseNamespace(path, { context: where.context });

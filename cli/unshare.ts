@@ -9,6 +9,8 @@ import { lowerFirst, ValueError } from "./usage.ts";
 import { asValueError, planCommand } from "./plan_command.ts";
 import { isolate } from "../lib/isolate.ts";
 import { Sandbox } from "../lib/sandbox.ts";
+import { Context } from "../lib/context.ts";
+import { checkContextName } from "../lib/names.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -306,10 +308,12 @@ export const STEP_OPTIONS: readonly StepOption[] = [
   },
 ];
 
-/** The sandbox preset and its one option: their steps come first, whatever their place. */
+/** The sandbox preset and its one option: their steps come first, whatever their place; and naming a context. */
 export const PRESET_OPTIONS: readonly OptionSpec[] = [
   { long: "isolate", arg: "none", help: "the sandbox preset, in one option (see below)" },
   { long: "share-net", arg: "none", help: "with --isolate: keep the network namespace" },
+  { long: "name", arg: "required", value: "<name>", help: "name the context (nsh enter NAME joins it)" },
+  { long: "persist", arg: "none", help: "with --name: keep it after nsh ends (nsh release NAME)" },
 ];
 
 /** The help text of `nsh unshare`. */
@@ -364,6 +368,10 @@ export type UnshareRequest =
     readonly steps: readonly Step[];
     /** `--isolate`: the sandbox preset, before the steps (which open holes in it). */
     readonly isolate?: { readonly network: boolean };
+    /** `--name`: the name of the context it makes (no program then). */
+    readonly name?: string;
+    /** `--persist`: the named context outlives nsh. */
+    readonly persist?: boolean;
     /** `--forward-signals`: SIGINT sent to nsh goes on to the program too. */
     readonly forwardSignals?: true;
     /**
@@ -396,6 +404,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   const o: UnshareOptions = {};
   const steps: Step[] = [];
   const preset = { isolate: false, shareNet: false };
+  const named: { name?: string; persist?: boolean } = {};
   let forwardSignals = false;
   let keepEnv: string[] | undefined;
   for (const { name, value, more } of options) {
@@ -407,6 +416,19 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     }
     if (name === "isolate" || name === "share-net") {
       preset[name === "isolate" ? "isolate" : "shareNet"] = true;
+      continue;
+    }
+    if (name === "name") {
+      try {
+        checkContextName(value!);
+      } catch (error) {
+        throw asValueError(cmd, error);
+      }
+      named.name = value!;
+      continue;
+    }
+    if (name === "persist") {
+      named.persist = true;
       continue;
     }
     const own = STEP_OPTIONS.find((s) => s.long === name);
@@ -517,6 +539,10 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     throw new ValueError(cmd, "options --monotonic and --boottime require unsharing of a time namespace (-T)");
   }
   if (preset.shareNet && !preset.isolate) throw new ValueError(cmd, "--share-net goes with --isolate");
+  if (named.persist && named.name === undefined) throw new ValueError(cmd, "--persist goes with --name");
+  if (named.name !== undefined && rest.length) {
+    throw new ValueError(cmd, "--name names a context, which has no program of its own: leave the program out");
+  }
   const argv = rest.length ? [...rest] : [shell];
   const program = rest.length > 0;
   return {
@@ -526,6 +552,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     program,
     steps,
     ...(preset.isolate ? { isolate: { network: preset.shareNet } } : {}),
+    ...(named.name === undefined ? {} : { name: named.name, persist: named.persist ?? false }),
     ...(forwardSignals ? { forwardSignals: true } : {}),
     ...(keepEnv ? { keepEnv } : {}),
   };
@@ -583,6 +610,18 @@ export const unshareCommand: CliCommand = {
     }
     if (request.kind === "version") {
       io.out(`nsh unshare ${VERSION}\n`);
+      return 0;
+    }
+    if (request.name !== undefined) {
+      // One-shot, a named context can only be one kept after nsh ends, as ip netns add keeps a name.
+      if (!request.persist) {
+        throw new ValueError(
+          "unshare",
+          "--name without --persist makes a context for the shell: run it in nsh, or add --persist to keep it",
+        );
+      }
+      const context = await Context.hold(unshareSandbox(request), undefined, { name: request.name, persist: true });
+      await context.close();
       return 0;
     }
     const env = request.keepEnv ? keptEnvironment(Deno.env.toObject(), request.keepEnv) : undefined;

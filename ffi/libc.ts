@@ -74,6 +74,8 @@ const SYMBOLS = {
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   // int unlink(const char *pathname);
   unlink: { parameters: ["buffer"], result: "i32" },
+  // int unlinkat(int dirfd, const char *pathname, int flags);
+  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // int umount2(const char *target, int flags);
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   // int statx(int dirfd, const char *pathname, int flags, unsigned int mask,

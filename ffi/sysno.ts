@@ -40,6 +40,7 @@ export type SyscallName =
   | "dup3"
   | "setns"
   | "pidfd_open"
+  | "pidfd_send_signal"
   | "pidfd_getfd"
   | "capset"
   | "close_range"
@@ -98,6 +99,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   dup3: 292,
   setns: 308,
   pidfd_open: 434,
+  pidfd_send_signal: 424,
   pidfd_getfd: 438,
   capset: 126,
   close_range: 436,
@@ -157,6 +159,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   dup3: 24,
   setns: 268,
   pidfd_open: 434,
+  pidfd_send_signal: 424,
   pidfd_getfd: 438,
   capset: 91,
   close_range: 436,

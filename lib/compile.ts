@@ -555,7 +555,7 @@ function hold(out: Program, exec: ExecSpec): void {
   });
   out.add({
     call: "execveat",
-    args: [exec.holderFd!, { str: "" }, { strs: ["nsh-holder"] }, { strs: [] }, AT_EMPTY_PATH],
+    args: [exec.holderFd!, { str: "" }, { strs: exec.argv }, { strs: [] }, AT_EMPTY_PATH],
   }, { syscall: "execveat", operation: "start the holder of the namespaces", role: "exec" });
 }
 

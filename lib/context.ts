@@ -16,9 +16,20 @@ import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
 import { isPolicy } from "./steps/_registry.ts";
+import {
+  checkContextName,
+  findContext,
+  listContexts,
+  type NamedContext,
+  registerContext,
+  startTime,
+  unregisterContext,
+  updateContext,
+} from "./names.ts";
+import { routine } from "../ffi/routine.ts";
 import { ids } from "./system.ts";
 
-const O_RDONLY = 0;
+const O_RDONLY = 0, SIGKILL = 9;
 
 function planFor(list: readonly Step[]): Plan {
   const { euid, egid } = ids();
@@ -48,6 +59,49 @@ function mapsRoot(pid: number): boolean {
   }
 }
 
+/** Options of {@linkcode Context.hold} and {@linkcode Sandbox.hold}. */
+export interface HoldOptions {
+  /**
+   * A name by which other processes join it (`Context.enter(name)`, `nsh
+   * enter NAME`) while it is open, and which `lsns` shows beside its holder.
+   */
+  name?: string;
+  /**
+   * Keep it after this process ends, with its holder detached, until
+   * `releaseContext(name)` (`nsh release NAME`). Needs a name.
+   *
+   * @default {false}
+   */
+  persist?: boolean;
+}
+
+/** A Map that calls back after each change: a named context's variables. */
+class SyncedMap<K, V> extends Map<K, V> {
+  readonly #changed: () => void;
+
+  constructor(changed: () => void) {
+    super();
+    this.#changed = changed;
+  }
+
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    this.#changed?.();
+    return this;
+  }
+
+  override delete(key: K): boolean {
+    const had = super.delete(key);
+    this.#changed();
+    return had;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.#changed();
+  }
+}
+
 /** How a context was made, for prompts and saved sessions. */
 export interface ContextOrigin {
   /** `"unshare"` or `"nsenter"`. */
@@ -73,10 +127,13 @@ export class Context {
   readonly ownRoot: boolean;
   /** How it was made. */
   readonly origin: ContextOrigin;
-  /** The working directory of its programs, as seen inside. */
-  cwd: string;
   /** Variables set in it, on top of its parent's (`undefined` unsets). */
   readonly vars: Map<string, string | undefined>;
+  /** Its name, when it was given one ({@linkcode HoldOptions.name}, or joined by name). */
+  readonly name: string | undefined;
+  /** Whether it outlives this process ({@linkcode HoldOptions.persist}): closing it leaves it. */
+  readonly persisted: boolean;
+  #cwd: string;
   readonly #holder: Child | undefined;
   readonly #fds: Map<NamespaceType, number>;
   readonly #rootFd: number | undefined;
@@ -86,6 +143,8 @@ export class Context {
   #closed = false;
   /** Restrictions for every program run in the context (capabilities, seccomp…). */
   #policy: readonly Step[] = [];
+  /** Set when this process registered the context's name: closing it unregisters it, unless persisted. */
+  #named: { name: string; persist: boolean } | undefined;
 
   private constructor(
     init: {
@@ -97,6 +156,9 @@ export class Context {
       origin: ContextOrigin;
       cwd: string;
       joinedPid?: number;
+      name?: string;
+      persisted?: boolean;
+      vars?: Readonly<Record<string, string | null>>;
     },
   ) {
     this.#holder = init.holder;
@@ -106,10 +168,31 @@ export class Context {
     this.parent = init.parent;
     this.ownRoot = init.ownRoot ?? false;
     this.origin = init.origin;
-    this.cwd = init.cwd;
-    this.vars = new Map();
+    this.#cwd = init.cwd;
+    this.name = init.name;
+    this.persisted = init.persisted ?? false;
+    // A named context tells those who join it later where it is and what it set.
+    this.vars = new SyncedMap(() => this.#sync());
+    for (const [k, v] of Object.entries(init.vars ?? {})) Map.prototype.set.call(this.vars, k, v ?? undefined);
     const inherited = init.holder === undefined && init.parent ? init.parent.types : [];
     this.types = NAMESPACES.map((info) => info.type).filter((t) => init.fds.has(t) || inherited.includes(t));
+  }
+
+  /** The working directory of its programs, as seen inside. */
+  get cwd(): string {
+    return this.#cwd;
+  }
+
+  set cwd(dir: string) {
+    this.#cwd = dir;
+    this.#sync();
+  }
+
+  #sync(): void {
+    if (this.name === undefined || this.#closed) return;
+    const env: Record<string, string | null> = {};
+    for (const [k, v] of this.vars) env[k] = v ?? null;
+    updateContext(this.name, { cwd: this.#cwd, env });
   }
 
   /**
@@ -118,15 +201,21 @@ export class Context {
    *
    * @param sandbox The setup.
    * @param parent The context it is made in.
+   * @param options A name to join it by from elsewhere, and whether it outlives this process.
    * @returns The context.
    * @throws {SyscallError} When the setup fails.
+   * @throws {TypeError} For a name that cannot be one.
+   * @throws {Error} When a context of that name exists.
    */
-  static async hold(sandbox: Sandbox, parent?: Context): Promise<Context> {
+  static async hold(sandbox: Sandbox, parent?: Context, options: HoldOptions = {}): Promise<Context> {
     sandbox.check();
+    const { name, persist = false } = options;
+    if (name !== undefined) checkContextName(name);
+    else if (persist) throw new TypeError("Cannot keep a context after this process ends without a name to find it by");
     // Restrictions are for the programs run in the context, not its holder.
     const setup = sandbox.steps.filter((s) => !isPolicy(s));
     const list = parent ? [...parent.#joinSteps(), ...setup] : setup;
-    const holder = await startHolder(planFor(list));
+    const holder = await startHolder(planFor(list), { ...(name ? { name } : {}), detached: persist });
     try {
       const fds = Context.#open(holder.pid, differing(holder.pid));
       const p = holder.plan;
@@ -142,11 +231,26 @@ export class Context {
         parent,
         origin: { how: "unshare", steps: sandbox.steps },
         cwd,
+        ...(name === undefined ? {} : { name }),
+        persisted: persist,
       });
       // Joining a user namespace takes root's ids there; with no map for root
       // (unshare -U alone), commands keep theirs, as nsenter --preserve-credentials.
       context.#keepIds = fds.has("user") && !mapsRoot(holder.pid);
       context.#policy = [...(parent ? parent.#policy : []), ...sandbox.steps.filter(isPolicy)];
+      if (name !== undefined) {
+        registerContext({
+          name,
+          holder: holder.pid,
+          start: startTime(holder.pid) ?? 0,
+          namespaces: context.types,
+          ownRoot: context.ownRoot || rootFd !== undefined,
+          cwd,
+          env: {},
+          persisted: persist,
+        });
+        context.#named = { name, persist };
+      }
       return context;
     } catch (error) {
       holder.kill("SIGKILL");
@@ -406,10 +510,11 @@ export class Context {
    * Makes a context inside this one: joins it, then sets up `sandbox`.
    *
    * @param sandbox The new namespaces and steps.
+   * @param options A name to join it by from elsewhere, and whether it outlives this process.
    * @returns The new context.
    */
-  hold(sandbox: Sandbox): Promise<Context> {
-    return Context.hold(sandbox, this);
+  hold(sandbox: Sandbox, options: HoldOptions = {}): Promise<Context> {
+    return Context.hold(sandbox, this, options);
   }
 
   /**
@@ -421,6 +526,9 @@ export class Context {
     this.#closed = true;
     for (const fd of this.#fds.values()) libc().close(fd);
     if (this.#rootFd !== undefined) libc().close(this.#rootFd);
+    // A persisted context lives on, its holder detached: releaseContext(name) ends it.
+    if (this.#named?.persist) return;
+    if (this.#named) unregisterContext(this.#named.name);
     if (this.#holder) {
       this.#holder.kill("SIGKILL");
       this.#holder.ref();
@@ -428,8 +536,91 @@ export class Context {
     }
   }
 
+  /**
+   * Joins a named context from this process, as another terminal or script
+   * does (`nsh enter NAME`): its namespaces, its root, and the working
+   * directory and variables it has now. Closing the joined context leaves the
+   * named one as it is.
+   *
+   * @example Join a context a shell named "web"
+   * ```ts ignore
+   * import { Context } from "@nsh/nsh";
+   *
+   * await using web = Context.enter("web");
+   * await web.run("ip", "-br", "addr");
+   * ```
+   *
+   * @param name The name.
+   * @param parent The context it is joined in, if any.
+   * @returns The context.
+   * @throws {Error} When no context has that name.
+   */
+  static enter(name: string, parent?: Context): Context {
+    const entry = findContext(name);
+    if (!entry) {
+      throw new Error(`Cannot enter the context "${name}": there is no context of that name (nsh contexts lists them)`);
+    }
+    const pid = entry.holder;
+    const fds = Context.#open(pid, entry.namespaces);
+    let rootFd: number | undefined;
+    try {
+      if (entry.ownRoot) rootFd = Context.#openPath(`/proc/${pid}/root`);
+      // The pid was checked before the opens: the holder could have ended and its pid been taken since.
+      if (startTime(pid) !== entry.start) throw new Error(`Cannot enter the context "${name}": it has just ended`);
+    } catch (error) {
+      for (const fd of fds.values()) libc().close(fd);
+      if (rootFd !== undefined) libc().close(rootFd);
+      throw error;
+    }
+    const context = new Context({
+      holder: undefined,
+      fds,
+      rootFd,
+      ownRoot: entry.ownRoot,
+      parent,
+      origin: { how: "nsenter", steps: entry.namespaces.map((t) => steps.enter(t, `/proc/${pid}/ns/${t}`)) },
+      cwd: entry.cwd,
+      joinedPid: pid,
+      name,
+      persisted: entry.persisted,
+      vars: entry.env,
+    });
+    context.#keepIds = fds.has("user") && !mapsRoot(pid);
+    return context;
+  }
+
   /** Closes the context; see {@linkcode Context.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * Ends a named context, also one that outlived the process that made it
+ * ({@linkcode HoldOptions.persist}): its holder is killed, and the kernel
+ * ends every process of its PID namespace; the name is free again.
+ *
+ * @param name The name.
+ * @throws {Error} When no context has that name.
+ */
+export function releaseContext(name: string): void {
+  const entry = findContext(name);
+  if (!entry) throw new Error(`Cannot release the context "${name}": there is no context of that name`);
+  const r = routine();
+  const pidfd = r.syscall(r.sysno.pidfd_open, entry.holder, 0);
+  if (pidfd >= 0) {
+    // Checked after the pidfd was made: it is the holder, not a later process with its pid.
+    if (startTime(entry.holder) === entry.start) r.syscall(r.sysno.pidfd_send_signal, pidfd, SIGKILL, 0, 0);
+    libc().close(pidfd);
+  }
+  unregisterContext(name);
+}
+
+/**
+ * The named contexts of this user that are open (or persisted), by name.
+ *
+ * @returns What the register says of each.
+ */
+export function namedContexts(): NamedContext[] {
+  return listContexts();
 }

@@ -841,9 +841,12 @@ export function start(p: Plan, options: StartOptions): Promise<Child> {
  * @returns The running holder.
  * @throws {SyscallError} When a setup step fails; nothing is left behind.
  */
-export function startHolder(p: Plan): Promise<Child> {
-  const plan = { ...p, killChild: 9 };
-  return launchPlan(plan, { argv: ["nsh-holder"], stdin: "null", stdout: "null", stderr: "null" }, "hold");
+export function startHolder(p: Plan, options: { name?: string; detached?: boolean } = {}): Promise<Child> {
+  // A detached holder outlives this process (a persisted named context).
+  const plan = options.detached ? p : { ...p, killChild: 9 };
+  // Its name shows in its command line, where lsns shows it.
+  const argv = options.name === undefined ? ["nsh-holder"] : ["nsh-holder", options.name];
+  return launchPlan(plan, { argv, stdin: "null", stdout: "null", stderr: "null" }, "hold");
 }
 
 /**

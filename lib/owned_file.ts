@@ -62,28 +62,19 @@ function statFd(fd: number, path: string, what: string): FileStat {
   return st;
 }
 
+const trustedBy = (euid: number) => (uid: number) => uid === 0 || uid === euid;
+const ownerName = (uid: number) => uid === 0 ? "root" : `uid ${uid}`;
+
 /**
- * Opens a file that belongs to the caller, read and write, refusing anything
- * another user could have placed or could swap on the way (see the module's
- * description).
+ * Walks the directories of `path` (all of its components) from `/`, through
+ * descriptors, as the module's description says; makes those that are
+ * missing when `create`.
  *
- * @param path An absolute path.
- * @param options Whether to create it.
- * @returns A close-on-exec descriptor of the file; close it with libc's close.
- * @throws {Error} When a directory on the way, a link or the file is not
- *   trusted: one line that names it and its owner.
- * @throws {SyscallError} When a system call fails (ENOENT without `create`).
+ * @returns An `O_PATH` descriptor of the last directory.
  */
-export function openOwnedFile(path: string, options: OwnedFileOptions = {}): number {
-  if (!path.startsWith("/")) fail(path, "not an absolute path");
-  const create = options.create ?? true;
+function walk(path: string, parts: string[], create: boolean): number {
   const c = libc();
-  const euid = ids().euid;
-  const trusted = (uid: number) => uid === 0 || uid === euid;
-  const owner = (uid: number) => uid === 0 ? "root" : `uid ${uid}`;
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  const name = parts.pop();
-  if (name === undefined || name === "..") fail(path, "it names a directory");
+  const trusted = trustedBy(ids().euid);
   const root = () => {
     const fd = c.openat(-100, cstring("/"), O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) throw new SyscallError("open", errno(), { operation: 'open "/"', path: "/" });
@@ -113,7 +104,7 @@ export function openOwnedFile(path: string, options: OwnedFileOptions = {}): num
         const n = Number(c.readlinkat(fd, cstring(""), target, BigInt(target.length)));
         const e = errno();
         c.close(fd);
-        if (!trusted(st.uid)) fail(path, `the link "${where}${part}" belongs to ${owner(st.uid)}`);
+        if (!trusted(st.uid)) fail(path, `the link "${where}${part}" belongs to ${ownerName(st.uid)}`);
         if (n < 0) throw new SyscallError("readlink", e, { operation: `read the link "${where}${part}"` });
         if (++links > MAX_LINKS) fail(path, "too many levels of symbolic links");
         const text = decodeBytes(target.subarray(0, n));
@@ -132,32 +123,107 @@ export function openOwnedFile(path: string, options: OwnedFileOptions = {}): num
       c.close(dir);
       dir = fd;
       where = part === ".." ? where.replace(/[^/]+\/$/, "") : `${where}${part}/`;
-      if (!trusted(st.uid)) fail(path, `the directory "${where}" belongs to ${owner(st.uid)}, not to you or root`);
+      if (!trusted(st.uid)) {
+        fail(path, `the directory "${where}" belongs to ${ownerName(st.uid)}, not to you or root`);
+      }
       if ((st.mode & 0o022) !== 0 && (st.mode & S_ISVTX) === 0) {
         fail(path, `the directory "${where}" is writable by others`);
       }
     }
-    const fd = c.openat(dir, cstring(name!), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0o600);
-    if (fd < 0) {
-      const e = errno();
-      if (e === ELOOP) fail(path, "it is a symbolic link");
-      throw new SyscallError("open", e, { operation: `open "${path}"`, path });
-    }
-    const st = statFd(fd, path, "the file");
-    const why = (st.mode & S_IFMT) !== S_IFREG
-      ? "it is not a regular file"
-      : st.uid !== euid
-      ? `it belongs to ${owner(st.uid)}, not to you`
-      : st.nlink !== 1
-      ? "it has other hard links"
-      : undefined;
-    if (why) {
-      c.close(fd);
-      fail(path, why);
-    }
+    return dir;
+  } catch (error) {
+    c.close(dir);
+    throw error;
+  }
+}
+
+/**
+ * Opens a directory of the caller's (made, mode 0700, when missing and
+ * `create`), refusing anything another user could have placed or could swap
+ * on the way (see the module's description).
+ *
+ * @param path An absolute path.
+ * @param options Whether to create it.
+ * @returns A close-on-exec `O_PATH` descriptor of it: open its files with
+ *   {@linkcode openOwnedAt}.
+ * @throws {Error} When a directory on the way or a link is not trusted.
+ * @throws {SyscallError} When a system call fails.
+ */
+export function openOwnedDirectory(path: string, options: OwnedFileOptions = {}): number {
+  if (!path.startsWith("/")) fail(path, "not an absolute path");
+  return walk(path, path.split("/").filter((p) => p !== "" && p !== "."), options.create ?? true);
+}
+
+/**
+ * Opens a file of the caller's in a directory opened with
+ * {@linkcode openOwnedDirectory}: a regular file of the caller's with one
+ * link, never through a symbolic link.
+ *
+ * @param dir The directory's descriptor.
+ * @param name The file's name in it (no slash).
+ * @param options Whether to create it, and the flags to open it with.
+ * @returns A close-on-exec descriptor, or `undefined` when it is missing and
+ *   not to be created.
+ * @throws {Error} When the file is not trusted.
+ * @throws {SyscallError} When a system call fails.
+ */
+export function openOwnedAt(
+  dir: number,
+  name: string,
+  options: { create?: boolean; path?: string } = {},
+): number | undefined {
+  const path = options.path ?? name;
+  if (name.includes("/") || name === "" || name === "." || name === "..") fail(path, "not a file name");
+  const c = libc();
+  const create = options.create ?? true;
+  const fd = c.openat(dir, cstring(name), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0o600);
+  if (fd < 0) {
+    const e = errno();
+    if (e === ENOENT && !create) return undefined;
+    if (e === ELOOP) fail(path, "it is a symbolic link");
+    throw new SyscallError("open", e, { operation: `open "${path}"`, path });
+  }
+  const st = statFd(fd, path, "the file");
+  const euid = ids().euid;
+  const why = (st.mode & S_IFMT) !== S_IFREG
+    ? "it is not a regular file"
+    : st.uid !== euid
+    ? `it belongs to ${ownerName(st.uid)}, not to you`
+    : st.nlink !== 1
+    ? "it has other hard links"
+    : undefined;
+  if (why) {
+    c.close(fd);
+    fail(path, why);
+  }
+  return fd;
+}
+
+/**
+ * Opens a file that belongs to the caller, read and write, refusing anything
+ * another user could have placed or could swap on the way (see the module's
+ * description).
+ *
+ * @param path An absolute path.
+ * @param options Whether to create it.
+ * @returns A close-on-exec descriptor of the file; close it with libc's close.
+ * @throws {Error} When a directory on the way, a link or the file is not
+ *   trusted: one line that names it and its owner.
+ * @throws {SyscallError} When a system call fails (ENOENT without `create`).
+ */
+export function openOwnedFile(path: string, options: OwnedFileOptions = {}): number {
+  if (!path.startsWith("/")) fail(path, "not an absolute path");
+  const create = options.create ?? true;
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  const name = parts.pop();
+  if (name === undefined || name === "..") fail(path, "it names a directory");
+  const dir = walk(path, parts, create);
+  try {
+    const fd = openOwnedAt(dir, name, { create, path });
+    if (fd === undefined) throw new SyscallError("open", ENOENT, { operation: `open "${path}"`, path });
     return fd;
   } finally {
-    c.close(dir);
+    libc().close(dir);
   }
 }
 

@@ -11,7 +11,7 @@ import * as steps from "./steps.ts";
 import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./options.ts";
 import type { BindOptions, IdRange, MountOptions, Propagation, Step, TimeClock } from "./steps.ts";
 import { ids } from "./system.ts";
-import type { Context } from "./context.ts";
+import type { Context, HoldOptions } from "./context.ts";
 import type { SeccompPolicy } from "./seccomp/policy.ts";
 import type { LandlockPolicy } from "./landlock.ts";
 
@@ -296,12 +296,13 @@ export class Sandbox {
    * console.log(await box.run("ip", "-br", "link").text()); // lo UNKNOWN …
    * ```
    *
+   * @param options A name to join it by from elsewhere, and whether it outlives this process.
    * @returns The context; close it to end the namespaces.
    * @throws {SyscallError} When a step fails.
    */
-  async hold(): Promise<Context> {
+  async hold(options: HoldOptions = {}): Promise<Context> {
     const { Context } = await import("./context.ts");
-    return Context.hold(this);
+    return Context.hold(this, undefined, options);
   }
 
   /**

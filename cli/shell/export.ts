@@ -472,6 +472,18 @@ class Translator {
       case "nsenter":
         status = this.#nsenter(rest);
         break;
+      case "enter": {
+        // A named context, joined as the shell joins it: Context.enter.
+        const args = this.#words(rest);
+        if (args.length !== 1) throw this.#usage("enter", "expected the name of a context");
+        this.#import("Context");
+        const parent = this.#context;
+        const join = call("Context.enter", [this.#string(args[0]!), ...(parent ? [parent.name] : [])]);
+        // Which namespaces it has is known when it runs: all of them, for the steps that need one.
+        const name = this.#newContext(new Set(NAMESPACES.map((info) => info.type)));
+        this.#statement([`await using ${name} = `, join]);
+        break;
+      }
       case "exit":
         return this.#exit(this.#words(rest));
       case "mount-proc": {
@@ -672,7 +684,15 @@ class Translator {
     const parent = this.#context;
     const types = new Set([...(parent?.types ?? []), ...stepTypes(unshareSteps(request.options))]);
     const name = this.#newContext(types);
-    const hold = parent ? ["await ", call(`${parent.name}.hold`, [box])] : ["await ", box, ".hold()"];
+    const named: Doc[] = request.name === undefined ? [] : [
+      object([
+        ["name", str(request.name)],
+        ...(request.persist ? [["persist", "true"] as [string, Doc]] : []),
+      ]),
+    ];
+    const hold = parent
+      ? ["await ", call(`${parent.name}.hold`, [box, ...named])]
+      : ["await ", box, call(".hold", named)];
     this.#statement([`await using ${name} = `, hold]);
     return "0";
   }

@@ -8,6 +8,7 @@
 import type { Io } from "../commands.ts";
 import { readScript, Session, type ShellIo } from "./session.ts";
 import { UsageError } from "../usage.ts";
+import type { Context } from "../../lib/context.ts";
 import { LineReader } from "./lines.ts";
 import { decodeBytes } from "../../ffi/bytes.ts";
 
@@ -18,12 +19,25 @@ import { decodeBytes } from "../../ffi/bytes.ts";
  * @returns The exit status.
  */
 export async function shell(io: Io): Promise<number> {
+  return await enterShell(undefined, io);
+}
+
+/**
+ * Runs the shell in a context (`nsh enter NAME`): the session starts there,
+ * and its `exit` at the top ends the shell, leaving the context as it is.
+ *
+ * @param base The context, or `undefined` for the host.
+ * @param io Where to write.
+ * @returns The exit status.
+ */
+export async function enterShell(base: Context | undefined, io: Io): Promise<number> {
+  const start = base ? { base, cwd: base.cwd } : {};
   if (Deno.stdin.isTerminal()) {
     const { repl, terminalHandOver } = await import("./repl.ts");
-    const session = new Session({ ...io, ...terminalHandOver });
+    const session = new Session({ ...io, ...terminalHandOver }, start);
     return await repl(session);
   }
-  return await runStdin(io);
+  return await runStdin(io, start);
 }
 
 /**
@@ -33,9 +47,9 @@ export async function shell(io: Io): Promise<number> {
  * @param io Where to write.
  * @returns The exit status.
  */
-async function runStdin(io: Io): Promise<number> {
+async function runStdin(io: Io, start: { base?: Context; cwd?: string } = {}): Promise<number> {
   const { parse, ParseError } = await import("./parse.ts");
-  const session = new Session(io, { argv0: "-", errexit: true });
+  const session = new Session(io, { argv0: "-", errexit: true, ...start });
   const lines = new LineReader();
   const readLine = () => {
     const bytes = lines.next();

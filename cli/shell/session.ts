@@ -49,6 +49,7 @@ export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>>
   },
   umount: { usage: "umount <target>", help: "detach a mount in the context" },
   hostname: { usage: "hostname [<name>]", help: "print, or set, the context's hostname" },
+  enter: { usage: "enter <name>", help: "join the context named so (unshare --name), here or in another nsh" },
   cd: { usage: "cd [<dir>]", help: "change the working directory of the context's programs" },
   pwd: { usage: "pwd", help: "print that working directory" },
   export: { usage: "export <name>=<value>...", help: "set variables for the programs that follow" },
@@ -283,6 +284,8 @@ export class Session {
     switch (name) {
       case "unshare":
         return await this.#unshare(args);
+      case "enter":
+        return this.#enter(args);
       case "nsenter":
         return await this.#nsenter(args);
       case "exit":
@@ -402,11 +405,26 @@ export class Session {
       throw new UsageError("unshare", `${option} apply to a program: name one (a context has no program of its own)`);
     }
     const parent = this.context;
-    const context = parent ? await parent.hold(box) : await Context.hold(box);
+    const named = request.name === undefined ? {} : { name: request.name, persist: request.persist ?? false };
+    const context = parent ? await parent.hold(box, named) : await Context.hold(box, undefined, named);
     // A context starts in the session's directory, unless told.
     const p = box.plan();
     if (!context.ownRoot && p.wd === undefined) context.cwd = this.cwd;
     this.#made.set(context, made.join(" "));
+    this.#contexts.push(context);
+    return 0;
+  }
+
+  /** `enter NAME`: joins a named context as a context of this session; exit leaves it as it is. */
+  #enter(args: string[]): number {
+    if (args.length !== 1) throw new UsageError("enter", "expected the name of a context (nsh contexts lists them)");
+    let context: Context;
+    try {
+      context = Context.enter(args[0]!, this.context);
+    } catch (error) {
+      throw error instanceof TypeError ? asValueError("enter", error) : error;
+    }
+    this.#made.set(context, args[0]!);
     this.#contexts.push(context);
     return 0;
   }

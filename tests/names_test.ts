@@ -1,0 +1,159 @@
+/**
+ * Named contexts: joined by name from another process with their working
+ * directory and variables, listed, shown by lsns, kept after nsh ends when
+ * asked, and released by name.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { CLI, IS_ROOT, nsh, runUnprivileged } from "./_env.ts";
+import { Context, namedContexts, releaseContext, unshare } from "../mod.ts";
+
+const USERNS = IS_ROOT || (await unshare({ user: true, mapRootUser: true }).run("true").noThrow()).code === 0;
+const userns = { ignore: !USERNS };
+
+/** A name of this test process's own, so that runs side by side do not meet. */
+function unique(what: string): string {
+  return `nsh-test-${what}-${Deno.pid}`;
+}
+
+Deno.test({
+  name: "Context.enter() joins a named context with its namespaces, directory and variables; close unregisters it",
+  ...userns,
+  async fn() {
+    const name = unique("api");
+    {
+      await using web = await unshare({ user: true, mapRootUser: true, net: true, mount: true }).hold({ name });
+      await web.run("ip", "link", "set", "lo", "up");
+      web.cwd = "/tmp";
+      web.vars.set("GREETING", "hi");
+      const listed = namedContexts().find((c) => c.name === name);
+      assertEquals([listed?.holder, listed?.cwd, listed?.env], [web.holderPid, "/tmp", { GREETING: "hi" }]);
+      await using joined = Context.enter(name);
+      assertEquals(joined.name, name);
+      const out = await joined.run("sh", "-c", 'ip -br link | cut -d" " -f1; pwd; echo "$GREETING"').text();
+      assertEquals(out, "lo\n/tmp\nhi");
+      // A second context of that name is refused while this one lives.
+      let error: unknown;
+      try {
+        await unshare({ user: true }).hold({ name });
+      } catch (e) {
+        error = e;
+      }
+      assertMatch(String(error), /a context of that name exists/);
+    }
+    assertEquals(namedContexts().some((c) => c.name === name), false);
+    assertThrows(() => Context.enter(name), Error, "there is no context of that name");
+  },
+});
+
+Deno.test("a context's name is checked: letters, digits, '.', '_' and '-'", async () => {
+  let error: unknown;
+  try {
+    await unshare().hold({ name: "../x" });
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof TypeError, String(error));
+  assertMatch(error.message, /Cannot name a context "\.\.\/x"/);
+});
+
+Deno.test({
+  name: "a persisted context outlives the process that made it, and releaseContext() ends it",
+  ...userns,
+  async fn() {
+    const name = unique("kept");
+    const made = await nsh(["unshare", "--name", name, "--persist", "-Ur", "--uts", "--hostname", "kept-box"]);
+    assertEquals([made.code, made.stderr], [0, ""]);
+    const entry = namedContexts().find((c) => c.name === name);
+    assert(entry?.persisted, "listed as persisted");
+    try {
+      const joined = await nsh(["enter", name, "hostname"]);
+      assertEquals([joined.code, joined.stdout], [0, "kept-box\n"]);
+      // lsns shows the name beside the holder.
+      const lsns = await nsh(["lsns", "-t", "uts", "-o", "PID,COMMAND", "-n"]);
+      assertMatch(lsns.stdout, new RegExp(`^ *${entry!.holder} nsh-holder ${name}$`, "m"));
+      const listed = await nsh(["contexts"]);
+      assertMatch(listed.stdout, new RegExp(`^${name} +${entry!.holder} +uts,user +\\S+ +yes$`, "m"));
+    } finally {
+      const released = await nsh(["release", name]);
+      assertEquals([released.code, released.stderr], [0, ""]);
+    }
+    assertEquals(namedContexts().some((c) => c.name === name), false);
+    const gone = await nsh(["enter", name, "true"]);
+    assertEquals(gone.code, 1);
+    assertMatch(gone.stderr, /^nsh enter: cannot enter the context "[^"]+": there is no context of that name/);
+  },
+});
+
+Deno.test({
+  name: "a shell's named context is joined from another process, with the directory and variables it has",
+  ...userns,
+  async fn() {
+    const name = unique("shell");
+    const script =
+      `unshare --name ${name} -Urn --mount\nip link set lo up\ncd /tmp\nexport GREETING=hello\nsh -c 'read x'\n`;
+    const shell = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", CLI, "-c", script],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      // Wait for the shell to reach `read`.
+      for (let i = 0; i < 200 && !namedContexts().some((c) => c.name === name && c.env.GREETING); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const joined = await nsh(["enter", name, "sh", "-c", 'ip -br link | cut -d" " -f1; pwd; echo "$GREETING"']);
+      assertEquals([joined.code, joined.stderr, joined.stdout], [0, "", "lo\n/tmp\nhello\n"]);
+      const viaShell = await nsh(["-c", `enter ${name}\necho "$GREETING in"\npwd`]);
+      assertEquals([viaShell.stdout, viaShell.stderr], ["hello in\n/tmp\n", ""]);
+    } finally {
+      const writer = shell.stdin.getWriter();
+      await writer.write(new TextEncoder().encode("go\n"));
+      await writer.close();
+      const out = await shell.output();
+      assertEquals([out.code, new TextDecoder().decode(out.stderr)], [0, ""]);
+    }
+    // The shell ended: its context and name with it.
+    assertEquals(namedContexts().some((c) => c.name === name), false);
+  },
+});
+
+Deno.test({
+  name: "named contexts work for an unprivileged user, in a register of its own",
+  ignore: !IS_ROOT,
+  async fn() {
+    const out = await runUnprivileged(`
+      import { Context, namedContexts, unshare } from "$REPO/mod.ts";
+      await using box = await unshare({ user: true, mapRootUser: true, uts: true, hostname: "mine" }).hold({ name: "mine" });
+      await using joined = Context.enter("mine");
+      console.log(await joined.run("hostname").text());
+      console.log(namedContexts().map((c) => c.name).join(","));
+    `);
+    assertEquals([out.stdout, out.stderr], ["mine\nmine\n", ""]);
+  },
+});
+
+Deno.test({
+  name: "releaseContext() ends a context persisted through the API, its holder with it",
+  ...userns,
+  async fn() {
+    const name = unique("api-kept");
+    const made = await unshare({ user: true, mapRootUser: true, uts: true }).hold({ name, persist: true });
+    const pid = made.holderPid!;
+    await made.close();
+    assert(Deno.statSync(`/proc/${pid}`).isDirectory, "the holder outlives close()");
+    releaseContext(name);
+    for (let i = 0; i < 100; i++) {
+      try {
+        if (Deno.readTextFileSync(`/proc/${pid}/stat`).includes(") Z ")) break;
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(namedContexts().some((c) => c.name === name), false);
+  },
+});
