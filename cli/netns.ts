@@ -7,6 +7,7 @@
  */
 
 import { lowerFirst, UsageError, ValueError } from "./usage.ts";
+import { asValueError } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand, Io, Where } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -25,8 +26,7 @@ import {
 } from "../lib/netns.ts";
 import { NsidSocket } from "../lib/netlink.ts";
 import { Place } from "../lib/place.ts";
-import { plan } from "../lib/plan.ts";
-import { ids } from "../lib/system.ts";
+import { planHere } from "../lib/plan.ts";
 import { SyscallError } from "../ffi/error.ts";
 
 /** The help text of `nsh netns`. */
@@ -82,6 +82,11 @@ const SUBCOMMANDS: readonly (readonly [string, string])[] = [
   ["exec", "exec"],
   ["monitor", "monitor"],
   ["attach", "attach"],
+];
+
+/** The subcommands a user types (completion offers these), each once. */
+export const NETNS_SUBCOMMANDS: readonly string[] = [
+  ...new Set(SUBCOMMANDS.map(([, full]) => full).filter((full) => full !== "help")),
 ];
 
 /**
@@ -227,8 +232,7 @@ async function exec(args: readonly string[], io: Io, where: Where): Promise<numb
       const box = where.context ? where.context.sandbox().with(sandbox) : sandbox;
       return await where.foreground(box, argv);
     }
-    const { euid, egid } = ids();
-    return await runForeground(plan(sandbox.steps, { euid, egid }), argv);
+    return await runForeground(planHere(sandbox.steps), argv);
   } catch (error) {
     // As ip netns exec: 255 when the namespace cannot be entered, 1 when the
     // program cannot be executed.
@@ -255,7 +259,7 @@ export const netnsCommand: CliCommand = {
       try {
         checkNetnsName(rest[0]);
       } catch (error) {
-        throw new ValueError("netns", lowerFirst((error as Error).message), 255);
+        throw asValueError("netns", error, 255);
       }
     }
     const sub = netnsSubcommand(word);

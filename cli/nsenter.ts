@@ -5,8 +5,8 @@
  */
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
-import { lowerFirst, UsageError, ValueError } from "./usage.ts";
-import { planCommand } from "./plan_command.ts";
+import { UsageError, ValueError } from "./usage.ts";
+import { asValueError, planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
@@ -187,7 +187,7 @@ export function planNsenter(options: NsenterOptions, wdns?: string): Plan {
   try {
     steps = nsenterSteps(options);
   } catch (error) {
-    throw new ValueError("nsenter", lowerFirst((error as Error).message));
+    throw asValueError("nsenter", error);
   }
   if (wdns !== undefined) steps.push(workdir(wdns));
   return planCommand("nsenter", steps);

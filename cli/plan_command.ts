@@ -4,9 +4,8 @@
  * @module
  */
 
-import { type Plan, plan } from "../lib/plan.ts";
+import { type Plan, planHere } from "../lib/plan.ts";
 import type { Step } from "../lib/steps.ts";
-import { ids } from "../lib/system.ts";
 import { lowerFirst, ValueError } from "./usage.ts";
 
 /**
@@ -19,9 +18,8 @@ import { lowerFirst, ValueError } from "./usage.ts";
  * @throws {ValueError} When the steps cannot be planned.
  */
 export function planCommand(command: string, steps: readonly Step[]): Plan {
-  const { euid, egid } = ids();
   try {
-    return plan(steps, { euid, egid });
+    return planHere(steps);
   } catch (error) {
     throw asValueError(command, error);
   }
@@ -33,11 +31,12 @@ export function planCommand(command: string, steps: readonly Step[]): Plan {
  *
  * @param command The command, for the message.
  * @param error Anything caught from planning or applying steps.
+ * @param exitCode The status of the value error.
  * @returns The error to throw.
  */
-export function asValueError(command: string, error: unknown): unknown {
+export function asValueError(command: string, error: unknown, exitCode = 1): unknown {
   if (error instanceof TypeError || error instanceof RangeError) {
-    return new ValueError(command, lowerFirst(error.message));
+    return new ValueError(command, lowerFirst(error.message), exitCode);
   }
   return error;
 }

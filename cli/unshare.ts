@@ -5,7 +5,7 @@
  */
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
-import { lowerFirst, ValueError } from "./usage.ts";
+import { ValueError } from "./usage.ts";
 import { asValueError, planCommand } from "./plan_command.ts";
 import { isolate } from "../lib/isolate.ts";
 import { Sandbox } from "../lib/sandbox.ts";
@@ -478,7 +478,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         try {
           ranges = value === "auto" ? "auto" : [parseIdRange(value!)];
         } catch (error) {
-          throw new ValueError(cmd, lowerFirst((error as Error).message));
+          throw asValueError(cmd, error);
         }
         if (name === "map-users") o.mapUsers = ranges;
         else o.mapGroups = ranges;

@@ -49,21 +49,6 @@ export class ValueError extends UsageError {
   }
 }
 
-/** An error that was already explained to the user; only its status matters. */
-export class ExitError extends Error {
-  /** The exit status. */
-  readonly exitCode: number;
-
-  /**
-   * @param exitCode The exit status.
-   */
-  constructor(exitCode: number) {
-    super(`exit ${exitCode}`);
-    this.name = "ExitError";
-    this.exitCode = exitCode;
-  }
-}
-
 /**
  * A library message ("Cannot …") as the CLI prints it after its prefix ("cannot …").
  *
@@ -82,7 +67,7 @@ export function lowerFirst(text: string): string {
  * @returns The status.
  */
 export function exitStatusOf(error: unknown): number {
-  if (error instanceof UsageError || error instanceof ExitError) return error.exitCode;
+  if (error instanceof UsageError) return error.exitCode;
   if (error instanceof SyscallError && error.syscall === "execve") return error.code === "ENOENT" ? 127 : 126;
   return 1;
 }
@@ -93,11 +78,10 @@ export function exitStatusOf(error: unknown): number {
  *
  * @param command The command's name, for the prefix.
  * @param error The error.
- * @returns The lines to print, without a final newline; empty for an ExitError.
+ * @returns The lines to print, without a final newline.
  */
 export function describeError(command: string, error: unknown): string {
   const prefix = command ? `nsh ${command}: ` : "nsh: ";
-  if (error instanceof ExitError) return "";
   if (error instanceof UsageError) {
     const cmd = error.command ? `nsh ${error.command}` : "nsh";
     return `${cmd}: ${error.message}${error.help ? `\nTry '${cmd} --help' for more information.` : ""}`;

@@ -68,6 +68,8 @@ export const ENOMSG = 42;
 export const EBADFD = 77;
 /** Too many users. */
 export const EUSERS = 87;
+/** Socket operation on non-socket. */
+export const ENOTSOCK = 88;
 /** Operation not supported. */
 export const EOPNOTSUPP = 95;
 /** Address family not supported by protocol. */
@@ -489,6 +491,8 @@ export const SIOCGSKNS = 0x894c;
 // clone(2), signals
 /** Share the descriptor table with the parent. */
 export const CLONE_FILES = 0x400;
+/** The signal that cannot be caught, blocked or ignored. */
+export const SIGKILL = 9;
 /** SIGCHLD, the exit signal of a child. */
 export const SIGCHLD = 17;
 
@@ -513,3 +517,21 @@ export const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, DUMP: 0x300 } as const;
 export const RTM = { NEWNSID: 88, DELNSID: 89, GETNSID: 90 } as const;
 /** `NETNSA_*` attributes of those messages. */
 export const NETNSA = { NSID: 1, PID: 2, FD: 3, TARGET_NSID: 4, CURRENT_NSID: 5 } as const;
+
+// waitid(2)
+/** idtype of waitid(2): one process. */
+export const P_PID = 1;
+/** Wait for children that ended. */
+export const WEXITED = 4;
+/** Do not wait: report only what is there. */
+export const WNOHANG = 1;
+/** Leave the child waitable. */
+export const WNOWAIT = 0x01000000;
+/** si_code of a child that exited (not killed). */
+export const CLD_EXITED = 1;
+
+// ioctl(2) on namespace files and sockets
+
+// statx(2)
+/** statx mask: the size. */
+export const STATX_SIZE = 0x200;

@@ -53,7 +53,6 @@ export type SyscallName =
   | "setsid"
   | "open_tree"
   | "move_mount"
-  | "ppoll"
   | "epoll_create1"
   | "epoll_ctl"
   | "epoll_pwait"
@@ -112,7 +111,6 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   setsid: 112,
   open_tree: 428,
   move_mount: 429,
-  ppoll: 271,
   epoll_create1: 291,
   epoll_ctl: 233,
   epoll_pwait: 281,
@@ -172,7 +170,6 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   setsid: 157,
   open_tree: 428,
   move_mount: 429,
-  ppoll: 73,
   epoll_create1: 20,
   epoll_ctl: 21,
   epoll_pwait: 22,

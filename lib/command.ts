@@ -6,9 +6,8 @@
  */
 
 import { type Child, type ExitStatus, start, type StdioMode } from "./engine.ts";
-import { type Plan, plan } from "./plan.ts";
+import { type Plan, planHere } from "./plan.ts";
 import type { Step } from "./steps.ts";
-import { ids } from "./system.ts";
 import { requireSignal } from "../ffi/signals.ts";
 
 /** What the program reads on standard input: a mode, or bytes or a stream to feed. */
@@ -340,8 +339,7 @@ async function feedStdin(child: Child, input: Uint8Array | ReadableStream<Uint8A
 }
 
 function planOf(steps: readonly Step[]): Plan {
-  const { euid, egid } = ids();
-  return plan(steps, { euid, egid });
+  return planHere(steps);
 }
 
 /**

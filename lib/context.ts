@@ -10,7 +10,7 @@
 import { libc } from "../ffi/libc.ts";
 import { applyPlan, type Child, openPath, startHolder } from "./engine.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
-import { changesRoot, type Plan, plan } from "./plan.ts";
+import { changesRoot, planHere } from "./plan.ts";
 import type { Command } from "./command.ts";
 import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
@@ -27,14 +27,8 @@ import {
   updateContext,
 } from "./names.ts";
 import { routine } from "../ffi/routine.ts";
-import { ids } from "./system.ts";
 
 const O_RDONLY = 0, SIGKILL = 9;
-
-function planFor(list: readonly Step[]): Plan {
-  const { euid, egid } = ids();
-  return plan(list, { euid, egid });
-}
 
 /** The namespaces of a process that differ from this process's own. */
 function differing(pid: number): NamespaceType[] {
@@ -215,7 +209,7 @@ export class Context {
     // Restrictions are for the programs run in the context, not its holder.
     const setup = sandbox.steps.filter((s) => !isPolicy(s));
     const list = parent ? [...parent.#joinSteps(), ...setup] : setup;
-    const holder = await startHolder(planFor(list), { ...(name ? { name } : {}), detached: persist });
+    const holder = await startHolder(planHere(list), { ...(name ? { name } : {}), detached: persist });
     try {
       const fds = Context.#open(holder.pid, differing(holder.pid));
       const p = holder.plan;
@@ -484,9 +478,9 @@ export class Context {
     // children of later steps (mount-proc) and the holder keep their privileges.
     const policy = list.filter(isPolicy);
     const setup = list.filter((s) => !isPolicy(s));
-    if (setup.length) await applyPlan(planFor([...this.#joinSteps(), ...setup]));
+    if (setup.length) await applyPlan(planHere([...this.#joinSteps(), ...setup]));
     if (policy.length) {
-      planFor(policy); // checks them now
+      planHere(policy); // checks them now
       this.#policy = [...this.#policy, ...policy];
     }
   }

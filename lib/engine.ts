@@ -9,14 +9,60 @@
 import { cstring, environAddress, errno, fileMode, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type Op, type OpFailure } from "../ffi/program.ts";
 import { cloneFlags, NAMESPACES, type NamespaceType } from "./namespaces.ts";
-import { CLONE_FILES, SIGCHLD, SOCK_CLOEXEC } from "../ffi/constants.ts";
+import {
+  AT_EMPTY_PATH,
+  CLD_EXITED,
+  CLONE_FILES,
+  EACCES,
+  EBADF,
+  EINTR,
+  EINVAL,
+  EISDIR,
+  ENOENT,
+  ENOSYS,
+  ENOTSOCK,
+  ENOTTY,
+  EPERM,
+  ESRCH,
+  F_DUPFD_CLOEXEC,
+  F_SETFD,
+  FD_CLOEXEC,
+  MNT_DETACH,
+  MS,
+  NS_GET_NSTYPE,
+  NS_GET_PARENT,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  O_RDWR,
+  O_WRONLY,
+  P_PID,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  SIGCHLD,
+  SIGKILL,
+  SIOCGSKNS,
+  SOCK_CLOEXEC,
+  STATX_SIZE,
+  STATX_TYPE,
+  WEXITED,
+  WNOHANG,
+  WNOWAIT,
+} from "../ffi/constants.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { requireSignal, signalName } from "../ffi/signals.ts";
 import { compile, type Compiled, type ExecSpec, needsParent } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
 import { programCandidates } from "./path.ts";
-import { type Plan, plan } from "./plan.ts";
+import { type Plan, planHere } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
 import { kindOf } from "./steps/_registry.ts";
 import { capLastCap, capPermitted, ids, kernelVersion } from "./system.ts";
@@ -78,14 +124,6 @@ export interface ExitStatus {
   readonly success: boolean;
 }
 
-const O_RDWR = 2, O_CLOEXEC = 0o2000000;
-const F_DUPFD_CLOEXEC = 1030, F_SETFD = 2, FD_CLOEXEC = 1;
-const WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
-const P_PID = 1;
-const EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EBADF = 9, EACCES = 13, EISDIR = 21, EINVAL = 22, ENOTTY = 25;
-const ENOSYS = 38, ENOTSOCK = 88;
-const CLD_EXITED = 1;
-const SIGKILL = 9;
 /** Signals whose default action ends a process (all but CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH; KILL is never shielded). */
 const ENDS_A_PROCESS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 24, 25, 26, 27, 29, 30, 31]);
 
@@ -353,7 +391,7 @@ export class Child {
 let devNull: number | undefined;
 
 function nullFd(): number {
-  devNull ??= unwrap(libc().open(new TextEncoder().encode("/dev/null\0"), O_RDWR | O_CLOEXEC, 0), "open", {
+  devNull ??= unwrap(libc().open(cstring("/dev/null"), O_RDWR | O_CLOEXEC, 0), "open", {
     operation: "open /dev/null",
   });
   return devNull;
@@ -392,7 +430,7 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
   const c = libc();
   const put = (file: string, text: string) => {
     const path = `/proc/${pid}/${file}`;
-    const fd = unwrap(c.open(new TextEncoder().encode(path + "\0"), 1 | O_CLOEXEC, 0), "open", {
+    const fd = unwrap(c.open(cstring(path), O_WRONLY | O_CLOEXEC, 0), "open", {
       operation: `open ${path}`,
       path,
     });
@@ -432,16 +470,6 @@ async function writeMaps(pid: number, p: Plan): Promise<void> {
     }
   }
 }
-
-const O_RDONLY = 0, O_CREAT = 0o100, O_EXCL = 0o200, O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000;
-const O_PATH = 0o10000000;
-const AT_EMPTY_PATH = 0x1000, STATX_TYPE = 1, STATX_SIZE = 0x200;
-const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFSOCK = 0o140000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
-const NS_GET_NSTYPE = 0xb703, NS_GET_PARENT = 0xb702;
-/** ioctl(2) on a socket: a descriptor of its network namespace (Linux 4.9+). */
-const SIOCGSKNS = 0x894c;
-const MS_BIND = 4096;
-const MNT_DETACH = 2;
 
 /** Opens a file for the child; the caller closes it once the child has its copy. */
 function openFor(path: string, flags: number, operation: string, fds: number[]): number {
@@ -663,8 +691,7 @@ async function bindInJoined(pid: number, p: Plan): Promise<void> {
       const source = `/proc/${pid}/ns/${nsFile(type)}`;
       list.push(bindNamespace(openFor(source, O_RDONLY, `open the ${type} namespace "${source}"`, fds), type, file));
     }
-    const { euid, egid } = ids();
-    await applyPlan(plan(list, { euid, egid }));
+    await applyPlan(planHere(list));
   } finally {
     for (const fd of fds) libc().close(fd);
   }
@@ -743,7 +770,7 @@ function bindHere(pid: number, p: Plan): void {
       done.push({ file, created });
       const source = `/proc/${pid}/ns/${nsFile(type)}`;
       // Through the descriptor: the mount lands on the file that was checked.
-      const bound = c.mount(cstring(source), cstring(`/proc/self/fd/${fd}`), null, BigInt(MS_BIND), null);
+      const bound = c.mount(cstring(source), cstring(`/proc/self/fd/${fd}`), null, BigInt(MS.BIND), null);
       const e = bound < 0 ? errno() : 0;
       c.close(fd);
       if (bound < 0) {

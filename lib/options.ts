@@ -224,17 +224,6 @@ export interface NsenterOptions {
   keepCaps?: boolean;
 }
 
-const PROC_NS: Readonly<Record<NamespaceType, string>> = {
-  cgroup: "cgroup",
-  ipc: "ipc",
-  mnt: "mnt",
-  net: "net",
-  pid: "pid",
-  time: "time",
-  user: "user",
-  uts: "uts",
-};
-
 /**
  * The steps of util-linux style `nsenter` options.
  *
@@ -275,7 +264,7 @@ export function nsenterSteps(options: NsenterOptions): Step[] {
       value = type !== "user" || !sameNamespace(fromTarget("all namespaces", "ns/user"), "/proc/self/ns/user");
     }
     if (!value) continue;
-    const path = typeof value === "string" ? value : fromTarget(`the ${type} namespace`, `ns/${PROC_NS[type]}`);
+    const path = typeof value === "string" ? value : fromTarget(`the ${type} namespace`, `ns/${type}`);
     list.push(steps.enter(type, path));
   }
   if (!list.length) throw new TypeError("Cannot join namespaces: none is given (use --all or a namespace option)");

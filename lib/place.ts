@@ -13,6 +13,7 @@
 import type { Context } from "./context.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import type { Step } from "./steps.ts";
+import { planHere } from "./plan.ts";
 import { userName } from "./idmap.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from "../ffi/constants.ts";
@@ -142,10 +143,7 @@ export class Place {
   async apply(...list: Step[]): Promise<void> {
     if (this.context) return await this.context.apply(...list);
     const { applyPlan } = await import("./engine.ts");
-    const { plan } = await import("./plan.ts");
-    const { ids } = await import("./system.ts");
-    const { euid, egid } = ids();
-    await applyPlan(plan(list, { euid, egid }));
+    await applyPlan(planHere(list));
   }
 
   /**

@@ -10,6 +10,7 @@
 import { type NamespaceType, sortNamespaces } from "./namespaces.ts";
 import type { IdRange, Step } from "./steps.ts";
 import { kindOf } from "./steps/_registry.ts";
+import { ids } from "./system.ts";
 import type { Propagation } from "./steps/mounts.ts";
 import { PHASES } from "./steps/_kind.ts";
 import { checkIdMap, combineIdMaps, firstSubordinateBlock, resolveGroup, resolveUser, userName } from "./idmap.ts";
@@ -66,6 +67,20 @@ export interface Plan {
    * a kind that takes one value (a hostname), only the last step.
    */
   readonly actions: readonly Step[];
+}
+
+/**
+ * The plan of steps for this process: its effective ids, and files read from
+ * the host.
+ *
+ * @param steps The steps.
+ * @returns The plan.
+ * @throws {TypeError} For contradictory or malformed steps.
+ * @throws {RangeError} For values out of range.
+ */
+export function planHere(steps: readonly Step[]): Plan {
+  const { euid, egid } = ids();
+  return plan(steps, { euid, egid });
 }
 
 /** Where {@linkcode plan} reads what it needs. */

@@ -6,11 +6,10 @@
 
 import { Command } from "./command.ts";
 import type { NamespaceType } from "./namespaces.ts";
-import { type Plan, plan } from "./plan.ts";
+import { type Plan, planHere } from "./plan.ts";
 import * as steps from "./steps.ts";
 import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./options.ts";
 import type { BindOptions, IdRange, MountOptions, Propagation, Step, TimeClock } from "./steps.ts";
-import { ids } from "./system.ts";
 import type { Context, HoldOptions } from "./context.ts";
 import type { SeccompPolicy } from "./seccomp/policy.ts";
 import type { LandlockPolicy } from "./landlock.ts";
@@ -277,8 +276,7 @@ export class Sandbox {
    */
   plan(): Plan {
     this.check();
-    const { euid, egid } = ids();
-    return plan(this.steps, { euid, egid });
+    return planHere(this.steps);
   }
 
   /**

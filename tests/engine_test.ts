@@ -329,6 +329,10 @@ Deno.test({
     const { value } = await reader.read();
     const pid = Number(new TextDecoder().decode(value).trim());
     assert(pid > 0);
+    // vfork lets the parent go on while execve ends (docs/DESIGN.md): wait for the program to show.
+    for (let i = 0; i < 100 && !Deno.readTextFileSync(`/proc/${pid}/cmdline`).startsWith("sleep"); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert(Deno.readTextFileSync(`/proc/${pid}/cmdline`).startsWith("sleep"));
     parent.kill("SIGKILL");
     await parent.status;

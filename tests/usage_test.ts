@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { describeError, ExitError, exitStatusOf, UsageError } from "../cli/usage.ts";
+import { describeError, exitStatusOf, UsageError } from "../cli/usage.ts";
 import { SyscallError } from "../ffi/error.ts";
 
 const ENOENT = 2, EACCES = 13, ENOEXEC = 8, EPERM = 1;
@@ -35,11 +35,6 @@ Deno.test("exitStatusOf() gives 1 when another system call fails", () => {
 Deno.test("exitStatusOf() gives the status of a usage error", () => {
   assertEquals(exitStatusOf(new UsageError("unshare", "bad")), 1);
   assertEquals(exitStatusOf(new UsageError("unshare", "bad", 64)), 64);
-});
-
-Deno.test("exitStatusOf() gives the status of an ExitError", () => {
-  assertEquals(exitStatusOf(new ExitError(3)), 3);
-  assertEquals(exitStatusOf(new ExitError(0)), 0);
 });
 
 Deno.test("exitStatusOf() gives 1 for anything else", () => {
@@ -84,10 +79,6 @@ Deno.test("describeError() prefixes nsh alone when there is no command", () => {
     describeError("", new SyscallError("clone", EPERM)),
     "nsh: cannot call clone(): clone() failed with EPERM (Operation not permitted)",
   );
-});
-
-Deno.test("describeError() prints nothing for an ExitError", () => {
-  assertEquals(describeError("unshare", new ExitError(2)), "");
 });
 
 Deno.test("describeError() prints a plain Error on one line starting lowercase", () => {

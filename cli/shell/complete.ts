@@ -15,8 +15,6 @@ const OPTIONS: Readonly<Record<string, () => Promise<readonly OptionSpec[]>>> = 
   nsenter: async () => (await import("../nsenter.ts")).NSENTER_OPTIONS,
 };
 
-const NETNS_SUBCOMMANDS = ["list", "add", "attach", "set", "delete", "identify", "pids", "exec", "monitor", "list-id"];
-
 let choices: Map<string, string[]> | undefined;
 
 /** The words that options take when their help lists them (`slave|shared|…`), by `--name`. */
@@ -119,7 +117,7 @@ export async function complete(line: string, cwd: string): Promise<[string[], st
     return [paths(word.slice(eq + 1), cwd).map((p) => word.slice(0, eq + 1) + p), word];
   }
   if (command === "netns") {
-    if (before.length === 1) return [starts(NETNS_SUBCOMMANDS), word];
+    if (before.length === 1) return [starts((await import("../netns.ts")).NETNS_SUBCOMMANDS), word];
     if (before.length === 2 && ["exec", "delete", "del", "pids", "attach"].includes(before[1]!)) {
       return [starts(netnsNames()), word];
     }

@@ -10,7 +10,7 @@
 import { type Command as Parsed, expand, parse, ParseError, type Scope } from "./parse.ts";
 import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
-import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
+import { describeError, exitStatusOf, UsageError, ValueError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
 import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
@@ -445,7 +445,7 @@ export class Session {
     try {
       list = nsenterSteps(options);
     } catch (error) {
-      throw new ValueError("nsenter", lowerFirst((error as Error).message));
+      throw asValueError("nsenter", error);
     }
     if (request.wdns !== undefined) list.push(steps.workdir(request.wdns));
     if (request.program) {
