@@ -31,8 +31,8 @@ import {
   resolveLandlock,
 } from "../lib/landlock.ts";
 import { landlockSteps, reserveDescriptor } from "../lib/landlock_steps.ts";
+import { P_PID, SIGCHLD, WEXITED } from "../ffi/constants.ts";
 
-const SIGCHLD = 17, P_PID = 1, WEXITED = 4;
 const ROUNDS = Number(Deno.args[0] ?? 100), BATCH = Number(Deno.args[1] ?? 20), WARMUP = 100;
 
 /** The five rules: what /bin/true needs, a writable /tmp and /dev/null, and one TCP port. */

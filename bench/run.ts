@@ -25,18 +25,19 @@
 import { isolate, ISOLATE_SECCOMP, type Plan, type Sandbox, unshare } from "../mod.ts";
 import { start } from "../lib/engine.ts";
 import { type ProbeResult, type Reading, WARMUP_SPAWNS } from "./_rss_probe.ts";
+import {
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
+  CLONE_VFORK,
+  CLONE_VM,
+} from "../ffi/constants.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const BUILD = `${ROOT}bench/.build`;
 const TRUE = "/bin/true";
-
-const CLONE_NEWNS = 0x20000;
-const CLONE_NEWUTS = 0x04000000;
-const CLONE_NEWIPC = 0x08000000;
-const CLONE_NEWPID = 0x20000000;
-const CLONE_NEWNET = 0x40000000;
-const CLONE_VM = 0x100;
-const CLONE_VFORK = 0x4000;
 
 const GOAL_FLOOR = 1.1;
 const GOAL_UTIL_LINUX = 0.5;

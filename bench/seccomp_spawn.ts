@@ -14,6 +14,7 @@
 
 import { launch, type Op } from "../ffi/program.ts";
 import { compileSeccomp, readSeccompProfile, type SeccompFilter, seccompSteps } from "../lib/seccomp/mod.ts";
+import { SIGCHLD } from "../ffi/constants.ts";
 
 if (Deno.uid() !== 0) {
   console.log("bench/seccomp_spawn.ts: skipped, loading a filter without no_new_privs needs root");
@@ -29,7 +30,6 @@ const { wait4 } = Deno.dlopen(
   } as const,
 ).symbols;
 const TRUE: Op = { call: "execve", args: [{ str: "/bin/true" }, { strs: ["true"] }, { strs: [] }] };
-const SIGCHLD = 17;
 const status = new Int32Array(1);
 const rusage = new BigInt64Array(18);
 

@@ -535,3 +535,103 @@ export const CLD_EXITED = 1;
 // statx(2)
 /** statx mask: the size. */
 export const STATX_SIZE = 0x200;
+
+// clone(2): how the child shares, and the CLONE_NEW* flags (lib/namespaces.ts names them)
+/** Share the address space. */
+export const CLONE_VM = 0x100;
+/** The parent sleeps until the child's execve or exit. */
+export const CLONE_VFORK = 0x4000;
+/** The child's parent is the caller's parent. */
+export const CLONE_PARENT = 0x8000;
+/** A new time namespace (unshare(2) only: in clone's flags it is part of the exit signal). */
+export const CLONE_NEWTIME = 0x80;
+/** A new mount namespace. */
+export const CLONE_NEWNS = 0x00020000;
+/** A new cgroup namespace. */
+export const CLONE_NEWCGROUP = 0x02000000;
+/** A new UTS namespace. */
+export const CLONE_NEWUTS = 0x04000000;
+/** A new IPC namespace. */
+export const CLONE_NEWIPC = 0x08000000;
+/** A new user namespace. */
+export const CLONE_NEWUSER = 0x10000000;
+/** A new PID namespace. */
+export const CLONE_NEWPID = 0x20000000;
+/** A new network namespace. */
+export const CLONE_NEWNET = 0x40000000;
+
+// Signals and their masks
+/** A write to a pipe without readers. */
+export const SIGPIPE = 13;
+/** rt_sigprocmask(2): replace the mask. */
+export const SIG_SETMASK = 2;
+/** rt_sigprocmask(2): add to the mask. */
+export const SIG_BLOCK = 0;
+/** A background process wrote to its terminal. */
+export const SIGTTOU = 22;
+/** A bad system call (seccomp's kill and trap actions). */
+export const SIGSYS = 31;
+
+// epoll(7)
+/** epoll_ctl(2): register. */
+export const EPOLL_CTL_ADD = 1;
+/** epoll_ctl(2): unregister. */
+export const EPOLL_CTL_DEL = 2;
+/** epoll_ctl(2): change. */
+export const EPOLL_CTL_MOD = 3;
+/** Readable (a pipe with data, a pidfd of a child that ended). */
+export const EPOLLIN = 1;
+/** Writable. */
+export const EPOLLOUT = 4;
+/** Report once, then wait for a new registration. */
+export const EPOLLONESHOT = 1 << 30;
+
+// mmap(2)
+/** Readable memory. */
+export const PROT_READ = 1;
+/** Writable memory. */
+export const PROT_WRITE = 2;
+/** Executable memory. */
+export const PROT_EXEC = 4;
+/** A private mapping. */
+export const MAP_PRIVATE = 0x02;
+/** Memory not backed by a file. */
+export const MAP_ANONYMOUS = 0x20;
+
+// memfd_create(2) and file seals
+/** Close on execve. */
+export const MFD_CLOEXEC = 1;
+/** Seals may be added. */
+export const MFD_ALLOW_SEALING = 2;
+/** Executable (Linux 6.3, where vm.memfd_noexec may ask for it). */
+export const MFD_EXEC = 0x10;
+/** fcntl(2): add seals. */
+export const F_ADD_SEALS = 1033;
+/** No more seals. */
+export const F_SEAL_SEAL = 1;
+/** No shrinking. */
+export const F_SEAL_SHRINK = 2;
+/** No growing. */
+export const F_SEAL_GROW = 4;
+/** No writing. */
+export const F_SEAL_WRITE = 8;
+
+// More file types and statx(2) fields
+/** A FIFO (a pipe). */
+export const S_IFIFO = 0o010000;
+/** statx mask: the number of links. */
+export const STATX_NLINK = 4;
+/** statx mask: the owner. */
+export const STATX_UID = 8;
+/** statx mask: the group. */
+export const STATX_GID = 16;
+
+// Terminals (ioctl_tty(2))
+/** Push a byte into the terminal's input. */
+export const TIOCSTI = 0x5412;
+/** The console's special requests. */
+export const TIOCLINUX = 0x541c;
+/** The terminal's foreground process group. */
+export const TIOCGPGRP = 0x540f;
+/** Set the terminal's foreground process group. */
+export const TIOCSPGRP = 0x5410;

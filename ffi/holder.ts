@@ -10,13 +10,19 @@
 import { cstring, errno, libc } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { HOLDER_X86_64 } from "./holder_x86_64.ts";
+import {
+  EINVAL,
+  F_ADD_SEALS,
+  F_SEAL_GROW,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SEAL_WRITE,
+  MFD_ALLOW_SEALING,
+  MFD_CLOEXEC,
+  MFD_EXEC,
+} from "./constants.ts";
 
 const CODE: Readonly<Record<string, Uint8Array>> = { x86_64: HOLDER_X86_64 };
-
-const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_EXEC = 0x10;
-const F_ADD_SEALS = 1033;
-const F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
-const EINVAL = 22;
 
 let fd: number | undefined;
 

@@ -19,6 +19,7 @@
 
 import { SyscallError, type SyscallErrorOptions } from "./error.ts";
 import { encodeText } from "./bytes.ts";
+import { AT_FDCWD, STATX_GID, STATX_INO, STATX_MODE, STATX_NLINK, STATX_TYPE, STATX_UID } from "./constants.ts";
 
 const SYMBOLS = {
   // int *__errno_location(void);
@@ -202,8 +203,6 @@ export function unwrap(result: number | bigint, syscall: string, options?: Sysca
   return Number(result);
 }
 
-const AT_FDCWD = -100;
-const STATX_TYPE = 1, STATX_MODE = 2;
 const statxBuffer = new Uint8Array(256);
 
 /**
@@ -233,12 +232,6 @@ export interface FileStat {
   /** The device, as `major:minor`. */
   readonly dev: string;
 }
-
-const STATX_NLINK = 4, STATX_UID = 8, STATX_GID = 16, STATX_INO = 0x100;
-/** `AT_EMPTY_PATH`: statx of the descriptor itself. */
-export const AT_EMPTY_PATH = 0x1000;
-/** `AT_SYMLINK_NOFOLLOW`: a symbolic link itself, not what it points to. */
-export const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /**
  * statx(2) of a file relative to a directory descriptor (or of the descriptor

@@ -13,6 +13,7 @@ import { errno, libc, unwrap } from "./libc.ts";
 import { type Routine, routine } from "./routine.ts";
 import type { SyscallName } from "./sysno.ts";
 import { encodeTextInto } from "./bytes.ts";
+import { CLONE_VFORK, CLONE_VM, O_CLOEXEC } from "./constants.ts";
 
 /** An argument of a step. */
 export type Arg =
@@ -123,8 +124,6 @@ export interface Launch {
   readonly settled?: Outcome;
 }
 
-const CLONE_VM = 0x100;
-const CLONE_VFORK = 0x4000;
 /** Marks the record of a clone step's parent half, as routine_x86_64.S writes it. */
 const FORK_MARK = 2 ** 62;
 /** Marks the record a child writes when it waits for the parent. */
@@ -140,7 +139,41 @@ const READY_MARK = 2 ** 61;
 export function readyStep(): Op {
   return { call: "write", args: [{ errfd: true }, { readyRecord: true }, 16] };
 }
-const O_CLOEXEC = 0o2000000;
+/**
+ * `struct header` of routine_x86_64.S: the offsets of its fields. The
+ * routine reads them by these numbers; a test compares them with the .S.
+ */
+export const HEADER_FIELDS = {
+  /** clone flags, exit signal in the low byte */
+  flags: 0,
+  /** top of the child's stack */
+  stack: 8,
+  /** parent_tid argument of clone */
+  ptid: 16,
+  /** address of the first step */
+  steps: 24,
+  /** number of steps */
+  count: 32,
+  /** pipe to write the error record to, or -1 */
+  errfd: 40,
+  /** sigset with every signal */
+  allmask: 48,
+  /** the caller's mask, saved by nsh_spawn */
+  oldmask: 56,
+  /** written by the child: index of the failing step */
+  errstep: 64,
+  /** written by the child: its errno */
+  errno: 72,
+  /** written by the child: -EACCES once a TRY step met it */
+  eacces: 80,
+  /** written by a clone step's parent half: its index, with bit 62 set */
+  forkstep: 88,
+  /** written there too: the pid of the new child */
+  forkpid: 96,
+} as const;
+
+/** `struct step` of routine_x86_64.S: the offsets of its fields (the arguments follow `nr`, 8 bytes each). */
+export const STEP_FIELDS = { nr: 0, args: 8, flags: 56, result: 64 } as const;
 
 const HEADER = 128;
 const STEP = 72;
@@ -235,7 +268,7 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
       (op.zeroFails ? F_ZERO_FAILS : 0) | (op.try ? F_TRY : 0) | (op.last ? F_LAST : 0) |
       (op.noexecNext ? F_NOEXEC_NEXT : 0) | (op.ifNoexec ? F_IF_NOEXEC : 0);
     values.push([]);
-    slab.put(at, r.sysno[op.call]);
+    slab.put(at + STEP_FIELDS.nr, r.sysno[op.call]);
     for (let a = 0; a < 6; a++) {
       const arg = op.args[a] ?? 0;
       let value: number;
@@ -273,7 +306,7 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
         slab.put(data, 0);
         data += 8;
       } else if ("result" in arg) {
-        value = slab.address + HEADER + arg.result * STEP + 64;
+        value = slab.address + HEADER + arg.result * STEP + STEP_FIELDS.result;
         flags |= 1 << a;
       } else if ("errfd" in arg) value = errfd;
       else if ("readyRecord" in arg) {
@@ -284,7 +317,7 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
       } else if ("load" in arg) {
         value = arg.load;
         flags |= 1 << a;
-      } else if ("oldMask" in arg) value = slab.address + 56;
+      } else if ("oldMask" in arg) value = slab.address + HEADER_FIELDS.oldmask;
       else if ("sameAs" in arg) value = values[arg.sameAs[0]]![arg.sameAs[1]]!;
       else if ("shellArgv" in arg) {
         const { file, argv, count } = arg.shellArgv;
@@ -298,10 +331,10 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
         data += 8;
       } else value = slab.address + slab.size - STACK - 64;
       values[i]!.push(value);
-      slab.put(at + 8 + a * 8, value);
+      slab.put(at + STEP_FIELDS.args + a * 8, value);
     }
-    slab.put(at + 56, flags);
-    slab.put(at + 64, 0);
+    slab.put(at + STEP_FIELDS.flags, flags);
+    slab.put(at + STEP_FIELDS.result, 0);
   });
 }
 
@@ -430,22 +463,23 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   const slab = takeSlab(size);
   write(slab, ops, r, fds ? fds[1]! : -1);
   const memory = mode === "copy" ? 0 : CLONE_VM;
-  slab.put(0, cloneFlags | memory | (mode === "async" ? 0 : CLONE_VFORK));
-  slab.put(8, slab.address + slab.size - 64);
-  slab.put(16, 0);
-  slab.put(24, slab.address + HEADER);
-  slab.put(32, ops.length);
-  slab.put(40, fds ? fds[1]! : -1);
-  slab.put(48, -1);
-  for (let offset = 56; offset <= 96; offset += 8) slab.put(offset, 0);
+  const h = HEADER_FIELDS;
+  slab.put(h.flags, cloneFlags | memory | (mode === "async" ? 0 : CLONE_VFORK));
+  slab.put(h.stack, slab.address + slab.size - 64);
+  slab.put(h.ptid, 0);
+  slab.put(h.steps, slab.address + HEADER);
+  slab.put(h.count, ops.length);
+  slab.put(h.errfd, fds ? fds[1]! : -1);
+  slab.put(h.allmask, -1);
+  for (let offset = h.oldmask; offset <= h.forkpid; offset += 8) slab.put(offset, 0);
   const pid = r.spawn(slab.pointer);
   if (fds) close(fds[1]!);
   if (pid < 0 || (mode === "exec" && !fds)) {
     if (fds) close(fds[0]!);
-    const code = slab.get(72);
+    const code = slab.get(HEADER_FIELDS.errno);
     giveSlab(slab);
     return settled(pid, {
-      failure: pid > 0 && code ? { step: slab.get(64), errno: code } : null,
+      failure: pid > 0 && code ? { step: slab.get(HEADER_FIELDS.errstep), errno: code } : null,
       forked: undefined,
       intermediates: [],
     });

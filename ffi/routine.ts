@@ -9,14 +9,12 @@
 import { libc, unwrap } from "./libc.ts";
 import { ROUTINE_X86_64 } from "./routine_x86_64.ts";
 import { type SyscallName, SYSCALLS } from "./sysno.ts";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE } from "./constants.ts";
 
 const CODE: Readonly<Record<string, Uint8Array>> = { x86_64: ROUTINE_X86_64 };
 
 /** Offset of `nsh_spawn` in the code; `nsh_syscall` is at 0. */
 const SPAWN_OFFSET = 32;
-
-const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
-const MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20;
 
 const SYSCALL7 = ["i64", "i64", "i64", "i64", "i64", "i64", "i64"] as const;
 

@@ -35,7 +35,24 @@ import type { Plan } from "./plan.ts";
 import { kindOf } from "./steps/_registry.ts";
 import type { CompileFacts, Emitter, Frame, OpInfo, Phase } from "./steps/_kind.ts";
 import { signalName } from "../ffi/signals.ts";
-import { AT_EMPTY_PATH, AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, MS, O_CLOEXEC, O_WRONLY } from "../ffi/constants.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_PARENT,
+  CLONE_VFORK,
+  CLONE_VM,
+  CLOSE_RANGE_CLOEXEC,
+  F_SETFD,
+  MS,
+  O_CLOEXEC,
+  O_WRONLY,
+  PR_SET_PDEATHSIG,
+  SIG_SETMASK,
+  SIGCHLD,
+  SIGPIPE,
+} from "../ffi/constants.ts";
 import { encodeText } from "../ffi/bytes.ts";
 
 export type { OpInfo };
@@ -113,12 +130,6 @@ export function needsParent(p: Plan): boolean {
   return p.mapsNeedParent || p.persist.length > 0;
 }
 
-const SIGCHLD = 17;
-const SIGPIPE = 13;
-const SIG_SETMASK = 2;
-const PR_SET_PDEATHSIG = 1;
-const CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_NEWPID = 0x20000000;
-const CLONE_NEWTIME = 0x80;
 const UINT_MAX = 0xffffffff;
 
 const STDIO_NAMES = ["standard input", "standard output", "standard error"];

@@ -27,8 +27,7 @@ import {
   updateContext,
 } from "./names.ts";
 import { routine } from "../ffi/routine.ts";
-
-const O_RDONLY = 0, SIGKILL = 9;
+import { O_RDONLY, SIGKILL } from "../ffi/constants.ts";
 
 /** The namespaces of a process that differ from this process's own. */
 function differing(pid: number): NamespaceType[] {

@@ -11,8 +11,8 @@
 import { errno, libc } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { READABLE, waitFor, WRITABLE } from "./reactor.ts";
+import { EAGAIN, EINTR, EPIPE } from "../ffi/constants.ts";
 
-const EINTR = 4, EAGAIN = 11, EPIPE = 32;
 const CHUNK = 64 * 1024;
 /** Reads in a row before the next goes through the poll: a fast writer must not hold the event loop. */
 const BURST = 16;

@@ -12,6 +12,7 @@ import * as steps from "./steps.ts";
 import type { Step } from "./steps.ts";
 import { ids } from "./system.ts";
 import type { SeccompPolicy } from "./seccomp/policy.ts";
+import { TIOCLINUX, TIOCSTI } from "../ffi/constants.ts";
 
 /** Options of {@linkcode isolate}: the holes in the sandbox. */
 export interface IsolateOptions {
@@ -53,7 +54,6 @@ const NOBODY = 65534;
 /** `CLONE_NEW*` flags: a clone(2) with any of them makes a namespace. */
 const NEW_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000];
 /** ioctl(2) requests that push input into a terminal or act on the console. */
-const TIOCSTI = 0x5412, TIOCLINUX = 0x541c;
 
 /**
  * The seccomp policy of {@linkcode isolate}: everything is allowed but what a

@@ -4,6 +4,17 @@
  * @module
  */
 
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+} from "../ffi/constants.ts";
+
 /** A kind of namespace, named as in `/proc/PID/ns/`. */
 export type NamespaceType = "cgroup" | "ipc" | "mnt" | "net" | "pid" | "time" | "user" | "uts";
 
@@ -23,20 +34,20 @@ export interface NamespaceInfo {
 
 /** All eight kinds, in the order `unshare --help` lists them. */
 export const NAMESPACES: readonly NamespaceInfo[] = [
-  { type: "mnt", flag: 0x00020000, option: "mount", short: "m", isolates: "mount points" },
-  { type: "uts", flag: 0x04000000, option: "uts", short: "u", isolates: "hostname and NIS domain name" },
-  { type: "ipc", flag: 0x08000000, option: "ipc", short: "i", isolates: "System V IPC and POSIX message queues" },
+  { type: "mnt", flag: CLONE_NEWNS, option: "mount", short: "m", isolates: "mount points" },
+  { type: "uts", flag: CLONE_NEWUTS, option: "uts", short: "u", isolates: "hostname and NIS domain name" },
+  { type: "ipc", flag: CLONE_NEWIPC, option: "ipc", short: "i", isolates: "System V IPC and POSIX message queues" },
   {
     type: "net",
-    flag: 0x40000000,
+    flag: CLONE_NEWNET,
     option: "net",
     short: "n",
     isolates: "network devices, addresses, ports and routes",
   },
-  { type: "pid", flag: 0x20000000, option: "pid", short: "p", isolates: "process IDs" },
-  { type: "user", flag: 0x10000000, option: "user", short: "U", isolates: "user and group IDs and capabilities" },
-  { type: "cgroup", flag: 0x02000000, option: "cgroup", short: "C", isolates: "the cgroup root directory" },
-  { type: "time", flag: 0x00000080, option: "time", short: "T", isolates: "the boot-time and monotonic clocks" },
+  { type: "pid", flag: CLONE_NEWPID, option: "pid", short: "p", isolates: "process IDs" },
+  { type: "user", flag: CLONE_NEWUSER, option: "user", short: "U", isolates: "user and group IDs and capabilities" },
+  { type: "cgroup", flag: CLONE_NEWCGROUP, option: "cgroup", short: "C", isolates: "the cgroup root directory" },
+  { type: "time", flag: CLONE_NEWTIME, option: "time", short: "T", isolates: "the boot-time and monotonic clocks" },
 ];
 
 const BY_NAME = new Map<string, NamespaceInfo>();

@@ -26,11 +26,17 @@
 import { libc, unwrap } from "../ffi/libc.ts";
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
+import {
+  EEXIST,
+  EINTR,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLL_CTL_MOD,
+  EPOLLONESHOT,
+  O_CLOEXEC,
+  O_NONBLOCK,
+} from "../ffi/constants.ts";
 
-const EINTR = 4, EEXIST = 17;
-const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
-const EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
-const EPOLLONESHOT = 1 << 30;
 /** The events to wait for: `EPOLLIN` (a pipe to read, a pidfd of a child that ended) and `EPOLLOUT`. */
 export const READABLE = 1, WRITABLE = 4;
 /** `struct epoll_event` is packed on x86-64 (12 bytes), aligned elsewhere (16). */

@@ -19,10 +19,8 @@ import { type LandlockPolicy, type LandlockRule, resolveLandlock } from "../lib/
 import { landlockError, type LandlockStepInfo, landlockSteps, reserveDescriptor } from "../lib/landlock_steps.ts";
 import { KINDS, landlock } from "../lib/steps/landlock.ts";
 import type { Emitter, PlanView } from "../lib/steps/_kind.ts";
+import { CLONE_NEWNS, CLONE_NEWUSER, MS, SIGCHLD } from "../ffi/constants.ts";
 
-const SIGCHLD = 17;
-const CLONE_NEWNS = 0x20000, CLONE_NEWUSER = 0x10000000;
-const MS_REC = 16384, MS_PRIVATE = 1 << 18;
 const WEXITED = 4, CLD_EXITED = 1;
 
 /** One child to run. */
@@ -89,7 +87,7 @@ export async function runSandboxed(run: Run): Promise<RunResult> {
   }
   if (run.tmpfsOn !== undefined) {
     flags |= CLONE_NEWNS;
-    add({ call: "mount", args: [{ str: "none" }, { str: "/" }, 0, MS_REC | MS_PRIVATE, 0] }, "private");
+    add({ call: "mount", args: [{ str: "none" }, { str: "/" }, 0, MS.REC | MS.PRIVATE, 0] }, "private");
     add({ call: "mount", args: [{ str: "tmpfs" }, { str: run.tmpfsOn }, { str: "tmpfs" }, 0, 0] }, "tmpfs");
     add({ call: "mkdirat", args: [AT_FDCWD, { str: `${run.tmpfsOn}/inner` }, 0o755] }, "mkdir");
   }

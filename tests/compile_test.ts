@@ -11,6 +11,7 @@ import { MS } from "../ffi/constants.ts";
 import { bindMount, domainname, hostname, keepCaps, mount, mountProc, tmpfs } from "../lib/steps.ts";
 import { type Plan, plan } from "../lib/plan.ts";
 import type { Arg, Op } from "../ffi/program.ts";
+import { AT_FDCWD } from "../ffi/constants.ts";
 
 // The plan of no steps (tests/plan_test.ts pins it down); tests spread their fields over it.
 const BASE: Plan = plan([], { euid: 0, egid: 0, readFile: () => undefined });
@@ -25,7 +26,6 @@ const EXEC: ExecSpec = {
 // The caller of the plans below: uid 1000, whom their maps map.
 const CONTEXT = { capLastCap: 40, euid: 1000 };
 
-const AT_FDCWD = -100;
 const O_WRONLY_CLOEXEC = 0o2000001;
 
 function build(p: Partial<Plan> = {}, exec: Partial<ExecSpec> = {}): Compiled {

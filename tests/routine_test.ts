@@ -42,3 +42,20 @@ Deno.test({
     assertEquals(r.syscall(r.sysno.close, 987654), -9); // EBADF
   },
 });
+
+Deno.test("the header and step offsets of ffi/program.ts are those routine_x86_64.S documents and reads", async () => {
+  const { HEADER_FIELDS, STEP_FIELDS } = await import("../ffi/program.ts");
+  const source = Deno.readTextFileSync(`${REPO}ffi/routine_x86_64.S`);
+  const block = (name: string) =>
+    source.slice(source.indexOf(`struct ${name} (`), source.indexOf("\n *\n", source.indexOf(`struct ${name} (`)));
+  const documented = (name: string) =>
+    Object.fromEntries([...block(name).matchAll(/^ \* +(\d+)(?:\.\.\d+)? (\w+)/gm)].map((m) => [m[2]!, Number(m[1])]));
+  assertEquals(documented("header"), { ...HEADER_FIELDS });
+  const step = documented("step");
+  assertEquals([step.nr, step.a0, step.flags, step.result], [
+    STEP_FIELDS.nr,
+    STEP_FIELDS.args,
+    STEP_FIELDS.flags,
+    STEP_FIELDS.result,
+  ]);
+});

@@ -27,15 +27,13 @@ import {
   seccompSteps,
   type SeccompStepsOptions,
 } from "../lib/seccomp/mod.ts";
+import { CLONE_NEWUSER, SIGCHLD, SIGSYS } from "../ffi/constants.ts";
 
 const probe = Deno.build.arch === "x86_64" ? await buildProbe() : undefined;
 if (!probe) console.warn("seccomp tests: no gcc, or not x86-64: the tests that run the probe are ignored");
 const root = { ignore: !IS_ROOT || !probe };
 const anyone = { ignore: !probe };
 
-const SIGCHLD = 17;
-const SIGSYS = 31;
-const CLONE_NEWUSER = 0x10000000;
 const NR = Object.fromEntries(syscallTable("x86_64").numbers);
 const I386_GETPID = syscallTable("i386").numbers.get("getpid")!;
 

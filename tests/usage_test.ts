@@ -8,8 +8,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { describeError, exitStatusOf, UsageError } from "../cli/usage.ts";
 import { SyscallError } from "../ffi/error.ts";
-
-const ENOENT = 2, EACCES = 13, ENOEXEC = 8, EPERM = 1;
+import { EACCES, ENOENT, ENOEXEC, EPERM } from "../ffi/constants.ts";
 
 Deno.test("UsageError() carries its command and exit status 1 by default", () => {
   const error = new UsageError("unshare", "bad");

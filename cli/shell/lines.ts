@@ -15,9 +15,8 @@
 
 import { errno, libc, statAt } from "../../ffi/libc.ts";
 import { SyscallError } from "../../ffi/error.ts";
-import { AT_EMPTY_PATH, EINTR, EINVAL, O_CLOEXEC, S_IFMT, S_IFREG } from "../../ffi/constants.ts";
+import { AT_EMPTY_PATH, EINTR, EINVAL, O_CLOEXEC, S_IFIFO, S_IFMT, S_IFREG } from "../../ffi/constants.ts";
 
-const S_IFIFO = 0o010000;
 const SEEK_CUR = 1;
 const CHUNK = 65536;
 

@@ -23,6 +23,7 @@ import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
 import { asSyscallError, SyscallError } from "../../ffi/error.ts";
 import { decodeBytes } from "../../ffi/bytes.ts";
+import { MS, SIGPIPE } from "../../ffi/constants.ts";
 
 /** Where a session writes, and how it lends the terminal to programs. */
 export interface ShellIo extends Io {
@@ -63,8 +64,6 @@ export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>>
   },
   help: { usage: "help [<command>]", help: "show this help, or a command's" },
 };
-
-const SIGPIPE = 13;
 
 const NOT_LOGGED = new Set(["save", "help", "pwd"]);
 
@@ -629,14 +628,15 @@ export function normalizePath(path: string): string {
   return "/" + parts.join("/");
 }
 
+/** The options of mount(8) that are flags of mount(2). */
 const MOUNT_FLAGS: Readonly<Record<string, number>> = {
-  ro: 1,
+  ro: MS.RDONLY,
   rw: 0,
-  nosuid: 2,
-  nodev: 4,
-  noexec: 8,
-  noatime: 1024,
-  relatime: 1 << 21,
+  nosuid: MS.NOSUID,
+  nodev: MS.NODEV,
+  noexec: MS.NOEXEC,
+  noatime: MS.NOATIME,
+  relatime: MS.RELATIME,
 };
 
 /**
