@@ -65,8 +65,11 @@ export type Arg =
 
 /** One system call of a program. */
 export interface Op {
-  /** The system call. */
-  readonly call: SyscallName;
+  /**
+   * The system call: a name the engine knows, or a number of this machine's
+   * ABI for a call only a probe makes (see {@linkcode probe}).
+   */
+  readonly call: SyscallName | number;
   /** Its arguments, at most six. */
   readonly args: readonly Arg[];
   /** A failure does not stop the program. */
@@ -196,8 +199,13 @@ class Slab {
   readonly bytes: Uint8Array;
   readonly view: DataView;
 
-  constructor(size: number) {
-    const pointer = libc().mmap(null, BigInt(size), 3, 0x22, -1, 0n);
+  /**
+   * @param size Its size in bytes.
+   * @param shared MAP_SHARED instead of MAP_PRIVATE: a child that does not
+   *   share this process's memory still writes into this slab.
+   */
+  constructor(size: number, shared = false) {
+    const pointer = libc().mmap(null, BigInt(size), 3, shared ? 0x21 : 0x22, -1, 0n);
     const address = Number(Deno.UnsafePointer.value(pointer));
     if (pointer === null || address === -1 || address >= 2 ** 63) {
       unwrap(-1, "mmap", { operation: `map ${size} bytes for a child's program` });
@@ -268,7 +276,7 @@ function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void 
       (op.zeroFails ? F_ZERO_FAILS : 0) | (op.try ? F_TRY : 0) | (op.last ? F_LAST : 0) |
       (op.noexecNext ? F_NOEXEC_NEXT : 0) | (op.ifNoexec ? F_IF_NOEXEC : 0);
     values.push([]);
-    slab.put(at + STEP_FIELDS.nr, r.sysno[op.call]);
+    slab.put(at + STEP_FIELDS.nr, typeof op.call === "number" ? op.call : r.sysno[op.call]);
     for (let a = 0; a < 6; a++) {
       const arg = op.args[a] ?? 0;
       let value: number;
@@ -543,4 +551,134 @@ function settled(pid: number, outcome: Outcome): Launch {
 /** Exposed for tests: how many slabs wait for reuse. */
 export function pooledSlabs(): number {
   return pool.length;
+}
+
+/** A step's result slot before the step ran: never a real result (those are ≥ 0 or -4095..-1). */
+const NOT_RUN = -4096;
+const SIGCHLD = 17, SIGKILL = 9;
+const P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000, EINTR = 4;
+const CLD_EXITED = 1;
+
+/** What the child of {@linkcode probe} did. */
+export interface ProbeOutcome {
+  /** Each step's raw result (-errno on failure), or `undefined` for a step that did not run. */
+  readonly results: readonly (number | undefined)[];
+  /** The step without `ignore` whose failure ended the program, if one did. */
+  readonly failure: OpFailure | null;
+  /** The signal that ended the child (SIGSYS from a seccomp filter), or `undefined` when it exited. */
+  readonly signal: number | undefined;
+  /** Whether the child outlived the timeout and was killed. */
+  readonly timedOut: boolean;
+  /**
+   * The bytes a step's buffer argument (`zeros` or `bytes`) holds after the
+   * run: what the kernel wrote there.
+   *
+   * @param step The index of the step.
+   * @param arg The index of the argument.
+   * @param length How many bytes.
+   * @returns A copy of them.
+   */
+  buffer(step: number, arg: number, length: number): Uint8Array;
+}
+
+/** Options of {@linkcode probe}. */
+export interface ProbeOptions {
+  /**
+   * Milliseconds after which the child is killed (a step that blocks, such as
+   * a path on a hung FUSE mount).
+   *
+   * @default {10000}
+   */
+  readonly timeout?: number;
+}
+
+/**
+ * Runs `ops` in a child that does not share this process's memory (a fork,
+ * without execve) and reads back each step's raw result: the program lives
+ * in a MAP_SHARED slab, so the child writes results and buffers where the
+ * parent reads them, while whatever else it changes (memory, descriptors, its
+ * own credentials and namespaces) stays in its private copy and ends with it.
+ * The child starts with every signal blocked and ends after the last step;
+ * a step without `ignore` that fails ends it early (`failure`), and a seccomp
+ * filter may kill it (`signal`, and the step that killed it has no result).
+ *
+ * The parent does not block: it waits for the child's end on a pool thread.
+ *
+ * @example The result of a failing call
+ * ```ts
+ * import { probe } from "./program.ts";
+ *
+ * const out = await probe([{ call: "chdir", args: [{ str: "/nonexistent" }], ignore: true }]);
+ * if (out.results[0] !== -2) throw new Error("ENOENT expected");
+ * ```
+ *
+ * @param ops The steps.
+ * @param options The timeout.
+ * @returns What each step returned, and how the child ended.
+ * @throws {SyscallError} When the child cannot be started.
+ */
+export async function probe(ops: readonly Op[], options: ProbeOptions = {}): Promise<ProbeOutcome> {
+  const r = routine();
+  let size = HEADER + ops.length * STEP + 2 * STACK + 128;
+  for (const op of ops) for (const arg of op.args) size += bound(arg);
+  const slab = new Slab(Math.ceil(size / SLAB) * SLAB, true);
+  try {
+    write(slab, ops, r, -1);
+    const h = HEADER_FIELDS;
+    for (let i = 0; i < ops.length; i++) slab.put(HEADER + i * STEP + STEP_FIELDS.result, NOT_RUN);
+    slab.put(h.flags, SIGCHLD);
+    slab.put(h.stack, slab.address + slab.size - 64);
+    slab.put(h.ptid, 0);
+    slab.put(h.steps, slab.address + HEADER);
+    slab.put(h.count, ops.length);
+    slab.put(h.errfd, -1);
+    slab.put(h.allmask, -1);
+    for (let offset = h.oldmask; offset <= h.forkpid; offset += 8) slab.put(offset, 0);
+    // No failure yet: a step index no program has.
+    slab.put(h.errstep, -1);
+    const pid = r.spawn(slab.pointer);
+    if (pid < 0) unwrap(-1, "clone", { operation: "start a child to probe system calls" });
+    const info = new Uint8Array(128);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      libc().kill(pid, SIGKILL);
+    }, options.timeout ?? 10000);
+    // WNOWAIT: the pid stays this child's until the reap below, so the timer
+    // can never reach another process.
+    let w: number;
+    do w = await r.waitid(pid, info, WEXITED | WNOWAIT); while (w === -EINTR);
+    clearTimeout(timer);
+    while (libc().waitid(P_PID, pid, info, WEXITED) < 0 && errno() === EINTR);
+    const view = new DataView(info.buffer);
+    const code = view.getInt32(8, true), status = view.getInt32(24, true);
+    const results = ops.map((_, i) => {
+      const value = slab.get(HEADER + i * STEP + STEP_FIELDS.result);
+      return value === NOT_RUN ? undefined : value;
+    });
+    const step = slab.get(h.errstep);
+    const failure = step >= 0 && code === CLD_EXITED ? { step, errno: slab.get(h.errno) } : null;
+    const copies = new Map<string, Uint8Array>();
+    for (let i = 0; i < ops.length; i++) {
+      ops[i]!.args.forEach((arg, a) => {
+        if (typeof arg !== "object" || !("zeros" in arg || "bytes" in arg)) return;
+        const at = slab.get(HEADER + i * STEP + STEP_FIELDS.args + a * 8) - slab.address;
+        const length = "zeros" in arg ? arg.zeros : arg.bytes.length;
+        copies.set(`${i}:${a}`, slab.bytes.slice(at, at + length));
+      });
+    }
+    return {
+      results,
+      failure,
+      signal: code === CLD_EXITED ? undefined : status,
+      timedOut,
+      buffer(step, arg, length) {
+        const bytes = copies.get(`${step}:${arg}`);
+        if (!bytes) throw new RangeError(`Cannot read argument ${arg} of step ${step}: it is no buffer`);
+        return bytes.slice(0, length);
+      },
+    };
+  } finally {
+    libc().munmap(slab.pointer, BigInt(slab.size));
+  }
 }
