@@ -101,4 +101,9 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "list namespaces (util-linux syntax and output)",
     load: async () => (await import("./lsns.ts")).lsnsCommand,
   },
+  audit: {
+    synopsis: "[options] [<pid>]",
+    summary: "what isolation a process has, and which breakout paths are open",
+    load: async () => (await import("./audit.ts")).auditCommand,
+  },
 };

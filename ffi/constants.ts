@@ -635,3 +635,46 @@ export const TIOCLINUX = 0x541c;
 export const TIOCGPGRP = 0x540f;
 /** Set the terminal's foreground process group. */
 export const TIOCSPGRP = 0x5410;
+// What `audit()` (lib/audit.ts) passes to the calls it probes and reads with.
+/** No such device or address. */
+export const ENXIO = 6;
+/** Connection refused. */
+export const ECONNREFUSED = 111;
+/** Stale file handle. */
+export const ESTALE = 116;
+/** prctl(2): whether the process may dump core and be ptrace'd by its owner. */
+export const PR_SET_DUMPABLE = 4;
+/** prlimit64(2): the largest core file. */
+export const RLIMIT_CORE = 4;
+/** ptrace(2): read a word of the tracee's memory. */
+export const PTRACE_PEEKDATA = 2;
+/** ptrace(2): end tracing. */
+export const PTRACE_DETACH = 17;
+/** ptrace(2): trace without stopping the tracee (Linux 3.4). */
+export const PTRACE_SEIZE = 0x4206;
+/** ptrace(2): stop a seized tracee. */
+export const PTRACE_INTERRUPT = 0x4207;
+/** ptrace(2): a classic BPF seccomp filter of the tracee, 0 the newest (Linux 4.4). */
+export const PTRACE_SECCOMP_GET_FILTER = 0x420c;
+/** ptrace(2): the flags a seccomp filter of the tracee was loaded with (Linux 4.16). */
+export const PTRACE_SECCOMP_GET_METADATA = 0x420d;
+/** waitid(2): report stopped children, ptrace stops included. */
+export const WSTOPPED = 2;
+/** waitid(2): children of any kind, clone children and tracees included. */
+export const __WALL = 0x40000000;
+/** faccessat(2): test for write permission. */
+export const W_OK = 2;
+/** faccessat2(2): check with the effective ids, as open(2) does. */
+export const AT_EACCESS = 0x200;
+/** socket(2): local (UNIX domain) sockets. */
+export const AF_UNIX = 1;
+/** socket(2): the socket is nonblocking (a full backlog fails instead of waiting). */
+export const SOCK_NONBLOCK = 0o4000;
+/** umount2(2): mark an unused mount expired (two calls unmount it). */
+export const MNT_EXPIRE = 4;
+/** clock_gettime(2) and friends: the settable system-wide clock. */
+export const CLOCK_REALTIME = 0;
+/** adjtimex(2): set the tick length. */
+export const ADJ_TICK = 0x4000;
+/** msgrcv(2): return at once when no message waits. */
+export const IPC_NOWAIT = 0o4000;

@@ -65,11 +65,8 @@ export type Arg =
 
 /** One system call of a program. */
 export interface Op {
-  /**
-   * The system call: a name the engine knows, or a number of this machine's
-   * ABI for a call only a probe makes (see {@linkcode probe}).
-   */
-  readonly call: SyscallName | number;
+  /** The system call. */
+  readonly call: SyscallName;
   /** Its arguments, at most six. */
   readonly args: readonly Arg[];
   /** A failure does not stop the program. */
@@ -92,6 +89,12 @@ export interface Op {
   /** Runs only when the step before failed with ENOEXEC; skipped otherwise. */
   readonly ifNoexec?: boolean;
 }
+
+/**
+ * A step of a {@linkcode probe}: an {@linkcode Op}, whose call may also be a
+ * number of this machine's ABI, for a call the engine itself never makes.
+ */
+export type ProbeOp = Omit<Op, "call"> & { readonly call: SyscallName | number };
 
 /** Where a program stopped: the index of the failing step and its errno. */
 export interface OpFailure {
@@ -257,7 +260,7 @@ function bound(arg: Arg): number {
 }
 
 /** Writes a program into a slab. */
-function write(slab: Slab, ops: readonly Op[], r: Routine, errfd: number): void {
+function write(slab: Slab, ops: readonly ProbeOp[], r: Routine, errfd: number): void {
   const { bytes } = slab;
   let data = HEADER + ops.length * STEP;
   const align = () => (data = (data + 7) & ~7);
@@ -617,7 +620,7 @@ export interface ProbeOptions {
  * @returns What each step returned, and how the child ended.
  * @throws {SyscallError} When the child cannot be started.
  */
-export async function probe(ops: readonly Op[], options: ProbeOptions = {}): Promise<ProbeOutcome> {
+export async function probe(ops: readonly ProbeOp[], options: ProbeOptions = {}): Promise<ProbeOutcome> {
   const r = routine();
   let size = HEADER + ops.length * STEP + 2 * STACK + 128;
   for (const op of ops) for (const arg of op.args) size += bound(arg);
