@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { CLI, hasProgram, IS_ROOT, nsh, REPO, run, runUnprivileged } from "./_env.ts";
 import { auditHelp } from "../cli/audit.ts";
-import { type Audit, audit, isolate, SyscallError, unshare } from "../mod.ts";
+import { type Audit, audit, isolate, rootBind, SyscallError, unshare } from "../mod.ts";
 
 const root = { ignore: !IS_ROOT };
 const python = { ignore: !IS_ROOT || !hasProgram("python3") };
@@ -154,8 +154,15 @@ Deno.test({
     assertEquals([report.filesystem.hostRoot, report.filesystem.hostProc], [true, true]);
     const open = verdicts(report);
     assertEquals(
-      [open["proc-join"], open["cap-sys-admin"], open["proc-sys"], open["ptrace"], open["seed-netns"]],
-      [true, true, true, true, true],
+      [
+        open["proc-join"],
+        open["cap-sys-admin"],
+        open["release-agent"],
+        open["proc-sys"],
+        open.ptrace,
+        open["seed-netns"],
+      ],
+      [true, true, true, true, true, true],
     );
     assertEquals(statuses(report).mount, "allowed");
     assertEquals(statuses(report).sethostname, "allowed");
@@ -579,4 +586,29 @@ Deno.test("nsh audit --help matches its snapshot; --version prints the version",
   assertEquals([help.code, help.stdout, help.stderr], [0, auditHelp(), ""]);
   const version = await nsh(["audit", "-V"]);
   assertMatch(version.stdout, /^nsh audit \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test({
+  name:
+    "audit() finds a container runtime socket in the box: open when it may connect, closed when the socket refuses it",
+  ...root,
+  async fn() {
+    const path = `${dir}/docker.sock`;
+    const listener = Deno.listen({ transport: "unix", path });
+    try {
+      const box = isolate().with(rootBind(path, "/run/docker.sock"));
+      Deno.chmodSync(path, 0o666);
+      const open = await auditBox(box, ["sleep", "60"]);
+      assertEquals(open.filesystem.sockets, [{ path: "/run/docker.sock", connects: true, errno: null }]);
+      const verdict = open.breakouts.find((b) => b.id === "runtime-socket")!;
+      assertEquals([verdict.open, verdict.why], [true, "/run/docker.sock accepts its connections"]);
+      // Root in the box is nobody outside: a socket only root may write is closed to it.
+      Deno.chmodSync(path, 0o600);
+      const closed = await auditBox(box, ["sleep", "60"]);
+      assertEquals(closed.filesystem.sockets, [{ path: "/run/docker.sock", connects: false, errno: "EACCES" }]);
+      assertEquals(verdicts(closed)["runtime-socket"], false);
+    } finally {
+      listener.close();
+    }
+  },
 });
