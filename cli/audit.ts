@@ -38,7 +38,7 @@ a box (nsh unshare ... nsh audit) to see the box from inside.
 The system calls are probed in a child of nsh that takes the process's
 namespaces, credentials, capabilities and seccomp filters, with arguments
 that make each call fail harmlessly after the kernel's checks. Copying a
-seccomp filter needs root, and stops the process for about a millisecond.
+seccomp filter needs root, and stops the process while it is copied.
 
 Options:
 ${formatOptions(AUDIT_OPTIONS)}
