@@ -13,7 +13,18 @@ import { errno, libc, unwrap } from "./libc.ts";
 import { type Routine, routine } from "./routine.ts";
 import type { SyscallName } from "./sysno.ts";
 import { encodeTextInto } from "./bytes.ts";
-import { CLONE_VFORK, CLONE_VM, O_CLOEXEC } from "./constants.ts";
+import {
+  CLD_EXITED,
+  CLONE_VFORK,
+  CLONE_VM,
+  EINTR,
+  O_CLOEXEC,
+  P_PID,
+  SIGCHLD,
+  SIGKILL,
+  WEXITED,
+  WNOWAIT,
+} from "./constants.ts";
 
 /** An argument of a step. */
 export type Arg =
@@ -558,9 +569,6 @@ export function pooledSlabs(): number {
 
 /** A step's result slot before the step ran: never a real result (those are ≥ 0 or -4095..-1). */
 const NOT_RUN = -4096;
-const SIGCHLD = 17, SIGKILL = 9;
-const P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000, EINTR = 4;
-const CLD_EXITED = 1;
 
 /** What the child of {@linkcode probe} did. */
 export interface ProbeOutcome {

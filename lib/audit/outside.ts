@@ -16,6 +16,7 @@ import {
   O_RDONLY,
   S_IFMT,
   S_IFREG,
+  S_IFSOCK,
 } from "../../ffi/constants.ts";
 import type { NamespaceType } from "../namespaces.ts";
 import { type MountEntry, mountOf, openRoot, readInRoot, readMounts, readProcFile, typeInRoot } from "./procfs.ts";
@@ -47,8 +48,6 @@ const BREAKOUT_FILES = [
   "/sys/kernel/uevent_helper",
   "/sys/power/state",
 ];
-
-const S_IFSOCK = 0o140000;
 
 /** The inode of the user namespace that owns a process's namespace of a type. */
 export function ownerInode(pid: number, type: NamespaceType): number | null {

@@ -12,6 +12,7 @@ import { routine } from "../../ffi/routine.ts";
 import { nativeAbi, syscallTable } from "../../ffi/syscall_table.ts";
 import { SyscallError } from "../../ffi/error.ts";
 import {
+  AT_EMPTY_PATH,
   CAPABILITY_NAMES,
   EACCES,
   ENOENT,
@@ -23,6 +24,7 @@ import {
   O_PATH,
   O_RDONLY,
   RESOLVE_IN_ROOT,
+  S_IFMT,
 } from "../../ffi/constants.ts";
 import { osErrno } from "../../ffi/error.ts";
 import { ids } from "../system.ts";
@@ -287,8 +289,8 @@ export function typeInRoot(rootFd: number, path: string): number {
   const fd = openInRoot(rootFd, path, O_PATH);
   if (fd < 0) return fd;
   try {
-    const info = statAt(fd, "", 0x1000);
-    return typeof info === "number" ? info : info.mode & 0o170000;
+    const info = statAt(fd, "", AT_EMPTY_PATH);
+    return typeof info === "number" ? info : info.mode & S_IFMT;
   } finally {
     libc().close(fd);
   }
