@@ -106,6 +106,10 @@ export async function audit(pid?: number, options: AuditOptions = {}): Promise<A
   const self = target === Deno.pid;
   const started = startTime(target);
   const status = readStatus(target);
+  if (status.get("State")?.startsWith("Z")) {
+    // A zombie keeps its pid, ids and user namespace, but no other namespace, root or memory.
+    throw processError(target, ENOENT, "readlink", `/proc/${target}/ns/net`);
+  }
   const links = new Map<NamespaceType, string | null>();
   for (const { type } of NAMESPACES) {
     const link = namespaceLink(target, type);

@@ -542,6 +542,23 @@ Deno.test({
   },
 });
 
+Deno.test("audit() of a zombie says it has ended", async () => {
+  // sleep does not reap: the true that sh left behind stays a zombie while sleep runs.
+  const parent = new Deno.Command("sh", { args: ["-c", "/bin/true & exec sleep 60"], stdout: "null" }).spawn();
+  try {
+    const zombie = await childNamed(parent.pid, "true");
+    for (let i = 0; i < 200 && !/^State:\s*Z/m.test(Deno.readTextFileSync(`/proc/${zombie}/status`)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const error = await assertRejects(() => audit(zombie), SyscallError);
+    assertEquals(error.code, "ENOENT");
+    assertMatch(error.message, /; process \d+ has ended: it is a zombie its parent has not reaped$/);
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.status;
+  }
+});
+
 Deno.test({
   name: "audit() as nobody of root's process: the process is not its to inspect, one line with a hint",
   ...root,

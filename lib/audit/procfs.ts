@@ -84,12 +84,23 @@ export function processError(pid: number, code: number, syscall: string, path: s
     hint = ids().euid === 0
       ? `process ${pid} may not be inspected, even by root: a security module or a kernel rule protects it`
       : `process ${pid} is not yours to inspect (another user's, or protected): run nsh audit as root`;
+  } else if (code === ENOENT && /^State:\s*Z/m.test(readOr(`/proc/${pid}/status`))) {
+    // A zombie keeps its pid and status, but no namespaces, root or memory.
+    hint = `process ${pid} has ended: it is a zombie its parent has not reaped`;
   }
   return new SyscallError(syscall, gone ? ESRCH : code, {
     operation: `audit process ${pid}`,
     path,
     hint,
   });
+}
+
+function readOr(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
 }
 
 function exists(path: string): boolean {
