@@ -22,7 +22,9 @@
 import type { Arg } from "../../ffi/program.ts";
 import {
   ADJ_TICK,
+  AT_FDCWD,
   CLOCK_REALTIME,
+  CLONE_NEWUSER,
   EACCES,
   EBADF,
   EFAULT,
@@ -139,7 +141,7 @@ export const SYSCALL_PROBES: readonly SyscallProbe[] = [
   },
   {
     name: "open_tree",
-    args: () => [-100, bad, OPEN_TREE_CLONE],
+    args: () => [AT_FDCWD, bad, OPEN_TREE_CLONE],
     pass: [EFAULT],
     capability: "CAP_SYS_ADMIN",
     how: "open_tree(AT_FDCWD, <bad address>, OPEN_TREE_CLONE): may_mount() for a clone, then EFAULT",
@@ -160,7 +162,7 @@ export const SYSCALL_PROBES: readonly SyscallProbe[] = [
   },
   {
     name: "fspick",
-    args: () => [-100, 0, 0xffff],
+    args: () => [AT_FDCWD, 0, 0xffff],
     pass: [EINVAL],
     capability: "CAP_SYS_ADMIN",
     how: "fspick(AT_FDCWD, NULL, <unknown flags>): may_mount() first, then EINVAL",
@@ -368,13 +370,13 @@ export const SYSCALL_PROBES: readonly SyscallProbe[] = [
   },
   {
     name: "name_to_handle_at",
-    args: () => [-100, 0, 0, 0, -1],
+    args: () => [AT_FDCWD, 0, 0, 0, -1],
     pass: [EINVAL],
     how: "name_to_handle_at with unknown flags: EINVAL; tests the filter only",
   },
   {
     name: "open_by_handle_at",
-    args: () => [-100, { bytes: fileHandle() }, 0],
+    args: () => [AT_FDCWD, { bytes: fileHandle() }, 0],
     pass: [ESTALE, EINVAL],
     capability: "CAP_DAC_READ_SEARCH",
     how: "open_by_handle_at(AT_FDCWD, <a handle of unknown type>, O_RDONLY): CAP_DAC_READ_SEARCH, then ESTALE",
@@ -494,7 +496,7 @@ export const SYSCALL_PROBES: readonly SyscallProbe[] = [
   },
   {
     name: "unshare",
-    args: () => [0x10000000],
+    args: () => [CLONE_NEWUSER],
     pass: [0],
     how:
       "unshare(CLONE_NEWUSER): a user namespace for the probing child only (made last, as it changes the child's capabilities)",
