@@ -191,7 +191,9 @@ function empty(): Promise<GroupRun> {
 
 export function describeProbing(self: boolean, seccomp: AuditSeccomp, joined: readonly NamespaceType[]): string {
   if (self) return "in a child of nsh, which inherits its namespaces, credentials, capabilities, filters and Landlock";
-  const ns = joined.length ? `its ${joined.join(", ")} namespaces` : "nsh's namespaces (it shares them)";
+  const ns = joined.length
+    ? `its ${joined.join(", ")} namespace${joined.length > 1 ? "s" : ""}`
+    : "nsh's namespaces (it shares them)";
   const filter = seccomp.probedWith === "copied"
     ? `its ${seccomp.instructions.length} seccomp filter${seccomp.instructions.length > 1 ? "s" : ""} (copied)`
     : seccomp.probedWith === "none"
