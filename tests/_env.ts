@@ -177,8 +177,8 @@ function removeStale(): void {
       try {
         Deno.removeSync(`/tmp/${entry.name}`, { recursive: true });
       } catch (error) {
-        // Another test run removed it first.
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        // Another test run removed it first, or another user's run left it.
+        if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied)) throw error;
       }
     }
   }
