@@ -40,6 +40,8 @@ export const EBUSY = 16;
 export const EEXIST = 17;
 /** Invalid cross-device link. */
 export const EXDEV = 18;
+/** No such device (a cgroup that was removed). */
+export const ENODEV = 19;
 /** Not a directory. */
 export const ENOTDIR = 20;
 /** Is a directory. */
@@ -144,6 +146,18 @@ export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 /** The sticky bit. */
 export const S_ISVTX = 0o1000;
+
+// flock(2)
+/** An exclusive lock. */
+export const LOCK_EX = 2;
+/** Do not wait for the lock. */
+export const LOCK_NB = 4;
+
+// statfs(2) f_type of the cgroup filesystems (linux/magic.h)
+/** A cgroup v1 hierarchy. */
+export const CGROUP_SUPER_MAGIC = 0x27e0eb;
+/** The cgroup v2 hierarchy. */
+export const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 // mount(2), umount2(2) and the new mount API
 /** `MS_*` flags of mount(2). */
