@@ -147,18 +147,6 @@ export const S_IFLNK = 0o120000;
 /** The sticky bit. */
 export const S_ISVTX = 0o1000;
 
-// flock(2)
-/** An exclusive lock. */
-export const LOCK_EX = 2;
-/** Do not wait for the lock. */
-export const LOCK_NB = 4;
-
-// statfs(2) f_type of the cgroup filesystems (linux/magic.h)
-/** A cgroup v1 hierarchy. */
-export const CGROUP_SUPER_MAGIC = 0x27e0eb;
-/** The cgroup v2 hierarchy. */
-export const CGROUP2_SUPER_MAGIC = 0x63677270;
-
 // mount(2), umount2(2) and the new mount API
 /** `MS_*` flags of mount(2). */
 export const MS = {
@@ -485,10 +473,16 @@ export const RESOLVE_IN_ROOT = 0x10;
 export const LOCK_EX = 2;
 /** Unlock. */
 export const LOCK_UN = 8;
+/** Do not wait for the lock. */
+export const LOCK_NB = 4;
 
 // statfs(2) f_type
 /** The namespace file system, whose files are namespaces (`/proc/PID/ns/*`, and what is bound from them). */
 export const NSFS_MAGIC = 0x6e736673;
+/** A cgroup v1 hierarchy. */
+export const CGROUP_SUPER_MAGIC = 0x27e0eb;
+/** The cgroup v2 hierarchy. */
+export const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 // ioctl_ns(2): _IO(0xb7, n)
 /** The owning user namespace, as a new descriptor. */

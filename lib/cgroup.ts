@@ -16,12 +16,13 @@
  * @module
  */
 
-import { AT_SYMLINK_NOFOLLOW, cstring, errno, libc, statAt } from "../ffi/libc.ts";
+import { cstring, errno, libc, statAt } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { encodeText } from "../ffi/bytes.ts";
 import {
   AT_EMPTY_PATH,
   AT_REMOVEDIR,
+  AT_SYMLINK_NOFOLLOW,
   CGROUP2_SUPER_MAGIC,
   CGROUP_SUPER_MAGIC,
   EACCES,

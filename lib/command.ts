@@ -9,6 +9,7 @@ import { type Child, type ExitStatus, start, type StdioMode } from "./engine.ts"
 import { type Plan, planHere } from "./plan.ts";
 import type { Step } from "./steps.ts";
 import { requireSignal } from "../ffi/signals.ts";
+import type { Usage } from "./cgroup.ts";
 
 /** What the program reads on standard input: a mode, or bytes or a stream to feed. */
 export type StdinInput = StdioMode | Uint8Array | ReadableStream<Uint8Array>;
@@ -51,6 +52,10 @@ export class CommandError extends Error {
   readonly timedOut: boolean;
   /** Whether the abort signal killed it. */
   readonly aborted: boolean;
+  /** Whether the OOM killer killed it (its box reached its memory limit). */
+  readonly oomKilled: boolean;
+  /** What its box used, when it had one (`limits()`). */
+  readonly usage: Usage | undefined;
 
   /**
    * Creates the error for a command that ended badly.
@@ -64,6 +69,8 @@ export class CommandError extends Error {
       ? "timed out"
       : options.aborted
       ? "was aborted"
+      : status.oomKilled
+      ? "was killed by the OOM killer (its box reached its memory limit)"
       : status.signal
       ? `was killed by ${status.signal}`
       : `exited with code ${status.code}`;
@@ -76,6 +83,8 @@ export class CommandError extends Error {
     this.stderr = options.stderr ?? "";
     this.timedOut = options.timedOut ?? false;
     this.aborted = options.aborted ?? false;
+    this.oomKilled = status.oomKilled ?? false;
+    this.usage = status.usage;
   }
 }
 

@@ -7,6 +7,9 @@
  * below, and the phases of step kinds that compile themselves (lib/steps/)
  * run where {@linkcode PHASES} places them:
  *
+ * 0. the `cgroup` phase (the move into a box's cgroups), before anything
+ *    else; a new cgroup namespace is then made by a call after it, not by
+ *    clone, so that the box's cgroup is its root;
  * 1. stdio, signal disposition, parent-death signal: nothing depends on them;
  * 2. join existing namespaces (nsenter), take the joined user namespace's ids,
  *    change to the root and working directory opened before joining;
@@ -38,6 +41,7 @@ import { signalName } from "../ffi/signals.ts";
 import {
   AT_EMPTY_PATH,
   AT_FDCWD,
+  CLONE_NEWCGROUP,
   CLONE_NEWPID,
   CLONE_NEWTIME,
   CLONE_PARENT,
@@ -233,11 +237,24 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   const out = new Program(context);
   const entered = exec.enter ?? [];
   const mode: LaunchMode = entered.some((e) => typesOf(e).includes("time")) ? "copy" : exec.sync ? "async" : "exec";
+  // Before anything else: no instruction of the child runs outside its cgroups.
+  out.phase(p, "cgroup");
+  // A cgroup namespace takes the cgroup its maker is in as its root: made
+  // after the move, so that the box sees its own cgroup as "/".
+  const placed = out.ops.length > 0;
+  const deferred = placed && p.namespaces.includes("cgroup") ? CLONE_NEWCGROUP : 0;
   connectStdio(out, exec);
   resetSignals(out);
   askForDeathSignal(out, p);
   const joined = join(out, p, exec, context.euid ?? 0);
-  const { forks, forksInside, newFlags } = forkIntoJoined(out, p, entered, mode);
+  const { forks, forksInside, newFlags } = forkIntoJoined(out, p, entered, mode, deferred);
+  if (deferred) {
+    out.add({ call: "unshare", args: [CLONE_NEWCGROUP] }, {
+      syscall: "unshare",
+      operation: "create a cgroup namespace",
+      role: "cgroup-namespace",
+    });
+  }
   timeNamespace(out, p);
   waitForParent(out, exec);
   idMaps(out, p);
@@ -398,8 +415,9 @@ function forkIntoJoined(
   p: Plan,
   entered: readonly Joined[],
   mode: LaunchMode,
+  deferred: number,
 ): { forks: boolean; forksInside: boolean; newFlags: number } {
-  const newFlags = cloneFlags(p.namespaces) & ~CLONE_NEWTIME;
+  const newFlags = cloneFlags(p.namespaces) & ~CLONE_NEWTIME & ~deferred;
   const joinsPid = entered.some((e) => typesOf(e).includes("pid"));
   const forks = joinsPid || (entered.length > 0 && newFlags !== 0);
   const cloneStep = (extra: number, operation: string) => {

@@ -65,6 +65,8 @@ import { programCandidates } from "./path.ts";
 import { type Plan, planHere } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
 import { kindOf } from "./steps/_registry.ts";
+import type { Held, HeldReport } from "./steps/_kind.ts";
+import type { Usage } from "./cgroup.ts";
 import { capLastCap, capPermitted, ids, kernelVersion } from "./system.ts";
 import { nonblocking, READABLE, type Wait, waitFor } from "./reactor.ts";
 
@@ -122,6 +124,10 @@ export interface ExitStatus {
   readonly signal: string | null;
   /** Whether the code is 0. */
   readonly success: boolean;
+  /** What the program's box used, when it had one (`limits()`): read once it had ended. */
+  readonly usage?: Usage;
+  /** The OOM killer killed the program (its box reached its memory limit). */
+  readonly oomKilled?: boolean;
 }
 
 /** Signals whose default action ends a process (all but CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH; KILL is never shielded). */
@@ -160,6 +166,10 @@ export class Child {
   #waiting: Wait | undefined;
   /** Made when pipes need it: most children have none. */
   #abandoned: AbortController | undefined;
+  /** What its steps hold for it (a box's cgroup), ended once it is reaped. */
+  readonly #held: readonly Held[];
+  /** Whether this process sent it SIGKILL. */
+  #killed = false;
 
   /**
    * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
@@ -168,6 +178,8 @@ export class Child {
    * @param plan Its plan.
    * @param fds The parent ends of its piped stdin, stdout and stderr.
    * @param io The pipe streams module, when something is piped.
+   * @param ref Whether waiting for it keeps this process alive.
+   * @param held What its steps hold for it, to end once it is reaped.
    */
   constructor(
     pid: number,
@@ -175,12 +187,14 @@ export class Child {
     fds: readonly (number | undefined)[] = [],
     io?: typeof import("./fdstream.ts"),
     ref = true,
+    held: readonly Held[] = [],
   ) {
     this.pid = pid;
     this.plan = plan;
     this.#fds = fds;
     this.#io = io;
     this.#ref = ref;
+    this.#held = held;
     running.add(this);
     this.status = this.#wait();
   }
@@ -280,6 +294,9 @@ export class Child {
    * a signal that would end an ordinary process is sent as SIGKILL then, so
    * that `kill()` ends it as it ends any program.
    *
+   * SIGKILL kills the whole box at once when the child's steps hold one
+   * (`limits()`: every process of its cgroup, also those it forks meanwhile).
+   *
    * @param signal A signal name or number.
    * @throws {TypeError} For an unknown signal.
    */
@@ -287,6 +304,10 @@ export class Child {
     let signo = requireSignal(signal);
     if (this.#ended) return;
     if (this.shielded(signo)) signo = SIGKILL;
+    if (signo === SIGKILL) {
+      this.#killed = true;
+      for (const held of this.#held) held.kill?.();
+    }
     const c = libc();
     if (c.kill(this.pid, signo) < 0) {
       const e = errno();
@@ -325,6 +346,28 @@ export class Child {
     }
   }
 
+  /**
+   * Steps by which another child joins what this child's steps hold instead
+   * of making its own: the programs of a context join its holder's box.
+   *
+   * @returns The steps (none when nothing is held).
+   */
+  joinSteps(): Step[] {
+    return this.#held.flatMap((held) => (held.joinSteps ?? []) as Step[]);
+  }
+
+  /**
+   * Changes what the child's steps hold for a later step of the same kind,
+   * while it runs: new limits for a context's box.
+   *
+   * @param step The step.
+   * @returns Whether something held took it.
+   * @throws {Error} When it cannot be changed so.
+   */
+  changeHeld(step: Step): boolean {
+    return this.#held.some((held) => held.change?.(step) ?? false);
+  }
+
   async #wait(): Promise<ExitStatus> {
     const info = new Uint8Array(new ArrayBuffer(128));
     try {
@@ -335,8 +378,20 @@ export class Child {
     const view = new DataView(info.buffer);
     const how = view.getInt32(8, true);
     const value = view.getInt32(24, true);
-    if (how === CLD_EXITED) return { code: value, signal: null, success: value === 0 };
-    return { code: 128 + value, signal: signalName(value), success: false };
+    const status: ExitStatus = how === CLD_EXITED
+      ? { code: value, signal: null, success: value === 0 }
+      : { code: 128 + value, signal: signalName(value), success: false };
+    if (!this.#held.length) return status;
+    let report: HeldReport = {};
+    for (const held of this.#held) {
+      try {
+        report = { ...report, ...await held.end({ signal: status.signal, killedByNsh: this.#killed }) };
+      } catch {
+        // What could not be ended (a cgroup still busy) is left for the next
+        // nsh to remove: the child's status stands.
+      }
+    }
+    return { ...status, ...report };
   }
 
   /**
@@ -969,9 +1024,26 @@ export function socketIn(
   }
 }
 
+/**
+ * The plan with the resources its steps hold for the child made (a box's
+ * cgroup), each step that holds one replaced by what the child does to use it.
+ */
+function holding(p: Plan, held: Held[]): Plan {
+  if (!p.actions.some((s) => kindOf(s).hold)) return p;
+  const view = { sameMounts: !p.enter.some((e) => e.type === "mnt"), steps: p.actions };
+  const actions = p.actions.map((step) => {
+    const kind = kindOf(step);
+    if (!kind.hold) return step;
+    const resource = kind.hold(step, view);
+    held.push(resource);
+    return resource.step as Step;
+  });
+  return { ...p, actions };
+}
+
 async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold" | "exit"): Promise<Child> {
   const c = libc();
-  const p = prepared(plan);
+  let p = prepared(plan);
   const name = options.argv[0]!;
   // execve takes C strings: a NUL would cut an argument short, silently.
   const nul = options.argv.findIndex((arg) => arg.includes("\0"));
@@ -1003,6 +1075,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
   // Descriptors only the child needs: closed once it has its copies.
   const forChild: number[] = [];
   let syncWrite: number | undefined;
+  const held: Held[] = [];
   try {
     (["stdin", "stdout", "stderr"] as const).forEach((stream, i) => {
       const mode = options[stream] ?? "inherit";
@@ -1032,6 +1105,8 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     const wdFd = p.enterWd === undefined
       ? undefined
       : openFor(p.enterWd, O_RDONLY | O_DIRECTORY, `open the working directory "${p.enterWd}"`, forChild);
+    // Last before the start: what a failure here leaves, the catch undoes.
+    p = holding(p, held);
     let sync: { read: number; write: number } | undefined;
     if (needsParent(p)) {
       const [r, w] = pipe();
@@ -1119,11 +1194,13 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     const piped = parentEnds.some((fd) => fd !== undefined);
     for (const fd of parentEnds) if (fd !== undefined) nonblocking(fd);
     // A holder dies with this process: it need not keep it alive.
-    return new Child(programPid, p, parentEnds, piped ? await import("./fdstream.ts") : undefined, end !== "hold");
+    const io = piped ? await import("./fdstream.ts") : undefined;
+    return new Child(programPid, p, parentEnds, io, end !== "hold", held);
   } catch (error) {
     for (const fd of forChild) c.close(fd);
     for (const fd of parentEnds) if (fd !== undefined) c.close(fd);
     if (syncWrite !== undefined) c.close(syncWrite);
+    for (const resource of held) await resource.abandon().catch(() => {});
     throw error;
   }
 }

@@ -13,7 +13,19 @@ import type { Step } from "./steps.ts";
 import { KINDS } from "./steps/_registry.ts";
 import { mountHint } from "./steps/mounts.ts";
 import { NEEDS_ROOT } from "./steps/_hints.ts";
-import { EACCES, EBADF, EINVAL, ENOENT, ENOEXEC, ENOMEM, ENOSPC, EPERM, ERANGE, EUSERS } from "../ffi/constants.ts";
+import {
+  EACCES,
+  EAGAIN,
+  EBADF,
+  EINVAL,
+  ENOENT,
+  ENOEXEC,
+  ENOMEM,
+  ENOSPC,
+  EPERM,
+  ERANGE,
+  EUSERS,
+} from "../ffi/constants.ts";
 
 /** Why the kernel refuses user namespaces to this user, if a setting says so. */
 export function userNamespaceRestriction(): string | undefined {
@@ -126,6 +138,7 @@ export function opHint(info: OpInfo, errno: number, rootless: boolean): string |
       return undefined;
     case "fork":
       if (errno === ENOMEM) return "the PID namespace it joins has no process 1 any more (its init ended)";
+      if (errno === EAGAIN) return "a process limit is reached: the box's (pids.max), or the user's (ulimit -u)";
       return undefined;
     case "propagation":
       return mountHint(info, errno, rootless);

@@ -95,6 +95,8 @@ export {
   type NoNewPrivsStep,
 } from "./steps/caps.ts";
 
+export { enterCgroup, type EnterCgroupStep, limits, type LimitsOptions, type LimitsStep } from "./steps/limits.ts";
+
 /**
  * One setup step, of any kind: a value that a function of this module made.
  * Its `kind` names it; the other fields are the function's arguments.

@@ -11,11 +11,14 @@
 
 import type { Op } from "../../ffi/program.ts";
 import type { NamespaceType } from "../namespaces.ts";
+import type { Usage } from "../cgroup.ts";
 
 /**
  * Where a step's system calls go in the child's program, in this order
  * (lib/compile.ts lists all phases, with those of the engine's own between):
  *
+ * - `cgroup`: first of all, before anything else the child does (the move
+ *   into a box's cgroups: no instruction of the program runs outside them);
  * - `uts`: hostname and domain name, after the id maps and the propagation;
  * - `mount`: mounts in the current tree, in the order given;
  * - `newroot`: a root assembled from nothing, then pivot_root;
@@ -29,10 +32,11 @@ import type { NamespaceType } from "../namespaces.ts";
  * clock offsets and the mount propagation, which shape how the child is
  * launched and what the parent does for it.
  */
-export type Phase = "core" | "uts" | "mount" | "newroot" | "proc" | "caps" | "harden" | "seccomp";
+export type Phase = "core" | "cgroup" | "uts" | "mount" | "newroot" | "proc" | "caps" | "harden" | "seccomp";
 
 /** The phases of step kinds that compile themselves, in the order their calls run. */
 export const PHASES: readonly Exclude<Phase, "core">[] = [
+  "cgroup",
   "uts",
   "mount",
   "newroot",
@@ -121,6 +125,58 @@ export interface PrepareView {
   readonly sameMounts: boolean;
 }
 
+/** What a held resource adds to the exit status of its child. */
+export interface HeldReport {
+  /** What the child's box used (cgroup limits). */
+  readonly usage?: Usage;
+  /** The OOM killer killed the program (not nsh, nor another process). */
+  readonly oomKilled?: boolean;
+}
+
+/** How the child of a held resource ended, as the resource needs to know it. */
+export interface HeldEnd {
+  /** The signal that ended the program, if one did. */
+  readonly signal: string | null;
+  /** Whether nsh itself sent SIGKILL to it (kill(), a timeout, an abort). */
+  readonly killedByNsh: boolean;
+}
+
+/**
+ * A resource that a step holds for one child, such as the cgroup of a box
+ * with limits: made in the parent right before the child starts (by
+ * {@linkcode StepKind.hold}), and ended once the child has been reaped. The
+ * engine calls it; nothing else knows what it is.
+ */
+export interface Held {
+  /** The step to compile in place of the one given: what the child does to use the resource. */
+  readonly step: { readonly kind: string };
+  /**
+   * Steps by which other children join the resource instead of making their
+   * own: a context's programs join its holder's box.
+   */
+  readonly joinSteps?: readonly { readonly kind: string }[];
+  /**
+   * Kills every process the resource holds at once (the whole box); called
+   * when SIGKILL is sent to the child.
+   */
+  kill?(): void;
+  /**
+   * Changes the resource for a later step of its kind, while it lives (a
+   * context's limits changed).
+   *
+   * @returns `false` when the step is not for this resource.
+   * @throws {Error} When it cannot be changed so.
+   */
+  change?(step: { readonly kind: string }): boolean;
+  /** Undoes it when the child did not start (or failed in its setup and was reaped). */
+  abandon(): Promise<void>;
+  /**
+   * Ends it once the child has been reaped: ends what the child left in it,
+   * and says what the exit status should tell of it.
+   */
+  end(how: HeldEnd): Promise<HeldReport>;
+}
+
 /** The definition of one kind of step. */
 export interface StepKind<S extends { readonly kind: string }> {
   /** The kind, as in the step's `kind` field. */
@@ -158,6 +214,17 @@ export interface StepKind<S extends { readonly kind: string }> {
    * @throws {SyscallError} When the step cannot be carried out (a source that is missing).
    */
   prepare?(step: S, view: PrepareView): S | undefined;
+  /**
+   * Makes what the step holds for one child (a box's cgroup), right before
+   * the child starts, after {@linkcode StepKind.prepare}. The engine ends it
+   * when the child has been reaped, or abandons it when the start fails.
+   *
+   * @param step The step.
+   * @param view What the parent knows; `steps` are the plan's other steps
+   *   that compile themselves (a join of a context's box, to nest in).
+   * @throws {Error} When the resource cannot be made; nothing is left behind.
+   */
+  hold?(step: S, view: PrepareView & { readonly steps: readonly { readonly kind: string }[] }): Held;
   /** Writes its system calls for a phase (kinds of a phase other than `core`). */
   compile?(step: S, out: Emitter, plan: PlanView, phase: Phase): void;
   /** The function of mod.ts that makes the step, and its arguments, as `nsh export` writes it. */

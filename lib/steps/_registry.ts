@@ -16,6 +16,7 @@ import * as caps from "./caps.ts";
 import * as newroot from "./newroot.ts";
 import * as seccomp from "./seccomp.ts";
 import * as landlock from "./landlock.ts";
+import * as limits from "./limits.ts";
 
 /** Every kind's definition. */
 export const DEFINITIONS = [
@@ -29,6 +30,7 @@ export const DEFINITIONS = [
   ...newroot.KINDS,
   ...landlock.KINDS,
   ...seccomp.KINDS,
+  ...limits.KINDS,
 ] as const;
 
 /** The step type a definition is for. */

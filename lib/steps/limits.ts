@@ -1,0 +1,205 @@
+/**
+ * Resource limits of a box: memory, swap, processes, CPU and I/O, set in a
+ * cgroup made for the box (lib/cgroup.ts) and joined by the program before
+ * its first instruction. The cgroup lives as long as the program: nsh kills
+ * whatever is left in it when the program ends, reads what it used, and
+ * removes it.
+ *
+ * @module
+ */
+
+import { encodeText } from "../../ffi/bytes.ts";
+import { EACCES, EBUSY, ENODEV, ENOENT, EPERM } from "../../ffi/constants.ts";
+import { Box, checkLimits, type Limits, parseCpuMax, parseSize } from "../cgroup.ts";
+import type { Held, StepKind } from "./_kind.ts";
+
+/** Limits of a box, as {@linkcode limits} makes them: bytes and microseconds. */
+export interface LimitsStep extends Limits {
+  /** The kind of step. */
+  readonly kind: "limits";
+  /**
+   * A cgroup v2 directory to make the box's cgroup below, instead of nsh's
+   * own cgroup (a subtree delegated to the user, or an empty cgroup).
+   */
+  readonly parent?: string;
+}
+
+/** The limits of {@linkcode limits}, each named after the cgroup v2 file that sets it. */
+export interface LimitsOptions {
+  /** `memory.max`: bytes, a size such as `"64M"` or `"1G"`, or `"max"`. */
+  readonly memoryMax?: number | string;
+  /** `memory.swap.max`: swap the box may use besides, as `memoryMax`. */
+  readonly memorySwapMax?: number | string;
+  /** `pids.max`: processes and threads at once, or `"max"`. */
+  readonly pidsMax?: number | "max";
+  /**
+   * `cpu.max`: `"50%"` of one CPU, `"50000/100000"` (quota and period in
+   * microseconds), `"max"`, or `{ quota, period }`.
+   */
+  readonly cpuMax?: string | { readonly quota: number | "max"; readonly period?: number };
+  /** `cpu.weight`: 1 to 10000, 100 being everyone's default. */
+  readonly cpuWeight?: number;
+  /** `io.weight`: 1 to 10000, 100 being everyone's default (1 to 1000 on cgroup v1). */
+  readonly ioWeight?: number;
+  /**
+   * A cgroup v2 directory to make the box's cgroup below, instead of nsh's
+   * own: a subtree delegated to the user (rootless), or an empty cgroup
+   * (cgroup v2 gives controllers only to the children of a cgroup without
+   * processes).
+   */
+  readonly parent?: string;
+}
+
+const OPTION_NAMES = ["memoryMax", "memorySwapMax", "pidsMax", "cpuMax", "cpuWeight", "ioWeight", "parent"] as const;
+
+/**
+ * Puts the program in a cgroup of its own with these limits, before its
+ * first instruction: everything it starts stays in it. Without limits, the
+ * cgroup only counts what the box uses (the result's `usage`) and lets
+ * nsh kill the whole box at once. When the program ends, whatever it left
+ * running in the box is killed and the cgroup removed.
+ *
+ * Works with cgroup v2 and v1 (memory, pids and cpu are v1 hierarchies on
+ * hybrid systems). As root, the cgroup is made below nsh's own; rootless,
+ * below a cgroup v2 subtree delegated to the user (nsh's own cgroup, when
+ * it is the user's, or `parent`).
+ *
+ * @example A memory hog stopped at 64 MiB
+ * ```ts ignore
+ * import { limits, sandbox } from "./mod.ts";
+ *
+ * const result = await sandbox(limits({ memoryMax: "64M", pidsMax: 100 }))
+ *   .run("sh", "-c", "head -c 200M /dev/zero | tail")
+ *   .noThrow()
+ *   .output();
+ * console.log(result.oomKilled, result.usage?.memoryPeak);
+ * ```
+ *
+ * @param options The limits.
+ * @returns The step.
+ * @throws {RangeError} For a value out of range or malformed.
+ * @throws {TypeError} For an unknown option.
+ */
+export function limits(options: LimitsOptions = {}): LimitsStep {
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new TypeError(`Unknown limit "${key}" of limits(); the limits are ${OPTION_NAMES.join(", ")}`);
+    }
+  }
+  const step: { -readonly [K in keyof LimitsStep]: LimitsStep[K] } = { kind: "limits" };
+  if (options.memoryMax !== undefined) step.memoryMax = parseSize(options.memoryMax, "memory.max");
+  if (options.memorySwapMax !== undefined) step.memorySwapMax = parseSize(options.memorySwapMax, "memory.swap.max");
+  if (options.pidsMax !== undefined) step.pidsMax = options.pidsMax;
+  if (options.cpuMax !== undefined) step.cpuMax = parseCpuMax(options.cpuMax);
+  if (options.cpuWeight !== undefined) step.cpuWeight = options.cpuWeight;
+  if (options.ioWeight !== undefined) step.ioWeight = options.ioWeight;
+  if (options.parent !== undefined) step.parent = options.parent;
+  checkLimits(step);
+  return step;
+}
+
+/** Joins the cgroups of a box that lives: what the programs of a context with limits do. */
+export interface EnterCgroupStep {
+  /** The kind of step. */
+  readonly kind: "enter-cgroup";
+  /** The box, by its id in this process. */
+  readonly box: number;
+  /** Its `cgroup.procs` files, open: filled in right before the child starts. */
+  readonly procs?: readonly { readonly fd: number; readonly path: string }[];
+}
+
+/**
+ * Joins the cgroups of a live box of this process (a context's: its
+ * programs join the box its holder is in, so that its limits cover them).
+ *
+ * @param box The box's id.
+ * @returns The step.
+ */
+export function enterCgroup(box: number): EnterCgroupStep {
+  return { kind: "enter-cgroup", box };
+}
+
+/** The limits of a step, without its kind. */
+function limitsOf(step: LimitsStep): Limits {
+  const { kind: _kind, parent: _parent, ...rest } = step;
+  return rest;
+}
+
+/** The kind of {@linkcode limits} steps. */
+const LIMITS: StepKind<LimitsStep> = {
+  kind: "limits",
+  phase: "cgroup",
+  repeats: "fold",
+  // Later limits win, one by one: --memory-max then --pids-max is both.
+  fold: (steps) => Object.assign({}, ...steps) as LimitsStep,
+  check(step) {
+    checkLimits(step);
+    if (step.parent !== undefined && (typeof step.parent !== "string" || !step.parent.startsWith("/"))) {
+      throw new TypeError(`Cannot use ${Deno.inspect(step.parent)} as the cgroup parent: give an absolute path`);
+    }
+  },
+  hold(step, view): Held {
+    const joined = view.steps.find((s): s is EnterCgroupStep => s.kind === "enter-cgroup");
+    const box = Box.create(limitsOf(step), {
+      ...(step.parent !== undefined ? { parent: step.parent } : {}),
+      ...(joined ? { within: Box.byId(joined.box) } : {}),
+    });
+    const placed: EnterCgroupStep = { kind: "enter-cgroup", box: box.id, procs: box.procs };
+    return {
+      step: placed,
+      joinSteps: [enterCgroup(box.id)],
+      kill: () => box.kill(),
+      change(other) {
+        if (other.kind !== "limits") return false;
+        box.set(limitsOf(other as LimitsStep));
+        return true;
+      },
+      abandon: async () => void await box.end(),
+      async end(how) {
+        const usage = await box.end();
+        const oomKilled = how.signal === "SIGKILL" && !how.killedByNsh && (usage.oomKills ?? 0) > 0;
+        return { usage, ...(oomKilled ? { oomKilled } : {}) };
+      },
+    };
+  },
+  compile() {
+    throw new TypeError("Cannot compile a limits step: the engine makes its cgroups first (StepKind.hold)");
+  },
+  code: (step) => ({ fn: "limits", args: [Object.fromEntries(Object.entries(step).filter(([k]) => k !== "kind"))] }),
+};
+
+const ZERO = encodeText("0");
+
+/** The kind of {@linkcode enterCgroup} steps. */
+const ENTER_CGROUP: StepKind<EnterCgroupStep> = {
+  kind: "enter-cgroup",
+  phase: "cgroup",
+  repeats: "each",
+  prepare: (step) => step.procs ? step : { ...step, procs: Box.byId(step.box).procs },
+  compile(step, out) {
+    // Writing 0 moves the writer: the child, before anything else it does.
+    for (const { fd, path } of step.procs ?? []) {
+      out.add({ call: "write", args: [fd, { bytes: ZERO }, 1] }, {
+        syscall: "write",
+        operation: `join the cgroup "${path.replace(/\/cgroup\.procs$/, "")}"`,
+        path,
+        role: "enter-cgroup",
+      });
+    }
+  },
+  code: (step) => ({ fn: "enterCgroup", args: [step.box] }),
+  hint(_info, errno) {
+    if (errno === EACCES || errno === EPERM) {
+      return "cgroup v2 moves a process only within a subtree its user may write to: start nsh inside the " +
+        "delegated cgroup (or one of its cgroups), not outside it";
+    }
+    if (errno === ENODEV || errno === ENOENT) return "the cgroup was removed meanwhile";
+    if (errno === EBUSY) {
+      return "that cgroup gives controllers to cgroups below it, and cgroup v2 puts processes only in leaves";
+    }
+    return undefined;
+  },
+};
+
+/** The kinds of steps this module defines, for lib/steps/_registry.ts. */
+export const KINDS = [LIMITS, ENTER_CGROUP] as const;
