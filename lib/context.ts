@@ -138,6 +138,8 @@ export class Context {
   #policy: readonly Step[] = [];
   /** Set when this process registered the context's name: closing it unregisters it, unless persisted. */
   #named: { name: string; persist: boolean } | undefined;
+  /** Steps that join what the holder's steps hold (its box's cgroup), or the parent's. */
+  #held: readonly Step[] = [];
 
   private constructor(
     init: {
@@ -244,6 +246,9 @@ export class Context {
         });
         context.#named = { name, persist };
       }
+      // Its programs join the box its holder is in: its own, or its parent's.
+      const held = holder.joinSteps();
+      context.#held = held.length ? held : parent ? parent.#held : [];
       return context;
     } catch (error) {
       holder.kill("SIGKILL");
@@ -428,7 +433,7 @@ export class Context {
     // A holder made inside the parent has all the parent's namespaces; joined
     // namespaces are joined after the parent's (from inside them).
     const inherited = this.#holder === undefined && this.parent ? this.parent.#joinSteps() : [];
-    const list: Step[] = [...inherited];
+    const list: Step[] = [...inherited, ...this.#held];
     for (const [type, fd] of this.#fds) list.push(steps.enter(type, `/proc/self/fd/${fd}`));
     if (this.#keepIds) list.push(steps.preserveCredentials());
     if (this.#rootFd !== undefined) list.push(steps.enterRoot(`/proc/self/fd/${this.#rootFd}`));
@@ -467,12 +472,26 @@ export class Context {
    * (proc, bind, tmpfs), the hostname. Restrictions (capabilities,
    * no_new_privs, seccomp, Landlock) apply to every program run in the
    * context from then on; the context itself keeps what it needs to serve
-   * them.
+   * them. Limits change those of the context's box, which covers its holder
+   * and every program run in it.
    *
    * @param list The steps.
    * @throws {SyscallError} When a step fails; the context stays as it was.
+   * @throws {Error} For limits in a context made without them.
    */
   async apply(...list: Step[]): Promise<void> {
+    // What a step holds (a box's cgroup) is the holder's: changed there.
+    const holding = list.filter((s) => kindOf(s).hold);
+    if (holding.length) planFor(holding); // checks them now
+    for (const step of holding) {
+      if (!this.#holder?.changeHeld(step)) {
+        throw new Error(
+          `Cannot change the ${step.kind} of this context: it was made without them; give them when making it ` +
+            "(unshare --memory-max …, or a limits() step)",
+        );
+      }
+    }
+    list = list.filter((s) => !kindOf(s).hold);
     // Restrictions take effect for the programs that follow: the setup
     // children of later steps (mount-proc) and the holder keep their privileges.
     const policy = list.filter(isPolicy);
