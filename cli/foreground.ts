@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Child, start } from "../lib/engine.ts";
+import { type Child, type ExitStatus, start } from "../lib/engine.ts";
 import type { Plan } from "../lib/plan.ts";
 import { signalNumber } from "../ffi/signals.ts";
 import { inheritedFds } from "../lib/system.ts";
@@ -21,6 +21,57 @@ export interface ForegroundOptions {
    * @default {false}
    */
   readonly forwardSignals?: boolean;
+  /**
+   * Print what the program's box used when it ends (`--usage`), through `err`.
+   *
+   * @default {false}
+   */
+  readonly usage?: boolean;
+  /** Writes one line about how the program ended (the OOM killer), without a newline. */
+  readonly report?: (line: string) => void;
+  /** Writes text to standard error (the usage). */
+  readonly err?: (text: string) => void;
+}
+
+/** Seconds as /usr/bin/time prints elapsed time: `m:ss.cc`, or `h:mm:ss` from an hour on. */
+function clock(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor(seconds / 60) % 60;
+  const s = seconds % 60;
+  return h
+    ? `${h}:${String(m).padStart(2, "0")}:${String(Math.floor(s)).padStart(2, "0")}`
+    : `${m}:${s.toFixed(2).padStart(5, "0")}`;
+}
+
+/**
+ * What a program's box used, in the words and layout of `/usr/bin/time -v`
+ * where they mean the same (the memory is the box's peak, all processes
+ * together, not one process's resident set).
+ *
+ * @param argv The program and its arguments.
+ * @param status How it ended, with the box's usage.
+ * @param elapsed Wall-clock seconds from start to end.
+ * @returns Lines, each starting with a tab.
+ */
+export function formatUsage(argv: readonly string[], status: ExitStatus, elapsed: number): string {
+  const usage = status.usage ?? {};
+  const cpu = (usage.userTime ?? 0) + (usage.systemTime ?? 0);
+  const lines = [
+    `Command being timed: "${argv.join(" ")}"`,
+    `User time (seconds): ${(usage.userTime ?? 0).toFixed(2)}`,
+    `System time (seconds): ${(usage.systemTime ?? 0).toFixed(2)}`,
+    `Percent of CPU this job got: ${elapsed > 0 ? Math.round(cpu / elapsed * 100) : 0}%`,
+    `Elapsed (wall clock) time (h:mm:ss or m:ss): ${clock(elapsed)}`,
+  ];
+  if (usage.memoryPeak !== undefined) {
+    lines.push(`Maximum memory of the box (kbytes): ${Math.ceil(usage.memoryPeak / 1024)}`);
+  }
+  if (usage.oomKills !== undefined) lines.push(`Processes killed by the OOM killer: ${usage.oomKills}`);
+  if (usage.pidsPeak !== undefined) lines.push(`Maximum processes of the box: ${usage.pidsPeak}`);
+  if (usage.pidsRefused !== undefined) lines.push(`Forks refused at the process limit: ${usage.pidsRefused}`);
+  if (status.signal) lines.push(`Command terminated by signal ${status.code - 128}`);
+  lines.push(`Exit status: ${status.signal ? 0 : status.code}`);
+  return lines.map((line) => `\t${line}\n`).join("");
 }
 
 /**
@@ -88,7 +139,17 @@ export async function runForeground(
     child = await start(p, { argv, ...(env ? { env } : {}), fds: inheritedFds() });
     // The terminal's signal reached the child only if it existed then: pass it on.
     for (const [signal] of early) handle(signal, false);
+    const started = performance.now();
     const status = await child.status;
+    if (status.oomKilled) {
+      options.report?.("the program was killed by the OOM killer: its box reached its memory limit (memory.max)");
+    } else if (status.usage?.oomKills) {
+      const n = status.usage.oomKills;
+      options.report?.(
+        `the OOM killer killed ${n} process${n > 1 ? "es" : ""} of the box: it reached its memory limit`,
+      );
+    }
+    if (options.usage) options.err?.(formatUsage(argv, status, (performance.now() - started) / 1000));
     // A PID 1 killed on a signal's behalf ended of that signal, for the user.
     const code = emulated !== undefined && status.signal === "SIGKILL" ? 128 + emulated : status.code;
     programEnded(status.signal === null ? undefined : code - 128);

@@ -24,6 +24,7 @@ import {
   dropCapabilities,
   keepCapabilities,
   landlock,
+  limits,
   newSession,
   noNewPrivs,
   type Propagation,
@@ -114,6 +115,11 @@ export const UNSHARE_OPTIONS: readonly OptionSpec[] = [
     value: "<list>",
     help: "pass on only the variables in the comma-separated list",
   },
+  {
+    long: "usage",
+    arg: "none",
+    help: "print the box's CPU time and peak memory to stderr at the end, as time -v",
+  },
   { long: "hostname", arg: "required", value: "<name>", help: "set the hostname (implies --uts)" },
   { long: "domainname", arg: "required", value: "<name>", help: "set the NIS domain name (implies --uts)" },
   { long: "help", short: "h", arg: "none", help: "display this help" },
@@ -191,6 +197,23 @@ function bindOptions(): StepOption[] {
       step: (source, [dest]) => rootBind(source!, dest!, { ...options, optional }),
     }))
   );
+}
+
+/** A count for a cgroup file that also takes `max` (pids.max). */
+function countOrMax(text: string | undefined, file: string): number | "max" {
+  if (text === "max") return "max";
+  if (text === undefined || !/^\d+$/.test(text)) {
+    throw new RangeError(`Cannot use '${text}' as ${file}: give a number, or max`);
+  }
+  return Number(text);
+}
+
+/** A weight (cpu.weight, io.weight). */
+function weight(text: string | undefined, file: string): number {
+  if (text === undefined || !/^\d+$/.test(text)) {
+    throw new RangeError(`Cannot use '${text}' as ${file}: give 1 to 10000`);
+  }
+  return Number(text);
 }
 
 /** A comma-separated list of names. */
@@ -299,6 +322,55 @@ export const STEP_OPTIONS: readonly StepOption[] = [
     step: (dest) => rootRemountReadonly(dest!),
   },
   {
+    long: "memory-max",
+    arg: "required",
+    value: "<size>",
+    help: "limit the box's memory (memory.max: 64M, 1G, max)",
+    step: (value) => limits({ memoryMax: value! }),
+  },
+  {
+    long: "memory-swap-max",
+    arg: "required",
+    value: "<size>",
+    help: "limit the box's swap (memory.swap.max)",
+    step: (value) => limits({ memorySwapMax: value! }),
+  },
+  {
+    long: "pids-max",
+    arg: "required",
+    value: "<n>",
+    help: "limit the box's processes and threads (pids.max)",
+    step: (value) => limits({ pidsMax: countOrMax(value, "pids.max") }),
+  },
+  {
+    long: "cpu-max",
+    arg: "required",
+    value: "<quota/period>|<n>%",
+    help: "limit the box's CPU time (cpu.max: 50000/100000, 50%, max)",
+    step: (value) => limits({ cpuMax: value! }),
+  },
+  {
+    long: "cpu-weight",
+    arg: "required",
+    value: "<n>",
+    help: "the box's share of CPU time, 1-10000, default 100 (cpu.weight)",
+    step: (value) => limits({ cpuWeight: weight(value, "cpu.weight") }),
+  },
+  {
+    long: "io-weight",
+    arg: "required",
+    value: "<n>",
+    help: "the box's share of block I/O, 1-10000, default 100 (io.weight)",
+    step: (value) => limits({ ioWeight: weight(value, "io.weight") }),
+  },
+  {
+    long: "cgroup-parent",
+    arg: "required",
+    value: "<dir>",
+    help: "make the box's cgroup below this cgroup v2 directory (a delegated one)",
+    step: (dir) => limits({ parent: dir! }),
+  },
+  {
     long: "chmod",
     arg: "required",
     words: 2,
@@ -347,6 +419,13 @@ where util-linux's unforked program would; Ctrl-C reaches it from the
 terminal. With --clear-env or --whitelist-env the program is looked for in
 the PATH it is given, or in the default path.
 
+Limits (--memory-max, --pids-max, --cpu-max…) put the program in a cgroup of
+its own before its first instruction, below nsh's cgroup (v2, or v1 where a
+controller is only there). Everything the program starts stays in it; when
+the program ends, what is left in the box is killed and the cgroup removed.
+Rootless, a cgroup v2 subtree must be delegated to the user (systemd-run
+--user --scope -p Delegate=yes nsh …, or --cgroup-parent DIR).
+
 A file given to a namespace option (--net=FILE) gets the new namespace bound
 to it. Unlike util-linux, nsh creates it when missing; and it binds only to an
 empty regular file: never over a file with content, a symbolic link or a
@@ -374,6 +453,8 @@ export type UnshareRequest =
     readonly persist?: boolean;
     /** `--forward-signals`: SIGINT sent to nsh goes on to the program too. */
     readonly forwardSignals?: true;
+    /** `--usage`: print what the box used when the program ends. */
+    readonly usage?: true;
     /**
      * `--clear-env` and `--whitelist-env`: the program gets only these
      * variables of the caller's environment (none for `--clear-env` alone).
@@ -406,6 +487,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   const preset = { isolate: false, shareNet: false };
   const named: { name?: string; persist?: boolean } = {};
   let forwardSignals = false;
+  let usage = false;
   let keepEnv: string[] | undefined;
   for (const { name, value, more } of options) {
     const ns = namespaceInfo(name);
@@ -449,6 +531,11 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         break;
       case "forward-signals":
         forwardSignals = true;
+        break;
+      case "usage":
+        // Counting needs a cgroup: an empty limits step makes one.
+        usage = true;
+        steps.push(limits());
         break;
       case "clear-env":
         keepEnv ??= [];
@@ -554,6 +641,7 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
     ...(preset.isolate ? { isolate: { network: preset.shareNet } } : {}),
     ...(named.name === undefined ? {} : { name: named.name, persist: named.persist ?? false }),
     ...(forwardSignals ? { forwardSignals: true } : {}),
+    ...(usage ? { usage: true } : {}),
     ...(keepEnv ? { keepEnv } : {}),
   };
 }
@@ -627,6 +715,9 @@ export const unshareCommand: CliCommand = {
     const env = request.keepEnv ? keptEnvironment(Deno.env.toObject(), request.keepEnv) : undefined;
     return await runForeground(planCommand("unshare", unshareSandbox(request).steps), request.argv, env, {
       forwardSignals: request.forwardSignals ?? false,
+      usage: request.usage ?? false,
+      report: (line) => io.err(`nsh unshare: ${line}\n`),
+      err: (text) => io.err(text),
     });
   },
 };

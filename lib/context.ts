@@ -15,7 +15,7 @@ import type { Command } from "./command.ts";
 import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
-import { isPolicy } from "./steps/_registry.ts";
+import { isPolicy, kindOf } from "./steps/_registry.ts";
 import {
   checkContextName,
   findContext,
@@ -482,7 +482,7 @@ export class Context {
   async apply(...list: Step[]): Promise<void> {
     // What a step holds (a box's cgroup) is the holder's: changed there.
     const holding = list.filter((s) => kindOf(s).hold);
-    if (holding.length) planFor(holding); // checks them now
+    if (holding.length) planHere(holding); // checks them now
     for (const step of holding) {
       if (!this.#holder?.changeHeld(step)) {
         throw new Error(

@@ -325,6 +325,7 @@ Deno.test("parseUnshare() handles every option it declares", () => {
     "forward-signals": "forwardSignals",
     "clear-env": "keepEnv",
     "whitelist-env": "keepEnv",
+    usage: "usage",
   };
   for (const spec of UNSHARE_OPTIONS) {
     if (spec.long === "help" || spec.long === "version") continue;
