@@ -37,7 +37,7 @@ export const NOBODY = { uid: 65534, gid: 65534 } as const;
  * @param key What is missing (`root`, `program:ping`…).
  * @param why The line to print.
  */
-function skipping(key: string, why: string): void {
+export function skipping(key: string, why: string): void {
   // Named after this process and its start time: a directory left by an
   // earlier process with the same pid is not this run's.
   const started = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ")[19];
