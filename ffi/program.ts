@@ -187,6 +187,8 @@ export const HEADER_FIELDS = {
   forkstep: 88,
   /** written there too: the pid of the new child */
   forkpid: 96,
+  /** address of a struct clone_args for clone3, or 0 for clone */
+  cloneargs: 104,
 } as const;
 
 /** `struct step` of routine_x86_64.S: the offsets of its fields (the arguments follow `nr`, 8 bytes each). */
@@ -460,6 +462,19 @@ class Records {
   }
 }
 
+/** `CLONE_INTO_CGROUP` of clone3(2) (Linux 5.7): the child starts in the cgroup of a descriptor. */
+const CLONE_INTO_CGROUP = 2 ** 33;
+
+/** Options of {@linkcode launch}. */
+export interface LaunchOptions {
+  /**
+   * A descriptor of a cgroup v2 directory: the child is made in that cgroup
+   * (clone3 with CLONE_INTO_CGROUP), so that it runs nothing outside it.
+   * Without it, clone(2).
+   */
+  readonly cgroupFd?: number;
+}
+
 /**
  * Starts a child that runs `ops` and then execs (the last op is normally
  * execve). All signals are blocked in the calling thread around the clone.
@@ -467,12 +482,15 @@ class Records {
  * @param ops The steps.
  * @param cloneFlags Namespace flags and the exit signal, without CLONE_VM/VFORK.
  * @param mode Whether to wait for the exec, and whether the child shares memory.
- * @returns The launched child.
+ * @param options Where the child is made.
+ * @returns The launched child (its pid is -errno when clone failed: with a
+ *   cgroup, ENOSYS or EPERM where clone3 is missing or filtered).
  */
-export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode): Launch {
+export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode, options: LaunchOptions = {}): Launch {
   const r = routine();
   const { pipe2, close } = libc();
-  let size = HEADER + ops.length * STEP + 2 * STACK + 128;
+  // The last 128 bytes below the stacks hold clone3's arguments.
+  let size = HEADER + ops.length * STEP + 2 * STACK + 256;
   for (const op of ops) for (const arg of op.args) size += bound(arg);
   // Clone steps report the pids they make on the error pipe: the header has
   // room for one, and two parent halves would write it in turn.
@@ -486,7 +504,8 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   write(slab, ops, r, fds ? fds[1]! : -1);
   const memory = mode === "copy" ? 0 : CLONE_VM;
   const h = HEADER_FIELDS;
-  slab.put(h.flags, cloneFlags | memory | (mode === "async" ? 0 : CLONE_VFORK));
+  const flags = cloneFlags | memory | (mode === "async" ? 0 : CLONE_VFORK);
+  slab.put(h.flags, flags);
   slab.put(h.stack, slab.address + slab.size - 64);
   slab.put(h.ptid, 0);
   slab.put(h.steps, slab.address + HEADER);
@@ -494,6 +513,28 @@ export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode)
   slab.put(h.errfd, fds ? fds[1]! : -1);
   slab.put(h.allmask, -1);
   for (let offset = h.oldmask; offset <= h.forkpid; offset += 8) slab.put(offset, 0);
+  if (options.cgroupFd === undefined) slab.put(h.cloneargs, 0);
+  else {
+    // struct clone_args of 88 bytes (CLONE_ARGS_SIZE_VER2): flags, pidfd,
+    // child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+    // set_tid_size, cgroup. The stack ends where clone's would start.
+    const at = slab.size - 2 * STACK - 64 - 128;
+    const fields = [
+      (flags - (flags & 0xff)) + CLONE_INTO_CGROUP,
+      0,
+      0,
+      0,
+      flags & 0xff,
+      slab.address + slab.size - STACK,
+      STACK - 64,
+      0,
+      0,
+      0,
+      options.cgroupFd,
+    ];
+    fields.forEach((value, i) => slab.put(at + 8 * i, value));
+    slab.put(h.cloneargs, slab.address + at);
+  }
   const pid = r.spawn(slab.pointer);
   if (fds) close(fds[1]!);
   if (pid < 0 || (mode === "exec" && !fds)) {

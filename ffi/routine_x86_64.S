@@ -15,7 +15,8 @@
  *
  *   offset 32: long nsh_spawn(struct header *h)
  *              Blocks every signal in the calling thread, calls clone(2) with
- *              h->flags on h->stack, restores the mask and returns the pid or
+ *              h->flags on h->stack (or clone3(2) with h->cloneargs, which can
+ *              make the child in a cgroup), restores the mask and returns the pid or
  *              -errno. The child never returns: it walks the step table and
  *              stops at a successful execve, or reports the first failing
  *              step and exits 127.
@@ -40,6 +41,8 @@
  *   88 forkstep    written by the parent half of a clone step: its index,
  *                  with bit 62 set (so that a reader can tell it from an error)
  *   96 forkpid     written there too: the pid of the new child
+ *  104 cloneargs   address of a struct clone_args (88 bytes, CLONE_ARGS_SIZE_VER2)
+ *                  for clone3, or 0 for clone with the fields above
  *
  * struct step (9 fields of 8 bytes = 72 bytes):
  *    0 nr          system call number
@@ -100,15 +103,25 @@ nsh_spawn:
         lea     rdx, [rbx+56]
         mov     r10d, 8
         syscall
-        /* clone(flags, stack, ptid, ctid = 0, tls = 0) */
-        mov     eax, 56
+        /* clone3(&args, 88) when the header has clone_args (the child made
+           in a cgroup: CLONE_INTO_CGROUP), else clone(flags, stack, ptid,
+           ctid = 0, tls = 0). clone3 starts the child on args.stack +
+           args.stack_size, the same top as clone's. */
+        mov     rdi, [rbx+104]
+        test    rdi, rdi
+        jz      21f
+        mov     eax, 435
+        mov     esi, 88
+        syscall
+        jmp     22f
+21:     mov     eax, 56
         mov     rdi, [rbx]
         mov     rsi, [rbx+8]
         mov     rdx, [rbx+16]
         xor     r10d, r10d
         xor     r8d, r8d
         syscall
-        test    rax, rax
+22:     test    rax, rax
         jz      .Lchild
         mov     r12, rax
         /* rt_sigprocmask(SIG_SETMASK, &oldmask, NULL, 8) */
