@@ -121,6 +121,8 @@ export interface Compiled {
    * namespace in it): the pid its clone step reports is the one it has there.
    */
   readonly forksInside: boolean;
+  /** A cgroup v2 directory to make the child in (clone3 with CLONE_INTO_CGROUP), if one was asked for. */
+  readonly cgroupFd?: number;
 }
 
 /**
@@ -157,6 +159,11 @@ export interface CompileContext {
    * holds, root or not. None when not given.
    */
   readonly capPermitted?: bigint;
+  /**
+   * Whether the launch may make the child in a cgroup (clone3 with
+   * CLONE_INTO_CGROUP: Linux 5.7+, and no seccomp filter refusing clone3).
+   */
+  readonly cloneIntoCgroup?: boolean;
 }
 
 /** The system calls of a child program, and what each does. */
@@ -164,9 +171,13 @@ class Program implements Emitter {
   readonly ops: Op[] = [];
   readonly infos: OpInfo[] = [];
   readonly facts: CompileFacts;
+  /** The cgroup the child is made in, when a step asked and the launch can. */
+  cgroupFd: number | undefined;
+  readonly #intoCgroup: boolean;
 
   constructor(context: CompileContext) {
     const euid = context.euid ?? 0;
+    this.#intoCgroup = context.cloneIntoCgroup ?? false;
     // Read when a step needs it: the engine passes a getter.
     this.facts = {
       get capLastCap() {
@@ -188,6 +199,13 @@ class Program implements Emitter {
     this.ops.push(op);
     this.infos.push(info);
     return this.ops.length - 1;
+  }
+
+  intoCgroup(fd: number): boolean {
+    // Only as the first thing: a call before it would run outside the cgroup.
+    if (!this.#intoCgroup || this.cgroupFd !== undefined || this.ops.length) return false;
+    this.cgroupFd = fd;
+    return true;
   }
 
   writeFile(path: string, content: string | Uint8Array, info: Omit<OpInfo, "syscall">): void {
@@ -241,7 +259,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   out.phase(p, "cgroup");
   // A cgroup namespace takes the cgroup its maker is in as its root: made
   // after the move, so that the box sees its own cgroup as "/".
-  const placed = out.ops.length > 0;
+  const placed = out.ops.length > 0 || out.cgroupFd !== undefined;
   const deferred = placed && p.namespaces.includes("cgroup") ? CLONE_NEWCGROUP : 0;
   connectStdio(out, exec);
   resetSignals(out);
@@ -289,7 +307,15 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
     execute(out, p, exec);
   }
   // CLONE_NEWTIME is unshared by a call, never passed to clone.
-  return { ops: out.ops, infos: out.infos, cloneFlags: (forks ? 0 : newFlags) | SIGCHLD, mode, forks, forksInside };
+  return {
+    ops: out.ops,
+    infos: out.infos,
+    cloneFlags: (forks ? 0 : newFlags) | SIGCHLD,
+    mode,
+    forks,
+    forksInside,
+    ...(out.cgroupFd === undefined ? {} : { cgroupFd: out.cgroupFd }),
+  };
 }
 
 /** Puts the descriptors given at 0, 1 and 2. */

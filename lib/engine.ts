@@ -13,6 +13,7 @@ import {
   AT_EMPTY_PATH,
   CLD_EXITED,
   CLONE_FILES,
+  E2BIG,
   EACCES,
   EBADF,
   EINTR,
@@ -959,6 +960,21 @@ function prepared(p: Plan): Plan {
   return { ...p, actions };
 }
 
+/** Set once clone3 with CLONE_INTO_CGROUP failed for want of the call: it is not tried again. */
+let cloneIntoCgroupRefused = false;
+
+/** Whether a child may be made in a cgroup by clone3 (CLONE_INTO_CGROUP, Linux 5.7). */
+function canCloneIntoCgroup(): boolean {
+  if (cloneIntoCgroupRefused) return false;
+  const [major, minor] = kernelVersion();
+  return major > 5 || (major === 5 && minor >= 7);
+}
+
+/** The launch options of a compiled program. */
+function cgroupOf(compiled: Compiled): { cgroupFd?: number } {
+  return compiled.cgroupFd === undefined ? {} : { cgroupFd: compiled.cgroupFd };
+}
+
 /**
  * Opens a socket in other namespaces, for this process to use: a socket
  * belongs for good to the network namespace it was made in, and this process
@@ -1114,7 +1130,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       forChild.push(r);
       syncWrite = w;
     }
-    const compiled = compile(p, {
+    const spec: ExecSpec = {
       candidates,
       argv: options.argv,
       envp,
@@ -1127,7 +1143,8 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       ...(options.fds?.length ? { keepFds: options.fds } : {}),
       // Loaded only for contexts: a one-shot run never needs the holder.
       ...(end === "hold" ? { holderFd: (await import("../ffi/holder.ts")).holderFd() } : {}),
-    }, {
+    };
+    const facts = (cloneIntoCgroup: boolean) => ({
       // Read from /proc only when a step needs it.
       get capLastCap() {
         return capLastCap();
@@ -1136,14 +1153,24 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       get capPermitted() {
         return capPermitted();
       },
+      cloneIntoCgroup,
     });
+    let compiled = compile(p, spec, facts(canCloneIntoCgroup()));
     if (sync && compiled.mode === "copy") {
       throw new Error(
         "Cannot join a time namespace and also map id ranges or bind namespaces to files in one start",
       );
     }
 
-    const launched = launch(compiled.ops, compiled.cloneFlags, compiled.mode);
+    let launched = launch(compiled.ops, compiled.cloneFlags, compiled.mode, cgroupOf(compiled));
+    if (launched.pid < 0 && compiled.cgroupFd !== undefined) {
+      // No clone3 here (before Linux 5.7), or a seccomp filter refuses it
+      // (container runtimes answer ENOSYS): the child moves itself, and a move
+      // that fails says why in its own words.
+      if (launched.pid === -ENOSYS || launched.pid === -E2BIG) cloneIntoCgroupRefused = true;
+      compiled = compile(p, spec, facts(false));
+      launched = launch(compiled.ops, compiled.cloneFlags, compiled.mode);
+    }
     const joinedPid = compiled.forksInside ? p.enter.filter((e) => e.type === "pid").at(-1) : undefined;
     const insideOf = joinedPid && namespaceOf(joinedPid.path);
     const programPidOf = (forked: number | undefined) => {

@@ -8,7 +8,17 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { compile, type Compiled, type ExecSpec } from "../lib/compile.ts";
 import { MS } from "../ffi/constants.ts";
-import { bindMount, domainname, hostname, keepCaps, mount, mountProc, tmpfs } from "../lib/steps.ts";
+import {
+  bindMount,
+  domainname,
+  type EnterCgroupStep,
+  hostname,
+  keepCaps,
+  mount,
+  mountProc,
+  namespaces,
+  tmpfs,
+} from "../lib/steps.ts";
 import { type Plan, plan } from "../lib/plan.ts";
 import type { Arg, Op } from "../ffi/program.ts";
 import { AT_FDCWD } from "../ffi/constants.ts";
@@ -30,6 +40,11 @@ const O_WRONLY_CLOEXEC = 0o2000001;
 
 function build(p: Partial<Plan> = {}, exec: Partial<ExecSpec> = {}): Compiled {
   return compile({ ...BASE, ...p }, { ...EXEC, ...exec }, CONTEXT);
+}
+
+/** A join of a box whose directories are already open, as the engine completes it. */
+function enterCgroupPlaced(places: EnterCgroupStep["places"]): EnterCgroupStep {
+  return { kind: "enter-cgroup", box: 1, places: places! };
 }
 
 function calls(c: Compiled): string[] {
@@ -526,4 +541,36 @@ Deno.test("compile() takes root's ids in a new user namespace that maps root but
   assertEquals(middle(c), ["setresgid", "setgroups", "setresuid", "mount", "mount"]);
   // The caller mapped: nothing to take.
   assertEquals(middle(build({ namespaces: ["user"], uidMap: [{ inside: 0, outside: 1000, count: 1 }] })).length, 3);
+});
+
+Deno.test("compile() joins a box's cgroups before anything else, and makes a cgroup namespace after", () => {
+  const places = [
+    { fd: 40, path: "/sys/fs/cgroup/unified/nsh-1-1-2", v2: true },
+    { fd: 41, path: "/sys/fs/cgroup/pids/nsh-1-1-2", v2: false },
+  ];
+  const p = plan([enterCgroupPlaced(places), namespaces("cgroup", "uts")], { euid: 0, egid: 0 });
+  for (const into of [false, true]) {
+    const c = compile(p, { ...EXEC, stdio: [5, undefined, undefined] }, { ...CONTEXT, cloneIntoCgroup: into });
+    // Made in the v2 cgroup by clone3, the child writes to the v1 one only.
+    const moves = into ? [41] : [40, 41];
+    assertEquals(c.cgroupFd, into ? 40 : undefined);
+    assertEquals(calls(c).slice(0, 3 * moves.length + 2), [
+      ...moves.flatMap(() => ["openat", "write", "close"]),
+      "dup3",
+      "rt_sigaction",
+    ]);
+    moves.forEach((fd, i) => {
+      assertEquals(c.ops[3 * i]!.args, [fd, { str: "cgroup.procs" }, O_WRONLY_CLOEXEC, 0]);
+      assertEquals(text(c.ops[3 * i + 1]!.args[1]), "0");
+    });
+    // The cgroup namespace is unshared once the child is in its box, not made by clone.
+    assertEquals(c.cloneFlags & 0x02000000, 0);
+    assertEquals(c.cloneFlags & 0x04000000, 0x04000000);
+    const unshare = byRole(c, "cgroup-namespace");
+    assertEquals(unshare, [{ call: "unshare", args: [0x02000000] }]);
+  }
+  // Without a box, clone makes the cgroup namespace as before.
+  const plain = compile(plan([namespaces("cgroup")], { euid: 0, egid: 0 }), EXEC, CONTEXT);
+  assertEquals(plain.cloneFlags & 0x02000000, 0x02000000);
+  assertEquals(byRole(plain, "cgroup-namespace"), []);
 });

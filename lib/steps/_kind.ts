@@ -84,6 +84,17 @@ export interface Emitter {
   add(op: Op, info: OpInfo): number;
   /** Adds open + write + close of a small file, each described by `info`. */
   writeFile(path: string, content: string | Uint8Array, info: Omit<OpInfo, "syscall">): void;
+  /**
+   * Asks for the child to be made in a cgroup v2 directory (clone3 with
+   * CLONE_INTO_CGROUP), instead of moving itself there with a call: a move
+   * waits for the kernel's RCU grace period, a few hundred microseconds. Only
+   * as the child's first action, once.
+   *
+   * @param fd A descriptor of the directory.
+   * @returns Whether the launch will do it (if clone3 then fails, the engine
+   *   compiles again without it); else the step moves the child itself.
+   */
+  intoCgroup(fd: number): boolean;
   /** Facts about the machine. */
   readonly facts: CompileFacts;
 }

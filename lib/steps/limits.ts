@@ -22,6 +22,8 @@ export interface LimitsStep extends Limits {
    * own cgroup (a subtree delegated to the user, or an empty cgroup).
    */
   readonly parent?: string;
+  /** Count all that the result's `usage` reports, also where it costs more (see {@linkcode LimitsOptions.usage}). */
+  readonly usage?: boolean;
 }
 
 /** The limits of {@linkcode limits}, each named after the cgroup v2 file that sets it. */
@@ -48,9 +50,29 @@ export interface LimitsOptions {
    * processes).
    */
   readonly parent?: string;
+  /**
+   * Count all that the result's `usage` reports, also where it costs more:
+   * on a hybrid cgroup system (v1 and v2), the memory peak and OOM kills of a
+   * box without a memory limit need the v1 memory hierarchy, and the program
+   * a second move into a cgroup (a few hundred microseconds, the kernel's
+   * RCU grace period). Without it, CPU time is counted in the v2 tree, and
+   * memory where the box has a memory limit or cgroup v2 has the controller.
+   *
+   * @default {false}
+   */
+  readonly usage?: boolean;
 }
 
-const OPTION_NAMES = ["memoryMax", "memorySwapMax", "pidsMax", "cpuMax", "cpuWeight", "ioWeight", "parent"] as const;
+const OPTION_NAMES = [
+  "memoryMax",
+  "memorySwapMax",
+  "pidsMax",
+  "cpuMax",
+  "cpuWeight",
+  "ioWeight",
+  "parent",
+  "usage",
+] as const;
 
 /**
  * Puts the program in a cgroup of its own with these limits, before its
@@ -94,6 +116,7 @@ export function limits(options: LimitsOptions = {}): LimitsStep {
   if (options.cpuWeight !== undefined) step.cpuWeight = options.cpuWeight;
   if (options.ioWeight !== undefined) step.ioWeight = options.ioWeight;
   if (options.parent !== undefined) step.parent = options.parent;
+  if (options.usage) step.usage = true;
   checkLimits(step);
   return step;
 }
@@ -104,8 +127,12 @@ export interface EnterCgroupStep {
   readonly kind: "enter-cgroup";
   /** The box, by its id in this process. */
   readonly box: number;
-  /** Its `cgroup.procs` files, open: filled in right before the child starts. */
-  readonly procs?: readonly { readonly fd: number; readonly path: string }[];
+  /**
+   * Its directories (descriptors), one per hierarchy, filled in right before
+   * the child starts: the child writes to the `cgroup.procs` in each, or is
+   * made in the v2 one by clone3.
+   */
+  readonly places?: readonly { readonly fd: number; readonly path: string; readonly v2: boolean }[];
 }
 
 /**
@@ -121,7 +148,7 @@ export function enterCgroup(box: number): EnterCgroupStep {
 
 /** The limits of a step, without its kind. */
 function limitsOf(step: LimitsStep): Limits {
-  const { kind: _kind, parent: _parent, ...rest } = step;
+  const { kind: _kind, parent: _parent, usage: _usage, ...rest } = step;
   return rest;
 }
 
@@ -142,9 +169,10 @@ const LIMITS: StepKind<LimitsStep> = {
     const joined = view.steps.find((s): s is EnterCgroupStep => s.kind === "enter-cgroup");
     const box = Box.create(limitsOf(step), {
       ...(step.parent !== undefined ? { parent: step.parent } : {}),
+      ...(step.usage ? { usage: true } : {}),
       ...(joined ? { within: Box.byId(joined.box) } : {}),
     });
-    const placed: EnterCgroupStep = { kind: "enter-cgroup", box: box.id, procs: box.procs };
+    const placed: EnterCgroupStep = { kind: "enter-cgroup", box: box.id, places: box.places };
     return {
       step: placed,
       joinSteps: [enterCgroup(box.id)],
@@ -169,22 +197,28 @@ const LIMITS: StepKind<LimitsStep> = {
 };
 
 const ZERO = encodeText("0");
+const O_WRONLY = 1, O_CLOEXEC = 0o2000000;
 
 /** The kind of {@linkcode enterCgroup} steps. */
 const ENTER_CGROUP: StepKind<EnterCgroupStep> = {
   kind: "enter-cgroup",
   phase: "cgroup",
   repeats: "each",
-  prepare: (step) => step.procs ? step : { ...step, procs: Box.byId(step.box).procs },
+  prepare: (step) => step.places ? step : { ...step, places: Box.byId(step.box).places },
   compile(step, out) {
-    // Writing 0 moves the writer: the child, before anything else it does.
-    for (const { fd, path } of step.procs ?? []) {
-      out.add({ call: "write", args: [fd, { bytes: ZERO }, 1] }, {
-        syscall: "write",
-        operation: `join the cgroup "${path.replace(/\/cgroup\.procs$/, "")}"`,
-        path,
-        role: "enter-cgroup",
+    // Made there by clone3 where it can (no move, which waits for an RCU
+    // grace period); else writing 0 moves the writer: the child, before
+    // anything else it does. It opens cgroup.procs itself, below the
+    // directory's descriptor.
+    for (const { fd, path, v2 } of step.places ?? []) {
+      const info = { operation: `join the cgroup "${path}"`, path: `${path}/cgroup.procs`, role: "enter-cgroup" };
+      if (v2 && out.intoCgroup(fd)) continue;
+      const procs = out.add({ call: "openat", args: [fd, { str: "cgroup.procs" }, O_WRONLY | O_CLOEXEC, 0] }, {
+        ...info,
+        syscall: "open",
       });
+      out.add({ call: "write", args: [{ result: procs }, { bytes: ZERO }, 1] }, { ...info, syscall: "write" });
+      out.add({ call: "close", args: [{ result: procs }] }, { ...info, syscall: "close" });
     }
   },
   code: (step) => ({ fn: "enterCgroup", args: [step.box] }),
