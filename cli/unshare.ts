@@ -533,9 +533,9 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
         forwardSignals = true;
         break;
       case "usage":
-        // Counting needs a cgroup: an empty limits step makes one.
+        // Counting needs a cgroup: a limits step without limits makes one.
         usage = true;
-        steps.push(limits());
+        steps.push(limits({ usage: true }));
         break;
       case "clear-env":
         keepEnv ??= [];

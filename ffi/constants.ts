@@ -473,8 +473,6 @@ export const RESOLVE_IN_ROOT = 0x10;
 export const LOCK_EX = 2;
 /** Unlock. */
 export const LOCK_UN = 8;
-/** Do not wait for the lock. */
-export const LOCK_NB = 4;
 
 // statfs(2) f_type
 /** The namespace file system, whose files are namespaces (`/proc/PID/ns/*`, and what is bound from them). */

@@ -46,8 +46,6 @@ const SYMBOLS = {
   openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
   // int mkdirat(int dirfd, const char *pathname, mode_t mode);
   mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  // int flock(int fd, int operation);
-  flock: { parameters: ["i32", "i32"], result: "i32" },
   // int fstatfs(int fd, struct statfs *buf);
   fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   // ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz);

@@ -8,10 +8,13 @@
  * Paths are treated as hostile: nsh often runs as root, and a cgroup
  * directory may be delegated to a user. Directories are opened one component
  * at a time without following symbolic links, checked to be on a cgroup
- * filesystem, and everything after is done through their descriptors. A box's
- * directory is checked to be the one nsh made (its owner), and nsh holds a
- * lock on it for as long as the box lives: a later nsh removes the boxes of
- * one that died (killed by SIGKILL) by taking that lock.
+ * filesystem, and everything after is done through their descriptors; a
+ * box's directory made in one that another user may write to is checked to
+ * be the one nsh made (its owner).
+ *
+ * A box's cgroups are named after the nsh process that made them and its PID
+ * namespace (`nsh-PID-N-PIDNS`): an nsh killed by SIGKILL cannot remove them,
+ * and the next nsh of that PID namespace that makes a box there does.
  *
  * @module
  */
@@ -34,11 +37,10 @@ import {
   EPERM,
   EROFS,
   ESRCH,
-  LOCK_EX,
-  LOCK_NB,
   O_CLOEXEC,
   O_DIRECTORY,
   O_NOFOLLOW,
+  O_PATH,
   O_RDONLY,
   O_WRONLY,
   S_IFLNK,
@@ -143,25 +145,38 @@ export function parseCgroupLayout(
   return { v2, v1 };
 }
 
+let layoutCache: { cgroups: string; layout: CgroupLayout; read: number } | undefined;
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * This process's cgroup hierarchies, as `/proc/self/mountinfo` and
- * `/proc/self/cgroup` show them now.
+ * `/proc/self/cgroup` show them. Cached: read again when this process's
+ * cgroups changed (looked at once a second at most).
  *
  * @returns The layout.
  */
 export function cgroupLayout(): CgroupLayout {
-  const read = (path: string) => {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch {
-      return undefined;
-    }
-  };
-  return parseCgroupLayout(
-    read("/proc/self/mountinfo") ?? "",
-    read("/proc/self/cgroup") ?? "",
-    (dir) => read(`${dir}/cgroup.controllers`),
+  const now = performance.now();
+  if (layoutCache && now - layoutCache.read < 1000) return layoutCache.layout;
+  const cgroups = readText("/proc/self/cgroup") ?? "";
+  if (layoutCache?.cgroups === cgroups) {
+    layoutCache.read = now;
+    return layoutCache.layout;
+  }
+  const layout = parseCgroupLayout(
+    readText("/proc/self/mountinfo") ?? "",
+    cgroups,
+    (dir) => readText(`${dir}/cgroup.controllers`),
   );
+  layoutCache = { cgroups, layout, read: now };
+  return layout;
 }
 
 // ---------------------------------------------------------------- limits
@@ -414,8 +429,46 @@ interface Base {
   readonly path: string;
   /** The directory, open. */
   readonly fd: number;
+  /** Whether the descriptor is this box's to close (a directory of an enclosing box), not the cache's. */
+  readonly owned: boolean;
+  /** What is known of it for good, when it is below the caller's cgroup (cached). */
+  readonly known?: KnownBase;
   /** A box without it works, with less counted (a v1 hierarchy that only counts, where the caller may not go). */
   readonly optional: boolean;
+}
+
+/** A directory boxes are made below, opened once per process and kept. */
+interface KnownBase {
+  readonly fd: number;
+  /** v2: its `cgroup.controllers`, read when opened. */
+  readonly controllers: readonly string[];
+  /** Whether another user may write to it (a directory delegated to someone else): check what is made there. */
+  readonly foreign: boolean;
+  /** Whether this process removed what dead nsh processes left there. */
+  swept: boolean;
+  /** How boxes below it are killed, once a first box told. */
+  kill?: KillWay;
+  /** v2: the controllers enabled for its children, as last seen. */
+  enabled?: string[];
+}
+
+/** The directories boxes are made below, by path and version. */
+const known = new Map<string, KnownBase>();
+
+/** A directory boxes are made below, opened (and checked) the first time only. */
+function knownBase(path: string, what: string, version: 1 | 2): KnownBase {
+  const key = `${version}:${path}`;
+  let base = known.get(key);
+  if (!base) {
+    const fd = openCgroupDir(path, what, version);
+    const st = statAt(fd, "", AT_EMPTY_PATH);
+    const euid = ids().euid;
+    const foreign = typeof st === "number" || (st.uid !== euid && st.uid !== 0) || (st.mode & 0o022) !== 0;
+    const controllers = version === 2 ? words(readAt(fd, "cgroup.controllers")) : [];
+    base = { fd, controllers, foreign, swept: false };
+    known.set(key, base);
+  }
+  return base;
 }
 
 /** One directory of a box: its cgroup in one hierarchy. */
@@ -425,14 +478,14 @@ interface Part {
   readonly controllers: readonly string[];
   /** The directory, for messages. */
   readonly path: string;
-  /** The directory, open; locked (flock) while the box lives. */
+  /** The directory (O_PATH). */
   readonly fd: number;
   /** Its parent directory, open. */
   readonly parentFd: number;
+  /** Whether `parentFd` is this part's to close. */
+  readonly ownsParent: boolean;
   /** Its name in the parent. */
   readonly name: string;
-  /** Its `cgroup.procs`, open for writing: a process that writes "0" there joins. */
-  readonly procs: number;
 }
 
 /** Options of {@linkcode Box.create}. */
@@ -445,24 +498,44 @@ export interface BoxOptions {
   readonly parent?: string;
   /** A box to make this one inside (a context within a context that has limits). */
   readonly within?: Box;
+  /**
+   * Count all that {@linkcode Usage} reports, also where it costs a cgroup
+   * more: on a hybrid system, the memory peak needs the v1 memory hierarchy
+   * (and the program a second move, a few hundred microseconds more).
+   * Without it, a box is made where its limits need it, and in the v2 tree.
+   *
+   * @default {false}
+   */
+  readonly usage?: boolean;
   /** The hierarchies to use; this process's, read now, by default (tests give others). */
   readonly layout?: CgroupLayout;
 }
 
 let boxCount = 0;
 const live = new Map<number, Box>();
-/** Parent directories (by device and inode) whose leftovers this process has removed. */
-const swept = new Set<string>();
 
-/** The names of the cgroups nsh makes: `nsh-PID-N`, PID being the making nsh's. */
-const BOX_NAME = /^nsh-(\d+)-\d+$/;
+/**
+ * The names of the cgroups nsh makes: `nsh-PID-N-PIDNS`, PID being the
+ * making nsh's in its PID namespace, whose inode number is PIDNS. A later nsh
+ * in the same PID namespace sees whether that process is gone; one in another
+ * leaves the cgroup alone.
+ */
+const BOX_NAME = /^nsh-(\d+)-\d+-(\d+)$/;
+
+let pidNamespace: string | undefined;
+
+/** The inode number of this process's PID namespace. */
+function ownPidNamespace(): string {
+  return pidNamespace ??= /\[(\d+)\]/.exec(Deno.readLinkSync("/proc/self/ns/pid"))?.[1] ?? "0";
+}
 
 /** How a box is killed as one. */
 type KillWay = "v2-kill" | "v2-freeze" | "v1-freeze" | "signals";
 
 /**
  * A cgroup for a box, in each hierarchy it needs, with its limits written.
- * A process joins it by writing "0" to each of {@linkcode Box.procs}.
+ * A process joins it by writing "0" to the `cgroup.procs` of each of
+ * {@linkcode Box.places}, or is made in its v2 cgroup by clone3.
  */
 export class Box {
   /** A number for this box within this process. */
@@ -474,19 +547,15 @@ export class Box {
   readonly #kill: KillWay;
   #ended = false;
 
-  private constructor(id: number, name: string, parts: Part[]) {
+  private constructor(id: number, name: string, parts: Part[], known: KnownBase | undefined) {
     this.id = id;
     this.name = name;
     this.#parts = parts;
     const v2 = parts.find((p) => p.version === 2);
     const has = (file: string) => v2 !== undefined && statAt(v2.fd, file, 0) !== -ENOENT;
-    this.#kill = has("cgroup.kill")
-      ? "v2-kill"
-      : has("cgroup.freeze")
-      ? "v2-freeze"
-      : parts.some((p) => p.controllers.includes("freezer"))
-      ? "v1-freeze"
-      : "signals";
+    const v2Way = known?.kill ?? (has("cgroup.kill") ? "v2-kill" : has("cgroup.freeze") ? "v2-freeze" : undefined);
+    if (known && v2Way) known.kill = v2Way;
+    this.#kill = v2Way ?? (parts.some((p) => p.controllers.includes("freezer")) ? "v1-freeze" : "signals");
   }
 
   /**
@@ -520,16 +589,15 @@ export class Box {
   static create(limits: Limits, options: BoxOptions = {}): Box {
     checkLimits(limits);
     const id = ++boxCount;
-    const name = `nsh-${Deno.pid}-${id}`;
+    const name = `nsh-${Deno.pid}-${id}-${ownPidNamespace()}`;
     const bases = Box.#bases(limits, options);
     const parts: Part[] = [];
     try {
       for (const base of bases) {
-        sweep(base);
         const part = makePart(base, name);
         if (part) parts.push(part);
       }
-      const box = new Box(id, name, parts);
+      const box = new Box(id, name, parts, bases[0]?.version === 2 ? bases[0].known : undefined);
       box.set(limits);
       live.set(id, box);
       return box;
@@ -537,7 +605,7 @@ export class Box {
       for (const part of parts.reverse()) removePart(part);
       throw error;
     } finally {
-      for (const base of bases) libc().close(base.fd);
+      for (const base of bases) if (base.owned && !parts.some((p) => p.parentFd === base.fd)) libc().close(base.fd);
     }
   }
 
@@ -551,22 +619,36 @@ export class Box {
     const layout = options.layout ?? cgroupLayout();
     const within = options.within ? options.within.#parts : undefined;
     const bases: Base[] = [];
+    /** A base below the caller's cgroup (kept open), or in an enclosing box (opened for this box). */
+    const base = (
+      hierarchy: Hierarchy | undefined,
+      path: string,
+      what: string,
+      optional: boolean,
+      inside?: Part,
+    ): Base => {
+      const version = hierarchy ? 1 : 2;
+      if (inside) {
+        const fd = reopen(inside.fd, inside.path);
+        const controllers = hierarchy ? hierarchy.controllers : words(readAt(fd, "cgroup.controllers"));
+        return { version, controllers, path: inside.path, fd, owned: true, optional };
+      }
+      const cached = knownBase(path, what, version);
+      if (!cached.swept) {
+        cached.swept = true;
+        sweep(cached.fd, path, version);
+      }
+      const controllers = hierarchy ? hierarchy.controllers : cached.controllers;
+      return { version, controllers, path, fd: cached.fd, owned: false, optional, known: cached };
+    };
     try {
       const inside = within?.find((p) => p.version === 2);
       const v2Path = inside?.path ?? options.parent ?? layout.v2?.dir;
+      let v2: Base | undefined;
       if (v2Path !== undefined) {
-        const fd = inside
-          ? reopen(inside.fd, inside.path)
-          : openCgroupDir(v2Path, options.parent !== undefined ? "the cgroup parent" : "this process's cgroup", 2);
-        bases.push({
-          version: 2,
-          controllers: words(readAt(fd, "cgroup.controllers")),
-          path: v2Path,
-          fd,
-          optional: false,
-        });
+        const what = options.parent !== undefined ? "the cgroup parent" : "this process's cgroup";
+        bases.push(v2 = base(undefined, v2Path, what, false, inside));
       }
-      const v2 = bases[0];
       const needed = new Set(LIMIT_NAMES.filter((k) => limits[k] !== undefined).map((k) => CONTROLLER[k].controller));
       const v1 = new Map<Hierarchy, boolean>();
       for (const controller of needed) {
@@ -582,40 +664,39 @@ export class Box {
         }
         v1.set(hierarchy, false);
       }
-      // Counting memory and CPU time, and freezing, where v2 does not: as far as the caller may.
-      for (const extra of ["memory", ...(v2 ? [] : ["cpuacct", "freezer"])]) {
-        if (v2?.controllers.includes(extra) && needed.has(extra)) continue;
-        const hierarchy = layout.v1.find((h) => h.controllers.includes(extra));
-        if (hierarchy?.dir !== undefined && !v1.has(hierarchy)) v1.set(hierarchy, true);
-      }
       // Inside a box, in every hierarchy it is in: its limits cover this one too.
       for (const part of within ?? []) {
         const hierarchy = layout.v1.find((h) => part.version === 1 && h.controllers.join() === part.controllers.join());
         if (hierarchy && !v1.has(hierarchy)) v1.set(hierarchy, false);
+      }
+      // Counting memory, CPU time, and freezing, where the v2 tree does not,
+      // as far as the caller may: always without v2, on asking with it.
+      const extras = v2 ? (options.usage ? ["memory"] : []) : ["memory", "cpuacct", "freezer"];
+      for (const extra of extras) {
+        if (v2?.controllers.includes(extra)) continue;
+        const hierarchy = layout.v1.find((h) => h.controllers.includes(extra));
+        if (hierarchy?.dir !== undefined && !v1.has(hierarchy)) v1.set(hierarchy, true);
       }
       if (!v2 && !v1.size) {
         throw new Error("Cannot make a cgroup for the box: no cgroup hierarchy is mounted here (see /sys/fs/cgroup)");
       }
       for (const [hierarchy, optional] of v1) {
         const part = within?.find((p) => p.version === 1 && p.controllers.join() === hierarchy.controllers.join());
-        const fd = part ? reopen(part.fd, part.path) : openCgroupDir(hierarchy.dir!, "this process's cgroup", 1);
-        bases.push({
-          version: 1,
-          controllers: hierarchy.controllers,
-          path: part?.path ?? hierarchy.dir!,
-          fd,
-          optional,
-        });
+        try {
+          bases.push(base(hierarchy, hierarchy.dir!, "this process's cgroup", optional, part));
+        } catch (error) {
+          if (!optional) throw error;
+        }
       }
-      // The v2 part gets the controllers it needs enabled below its parent.
+      // The v2 part has the controllers it needs enabled below its parent,
+      // and those enabled there already (which count: memory.peak).
       if (v2) {
-        const enable = [...needed].filter((c) => v2.controllers.includes(c));
-        enableControllers(v2, enable);
-        bases[0] = { ...v2, controllers: enable };
+        const enabled = enableControllers(v2, [...needed].filter((c) => v2!.controllers.includes(c)));
+        bases[0] = { ...v2, controllers: enabled };
       }
       return bases;
     } catch (error) {
-      for (const base of bases) libc().close(base.fd);
+      for (const b of bases) if (b.owned) libc().close(b.fd);
       throw error;
     }
   }
@@ -625,9 +706,14 @@ export class Box {
     return this.#parts.map((p) => p.path);
   }
 
-  /** Descriptors of the box's `cgroup.procs` files: a process that writes "0" to each joins the box. */
-  get procs(): readonly { readonly fd: number; readonly path: string }[] {
-    return this.#parts.map((p) => ({ fd: p.procs, path: `${p.path}/cgroup.procs` }));
+  /**
+   * The box's directories (O_PATH descriptors), one per hierarchy: a process
+   * joins the box by writing "0" to the `cgroup.procs` in each (it opens them
+   * itself), or is made in the v2 one by clone3 (CLONE_INTO_CGROUP) and
+   * writes to the others.
+   */
+  get places(): readonly { readonly fd: number; readonly path: string; readonly v2: boolean }[] {
+    return this.#parts.map((p) => ({ fd: p.fd, path: p.path, v2: p.version === 2 }));
   }
 
   /** The limits it was made with, and given since. */
@@ -668,7 +754,9 @@ export class Box {
 
   /** Whether a process is still in the box. */
   get populated(): boolean {
-    return this.#parts.some((p) => populated(p.fd, p.version));
+    // Every process of the box is in its v2 cgroup, when it has one.
+    const v2 = this.#parts.find((p) => p.version === 2);
+    return v2 ? populated(v2.fd, 2) : this.#parts.some((p) => populated(p.fd, p.version));
   }
 
   /**
@@ -723,7 +811,12 @@ export class Box {
     if (this.#ended) return {};
     this.#ended = true;
     live.delete(this.id);
-    if (this.populated) {
+    let usage = this.usage();
+    // Empty, as it is when its program left nothing running: its v2 cgroup
+    // goes at once (rmdir fails with EBUSY while a process is in it).
+    const v2 = this.#parts.findIndex((p) => p.version === 2);
+    if (v2 >= 0 && removePart(this.#parts[v2]!, false)) this.#parts.splice(v2, 1);
+    else if (this.populated) {
       this.kill();
       // Killed processes leave within milliseconds; one in an uninterruptible
       // sleep (a hung NFS server) may take long: then its cgroup is left for
@@ -732,8 +825,8 @@ export class Box {
         await new Promise((resolve) => setTimeout(resolve, wait));
         if (wait >= 32) this.kill();
       }
+      usage = this.usage();
     }
-    const usage = this.usage();
     for (const part of this.#parts.splice(0).reverse()) removePart(part);
     return usage;
   }
@@ -813,13 +906,25 @@ function setFile(part: Part, file: string, value: string, hint?: (e: number) => 
   });
 }
 
-/** Enables controllers for the children of a v2 directory (its `cgroup.subtree_control`). */
-function enableControllers(base: Base, controllers: readonly string[]): void {
+/**
+ * Enables controllers for the children of a v2 directory (its
+ * `cgroup.subtree_control`).
+ *
+ * @returns The controllers its children have now.
+ */
+function enableControllers(base: Base, controllers: readonly string[]): string[] {
+  // What was enabled stays so, unless someone turns it off: then the limit's
+  // write fails and says so.
+  const seen = base.known?.enabled;
+  if (seen && controllers.every((c) => seen.includes(c))) return seen;
   const enabled = words(readAt(base.fd, "cgroup.subtree_control"));
   const missing = controllers.filter((c) => !enabled.includes(c));
-  if (!missing.length) return;
-  const e = writeFileAt(base.fd, "cgroup.subtree_control", missing.map((c) => `+${c}`).join(" "));
-  if (!e) return;
+  const e = missing.length ? writeFileAt(base.fd, "cgroup.subtree_control", missing.map((c) => `+${c}`).join(" ")) : 0;
+  if (!e) {
+    const now = [...enabled, ...missing];
+    if (base.known) base.known.enabled = now;
+    return now;
+  }
   throw new SyscallError("write", e, {
     operation: `enable the ${missing.join(", ")} controller${missing.length > 1 ? "s" : ""} below "${base.path}"`,
     path: `${base.path}/cgroup.subtree_control`,
@@ -853,37 +958,56 @@ function makePart(base: Base, name: string): Part | undefined {
         : undefined,
     });
   }
-  const parentFd = reopen(base.fd, base.path);
-  const fd = c.openat(base.fd, cstring(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  // O_PATH: opening a cgroup directory for reading costs the kernel as much
+  // as making it; *at calls and clone3 take an O_PATH descriptor.
+  const fd = c.openat(base.fd, cstring(name), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
   const fail = (e: number, operation: string, hint?: string): never => {
     if (fd >= 0) c.close(fd);
     c.unlinkat(base.fd, cstring(name), AT_REMOVEDIR);
-    c.close(parentFd);
     throw new SyscallError("open", e, { operation, path, hint });
   };
   if (fd < 0) fail(errno(), `open the cgroup "${path}"`);
-  // A user who may write to the parent (a delegated one) could have put
-  // another directory there since: the one made is this process's.
-  const st = statAt(fd, "", AT_EMPTY_PATH);
-  if (typeof st === "number" || st.uid !== ids().euid) {
-    fail(EPERM, `use the cgroup "${path}"`, "it was replaced by someone else's since nsh made it");
+  // A user who may write to the parent (one delegated to another user) could
+  // have put another directory there since: the one made is this process's.
+  if (base.known?.foreign !== false) {
+    const st = statAt(fd, "", AT_EMPTY_PATH);
+    if (typeof st === "number" || st.uid !== ids().euid) {
+      fail(EPERM, `use the cgroup "${path}"`, "it was replaced by someone else's since nsh made it");
+    }
   }
-  if (c.flock(fd, LOCK_EX | LOCK_NB) < 0) fail(errno(), `lock the cgroup "${path}"`);
-  const procs = c.openat(fd, cstring("cgroup.procs"), O_WRONLY | O_CLOEXEC, 0);
-  if (procs < 0) fail(errno(), `open "${path}/cgroup.procs"`);
-  return { version: base.version, controllers: base.controllers, path, fd, parentFd, name, procs };
+  return {
+    version: base.version,
+    controllers: base.controllers,
+    path,
+    fd,
+    parentFd: base.fd,
+    ownsParent: base.owned,
+    name,
+  };
 }
 
-/** Removes a part's directory, with any made inside it, and closes its descriptors. */
-function removePart(part: Part): void {
+/**
+ * Removes a part's directory, with any made inside it, and closes its
+ * descriptors. With `always` false, only when it can be removed (nothing in
+ * it): else it stays as it was.
+ *
+ * @returns Whether it is gone.
+ */
+function removePart(part: Part, always = true): boolean {
   const c = libc();
-  removeChildren(part.fd);
-  c.close(part.procs);
+  const name = cstring(part.name);
+  let gone = c.unlinkat(part.parentFd, name, AT_REMOVEDIR) === 0 || errno() === ENOENT;
+  if (!gone && !always) return false;
+  if (!gone) {
+    // Boxes made inside it (a context's within a context's) go first.
+    removeChildren(part.fd);
+    // EBUSY still: a process is in it (in an uninterruptible sleep): left for
+    // the next nsh, which finds its maker gone.
+    gone = c.unlinkat(part.parentFd, name, AT_REMOVEDIR) === 0;
+  }
   c.close(part.fd);
-  // EBUSY: a process is still in it (in an uninterruptible sleep): left for
-  // the next nsh, which finds the lock released.
-  c.unlinkat(part.parentFd, cstring(part.name), AT_REMOVEDIR);
-  c.close(part.parentFd);
+  if (part.ownsParent) c.close(part.parentFd);
+  return gone;
 }
 
 /** The cgroups below a directory (boxes made inside a box). */
@@ -977,9 +1101,14 @@ function killParts(parts: readonly Part[], way: KillWay): void {
   for (let round = 0; round < 50 && parts.some((p) => signalAll(p.fd)); round++);
 }
 
-/** Whether the nsh process that made a box is gone (from this process's view). */
-function makerGone(pid: number): boolean {
-  return libc().kill(pid, 0) < 0 && errno() === ESRCH;
+/**
+ * Whether the nsh process that made a box is gone: one of this PID namespace
+ * that no longer runs, or that had this process's pid before it (this process
+ * sweeps before it makes its first box there).
+ */
+function makerGone(pid: number, pidns: string): boolean {
+  if (pidns !== ownPidNamespace()) return false;
+  return pid === Deno.pid || (libc().kill(pid, 0) < 0 && errno() === ESRCH);
 }
 
 /**
@@ -987,41 +1116,32 @@ function makerGone(pid: number): boolean {
  * by SIGKILL, an nsh cannot remove its cgroups): those whose maker is gone
  * and whose lock nobody holds. What is still running in one is killed: a box
  * lives no longer than the nsh that watched it. Once per directory and
- * process.
+ * process (see {@linkcode knownBase}).
  */
-function sweep(base: Base): void {
-  const st = statAt(base.fd, "", AT_EMPTY_PATH);
-  const key = typeof st === "number" ? base.path : `${st.dev}:${st.ino}`;
-  if (swept.has(key)) return;
-  swept.add(key);
+function sweep(baseFd: number, basePath: string, version: 1 | 2): void {
   const c = libc();
-  for (const name of childDirs(base.fd)) {
-    const pid = BOX_NAME.exec(name)?.[1];
-    if (pid === undefined || !makerGone(Number(pid))) continue;
-    const fd = c.openat(base.fd, cstring(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  for (const name of childDirs(baseFd)) {
+    const match = BOX_NAME.exec(name);
+    if (!match || !makerGone(Number(match[1]), match[2]!)) continue;
+    const fd = c.openat(baseFd, cstring(name), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) continue;
-    // Held: a live nsh in another PID namespace, whose pid means nothing here.
-    if (c.flock(fd, LOCK_EX | LOCK_NB) < 0) {
-      c.close(fd);
-      continue;
-    }
     const part: Part = {
-      version: base.version,
-      controllers: base.controllers,
-      path: `${base.path}/${name}`,
+      version,
+      controllers: [],
+      path: `${basePath}/${name}`,
       fd,
-      parentFd: reopen(base.fd, base.path),
+      parentFd: baseFd,
+      ownsParent: false,
       name,
-      procs: c.openat(fd, cstring("cgroup.procs"), O_WRONLY | O_CLOEXEC, 0),
     };
-    const way: KillWay = base.version === 2 && statAt(fd, "cgroup.kill", 0) !== -ENOENT
+    const way: KillWay = version === 2 && statAt(fd, "cgroup.kill", 0) !== -ENOENT
       ? "v2-kill"
-      : base.version === 1 && base.controllers.includes("freezer")
+      : version === 1 && statAt(fd, "freezer.state", 0) !== -ENOENT
       ? "v1-freeze"
       : "signals";
-    if (populated(fd, base.version)) {
-      killParts([part], way);
-      waitFor(fd, "cgroup.procs", () => !populated(fd, base.version), 1000);
+    if (populated(fd, version)) {
+      killParts([{ ...part, controllers: way === "v1-freeze" ? ["freezer"] : [] }], way);
+      waitFor(fd, "cgroup.procs", () => !populated(fd, version), 1000);
     }
     removePart(part);
   }
