@@ -12,7 +12,9 @@
  *    spawn of the process, and closing them: goal ≤ 1.1× from 10 to 500;
  * 6. hardening: the same spawn with and without capabilities dropped,
  *    no_new_privs, a seccomp filter and Landlock: goal ≤ 1.15×; and
- *    isolate() for scale.
+ *    isolate() for scale;
+ * 7. limits: a spawn placed in a new cgroup (made, joined, removed) against
+ *    the same spawn without: goal ≤ 1.2×.
  *
  * Contenders of one comparison run interleaved, in rotating order, after a
  * warm-up, so that noise of the machine hits them all alike. Everything that
@@ -22,7 +24,8 @@
  * @module
  */
 
-import { isolate, ISOLATE_SECCOMP, type Plan, type Sandbox, unshare } from "../mod.ts";
+import { isolate, ISOLATE_SECCOMP, limits, type Plan, type Sandbox, unshare } from "../mod.ts";
+import { cgroupLayout } from "../lib/cgroup.ts";
 import { start } from "../lib/engine.ts";
 import { type ProbeResult, type Reading, WARMUP_SPAWNS } from "./_rss_probe.ts";
 import {
@@ -44,6 +47,7 @@ const GOAL_UTIL_LINUX = 0.5;
 const GOAL_STARTUP = 1.25;
 const GOAL_HELD = 1.1;
 const GOAL_HARDENING = 1.15;
+const GOAL_CGROUP = 1.2;
 
 // ---------------------------------------------------------------- timing
 
@@ -684,6 +688,52 @@ async function hardeningSection(schedule: Schedule) {
   );
 }
 
+// ---------------------------------------------------------------- limits
+
+async function cgroupSection(schedule: Schedule) {
+  const layout = cgroupLayout();
+  const v2 = layout.v2?.dir !== undefined;
+  const pidsWhere = layout.v2?.controllers.includes("pids") ? "v2" : "a v1 hierarchy";
+  const why = !isRoot ? NOT_ROOT : !v2 && !layout.v1.length ? "no cgroup hierarchy here" : undefined;
+  const need = (batch: Batch) => why ? skipped(why) : batch;
+  const box = boxOf(BASE, false);
+  const plain = box.run(TRUE);
+  const placed = box.with(limits({})).run(TRUE);
+  const pids = box.with(limits({ pidsMax: 1000 })).run(TRUE);
+  const context = why ? undefined : await unshare({ uts: true }).with(limits({ pidsMax: 1000 })).hold();
+  const bare = why ? undefined : await unshare({ uts: true }).hold();
+  try {
+    const inContext = context?.run(TRUE);
+    const inBare = bare?.run(TRUE);
+    await compare(
+      "7 cgroup",
+      `7. Limits: a spawn of /bin/true, ${BASE.label}, placed in a new cgroup (µs per spawn)`,
+      [
+        `${schedule.rounds} rounds × ${schedule.batch} spawns per contender, interleaved, after ${schedule.warmup} warm-up`,
+        "each limits() row makes the box's cgroup, starts the program in it, reads its usage and removes it;",
+        v2
+          ? "limits({}) has a cgroup in the v2 tree only: the child is made there by clone3 (CLONE_INTO_CGROUP)"
+          : "no v2 tree here: the cgroups are v1, joined by writes to cgroup.procs",
+        `pidsMax has its controller in ${pidsWhere}` +
+        (pidsWhere === "v2" ? "" : ": one more cgroup, and a move by the child, which waits for an RCU grace period"),
+        "the context rows run in a held context (uts): with limits, each run joins the context's box",
+      ],
+      [
+        { name: "unshare().run()", run: need(commandBatch(() => plain)) },
+        { name: "… + limits({}) (a new cgroup)", run: need(commandBatch(() => placed)), goal: GOAL_CGROUP },
+        { name: "… + limits({ pidsMax })", run: need(commandBatch(() => pids)) },
+        { name: "context.run(), no limits", run: inBare ? commandBatch(() => inBare) : skipped(why!) },
+        { name: "context.run(), context with pidsMax", run: inContext ? commandBatch(() => inContext) : skipped(why!) },
+      ],
+      schedule,
+      "µs",
+    );
+  } finally {
+    await bare?.close();
+    await context?.close();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 function loadText(): string {
@@ -721,6 +771,7 @@ if (import.meta.main) {
   if (wanted(4)) await memorySection(2000, empty);
   if (wanted(5)) await heldSection({ rounds: 30, batch: 50, warmup: 50 }, { rounds: 10, batch: 1, warmup: 1 });
   if (wanted(6)) await hardeningSection({ rounds: 30, batch: 30, warmup: 30 });
+  if (wanted(7)) await cgroupSection({ rounds: 30, batch: 50, warmup: 50 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
   printTable(

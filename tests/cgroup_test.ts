@@ -180,7 +180,7 @@ Deno.test("limits() refuses bad values with one line each", () => {
     [() => limits({ ioWeight: 10001 }), "Cannot set io.weight to 10001: it takes 1 to 10000"],
     [
       () => limits({ memory: 5 } as never),
-      'Unknown limit "memory" of limits(); the limits are memoryMax, memorySwapMax, pidsMax, cpuMax, cpuWeight, ioWeight, parent',
+      'Unknown limit "memory" of limits(); the limits are memoryMax, memorySwapMax, pidsMax, cpuMax, cpuWeight, ioWeight, parent, usage',
     ],
   ];
   for (const [fn, message] of cases) {
@@ -300,11 +300,12 @@ Deno.test({
   name: "the program is in its box's cgroups at its first read of /proc/self/cgroup",
   ...root,
   async fn() {
-    const text = await sandbox(limits({})).run("cat", "/proc/self/cgroup").text();
+    // With usage: the memory hierarchy too, on a hybrid system.
+    const text = await sandbox(limits({ usage: true })).run("cat", "/proc/self/cgroup").text();
     const lines = Object.fromEntries(text.split("\n").map((l) => [l.split(":")[1], l.split(":")[2]]));
-    if (LAYOUT.v2?.dir !== undefined) assertMatch(lines[""]!, new RegExp(`/nsh-${Deno.pid}-\\d+$`));
+    if (LAYOUT.v2?.dir !== undefined) assertMatch(lines[""]!, new RegExp(`/nsh-${Deno.pid}-\\d+-\\d+$`));
     if (controller("memory") && !LAYOUT.v2?.controllers.includes("memory")) {
-      assertMatch(lines["memory"]!, new RegExp(`/nsh-${Deno.pid}-\\d+$`));
+      assertMatch(lines["memory"]!, new RegExp(`/nsh-${Deno.pid}-\\d+-\\d+$`));
     }
     assertEquals(boxesOf(Deno.pid), []);
   },
@@ -433,13 +434,7 @@ Deno.test({
         args: ["-c", `read go; for i in 1 2 3 4 5 6 7 8; do setsid sleep ${seconds} & done; wait`],
         stdin: "piped",
       }).spawn();
-      for (const { fd } of box.procs) {
-        const bytes = new TextEncoder().encode(String(child.pid));
-        assertEquals(
-          Number((await import("../ffi/libc.ts")).libc().write(fd, bytes, BigInt(bytes.length))),
-          bytes.length,
-        );
-      }
+      for (const { path } of box.places) Deno.writeTextFileSync(`${path}/cgroup.procs`, String(child.pid));
       const writer = child.stdin.getWriter();
       await writer.write(new TextEncoder().encode("go\n"));
       await writer.close();
@@ -465,7 +460,7 @@ Deno.test({
       const holder = context.holderPid!;
       const box = Deno.readTextFileSync(`/proc/${holder}/cgroup`).match(/^0::(.*)$/m)?.[1] ??
         Deno.readTextFileSync(`/proc/${holder}/cgroup`).match(/pids:(.*)$/m)![1]!;
-      assertMatch(box, new RegExp(`/nsh-${Deno.pid}-\\d+$`));
+      assertMatch(box, new RegExp(`/nsh-${Deno.pid}-\\d+-\\d+$`));
       assert(
         (await context.run("cat", "/proc/self/cgroup").text()).includes(box),
         "the program joins the holder's box",
@@ -477,6 +472,28 @@ Deno.test({
       assertMatch(forks.stderrText, /fork/i);
     } finally {
       await context.close();
+    }
+    assertEquals(boxesOf(Deno.pid), []);
+  },
+});
+
+Deno.test({
+  name: "a context made in a context with limits has its box inside the other's, in every hierarchy",
+  ignore: !PIDS,
+  async fn() {
+    const outer = await unshare({ uts: true }).with(limits({ pidsMax: 50 })).hold();
+    try {
+      const inner = await outer.hold(sandbox(limits({})));
+      try {
+        const text = await inner.run("cat", "/proc/self/cgroup").text();
+        const nested = new RegExp(`/nsh-${Deno.pid}-\\d+-\\d+/nsh-${Deno.pid}-\\d+-\\d+$`);
+        if (LAYOUT.v2?.dir !== undefined) assertMatch(/^0::(.*)$/m.exec(text)![1]!, nested);
+        assertMatch(/^\d+:pids:(.*)$/m.exec(text)?.[1] ?? /^0::(.*)$/m.exec(text)![1]!, nested);
+      } finally {
+        await inner.close();
+      }
+    } finally {
+      await outer.close();
     }
     assertEquals(boxesOf(Deno.pid), []);
   },
@@ -552,7 +569,7 @@ Deno.test({
     assertEquals(out.code, 1, out.stderr);
     const lines = out.stderr.trim().split("\n");
     assertEquals(lines.length, 1, out.stderr);
-    assertMatch(lines[0]!, /^nsh unshare: cannot create the cgroup ".*\/nsh-\d+-1": mkdir\(\) failed with EACCES/);
+    assertMatch(lines[0]!, /^nsh unshare: cannot create the cgroup ".*\/nsh-\d+-1-\d+": mkdir\(\) failed with EACCES/);
     assertMatch(lines[0]!, /systemd-run --user --scope -p Delegate=yes nsh …\), or name one with --cgroup-parent DIR$/);
   },
 });
@@ -589,10 +606,23 @@ try {
       });
       assertEquals(out.stderr, "");
       const [placed, timedOut] = out.stdout.trim().split("\n");
-      assertMatch(placed!, new RegExp(`^0::/nsh-test-delegated-${Deno.pid}/nsh-\\d+-1$`));
+      assertMatch(placed!, new RegExp(`^0::/nsh-test-delegated-${Deno.pid}/nsh-\\d+-1-\\d+$`));
       assertEquals(timedOut, "timed out");
       assertEquals(sleepers(seconds), []);
       assertEquals([...Deno.readDirSync(delegated)].filter((e) => e.isDirectory).map((e) => e.name), ["nsh-test-leaf"]);
+      // Delegated down to its own cgroup, as systemd-run --user --scope does:
+      // boxes go below it without being told where.
+      Deno.chownSync(leaf, NOBODY.uid, NOBODY.gid);
+      Deno.chownSync(`${leaf}/cgroup.procs`, NOBODY.uid, NOBODY.gid);
+      const own = await runUnprivileged(
+        `import { limits, sandbox } from "$REPO/mod.ts";
+console.log((await sandbox(limits({})).run("cat", "/proc/self/cgroup").text()).match(/^0::.*$/m)[0]);
+`,
+        { wrap: (argv) => run("sh", ["-c", `echo $$ > '${leaf}/cgroup.procs' && exec "$@"`, "sh", ...argv]) },
+      );
+      assertEquals(own.stderr, "");
+      assertMatch(own.stdout.trim(), new RegExp(`^0::/nsh-test-delegated-${Deno.pid}/nsh-test-leaf/nsh-\\d+-1-\\d+$`));
+      assertEquals([...Deno.readDirSync(leaf)].filter((e) => e.isDirectory), []);
     } finally {
       try {
         Deno.removeSync(leaf);
