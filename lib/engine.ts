@@ -960,14 +960,19 @@ function prepared(p: Plan): Plan {
   return { ...p, actions };
 }
 
-/** Set once clone3 with CLONE_INTO_CGROUP failed for want of the call: it is not tried again. */
-let cloneIntoCgroupRefused = false;
+/**
+ * Whether a child may be made in a cgroup by clone3 (CLONE_INTO_CGROUP, Linux
+ * 5.7): decided on first use, and given up once clone3 failed for want of the
+ * call.
+ */
+let cloneIntoCgroup: boolean | undefined;
 
-/** Whether a child may be made in a cgroup by clone3 (CLONE_INTO_CGROUP, Linux 5.7). */
 function canCloneIntoCgroup(): boolean {
-  if (cloneIntoCgroupRefused) return false;
-  const [major, minor] = kernelVersion();
-  return major > 5 || (major === 5 && minor >= 7);
+  if (cloneIntoCgroup === undefined) {
+    const [major, minor] = kernelVersion();
+    cloneIntoCgroup = major > 5 || (major === 5 && minor >= 7);
+  }
+  return cloneIntoCgroup;
 }
 
 /** The launch options of a compiled program. */
@@ -1167,7 +1172,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       // No clone3 here (before Linux 5.7), or a seccomp filter refuses it
       // (container runtimes answer ENOSYS): the child moves itself, and a move
       // that fails says why in its own words.
-      if (launched.pid === -ENOSYS || launched.pid === -E2BIG) cloneIntoCgroupRefused = true;
+      if (launched.pid === -ENOSYS || launched.pid === -E2BIG) cloneIntoCgroup = false;
       compiled = compile(p, spec, facts(false));
       launched = launch(compiled.ops, compiled.cloneFlags, compiled.mode);
     }
