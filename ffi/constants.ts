@@ -555,6 +555,8 @@ export const CLONE_NEWTIME = 0x80;
 export const CLONE_NEWNS = 0x00020000;
 /** A new cgroup namespace. */
 export const CLONE_NEWCGROUP = 0x02000000;
+/** clone3(2) only (Linux 5.7): the child starts in the cgroup v2 directory of a descriptor. */
+export const CLONE_INTO_CGROUP = 2 ** 33;
 /** A new UTS namespace. */
 export const CLONE_NEWUTS = 0x04000000;
 /** A new IPC namespace. */

@@ -15,6 +15,7 @@ import type { SyscallName } from "./sysno.ts";
 import { encodeTextInto } from "./bytes.ts";
 import {
   CLD_EXITED,
+  CLONE_INTO_CGROUP,
   CLONE_VFORK,
   CLONE_VM,
   EINTR,
@@ -461,9 +462,6 @@ class Records {
     return this.#ready;
   }
 }
-
-/** `CLONE_INTO_CGROUP` of clone3(2) (Linux 5.7): the child starts in the cgroup of a descriptor. */
-const CLONE_INTO_CGROUP = 2 ** 33;
 
 /** Options of {@linkcode launch}. */
 export interface LaunchOptions {

@@ -45,6 +45,7 @@ import {
   O_WRONLY,
   S_IFLNK,
   S_IFMT,
+  SIGKILL,
 } from "../ffi/constants.ts";
 import { ids } from "./system.ts";
 
@@ -1052,8 +1053,6 @@ function populated(fd: number, version: 1 | 2): boolean {
   }
   return allPids(fd).length > 0;
 }
-
-const SIGKILL = 9;
 
 /** SIGKILL to each process of a cgroup and those below it; whether there was any. */
 function signalAll(fd: number): boolean {

@@ -94,7 +94,7 @@ export interface Emitter {
    * @returns Whether the launch will do it (if clone3 then fails, the engine
    *   compiles again without it); else the step moves the child itself.
    */
-  intoCgroup(fd: number): boolean;
+  intoCgroup?(fd: number): boolean;
   /** Facts about the machine. */
   readonly facts: CompileFacts;
 }

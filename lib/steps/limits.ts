@@ -9,7 +9,7 @@
  */
 
 import { encodeText } from "../../ffi/bytes.ts";
-import { EACCES, EBUSY, ENODEV, ENOENT, EPERM } from "../../ffi/constants.ts";
+import { EACCES, EBUSY, ENODEV, ENOENT, EPERM, O_CLOEXEC, O_WRONLY } from "../../ffi/constants.ts";
 import { Box, checkLimits, type Limits, parseCpuMax, parseSize } from "../cgroup.ts";
 import type { Held, StepKind } from "./_kind.ts";
 
@@ -197,7 +197,6 @@ const LIMITS: StepKind<LimitsStep> = {
 };
 
 const ZERO = encodeText("0");
-const O_WRONLY = 1, O_CLOEXEC = 0o2000000;
 
 /** The kind of {@linkcode enterCgroup} steps. */
 const ENTER_CGROUP: StepKind<EnterCgroupStep> = {
@@ -212,7 +211,7 @@ const ENTER_CGROUP: StepKind<EnterCgroupStep> = {
     // directory's descriptor.
     for (const { fd, path, v2 } of step.places ?? []) {
       const info = { operation: `join the cgroup "${path}"`, path: `${path}/cgroup.procs`, role: "enter-cgroup" };
-      if (v2 && out.intoCgroup(fd)) continue;
+      if (v2 && out.intoCgroup?.(fd)) continue;
       const procs = out.add({ call: "openat", args: [fd, { str: "cgroup.procs" }, O_WRONLY | O_CLOEXEC, 0] }, {
         ...info,
         syscall: "open",
