@@ -5,7 +5,7 @@
  */
 
 import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
-import { ValueError } from "./usage.ts";
+import { UsageError, ValueError } from "./usage.ts";
 import { asValueError, planCommand } from "./plan_command.ts";
 import { isolate } from "../lib/isolate.ts";
 import { Sandbox } from "../lib/sandbox.ts";
@@ -387,6 +387,32 @@ export const PRESET_OPTIONS: readonly OptionSpec[] = [
   { long: "name", arg: "required", value: "<name>", help: "name the context (nsh enter NAME joins it)" },
   { long: "persist", arg: "none", help: "with --name: keep it after nsh ends (nsh release NAME)" },
 ];
+
+/** The options that set limits, as the shell's `limit` takes them. */
+export const LIMIT_OPTIONS: readonly StepOption[] = STEP_OPTIONS.filter((o) =>
+  ["memory-max", "memory-swap-max", "pids-max", "cpu-max", "cpu-weight", "io-weight"].includes(o.long)
+);
+
+/**
+ * Parses the arguments of the shell's `limit`: new limits for the current
+ * context's box. Pure.
+ *
+ * @param args The words after `limit`.
+ * @returns The limits steps, in the order given.
+ * @throws {UsageError} For no option, an operand, or a bad value.
+ */
+export function parseLimit(args: readonly string[]): Step[] {
+  const { options, rest } = getopt("limit", LIMIT_OPTIONS, args);
+  if (rest.length) throw new UsageError("limit", `unexpected argument '${rest[0]}'`);
+  if (!options.length) throw new UsageError("limit", "expected a limit, such as --pids-max 100");
+  return options.map(({ name, value, more }) => {
+    try {
+      return LIMIT_OPTIONS.find((o) => o.long === name)!.step(value, more ?? []);
+    } catch (error) {
+      throw asValueError("limit", error);
+    }
+  });
+}
 
 /** The help text of `nsh unshare`. */
 export function unshareHelp(): string {

@@ -17,6 +17,7 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { CLI, hasProgram, IS_ROOT, NOBODY, nsh, type Output, run, runUnprivileged, skipping } from "./_env.ts";
 import { CommandError, limits, sandbox, unshare } from "../mod.ts";
 import { Box, type CgroupLayout, cgroupLayout, parseCgroupLayout, parseCpuMax, parseSize } from "../lib/cgroup.ts";
+import { exportScript } from "../cli/shell/export.ts";
 
 const LAYOUT = cgroupLayout();
 
@@ -632,4 +633,41 @@ console.log((await sandbox(limits({})).run("cat", "/proc/self/cgroup").text()).m
       Deno.removeSync(delegated);
     }
   },
+});
+
+// ---------------------------------------------------------------- the shell
+
+Deno.test({
+  name: "the shell's limit changes the box of the context, which covers every program run in it",
+  ignore: !PIDS,
+  async fn() {
+    const script =
+      'unshare --mount --pids-max 20\nlimit --pids-max 3\nsh -c "sleep 0.2 & sleep 0.2 & sleep 0.2 & wait"\n';
+    const out = await nsh(["-c", script]);
+    assertEquals(out.code, 2, out.stderr);
+    assertMatch(out.stderr, /fork/i);
+    const top = await nsh(["-c", "limit --pids-max 3"]);
+    assertEquals(top.code, 1);
+    assertEquals(
+      top.stderr.split("\n")[0],
+      "-c:1: limit: not in a context: limits are given to unshare, which makes one (unshare --pids-max 100)",
+    );
+    const none = await nsh(["-c", "unshare --uts\nlimit --pids-max 3"]);
+    assertEquals(none.code, 1);
+    assertMatch(none.stderr, /cannot change the limits of this context: it was made without them/);
+  },
+});
+
+Deno.test("nsh export writes limit as an apply() of limits() steps on the context", () => {
+  const program = exportScript("unshare --uts --memory-max 64M\nlimit --pids-max 3 --cpu-max 50%\n", {
+    file: "box.nsh",
+    from: "file:///nsh/mod.ts",
+  });
+  const lines = program.split("\n").map((l) => l.trim());
+  const at = lines.indexOf("await ctx.apply(");
+  assert(at > 0, program);
+  assertEquals(lines.slice(at + 1, at + 3), [
+    "limits({ pidsMax: 3 }),",
+    "limits({ cpuMax: { quota: 50000, period: 100000 } }),",
+  ]);
 });

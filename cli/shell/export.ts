@@ -15,7 +15,7 @@
  */
 
 import { type Command as Parsed, parse, ParseError, type Position, type Word } from "./parse.ts";
-import { parseUnshare } from "../unshare.ts";
+import { parseLimit, parseUnshare } from "../unshare.ts";
 import { parseNsenter } from "../nsenter.ts";
 import { lowerFirst, UsageError, ValueError } from "../usage.ts";
 import type { Io } from "../commands.ts";
@@ -509,6 +509,13 @@ class Translator {
       case "hostname":
         this.#hostname(this.#words(rest));
         break;
+      case "limit": {
+        const list = this.#parsing(() => parseLimit(this.#words(rest)));
+        const ctx = this.#context;
+        if (!ctx) throw this.#usage(name, "not in a context: limits are given to unshare, which makes one");
+        this.#statement(["await ", call(`${ctx.name}.apply`, list.map((step) => this.#step(step)))]);
+        break;
+      }
       case "cd":
         this.#cd(this.#words(rest));
         break;

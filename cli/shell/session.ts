@@ -13,7 +13,7 @@ import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, UsageError, ValueError } from "../usage.ts";
 import { runForeground } from "../foreground.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
+import { keptEnvironment, parseLimit, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { Context } from "../../lib/context.ts";
 import { nsenterSteps } from "../../lib/options.ts";
@@ -50,6 +50,10 @@ export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>>
   },
   umount: { usage: "umount <target>", help: "detach a mount in the context" },
   hostname: { usage: "hostname [<name>]", help: "print, or set, the context's hostname" },
+  limit: {
+    usage: "limit [--memory-max <size>] [--pids-max <n>] [--cpu-max <q/p>|<n>%]…",
+    help: "change the limits of the context's box (made with unshare --memory-max… and the like)",
+  },
   enter: { usage: "enter <name>", help: "join the context named so (unshare --name), here or in another nsh" },
   cd: { usage: "cd [<dir>]", help: "change the working directory of the context's programs" },
   pwd: { usage: "pwd", help: "print that working directory" },
@@ -298,6 +302,8 @@ export class Session {
         return await this.#apply("umount", "mnt", [steps.umount(args[0]!)], false);
       case "hostname":
         return await this.#hostname(args);
+      case "limit":
+        return await this.#limit(args);
       case "cd":
         return await this.#cd(args);
       case "pwd":
@@ -493,6 +499,19 @@ export class Session {
       // The plan's checks of values (a hostname too long), as for one-shot commands.
       throw asValueError(command, error);
     }
+    return 0;
+  }
+
+  /** `limit --pids-max N…`: new limits for the current context's box, which covers everything run in it. */
+  async #limit(args: string[]): Promise<number> {
+    const list = parseLimit(args);
+    if (!this.context) {
+      throw new UsageError(
+        "limit",
+        "not in a context: limits are given to unshare, which makes one (unshare --pids-max 100)",
+      );
+    }
+    await this.context.apply(...list);
     return 0;
   }
 
