@@ -15,7 +15,7 @@
 
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { CLI, hasProgram, IS_ROOT, NOBODY, nsh, type Output, run, runUnprivileged, skipping } from "./_env.ts";
-import { CommandError, limits, sandbox, unshare } from "../mod.ts";
+import { CommandError, limits, sandbox, seccomp, unshare } from "../mod.ts";
 import { Box, type CgroupLayout, cgroupLayout, parseCgroupLayout, parseCpuMax, parseSize } from "../lib/cgroup.ts";
 import { exportScript } from "../cli/shell/export.ts";
 
@@ -313,6 +313,24 @@ Deno.test({
 });
 
 Deno.test({
+  name: "where clone3 is refused (a seccomp filter answering ENOSYS), the program moves itself into its box",
+  ...root,
+  async fn() {
+    // nsh under a filter as container runtimes set it: clone3 says ENOSYS.
+    const filter = seccomp({ defaultAction: "allow", rules: [{ syscalls: ["clone3"], action: { errno: "ENOSYS" } }] });
+    const out = await sandbox(filter).run(
+      Deno.execPath(),
+      ...["run", "-A", "--quiet", CLI, "unshare", "--pids-max", "10", "cat", "/proc/self/cgroup"],
+    ).output();
+    assertEquals(out.stderrText, "");
+    const pid = /nsh-(\d+)-1-\d+$/m.exec(out.stdoutText)?.[1];
+    assert(pid !== undefined, out.stdoutText);
+    if (LAYOUT.v2?.dir !== undefined) assertMatch(out.stdoutText, new RegExp(`^0::.*/nsh-${pid}-1-\\d+$`, "m"));
+    assertEquals(boxesOf(Number(pid)), []);
+  },
+});
+
+Deno.test({
   name: "with a cgroup namespace the box sees its own cgroup as /",
   ...root,
   async fn() {
@@ -580,6 +598,8 @@ Deno.test({
   ignore: !V2,
   async fn() {
     const delegated = `${LAYOUT.v2!.dir}/nsh-test-delegated-${Deno.pid}`;
+    // This process's v2 cgroup, as /proc/self/cgroup names its children.
+    const mine = LAYOUT.v2!.cgroup === "/" ? "" : LAYOUT.v2!.cgroup;
     const leaf = `${delegated}/nsh-test-leaf`;
     Deno.mkdirSync(delegated);
     try {
@@ -607,7 +627,7 @@ try {
       });
       assertEquals(out.stderr, "");
       const [placed, timedOut] = out.stdout.trim().split("\n");
-      assertMatch(placed!, new RegExp(`^0::/nsh-test-delegated-${Deno.pid}/nsh-\\d+-1-\\d+$`));
+      assertMatch(placed!, new RegExp(`^0::${mine}/nsh-test-delegated-${Deno.pid}/nsh-\\d+-1-\\d+$`));
       assertEquals(timedOut, "timed out");
       assertEquals(sleepers(seconds), []);
       assertEquals([...Deno.readDirSync(delegated)].filter((e) => e.isDirectory).map((e) => e.name), ["nsh-test-leaf"]);
@@ -622,7 +642,10 @@ console.log((await sandbox(limits({})).run("cat", "/proc/self/cgroup").text()).m
         { wrap: (argv) => run("sh", ["-c", `echo $$ > '${leaf}/cgroup.procs' && exec "$@"`, "sh", ...argv]) },
       );
       assertEquals(own.stderr, "");
-      assertMatch(own.stdout.trim(), new RegExp(`^0::/nsh-test-delegated-${Deno.pid}/nsh-test-leaf/nsh-\\d+-1-\\d+$`));
+      assertMatch(
+        own.stdout.trim(),
+        new RegExp(`^0::${mine}/nsh-test-delegated-${Deno.pid}/nsh-test-leaf/nsh-\\d+-1-\\d+$`),
+      );
       assertEquals([...Deno.readDirSync(leaf)].filter((e) => e.isDirectory), []);
     } finally {
       try {
