@@ -653,6 +653,9 @@ export function parseUnshare(args: readonly string[], shell = "/bin/sh"): Unshar
   }
   if (preset.shareNet && !preset.isolate) throw new ValueError(cmd, "--share-net goes with --isolate");
   if (named.persist && named.name === undefined) throw new ValueError(cmd, "--persist goes with --name");
+  if (named.persist && steps.some((step) => step.kind === "limits")) {
+    throw new ValueError(cmd, "--persist does not go with limits: the box's cgroup ends with the nsh that made it");
+  }
   if (named.name !== undefined && rest.length) {
     throw new ValueError(cmd, "--name names a context, which has no program of its own: leave the program out");
   }

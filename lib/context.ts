@@ -199,7 +199,7 @@ export class Context {
    * @param options A name to join it by from elsewhere, and whether it outlives this process.
    * @returns The context.
    * @throws {SyscallError} When the setup fails.
-   * @throws {TypeError} For a name that cannot be one.
+   * @throws {TypeError} For a name that cannot be one, or limits in a persisted context.
    * @throws {Error} When a context of that name exists.
    */
   static async hold(sandbox: Sandbox, parent?: Context, options: HoldOptions = {}): Promise<Context> {
@@ -210,6 +210,14 @@ export class Context {
     // Restrictions are for the programs run in the context, not its holder.
     const setup = sandbox.steps.filter((s) => !isPolicy(s));
     const list = parent ? [...parent.#joinSteps(), ...setup] : setup;
+    // What a step holds (a box's cgroup) is this process's: it ends with the
+    // holder, which a persisted context's outlives.
+    const held = list.find((s) => kindOf(s).hold);
+    if (persist && held) {
+      throw new TypeError(
+        `Cannot keep a context with ${held.kind} after this process ends: its cgroup is this process's to remove`,
+      );
+    }
     const holder = await startHolder(planHere(list), { ...(name ? { name } : {}), detached: persist });
     try {
       const fds = Context.#open(holder.pid, differing(holder.pid));

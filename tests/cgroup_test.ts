@@ -203,6 +203,10 @@ Deno.test("nsh unshare refuses bad limits with one line and status 1", async () 
     ],
     [["--cpu-weight", "heavy"], "nsh unshare: cannot use 'heavy' as cpu.weight: give 1 to 10000"],
     [["--cgroup-parent", "box"], 'nsh unshare: cannot use "box" as the cgroup parent: give an absolute path'],
+    [
+      ["--uts", "--name", "nsh-test-limits", "--persist", "--pids-max", "5"],
+      "nsh unshare: --persist does not go with limits: the box's cgroup ends with the nsh that made it",
+    ],
   ];
   for (const [args, line] of cases) {
     const out = await nsh(["unshare", ...args, "true"]);
@@ -693,4 +697,12 @@ Deno.test("nsh export writes limit as an apply() of limits() steps on the contex
     "limits({ pidsMax: 3 }),",
     "limits({ cpuMax: { quota: 50000, period: 100000 } }),",
   ]);
+});
+
+Deno.test("a persisted context cannot have limits: its cgroup would outlive the nsh that removes it", async () => {
+  await assertRejects(
+    () => unshare({ uts: true }).with(limits({ pidsMax: 10 })).hold({ name: `nsh-test-${Deno.pid}`, persist: true }),
+    TypeError,
+    "Cannot keep a context with limits after this process ends: its cgroup is this process's to remove",
+  );
 });
