@@ -530,6 +530,41 @@ function ownPidNamespace(): string {
   return pidNamespace ??= /\[(\d+)\]/.exec(Deno.readLinkSync("/proc/self/ns/pid"))?.[1] ?? "0";
 }
 
+/** Where a process joins a box: a directory (descriptor) per hierarchy. */
+export interface BoxPlace {
+  /** The cgroup's directory (its descriptor). */
+  readonly fd: number;
+  /** Its path, for messages. */
+  readonly path: string;
+  /** Whether it is in the unified (v2) hierarchy. */
+  readonly v2: boolean;
+}
+
+/**
+ * The cgroups of nsh boxes a process is in (one per hierarchy), opened: what
+ * a program joins to share the box of a context another nsh made. Read from
+ * `/proc/PID/cgroup`, whose paths are relative to this process's cgroup
+ * namespace, as this process's mounts show them.
+ *
+ * @param pid The process.
+ * @returns The places; none when it is in no box.
+ * @throws {SyscallError} When a box's directory cannot be opened.
+ */
+export function boxPlacesOf(pid: number): BoxPlace[] {
+  const layout = parseCgroupLayout(readText("/proc/self/mountinfo") ?? "", readText(`/proc/${pid}/cgroup`) ?? "");
+  const places: BoxPlace[] = [];
+  try {
+    for (const h of [...(layout.v2 ? [layout.v2] : []), ...layout.v1]) {
+      if (h.dir === undefined || !BOX_NAME.test(h.cgroup.split("/").at(-1)!)) continue;
+      places.push({ fd: openCgroupDir(h.dir, "a box's cgroup", h.version), path: h.dir, v2: h.version === 2 });
+    }
+  } catch (error) {
+    for (const place of places) libc().close(place.fd);
+    throw error;
+  }
+  return places;
+}
+
 /** How a box is killed as one. */
 type KillWay = "v2-kill" | "v2-freeze" | "v1-freeze" | "signals";
 
@@ -713,7 +748,7 @@ export class Box {
    * itself), or is made in the v2 one by clone3 (CLONE_INTO_CGROUP) and
    * writes to the others.
    */
-  get places(): readonly { readonly fd: number; readonly path: string; readonly v2: boolean }[] {
+  get places(): readonly BoxPlace[] {
     return this.#parts.map((p) => ({ fd: p.fd, path: p.path, v2: p.version === 2 }));
   }
 

@@ -15,7 +15,8 @@ import type { Command } from "./command.ts";
 import { Sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import type { MountOptions, Step } from "./steps.ts";
-import { isPolicy, kindOf } from "./steps/_registry.ts";
+import { isPolicy, kindOf, reviveStep } from "./steps/_registry.ts";
+import { boxPlacesOf } from "./cgroup.ts";
 import {
   checkContextName,
   findContext,
@@ -140,6 +141,8 @@ export class Context {
   #named: { name: string; persist: boolean } | undefined;
   /** Steps that join what the holder's steps hold (its box's cgroup), or the parent's. */
   #held: readonly Step[] = [];
+  /** Descriptors this context holds besides its namespaces' (the cgroups of a box it entered by name). */
+  #heldFds: number[] = [];
 
   private constructor(
     init: {
@@ -251,6 +254,7 @@ export class Context {
           cwd,
           env: {},
           persisted: persist,
+          policy: context.#policy,
         });
         context.#named = { name, persist };
       }
@@ -508,6 +512,7 @@ export class Context {
     if (policy.length) {
       planHere(policy); // checks them now
       this.#policy = [...this.#policy, ...policy];
+      if (this.name !== undefined) updateContext(this.name, { policy: this.#policy });
     }
   }
 
@@ -544,7 +549,7 @@ export class Context {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const fd of this.#fds.values()) libc().close(fd);
+    for (const fd of [...this.#fds.values(), ...this.#heldFds]) libc().close(fd);
     if (this.#rootFd !== undefined) libc().close(this.#rootFd);
     // A persisted context lives on, its holder detached: releaseContext(name) ends it.
     if (this.#named?.persist) return;
@@ -581,14 +586,25 @@ export class Context {
       throw new Error(`Cannot enter the context "${name}": there is no context of that name (nsh contexts lists them)`);
     }
     const pid = entry.holder;
+    let policy: Step[];
+    try {
+      policy = (entry.policy ?? []).map(reviveStep);
+    } catch (error) {
+      throw new Error(
+        `Cannot enter the context "${name}": its restrictions do not read back: ${(error as Error).message}`,
+      );
+    }
     const fds = Context.#open(pid, entry.namespaces);
     let rootFd: number | undefined;
+    let places: ReturnType<typeof boxPlacesOf> = [];
     try {
       if (entry.ownRoot) rootFd = Context.#openPath(`/proc/${pid}/root`);
+      // Its programs join the box (cgroup) its holder is in, as the maker's do.
+      places = boxPlacesOf(pid);
       // The pid was checked before the opens: the holder could have ended and its pid been taken since.
       if (startTime(pid) !== entry.start) throw new Error(`Cannot enter the context "${name}": it has just ended`);
     } catch (error) {
-      for (const fd of fds.values()) libc().close(fd);
+      for (const fd of [...fds.values(), ...places.map((p) => p.fd)]) libc().close(fd);
       if (rootFd !== undefined) libc().close(rootFd);
       throw error;
     }
@@ -606,6 +622,11 @@ export class Context {
       vars: entry.env,
     });
     context.#keepIds = fds.has("user") && !mapsRoot(pid);
+    context.#policy = [...(parent ? parent.#policy : []), ...policy];
+    if (places.length) {
+      context.#held = [{ kind: "enter-cgroup", box: 0, places }];
+      context.#heldFds = places.map((p) => p.fd);
+    }
     return context;
   }
 

@@ -36,6 +36,12 @@ export interface NamedContext {
   readonly persisted: boolean;
   /** Where its namespaces are bound to files, when persisted by root. */
   readonly files?: Readonly<Partial<Record<NamespaceType, string>>>;
+  /**
+   * The restrictions of its programs (capabilities, no_new_privs, seccomp,
+   * Landlock), as steps in JSON: a program run in it from another nsh gets
+   * them too.
+   */
+  readonly policy?: readonly unknown[];
 }
 
 /** A name: letters, digits, `.`, `_` and `-`, as a file name that needs no quoting. */
@@ -166,7 +172,7 @@ function write(dir: number, entry: NamedContext): void {
  * @param name The name.
  * @param changes Its working directory and variables now.
  */
-export function updateContext(name: string, changes: Pick<NamedContext, "cwd" | "env">): void {
+export function updateContext(name: string, changes: Partial<Pick<NamedContext, "cwd" | "env" | "policy">>): void {
   withDirectory(false, (dir) => {
     const entry = read(dir, name);
     if (entry) write(dir, { ...entry, ...changes });

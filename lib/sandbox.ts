@@ -261,6 +261,11 @@ export class Sandbox {
     return this.with(steps.landlock(policy, options));
   }
 
+  /** Runs the program in a cgroup of its own with these limits; see {@linkcode steps.limits}. */
+  limits(options: steps.LimitsOptions): Sandbox {
+    return this.with(steps.limits(options));
+  }
+
   /** Kills the program when this process dies; see {@linkcode steps.killChild}. */
   killChild(signal = 9): Sandbox {
     return this.with(steps.killChild(signal));

@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { CLI, IS_ROOT, nsh, runUnprivileged } from "./_env.ts";
-import { Context, namedContexts, releaseContext, unshare } from "../mod.ts";
+import { Context, namedContexts, noNewPrivs, releaseContext, unshare } from "../mod.ts";
 
 const USERNS = IS_ROOT || (await unshare({ user: true, mapRootUser: true }).run("true").noThrow()).code === 0;
 const userns = { ignore: !USERNS };
@@ -45,6 +45,29 @@ Deno.test({
     }
     assertEquals(namedContexts().some((c) => c.name === name), false);
     assertThrows(() => Context.enter(name), Error, "there is no context of that name");
+  },
+});
+
+Deno.test({
+  name: "nsh enter NAME from another process: the context's restrictions and its box's cgroup hold there too",
+  ignore: !IS_ROOT,
+  async fn() {
+    const name = unique("policy");
+    await using box = await unshare({ user: true, mapRootUser: true, pid: true, mountProc: true })
+      .dropCapabilities("ALL")
+      .seccomp({ defaultAction: "allow", rules: [{ syscalls: ["sethostname"], action: { errno: 38 } }] })
+      .limits({ pidsMax: 20 })
+      .hold({ name });
+    const script = 'grep -E "^(CapEff|Seccomp|Seccomp_filters):" /proc/self/status; cat /proc/self/cgroup';
+    const own = await box.run("sh", "-c", script).text();
+    const other = await nsh(["enter", name, "sh", "-c", script]);
+    assertEquals(other.stderr, "");
+    assertEquals(other.stdout.trim(), own);
+    assertMatch(own, /CapEff:\t0000000000000000\nSeccomp:\t2\nSeccomp_filters:\t1\n/);
+    assertMatch(own, /^0::\/.*nsh-\d+-\d+-\d+$/m);
+    // A restriction added later reaches the next program from outside too.
+    await box.apply(noNewPrivs());
+    assertMatch((await nsh(["enter", name, "grep", "NoNewPrivs", "/proc/self/status"])).stdout, /NoNewPrivs:\t1/);
   },
 });
 

@@ -212,6 +212,12 @@ export interface StepKind<S extends { readonly kind: string }> {
    * @throws {RangeError} For values out of range.
    */
   check?(step: S): void;
+  /**
+   * Makes a step read back from JSON usable again (what it held outside
+   * its plain values, such as a compiled filter's bytes): the policy of a
+   * named context, for another nsh that enters it. By default, as read.
+   */
+  revive?(value: S): S;
   /** The new namespaces it needs, given the types the steps join (a joined UTS namespace takes a hostname itself). */
   implies?(step: S, joined: ReadonlySet<NamespaceType>): readonly NamespaceType[];
   /** Calls around a run of its steps; see {@linkcode Frame}. */

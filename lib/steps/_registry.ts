@@ -58,6 +58,21 @@ export function kindOf(step: AnyStep): StepKind<AnyStep> {
 }
 
 /**
+ * A step read back from JSON, as another nsh wrote it (the policy of a named
+ * context): made usable again and checked.
+ *
+ * @param value The parsed JSON.
+ * @returns The step.
+ * @throws {TypeError} For a value that is no step, or a malformed one.
+ */
+export function reviveStep(value: unknown): AnyStep {
+  const kind = kindOf(value as AnyStep);
+  const step = kind.revive ? kind.revive(value as AnyStep) : value as AnyStep;
+  kind.check?.(step);
+  return step;
+}
+
+/**
  * Whether a step restricts what the program may do (capabilities,
  * no_new_privs, a new session, Landlock, seccomp) rather than set up its
  * namespaces: in a shell context such steps apply to the programs run there

@@ -10,7 +10,7 @@
 
 import { encodeText } from "../../ffi/bytes.ts";
 import { EACCES, EBUSY, ENODEV, ENOENT, EPERM, O_CLOEXEC, O_WRONLY } from "../../ffi/constants.ts";
-import { Box, checkLimits, type Limits, parseCpuMax, parseSize } from "../cgroup.ts";
+import { Box, type BoxPlace, checkLimits, type Limits, parseCpuMax, parseSize } from "../cgroup.ts";
 import type { Held, StepKind } from "./_kind.ts";
 
 /** Limits of a box, as {@linkcode limits} makes them: bytes and microseconds. */
@@ -132,7 +132,7 @@ export interface EnterCgroupStep {
    * the child starts: the child writes to the `cgroup.procs` in each, or is
    * made in the v2 one by clone3.
    */
-  readonly places?: readonly { readonly fd: number; readonly path: string; readonly v2: boolean }[];
+  readonly places?: readonly BoxPlace[];
 }
 
 /**

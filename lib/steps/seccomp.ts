@@ -3,9 +3,6 @@
  * (bubblewrap's `--seccomp FD`), compiled when the step is made, so once per
  * sandbox value, and loaded by the child as its last step before execve.
  *
- * Not yet registered in _registry.ts: one line there (and the step functions
- * in lib/steps.ts, mod.ts, the Sandbox) wires it in.
- *
  * @module
  */
 
@@ -19,7 +16,8 @@ import {
   type SeccompPolicy,
   seccompSteps,
 } from "../seccomp/mod.ts";
-import { ownBytes } from "../seccomp/compile.ts";
+import { makeFilter, ownBytes } from "../seccomp/compile.ts";
+import { checkBpf } from "../seccomp/bpf.ts";
 
 /** What a filter was made from, for `nsh export`. */
 export type SeccompSource =
@@ -135,6 +133,12 @@ const SECCOMP: StepKind<SeccompStep> = {
     for (const { op, syscall, operation } of seccompSteps(step.filter, { noNewPrivs: step.noNewPrivs })) {
       out.add(op, { syscall, operation, role: "seccomp" });
     }
+  },
+  revive(step) {
+    // The bytes are made again from the instructions, checked as raw BPF is.
+    const { abi, program, flags, skipped } = step.filter;
+    checkBpf(program);
+    return { ...step, filter: makeFilter(abi, program, flags, skipped) };
   },
   code(step) {
     const options = step.noNewPrivs ? {} : { noNewPrivs: false };
