@@ -100,6 +100,13 @@ export interface Op {
   readonly noexecNext?: boolean;
   /** Runs only when the step before failed with ENOEXEC; skipped otherwise. */
   readonly ifNoexec?: boolean;
+  /**
+   * Runs only when the result of an earlier step is positive (the parent
+   * half of a clone step, which got the new pid), zero (its child half, or a
+   * call that succeeded) or negative (a call that failed, with `ignore`);
+   * skipped otherwise. A skipped step's result is 0.
+   */
+  readonly onlyIf?: { readonly step: number; readonly result: "positive" | "zero" | "negative" };
 }
 
 /**
@@ -207,6 +214,9 @@ const F_TRY = 0x800;
 const F_LAST = 0x1000;
 const F_NOEXEC_NEXT = 0x2000;
 const F_IF_NOEXEC = 0x4000;
+const F_ONLY_IF = 0x8000;
+const F_WHEN_ZERO = 0x10000;
+const F_WHEN_NEGATIVE = 0x20000;
 
 /** Memory obtained from mmap(2), reused from one program to the next. */
 class Slab {
@@ -292,6 +302,10 @@ function write(slab: Slab, ops: readonly ProbeOp[], r: Routine, errfd: number): 
     let flags = (op.ignore ? F_IGNORE : 0) | (op.exitIfParent ? F_EXIT_IF_PARENT : 0) |
       (op.zeroFails ? F_ZERO_FAILS : 0) | (op.try ? F_TRY : 0) | (op.last ? F_LAST : 0) |
       (op.noexecNext ? F_NOEXEC_NEXT : 0) | (op.ifNoexec ? F_IF_NOEXEC : 0);
+    if (op.onlyIf) {
+      const { result } = op.onlyIf;
+      flags |= F_ONLY_IF | (result === "zero" ? F_WHEN_ZERO : result === "negative" ? F_WHEN_NEGATIVE : 0);
+    }
     values.push([]);
     slab.put(at + STEP_FIELDS.nr, typeof op.call === "number" ? op.call : r.sysno[op.call]);
     for (let a = 0; a < 6; a++) {
@@ -358,7 +372,8 @@ function write(slab: Slab, ops: readonly ProbeOp[], r: Routine, errfd: number): 
       values[i]!.push(value);
       slab.put(at + STEP_FIELDS.args + a * 8, value);
     }
-    slab.put(at + STEP_FIELDS.flags, flags);
+    // The step an ONLY_IF step depends on is in the high word of its flags.
+    slab.put(at + STEP_FIELDS.flags, flags + (op.onlyIf ? op.onlyIf.step * 2 ** 32 : 0));
     slab.put(at + STEP_FIELDS.result, 0);
   });
 }
@@ -485,6 +500,12 @@ export interface LaunchOptions {
  *   cgroup, ENOSYS or EPERM where clone3 is missing or filtered).
  */
 export function launch(ops: readonly Op[], cloneFlags: number, mode: LaunchMode, options: LaunchOptions = {}): Launch {
+  ops.forEach((op, i) => {
+    const step = op.onlyIf?.step;
+    if (step !== undefined && (!Number.isInteger(step) || step < 0 || step >= i)) {
+      throw new RangeError(`Cannot make step ${i} depend on step ${step}: only an earlier step`);
+    }
+  });
   const r = routine();
   const { pipe2, close } = libc();
   // The last 128 bytes below the stacks hold clone3's arguments.

@@ -70,6 +70,13 @@
  *                          before it failed with ENOEXEC, and is skipped
  *                          otherwise: execve("/bin/sh", [sh, file, args…])
  *                          after a candidate, as execvp(3) does (POSIX)
+ *                  bit 15: ONLY_IF, the step runs only when the result of
+ *                          the step whose index is in bits 32..63 is
+ *                          positive (bits 16 and 17 clear: the parent half of
+ *                          a clone step, which got a pid), zero (bit 16: the
+ *                          clone's child half, a call that succeeded) or
+ *                          negative (bit 17: a call that failed); skipped
+ *                          otherwise. A skipped step keeps its result 0.
  *   64 result      written by the child: the raw return value
  */
         .intel_syntax noprefix
@@ -151,7 +158,26 @@ nsh_spawn:
         jz      13f
         cmp     qword ptr [r12-8], -8   /* the result of the step before: ENOEXEC? */
         jne     .Lnext
-13:     mov     rdi, [r12+8]
+13:     test    r15d, 0x8000            /* ONLY_IF */
+        jz      15f
+        mov     rax, r15
+        shr     rax, 32                 /* the index of the step it depends on */
+        imul    rax, rax, 72
+        add     rax, [rbx+24]
+        mov     rax, [rax+64]           /* its result */
+        test    r15d, 0x10000           /* when zero */
+        jz      16f
+        test    rax, rax
+        jnz     .Lnext
+        jmp     15f
+16:     test    r15d, 0x20000           /* when negative */
+        jz      17f
+        test    rax, rax
+        jns     .Lnext
+        jmp     15f
+17:     test    rax, rax                /* when positive */
+        jle     .Lnext
+15:     mov     rdi, [r12+8]
         test    r15d, 1
         jz      1f
         mov     rdi, [rdi]
