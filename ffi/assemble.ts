@@ -70,6 +70,7 @@ export function embed(bytes: Uint8Array, sourceName: string, exportName: string)
 export const EMBEDDED: readonly (readonly [source: string, module: string, name: string])[] = [
   ["routine_x86_64.S", "routine_x86_64.ts", "ROUTINE_X86_64"],
   ["holder_x86_64.S", "holder_x86_64.ts", "HOLDER_X86_64"],
+  ["init_x86_64.S", "init_x86_64.ts", "INIT_X86_64"],
 ];
 
 if (import.meta.main) {

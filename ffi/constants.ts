@@ -130,6 +130,26 @@ export const F_GETFL = 3;
 export const F_SETFL = 4;
 /** The close-on-exec descriptor flag. */
 export const FD_CLOEXEC = 1;
+/** Place a lock owned by the open file description, without waiting (Linux 3.15). */
+export const F_OFD_SETLK = 37;
+/** `struct flock` on x86-64 and aarch64: type, whence, start, length, pid. */
+export const FLOCK_SIZE = 32;
+/** A shared (read) lock, in `struct flock`'s `l_type`. */
+export const F_RDLCK = 0;
+
+// socket(2) and netdevice(7)
+/** A datagram socket. */
+export const SOCK_DGRAM = 2;
+/** ioctl(2) on a socket: set an interface's flags. */
+export const SIOCSIFFLAGS = 0x8914;
+/** `struct ifreq`: a 16-byte name and a 24-byte union. */
+export const IFREQ_SIZE = 40;
+/** The interface is up. */
+export const IFF_UP = 0x1;
+/** The interface is a loopback. */
+export const IFF_LOOPBACK = 0x8;
+/** The interface's resources are allocated. */
+export const IFF_RUNNING = 0x40;
 
 // close_range(2)
 /** Mark the range close-on-exec instead of closing it (Linux 5.11). */
@@ -232,6 +252,8 @@ export const CAPABILITY_NAMES: readonly string[] = [
 export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 /** prctl(2): the signal the process gets when its parent dies. */
 export const PR_SET_PDEATHSIG = 1;
+/** prctl(2): read the calling thread's parent-death signal. */
+export const PR_GET_PDEATHSIG = 2;
 /** prctl(2): keep the permitted capabilities when the uid stops being 0. */
 export const PR_SET_KEEPCAPS = 8;
 /** prctl(2): drop a capability from the bounding set. */

@@ -48,9 +48,13 @@ import {
   CLONE_VFORK,
   CLONE_VM,
   CLOSE_RANGE_CLOEXEC,
+  F_OFD_SETLK,
+  F_RDLCK,
   F_SETFD,
+  FLOCK_SIZE,
   MS,
   O_CLOEXEC,
+  O_RDONLY,
   O_WRONLY,
   PR_SET_PDEATHSIG,
   SIG_SETMASK,
@@ -67,6 +71,8 @@ export interface ExecSpec {
   readonly candidates: readonly string[];
   /** The arguments, `argv[0]` first. */
   readonly argv: readonly string[];
+  /** The name the program was looked up by (`argv[0]` when not given), for messages and the PATH search. */
+  readonly file?: string;
   /**
    * The environment, as `NAME=value` strings, or the address of libc's
    * `environ` to pass this process's own (the child shares its memory).
@@ -102,6 +108,25 @@ export interface ExecSpec {
    * Every other descriptor above 2 is closed at execve.
    */
   readonly keepFds?: readonly number[];
+  /**
+   * The program runs as the child of nsh's init (ffi/init_x86_64.S), which
+   * the child becomes once its setup is done, as bubblewrap's PID 1: it
+   * reaps, reports the program's status on `report` and ends when no child
+   * is left (with a new PID namespace, the program is PID 2).
+   */
+  readonly init?: InitSpec;
+}
+
+/** What nsh's init gets: see {@linkcode ExecSpec.init}. */
+export interface InitSpec {
+  /** Descriptor of the init program (close-on-exec). */
+  readonly fd: number;
+  /** Where the init reports the program's status (close-on-exec; the init gets it as descriptor 0). */
+  readonly report: number;
+  /** Descriptors of this process that the init keeps open and the program does not get. */
+  readonly keep?: readonly number[];
+  /** Files the init holds a shared lock on while it runs, opened as the box sees them. */
+  readonly locks?: readonly string[];
 }
 
 /** The compiled child program. */
@@ -153,6 +178,8 @@ export interface CompileContext {
    * the privileges to join the others), as util-linux nsenter does.
    */
   readonly euid?: number;
+  /** The caller's effective gid. */
+  readonly egid?: number;
   /**
    * This process's permitted capabilities (a bit set, as `CapPrm` in
    * /proc/self/status): what a child without a user namespace of its own
@@ -184,6 +211,7 @@ class Program implements Emitter {
         return context.capLastCap;
       },
       euid,
+      egid: context.egid ?? 0,
       capabilitiesHeld(plan) {
         const last = context.capLastCap;
         // Root without a user namespace holds what this process holds: a
@@ -298,6 +326,7 @@ export function compile(p: Plan, exec: ExecSpec, context: CompileContext): Compi
   const end = exec.end ?? "exec";
   if (end === "hold") hold(out, exec);
   else if (end === "exec") {
+    if (exec.init) underInit(out, p, exec.init);
     out.add({ call: "rt_sigprocmask", args: [SIG_SETMASK, { oldMask: true }, 0, 8] }, {
       syscall: "rt_sigprocmask",
       operation: "restore the signal mask",
@@ -598,6 +627,64 @@ function passDescriptors(out: Program, keepFds: readonly number[]): void {
 }
 
 /**
+ * The child becomes nsh's init and the program's process its child, as
+ * bubblewrap forks its PID 1. The locks are taken first, so that a lock held
+ * by another process fails the start; the init keeps them, the program does
+ * not. The clone shares the memory and waits (vfork) until the program's
+ * execve: only then does the parent half run the steps marked for it, which
+ * end in the init's execveat.
+ */
+function underInit(out: Program, p: Plan, init: InitSpec): void {
+  const role = "init";
+  const locks = (init.locks ?? []).map((path) => {
+    // Not close-on-exec: the init keeps it across its execveat.
+    const fd = out.add({ call: "openat", args: [AT_FDCWD, { str: path }, O_RDONLY, 0] }, {
+      syscall: "open",
+      operation: `open the lock file "${path}"`,
+      path,
+      role,
+    });
+    const lock = new Uint8Array(FLOCK_SIZE);
+    new DataView(lock.buffer).setInt16(0, F_RDLCK, true);
+    out.add({ call: "fcntl", args: [{ result: fd }, F_OFD_SETLK, { bytes: lock }] }, {
+      syscall: "fcntl",
+      operation: `lock "${path}"`,
+      path,
+      role,
+    });
+    return fd;
+  });
+  const clone = out.add({
+    call: "clone",
+    args: [CLONE_VM | CLONE_VFORK | SIGCHLD, { secondStack: true }, 0, 0, 0],
+  }, { syscall: "clone", operation: "start the program's process under nsh's init", role });
+  const parent = { onlyIf: { step: clone, result: "positive" } } as const;
+  out.add({ call: "dup3", args: [init.report, 0, 0], ...parent }, {
+    syscall: "dup2",
+    operation: "give nsh's init the pipe it reports on",
+    role,
+  });
+  for (const fd of init.keep ?? []) {
+    out.add({ call: "fcntl", args: [fd, F_SETFD, 0], ...parent }, {
+      syscall: "fcntl",
+      operation: `keep descriptor ${fd} open in nsh's init`,
+      role,
+    });
+  }
+  out.add({
+    call: "execveat",
+    args: [init.fd, { str: "" }, { strs: ["nsh-init"] }, { strs: [] }, AT_EMPTY_PATH],
+    ...parent,
+  }, { syscall: "execveat", operation: "start nsh's init", role });
+  // The program's process: without the locks, and with the death signal
+  // again, which a fork clears.
+  for (const fd of locks) {
+    out.add({ call: "close", args: [{ result: fd }] }, { syscall: "close", operation: "close a lock file", role });
+  }
+  askForDeathSignal(out, p);
+}
+
+/**
  * The holder leaves the terminal's session, so that no job control signal
  * reaches it, and keeps every signal blocked: only SIGKILL ends it, and it
  * waits for SIGCHLD with rt_sigtimedwait.
@@ -616,7 +703,7 @@ function hold(out: Program, exec: ExecSpec): void {
 
 /** execve of each PATH candidate in turn, as execvp(3) tries them. */
 function execute(out: Program, p: Plan, exec: ExecSpec): void {
-  const name = exec.argv[0] ?? "";
+  const name = exec.file ?? exec.argv[0] ?? "";
   const first = out.ops.length;
   // A path with a slash is executed as it is, not searched for.
   const search = !name.includes("/");

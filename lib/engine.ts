@@ -15,6 +15,7 @@ import {
   CLONE_FILES,
   E2BIG,
   EACCES,
+  EAGAIN,
   EBADF,
   EINTR,
   EINVAL,
@@ -115,6 +116,50 @@ export interface StartOptions {
    * @default {[]}
    */
   readonly fds?: readonly number[];
+  /**
+   * The program's `argv[0]`, when it is not the name the program is looked
+   * up by (`argv[0]` of `argv`), as bubblewrap's `--argv0`.
+   */
+  readonly argv0?: string;
+  /**
+   * Run the program under nsh's init, as bubblewrap runs it under a PID 1 of
+   * its own: the child becomes the init (PID 1 when the plan makes a PID
+   * namespace) and the program is its child; it reaps orphans and ends once
+   * no child is left. `Child.pid` is the init's; `Child.status` is the
+   * program's, as soon as the program ends (the init may live on while
+   * processes the program left run); `kill()` signals the program.
+   *
+   * @default {false}
+   */
+  readonly init?: boolean | InitOptions;
+  /**
+   * Called while the child waits, after its namespaces exist and before its
+   * setup (id maps, mounts) begins, with its pid: to report it (bubblewrap's
+   * `--info-fd`), or to let another process write its id maps
+   * (`--userns-block-fd`). The child goes on once the promise settles; a
+   * rejection gives up the start.
+   */
+  readonly beforeSetup?: (pid: number) => void | Promise<void>;
+}
+
+/** What nsh's init holds for the sandbox's lifetime, beyond the program. */
+export interface InitOptions {
+  /**
+   * Descriptors of this process that the init keeps open while it runs (and
+   * the program does not get), as bubblewrap's `--sync-fd`.
+   *
+   * @default {[]}
+   */
+  readonly keepFds?: readonly number[];
+  /**
+   * Files the init holds a shared lock on while it runs (an OFD lock, which
+   * conflicts with fcntl(2) and lockf(3) write locks), opened as the box
+   * sees them, as bubblewrap's `--lock-file`. A file that another process
+   * holds a write lock on fails the start.
+   *
+   * @default {[]}
+   */
+  readonly locks?: readonly string[];
 }
 
 /** How a child ended. */
@@ -171,6 +216,12 @@ export class Child {
   readonly #held: readonly Held[];
   /** Whether this process sent it SIGKILL. */
   #killed = false;
+  /** The wait for nsh's init's report. */
+  #reporting: Wait | undefined;
+  /** Where nsh's init reports the program's status, when the child is one. */
+  readonly #report: number | undefined;
+  /** The program's pid, under nsh's init. */
+  #program: number | undefined;
 
   /**
    * Wraps a started child and begins waiting for it; {@linkcode start} makes these.
@@ -181,6 +232,7 @@ export class Child {
    * @param io The pipe streams module, when something is piped.
    * @param ref Whether waiting for it keeps this process alive.
    * @param held What its steps hold for it, to end once it is reaped.
+   * @param report When the child is nsh's init: the pipe it reports the program's status on.
    */
   constructor(
     pid: number,
@@ -189,6 +241,7 @@ export class Child {
     io?: typeof import("./fdstream.ts"),
     ref = true,
     held: readonly Held[] = [],
+    report?: number,
   ) {
     this.pid = pid;
     this.plan = plan;
@@ -196,6 +249,7 @@ export class Child {
     this.#io = io;
     this.#ref = ref;
     this.#held = held;
+    this.#report = report;
     running.add(this);
     this.status = this.#wait();
   }
@@ -207,6 +261,7 @@ export class Child {
   ref(): void {
     this.#ref = true;
     if (this.#waiting) this.#waiting.ref = true;
+    if (this.#reporting) this.#reporting.ref = true;
   }
 
   /**
@@ -216,6 +271,7 @@ export class Child {
   unref(): void {
     this.#ref = false;
     if (this.#waiting) this.#waiting.ref = false;
+    if (this.#reporting) this.#reporting.ref = false;
   }
 
   /** The write end of the child's stdin, when piped. */
@@ -304,16 +360,37 @@ export class Child {
   kill(signal: string | number = "SIGTERM"): void {
     let signo = requireSignal(signal);
     if (this.#ended) return;
+    // Under nsh's init, the signal is the program's: the init blocks them all.
+    const target = this.#report === undefined ? this.pid : this.#programPid();
+    if (target === undefined) return;
     if (this.shielded(signo)) signo = SIGKILL;
     if (signo === SIGKILL) {
       this.#killed = true;
       for (const held of this.#held) held.kill?.();
     }
     const c = libc();
-    if (c.kill(this.pid, signo) < 0) {
+    if (c.kill(target, signo) < 0) {
       const e = errno();
-      if (e !== ESRCH) throw new SyscallError("kill", e, { operation: `send ${signalName(signo)} to ${this.pid}` });
+      if (e !== ESRCH) throw new SyscallError("kill", e, { operation: `send ${signalName(signo)} to ${target}` });
     }
+  }
+
+  /**
+   * The program's pid under nsh's init: the init's child, which it made
+   * before anything else. (The init reaps it, so a pid of its children list
+   * is never another process's.)
+   */
+  #programPid(): number | undefined {
+    if (this.#program !== undefined) return this.#program;
+    try {
+      const children = Deno.readTextFileSync(`/proc/${this.pid}/task/${this.pid}/children`).trim().split(" ");
+      const pids = children.filter(Boolean).map(Number).sort((a, b) => a - b);
+      // The program came first; orphans the init reaps came after it.
+      this.#program = pids[0];
+    } catch {
+      // The init has ended.
+    }
+    return this.#program;
   }
 
   /**
@@ -325,6 +402,8 @@ export class Child {
    * @returns `true` when sending it would do nothing.
    */
   shielded(signo: number): boolean {
+    // Under nsh's init the program is PID 2, which the kernel does not shield.
+    if (this.#report !== undefined) return false;
     if (!this.plan.namespaces.includes("pid") || !ENDS_A_PROCESS.has(signo)) return false;
     try {
       const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
@@ -370,6 +449,51 @@ export class Child {
   }
 
   async #wait(): Promise<ExitStatus> {
+    const reaped = this.#reaped();
+    if (this.#report === undefined) return await reaped;
+    const reported = await this.#reported(this.#report);
+    if (!reported) return await reaped;
+    // The init lives on while processes the program left run; it is reaped when it ends.
+    reaped.catch(() => {});
+    return reported;
+  }
+
+  /**
+   * The program's status as nsh's init reports it: its wait status, as an
+   * 8-byte word, on a pipe the init closes then; none when the init ended
+   * first (killed, or the program never started).
+   */
+  async #reported(fd: number): Promise<ExitStatus | undefined> {
+    const word = new Uint8Array(8);
+    let got = 0;
+    try {
+      while (got < word.length) {
+        const n = Number(libc().read(fd, word.subarray(got), BigInt(word.length - got)));
+        if (n === 0) return undefined;
+        if (n > 0) {
+          got += n;
+          continue;
+        }
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) return undefined;
+        await (this.#reporting = waitFor(fd, READABLE, this.#ref)).ready;
+        this.#reporting = undefined;
+      }
+    } finally {
+      libc().close(fd);
+    }
+    const status = new DataView(word.buffer).getInt32(0, true);
+    const signal = status & 0x7f;
+    if (signal === 0) {
+      const code = (status >> 8) & 0xff;
+      return { code, signal: null, success: code === 0 };
+    }
+    return { code: 128 + signal, signal: signalName(signal), success: false };
+  }
+
+  /** The child's own status, once it has been reaped (and what its steps held, ended). */
+  async #reaped(): Promise<ExitStatus> {
     const info = new Uint8Array(new ArrayBuffer(128));
     try {
       await this.#untilReaped(info);
@@ -1096,6 +1220,8 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
   // Descriptors only the child needs: closed once it has its copies.
   const forChild: number[] = [];
   let syncWrite: number | undefined;
+  /** The read end of the pipe nsh's init reports on, until a Child owns it. */
+  let report: number | undefined;
   const held: Held[] = [];
   try {
     (["stdin", "stdout", "stderr"] as const).forEach((stream, i) => {
@@ -1128,8 +1254,21 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       : openFor(p.enterWd, O_RDONLY | O_DIRECTORY, `open the working directory "${p.enterWd}"`, forChild);
     // Last before the start: what a failure here leaves, the catch undoes.
     p = holding(p, held);
+    let init: ExecSpec["init"];
+    if (options.init && end === "exec") {
+      const [r, w] = pipe();
+      report = r;
+      forChild.push(w);
+      const more = options.init === true ? {} : options.init;
+      init = {
+        fd: (await import("../ffi/holder.ts")).initFd(),
+        report: w,
+        ...(more.keepFds?.length ? { keep: more.keepFds } : {}),
+        ...(more.locks?.length ? { locks: more.locks } : {}),
+      };
+    }
     let sync: { read: number; write: number } | undefined;
-    if (needsParent(p)) {
+    if (needsParent(p) || options.beforeSetup) {
       const [r, w] = pipe();
       sync = { read: r, write: w };
       forChild.push(r);
@@ -1137,7 +1276,9 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     }
     const spec: ExecSpec = {
       candidates,
-      argv: options.argv,
+      argv: options.argv0 === undefined ? options.argv : [options.argv0, ...options.argv.slice(1)],
+      ...(options.argv0 === undefined ? {} : { file: name }),
+      ...(init ? { init } : {}),
       envp,
       stdio: [childEnds[0], childEnds[1], childEnds[2]],
       ...(sync ? { sync } : {}),
@@ -1155,6 +1296,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
         return capLastCap();
       },
       euid: ids().euid,
+      egid: ids().egid,
       get capPermitted() {
         return capPermitted();
       },
@@ -1202,6 +1344,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
           if (pid === undefined) throw new Error("Cannot find the process that runs the program");
           if (p.mapsNeedParent) await writeMaps(pid, p);
           await bindNamespaces(pid, p);
+          await options.beforeSetup?.(pid);
           c.write(syncWrite, new Uint8Array(1), 1n);
         } catch (error) {
           parentError = error;
@@ -1227,11 +1370,15 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     for (const fd of parentEnds) if (fd !== undefined) nonblocking(fd);
     // A holder dies with this process: it need not keep it alive.
     const io = piped ? await import("./fdstream.ts") : undefined;
-    return new Child(programPid, p, parentEnds, io, end !== "hold", held);
+    if (report !== undefined) nonblocking(report);
+    const child = new Child(programPid, p, parentEnds, io, end !== "hold", held, report);
+    report = undefined;
+    return child;
   } catch (error) {
     for (const fd of forChild) c.close(fd);
     for (const fd of parentEnds) if (fd !== undefined) c.close(fd);
     if (syncWrite !== undefined) c.close(syncWrite);
+    if (report !== undefined) c.close(report);
     for (const resource of held) await resource.abandon().catch(() => {});
     throw error;
   }

@@ -266,7 +266,7 @@ function compileStep(step: SeccompStep): { ops: Op[]; infos: OpInfo[] } {
     writeFile() {
       throw new Error("a seccomp step writes no file");
     },
-    facts: { capLastCap: 40, euid: 0, capabilitiesHeld: () => new Set() },
+    facts: { capLastCap: 40, euid: 0, egid: 0, capabilitiesHeld: () => new Set() },
   };
   KINDS[0].check!(step);
   KINDS[0].compile!(step, out, {} as PlanView, "seccomp");

@@ -66,6 +66,8 @@ export interface CompileFacts {
   readonly capLastCap: number;
   /** The caller's effective uid. */
   readonly euid: number;
+  /** The caller's effective gid. */
+  readonly egid: number;
   /**
    * The capabilities the child holds in its user namespace when it sets up:
    * all of them in a user namespace it made or joined; else this process's
@@ -113,6 +115,10 @@ export interface PlanView {
   readonly enter: readonly { readonly type: NamespaceType }[];
   /** The ids taken in a joined user namespace, if any. */
   readonly enterIds: { readonly uid: number; readonly gid: number } | undefined;
+  /** Lines of the gid map of a new user namespace, if one is written. */
+  readonly gidMap: readonly { readonly inside: number; readonly outside: number; readonly count: number }[] | undefined;
+  /** The steps that write their own system calls, in the order they run. */
+  readonly actions: readonly { readonly kind: string }[];
 }
 
 /**
