@@ -80,9 +80,30 @@ export {
   type NewSessionStep,
   root,
   type RootStep,
+  waitForDescriptor,
+  type WaitForDescriptorStep,
   type WdStep,
   workdir,
 } from "./steps/process.ts";
+export { loopback, type LoopbackStep } from "./steps/net.ts";
+export {
+  assertNoUserNamespaces,
+  type AssertNoUserNamespacesStep,
+  joinUserNamespace,
+  type JoinUserNamespaceStep,
+  nestedUser,
+  type NestedUserOptions,
+  type NestedUserStep,
+} from "./steps/userns.ts";
+export {
+  seccomp,
+  seccompBpf,
+  seccompProfile,
+  type SeccompProfileStepOptions,
+  type SeccompSource,
+  type SeccompStep,
+  type SeccompStepOptions,
+} from "./steps/seccomp.ts";
 export {
   addCapabilities,
   type CapabilitiesStep,

@@ -17,6 +17,8 @@ import * as newroot from "./newroot.ts";
 import * as seccomp from "./seccomp.ts";
 import * as landlock from "./landlock.ts";
 import * as limits from "./limits.ts";
+import * as net from "./net.ts";
+import * as userns from "./userns.ts";
 
 /** Every kind's definition. */
 export const DEFINITIONS = [
@@ -29,6 +31,8 @@ export const DEFINITIONS = [
   ...caps.KINDS,
   ...newroot.KINDS,
   ...landlock.KINDS,
+  ...net.KINDS,
+  ...userns.KINDS,
   ...seccomp.KINDS,
   ...limits.KINDS,
 ] as const;

@@ -18,6 +18,7 @@ import {
   PR_SET_NO_NEW_PRIVS,
 } from "../../ffi/constants.ts";
 import { nearest } from "./_hints.ts";
+import { nestedUid } from "./userns.ts";
 
 /** Keep the capabilities of the user namespace across execve. */
 export interface KeepCapsStep {
@@ -138,6 +139,8 @@ function namedSet(names: readonly string[], last: number): Set<number> {
  */
 function programUid(plan: PlanView, euid: number): number {
   if (plan.setuid !== undefined) return plan.setuid;
+  const nested = nestedUid(plan, euid);
+  if (nested !== undefined) return nested;
   const uid = plan.enterIds?.uid ?? euid;
   if (!plan.namespaces.includes("user")) return uid;
   const range = plan.uidMap?.find((r) => uid >= r.outside && uid < r.outside + r.count);

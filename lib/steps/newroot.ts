@@ -132,8 +132,13 @@ export interface RootFileStep {
   readonly data: Uint8Array;
   /** Its mode. */
   readonly mode: number;
-  /** Bound read-only on itself, so that not even root in the box may change it. */
+  /** Read-only, so that not even root in the box may change it (and bound, as `bind`). */
   readonly readonly: boolean;
+  /**
+   * Written outside the new root and bound on `dest`, as bubblewrap's
+   * `--bind-data` makes it: over a file there, also in a read-only directory.
+   */
+  readonly bind: boolean;
 }
 
 /** A mount made read-only. */
@@ -313,11 +318,18 @@ export interface RootFileOptions {
    */
   mode?: number;
   /**
-   * Bound read-only on itself (bubblewrap's `--ro-bind-data`).
+   * Read-only: bound read-only on `dest` (bubblewrap's `--ro-bind-data`).
    *
    * @default {false}
    */
   readonly?: boolean;
+  /**
+   * Written outside the new root and bound on `dest` (bubblewrap's
+   * `--bind-data`): over a file that is there, also in a read-only directory.
+   *
+   * @default {false}
+   */
+  bind?: boolean;
 }
 
 /**
@@ -335,6 +347,7 @@ export function rootFile(dest: string, data: string | Uint8Array, options: RootF
     data: typeof data === "string" ? encodeText(data) : data,
     mode: options.mode ?? 0o666,
     readonly: options.readonly ?? false,
+    bind: options.bind ?? false,
   };
 }
 
@@ -410,12 +423,25 @@ function info(role: string, operation: string, dest: string, syscall = "mount"):
   return { syscall, operation, path: dest, role };
 }
 
-/** Makes the parents of `dest` in the new root, mode 0755 (errors show at the mount that needs them). */
-function parents(out: Emitter, dest: string, role: string): void {
+/**
+ * The mode of the parents made for a file or directory of mode `mode`, as
+ * bubblewrap makes them: 0755, without search and read for the group or the
+ * others when the file denies them everything (a directory of mode 0700 gets
+ * parents of mode 0700).
+ */
+function parentMode(mode: number): number {
+  let parent = 0o755;
+  if ((mode & 0o070) === 0) parent &= ~0o050;
+  if ((mode & 0o007) === 0) parent &= ~0o005;
+  return parent;
+}
+
+/** Makes the parents of `dest` in the new root, mode 0755 unless given (errors show at the mount that needs them). */
+function parents(out: Emitter, dest: string, role: string, mode = 0o755): void {
   const parts = inRoot(dest).split("/").filter(Boolean);
   for (let i = 1; i < parts.length; i++) {
     const dir = "/" + parts.slice(0, i).join("/");
-    out.add({ call: "mkdirat", args: [AT_FDCWD, { str: NEW + dir }, 0o755], ignore: true }, {
+    out.add({ call: "mkdirat", args: [AT_FDCWD, { str: NEW + dir }, mode], ignore: true }, {
       syscall: "mkdir",
       operation: `create "${dir}" in the new root`,
       path: dir,
@@ -425,8 +451,8 @@ function parents(out: Emitter, dest: string, role: string): void {
 }
 
 /** A mount point: a directory (or a file, 0444) that may exist already. */
-function mountPoint(out: Emitter, dest: string, role: string, file = false): void {
-  parents(out, dest, role);
+function mountPoint(out: Emitter, dest: string, role: string, file = false, parentsMode = 0o755): void {
+  parents(out, dest, role, parentsMode);
   const path = NEW + inRoot(dest);
   if (!file) {
     out.add({ call: "mkdirat", args: [AT_FDCWD, { str: path }, 0o755], ignore: true }, {
@@ -660,7 +686,7 @@ const ROOT_TMPFS: StepKind<RootTmpfsStep> = rootKind<RootTmpfsStep>("root-tmpfs"
     }
   },
   compile(step, out) {
-    mountPoint(out, step.dest, "root-tmpfs");
+    mountPoint(out, step.dest, "root-tmpfs", false, parentMode(step.mode));
     const data = `mode=0${step.mode.toString(8)}${step.size ? `,size=${step.size}` : ""}`;
     out.add({
       call: "mount",
@@ -786,7 +812,7 @@ const ROOT_MQUEUE: StepKind<RootMqueueStep> = rootKind<RootMqueueStep>("root-mqu
 const ROOT_DIR: StepKind<RootDirStep> = rootKind<RootDirStep>("root-dir", {
   check: (step) => checkMode(`the directory "${step.dest}"`, step.mode),
   compile(step, out) {
-    parents(out, step.dest, "root-dir");
+    parents(out, step.dest, "root-dir", parentMode(step.mode));
     // An existing directory is kept, as bubblewrap's --dir keeps it.
     out.add({ call: "mkdirat", args: [AT_FDCWD, { str: NEW + inRoot(step.dest) }, step.mode], ignore: true }, {
       syscall: "mkdir",
@@ -812,12 +838,19 @@ const ROOT_SYMLINK: StepKind<RootSymlinkStep> = rootKind<RootSymlinkStep>("root-
   hint: (_info, errno) => errno === EEXIST ? "something is there already" : undefined,
 });
 
+let boundFiles = 0;
+
 const ROOT_FILE: StepKind<RootFileStep> = rootKind<RootFileStep>("root-file", {
   check: (step) => checkMode(`the file "${step.dest}"`, step.mode),
   compile(step, out) {
     const role = "root-file";
-    const path = NEW + inRoot(step.dest);
-    parents(out, step.dest, role);
+    const dest = NEW + inRoot(step.dest);
+    const bound = step.bind || step.readonly;
+    // A bound file is written where nothing else reaches (the assembly's
+    // root, which the program never sees), then bound on `dest`: over a file
+    // there, also in a read-only directory.
+    const path = bound ? `/nsh-file-${boundFiles++}` : dest;
+    if (!bound) parents(out, step.dest, role, parentMode(step.mode));
     const what = info(role, `write the file "${step.dest}" in the new root`, step.dest, "open");
     const fd = out.add({
       call: "openat",
@@ -828,17 +861,24 @@ const ROOT_FILE: StepKind<RootFileStep> = rootKind<RootFileStep>("root-file", {
       syscall: "write",
     });
     out.add({ call: "close", args: [{ result: fd }] }, { ...what, syscall: "close" });
-    if (step.readonly) {
-      bindTree(out, path, path, MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV, {
-        ...what,
-        operation: `make "${step.dest}" read-only`,
-      }, { recursive: false });
-    }
+    if (!bound) return;
+    mountPoint(out, step.dest, role, true, parentMode(step.mode));
+    const flags = MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | (step.readonly ? MOUNT_ATTR.RDONLY : 0);
+    bindTree(out, path, dest, flags, {
+      ...what,
+      operation: `bind the file "${step.dest}"${step.readonly ? " read-only" : ""} in the new root`,
+    }, { recursive: false });
+    out.add({ call: "unlinkat", args: [AT_FDCWD, { str: path }, 0] }, {
+      ...what,
+      syscall: "unlink",
+      operation: `remove the copy of "${step.dest}" that was bound`,
+    });
   },
   code: (step) => {
     const options = {
       ...(step.mode !== 0o666 ? { mode: step.mode } : {}),
       ...(step.readonly ? { readonly: true } : {}),
+      ...(step.bind && !step.readonly ? { bind: true } : {}),
     };
     const data = new TextDecoder().decode(step.data);
     return { fn: "rootFile", args: Object.keys(options).length ? [step.dest, data, options] : [step.dest, data] };
@@ -882,7 +922,31 @@ function overlayPath(path: string): string {
 
 let overlays = 0;
 
+/** A directory of the caller's as it really is (its links followed), for a layer of an overlay. */
+function layer(path: string, dest: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch (error) {
+    const errno = error instanceof Deno.errors.NotFound
+      ? ENOENT
+      : error instanceof Deno.errors.PermissionDenied
+      ? EACCES
+      : undefined;
+    if (errno === undefined) throw error;
+    throw new SyscallError("stat", errno, { operation: `use "${path}" in the overlay on "${dest}"`, path });
+  }
+}
+
 const ROOT_OVERLAY: StepKind<RootOverlayStep> = rootKind<RootOverlayStep>("root-overlay", {
+  // Relative paths and links are the caller's: resolved here, as for binds.
+  prepare(step, view) {
+    if (!view.sameMounts) return step;
+    const lower = step.lower.map((l) => layer(l, step.dest));
+    const upper = typeof step.upper === "object"
+      ? { dir: layer(step.upper.dir, step.dest), work: layer(step.upper.work, step.dest) }
+      : step.upper;
+    return { ...step, lower, upper };
+  },
   check(step) {
     if (!step.lower.length) throw new TypeError(`Cannot make an overlay on "${step.dest}": it needs a lower layer`);
     if (step.upper === "none" && step.lower.length < 2) {

@@ -31,6 +31,14 @@ export interface KillChildStep {
   readonly signal: number;
 }
 
+/** The program waits until a descriptor can be read. */
+export interface WaitForDescriptorStep {
+  /** The kind of step. */
+  readonly kind: "wait-fd";
+  /** The descriptor, open in this process. */
+  readonly fd: number;
+}
+
 /** A new session for the program, without a controlling terminal. */
 export interface NewSessionStep {
   /** The kind of step. */
@@ -46,6 +54,19 @@ export interface NewSessionStep {
  */
 export function newSession(): NewSessionStep {
   return { kind: "new-session" };
+}
+
+/**
+ * Makes the box wait, once it is set up and before the program runs, until
+ * one byte can be read from a descriptor of this process (which it reads,
+ * then closes): another process decides when the program starts
+ * (bubblewrap's `--block-fd`). End of file lets it go on too.
+ *
+ * @param fd The descriptor, open in this process (a pipe's read end).
+ * @returns The step.
+ */
+export function waitForDescriptor(fd: number): WaitForDescriptorStep {
+  return { kind: "wait-fd", fd };
 }
 
 /**
@@ -123,5 +144,26 @@ const NEW_SESSION: StepKind<NewSessionStep> = {
   code: () => ({ fn: "newSession", args: [] }),
 };
 
+/** The kind of {@linkcode waitForDescriptor} steps. */
+const WAIT_FD: StepKind<WaitForDescriptorStep> = {
+  kind: "wait-fd",
+  phase: "harden",
+  repeats: "each",
+  check(step) {
+    if (!Number.isInteger(step.fd) || step.fd < 0) throw new RangeError(`Cannot wait for descriptor ${step.fd}`);
+  },
+  compile(step, out) {
+    const operation = `wait for descriptor ${step.fd}`;
+    // What is read, or an error, lets the program go on, as in bubblewrap.
+    out.add({ call: "read", args: [step.fd, { zeros: 8 }, 1], ignore: true }, {
+      syscall: "read",
+      operation,
+      role: "wait-fd",
+    });
+    out.add({ call: "close", args: [step.fd], ignore: true }, { syscall: "close", operation, role: "wait-fd" });
+  },
+  code: (step) => ({ fn: "waitForDescriptor", args: [step.fd] }),
+};
+
 /** The kinds of steps this module defines, for lib/steps/_registry.ts. */
-export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION] as const;
+export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD] as const;
