@@ -200,6 +200,8 @@ export const UMOUNT_NOFOLLOW = 8;
 export const OPEN_TREE_CLONE = 1;
 /** move_mount(2): the source is the descriptor itself. */
 export const MOVE_MOUNT_F_EMPTY_PATH = 4;
+/** move_mount(2): follow a symbolic link at the destination, as mount(2) does. */
+export const MOVE_MOUNT_T_SYMLINKS = 0x10;
 /** open_tree(2), mount_setattr(2): the whole tree below. */
 export const AT_RECURSIVE = 0x8000;
 

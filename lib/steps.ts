@@ -78,6 +78,8 @@ export {
   type KillChildStep,
   newSession,
   type NewSessionStep,
+  programWorkdir,
+  type ProgramWorkdirStep,
   root,
   type RootStep,
   waitForDescriptor,

@@ -26,6 +26,8 @@ import {
   ENOMEM,
   ENOSYS,
   PR_SET_NO_NEW_PRIVS,
+  PR_SET_SECCOMP,
+  SECCOMP_MODE_FILTER,
   SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ERRNO,
   SECCOMP_RET_TRACE,
@@ -44,6 +46,16 @@ export interface SeccompStepsOptions {
    * @default {false}
    */
   readonly noNewPrivs?: boolean;
+  /**
+   * Load with `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)`, as
+   * bubblewrap does, instead of seccomp(2): then each filter after the first
+   * must be allowed prctl(2) by those before (bubblewrap's documented
+   * contract for `--add-seccomp-fd`), not seccomp(2). A filter with flags
+   * needs seccomp(2).
+   *
+   * @default {false}
+   */
+  readonly prctl?: boolean;
 }
 
 /** A step of the child, with what it does for error messages. */
@@ -121,10 +133,20 @@ export function seccompSteps(
     const bytes = ownBytes(filter);
     checkExit(filter, i);
     const which = list.length > 1 ? `seccomp filter ${i + 1} of ${list.length}` : "the seccomp filter";
+    const operation = `load ${which} (${bytes.length / 8} instructions)`;
+    if (options.prctl) {
+      if (filter.flags) throw new TypeError(`Cannot ${operation} with prctl(2): its flags need seccomp(2)`);
+      steps.push({
+        op: { call: "prctl", args: [PR_SET_SECCOMP, SECCOMP_MODE_FILTER, { fprog: bytes }] },
+        syscall: "prctl",
+        operation,
+      });
+      return;
+    }
     steps.push({
       op: { call: "seccomp", args: [SECCOMP_SET_MODE_FILTER, filter.flags, { fprog: bytes }] },
       syscall: "seccomp",
-      operation: `load ${which} (${bytes.length / 8} instructions)`,
+      operation,
     });
   });
   return steps;

@@ -36,6 +36,7 @@ import {
   MOUNT_ATTR,
   MOUNT_ATTR_SIZE_VER0,
   MOVE_MOUNT_F_EMPTY_PATH,
+  MOVE_MOUNT_T_SYMLINKS,
   MS,
   O_CLOEXEC,
   O_CREAT,
@@ -517,7 +518,8 @@ function bindTree(
   }
   out.add({
     call: "move_mount",
-    args: [{ result: tree }, { str: "" }, AT_FDCWD, { str: to }, MOVE_MOUNT_F_EMPTY_PATH],
+    // A link at the destination is followed, as mount(2) and bubblewrap follow it.
+    args: [{ result: tree }, { str: "" }, AT_FDCWD, { str: to }, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS],
     ...ignore,
   }, { ...what, syscall: "move_mount" });
   out.add({ call: "close", args: [{ result: tree }], ignore: true }, { ...what, syscall: "close" });

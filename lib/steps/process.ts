@@ -39,6 +39,14 @@ export interface WaitForDescriptorStep {
   readonly fd: number;
 }
 
+/** The program's working directory, the first of some that it can enter. */
+export interface ProgramWorkdirStep {
+  /** The kind of step. */
+  readonly kind: "program-wd";
+  /** The directories, in the order they are tried. */
+  readonly dirs: readonly string[];
+}
+
 /** A new session for the program, without a controlling terminal. */
 export interface NewSessionStep {
   /** The kind of step. */
@@ -67,6 +75,27 @@ export function newSession(): NewSessionStep {
  */
 export function waitForDescriptor(fd: number): WaitForDescriptorStep {
   return { kind: "wait-fd", fd };
+}
+
+/**
+ * Changes the program's working directory once the box is set up and the
+ * program's ids are taken (bubblewrap's order, where {@linkcode workdir} changes
+ * it before): to the first of `dirs` that exists in the box and that the
+ * program may enter. The last one must work.
+ *
+ * @example The caller's directory if the box has it, else $HOME, else /
+ * ```ts
+ * import { programWorkdir } from "../steps.ts";
+ *
+ * const step = programWorkdir(Deno.cwd(), Deno.env.get("HOME") ?? "/", "/");
+ * if (step.dirs.at(-1) !== "/") throw new Error("/ last");
+ * ```
+ *
+ * @param dirs The directories, as the box sees them, in the order to try them.
+ * @returns The step.
+ */
+export function programWorkdir(...dirs: string[]): ProgramWorkdirStep {
+  return { kind: "program-wd", dirs };
 }
 
 /**
@@ -165,5 +194,29 @@ const WAIT_FD: StepKind<WaitForDescriptorStep> = {
   code: (step) => ({ fn: "waitForDescriptor", args: [step.fd] }),
 };
 
+/** The kind of {@linkcode programWorkdir} steps. */
+const PROGRAM_WD: StepKind<ProgramWorkdirStep> = {
+  kind: "program-wd",
+  phase: "harden",
+  repeats: "last",
+  check(step) {
+    if (!step.dirs.length) throw new TypeError("Cannot change the working directory: no directory given");
+  },
+  compile(step, out) {
+    let before: number | undefined;
+    step.dirs.forEach((dir, i) => {
+      const last = i === step.dirs.length - 1;
+      // Each runs only when the one before failed (one that was skipped has result 0).
+      before = out.add({
+        call: "chdir",
+        args: [{ str: dir }],
+        ...(last ? {} : { ignore: true }),
+        ...(before === undefined ? {} : { onlyIf: { step: before, result: "negative" as const } }),
+      }, { syscall: "chdir", operation: `change the working directory to "${dir}"`, path: dir, role: "program-wd" });
+    });
+  },
+  code: (step) => ({ fn: "programWorkdir", args: step.dirs }),
+};
+
 /** The kinds of steps this module defines, for lib/steps/_registry.ts. */
-export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD] as const;
+export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD, PROGRAM_WD] as const;

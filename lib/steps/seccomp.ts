@@ -8,6 +8,7 @@
 
 import type { StepKind } from "./_kind.ts";
 import {
+  bpfFilter,
   compileSeccomp,
   readBpfFilter,
   readSeccompProfile,
@@ -23,7 +24,7 @@ import { checkBpf } from "../seccomp/bpf.ts";
 export type SeccompSource =
   | { readonly policy: SeccompPolicy }
   | { readonly profile: string; readonly capabilities: readonly string[] }
-  | { readonly bpf: string | number };
+  | { readonly bpf: string | number | Uint8Array };
 
 /** A seccomp filter the program runs under. */
 export interface SeccompStep {
@@ -35,6 +36,8 @@ export interface SeccompStep {
   readonly filter: SeccompFilter;
   /** Set no_new_privs right before loading it. */
   readonly noNewPrivs: boolean;
+  /** Load it with prctl(2), as bubblewrap does, rather than seccomp(2). */
+  readonly prctl: boolean;
 }
 
 /** Options of the seccomp steps. */
@@ -49,6 +52,15 @@ export interface SeccompStepOptions {
    * @default {true}
    */
   readonly noNewPrivs?: boolean;
+  /**
+   * Load the filter with `prctl(PR_SET_SECCOMP)`, as bubblewrap does,
+   * rather than seccomp(2): a filter loaded before another must allow the
+   * call that loads it, prctl(2) then (bubblewrap's contract for
+   * `--add-seccomp-fd`).
+   *
+   * @default {false}
+   */
+  readonly prctl?: boolean;
 }
 
 /** Options of {@linkcode seccompProfile}. */
@@ -102,20 +114,26 @@ export function seccompProfile(path: string, options: SeccompProfileStepOptions 
 
 /**
  * Runs the program under a filter given as raw BPF (`struct sock_filter`
- * bytes), from a file or read now from a descriptor to its end, as
+ * bytes): the bytes, or a file, or a descriptor read now to its end, as
  * bubblewrap's `--seccomp FD`.
  *
- * @param source A path, or a descriptor number.
+ * @param source The bytes, a path, or a descriptor number.
  * @param options Whether to set no_new_privs.
  * @returns The step.
  * @throws {RangeError} For a program the kernel would refuse, saying why.
  */
-export function seccompBpf(source: string | number, options: SeccompStepOptions = {}): SeccompStep {
-  return step({ bpf: source }, readBpfFilter(source), options);
+export function seccompBpf(source: string | number | Uint8Array, options: SeccompStepOptions = {}): SeccompStep {
+  return step({ bpf: source }, source instanceof Uint8Array ? bpfFilter(source) : readBpfFilter(source), options);
 }
 
 function step(source: SeccompSource, filter: SeccompFilter, options: SeccompStepOptions): SeccompStep {
-  const made: SeccompStep = { kind: "seccomp", source, filter, noNewPrivs: options.noNewPrivs ?? true };
+  const made: SeccompStep = {
+    kind: "seccomp",
+    source,
+    filter,
+    noNewPrivs: options.noNewPrivs ?? true,
+    prctl: options.prctl ?? false,
+  };
   // Refused now, not when a child starts: a filter under which it could not exit.
   seccompSteps(filter);
   return made;
@@ -130,7 +148,9 @@ const SECCOMP: StepKind<SeccompStep> = {
     ownBytes(step.filter);
   },
   compile(step, out) {
-    for (const { op, syscall, operation } of seccompSteps(step.filter, { noNewPrivs: step.noNewPrivs })) {
+    for (
+      const { op, syscall, operation } of seccompSteps(step.filter, { noNewPrivs: step.noNewPrivs, prctl: step.prctl })
+    ) {
       out.add(op, { syscall, operation, role: "seccomp" });
     }
   },
@@ -141,7 +161,7 @@ const SECCOMP: StepKind<SeccompStep> = {
     return { ...step, filter: makeFilter(abi, program, flags, skipped) };
   },
   code(step) {
-    const options = step.noNewPrivs ? {} : { noNewPrivs: false };
+    const options = { ...(step.noNewPrivs ? {} : { noNewPrivs: false }), ...(step.prctl ? { prctl: true } : {}) };
     const rest = (more: object) => (Object.keys({ ...options, ...more }).length ? [{ ...options, ...more }] : []);
     const { source } = step;
     if ("policy" in source) return { fn: "seccomp", args: [source.policy, ...rest({})] };
