@@ -96,6 +96,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "what the kernel's Landlock enforces, by ABI",
     load: async () => (await import("./landlock.ts")).landlockCommand,
   },
+  bwrap: {
+    synopsis: "[options] [--] <program> [<argument>...]",
+    summary: "run a program in a sandbox made from bubblewrap's options",
+    load: async () => (await import("./bwrap.ts")).bwrapCommand,
+  },
   lsns: {
     synopsis: "[options] [<namespace>]",
     summary: "list namespaces (util-linux syntax and output)",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Child, type ExitStatus, start } from "../lib/engine.ts";
+import { type Child, type ExitStatus, start, type StartOptions } from "../lib/engine.ts";
 import type { Plan } from "../lib/plan.ts";
 import { signalNumber } from "../ffi/signals.ts";
 import { inheritedFds } from "../lib/system.ts";
@@ -31,6 +31,14 @@ export interface ForegroundOptions {
   readonly report?: (line: string) => void;
   /** Writes text to standard error (the usage). */
   readonly err?: (text: string) => void;
+  /**
+   * More options of the start: `argv0`, an init, a hook while the child
+   * waits, and the descriptors the program gets (those nsh inherited by
+   * default).
+   */
+  readonly start?: Pick<StartOptions, "argv0" | "init" | "fds" | "beforeSetup">;
+  /** Called once the program runs, before nsh waits for it. */
+  readonly started?: (child: Child) => void;
 }
 
 /** Seconds as /usr/bin/time prints elapsed time: `m:ss.cc`, or `h:mm:ss` from an hour on. */
@@ -136,7 +144,8 @@ export async function runForeground(
   for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   try {
     // As util-linux and sh: what nsh inherited, the program inherits.
-    child = await start(p, { argv, ...(env ? { env } : {}), fds: inheritedFds() });
+    child = await start(p, { argv, ...(env ? { env } : {}), fds: inheritedFds(), ...options.start });
+    options.started?.(child);
     // The terminal's signal reached the child only if it existed then: pass it on.
     for (const [signal] of early) handle(signal, false);
     const started = performance.now();

@@ -98,15 +98,6 @@ export {
   type NestedUserStep,
 } from "./steps/userns.ts";
 export {
-  seccomp,
-  seccompBpf,
-  seccompProfile,
-  type SeccompProfileStepOptions,
-  type SeccompSource,
-  type SeccompStep,
-  type SeccompStepOptions,
-} from "./steps/seccomp.ts";
-export {
   addCapabilities,
   type CapabilitiesStep,
   capabilityNumber,
