@@ -15,7 +15,6 @@ import type { CliCommand, Io } from "./commands.ts";
 import { VERSION } from "./version.ts";
 import { runForeground } from "./foreground.ts";
 import { programEnded } from "./exit.ts";
-import type { Child } from "../lib/engine.ts";
 import { type Plan, plan } from "../lib/plan.ts";
 import * as steps from "../lib/steps.ts";
 import type { NamespaceType } from "../lib/namespaces.ts";
@@ -1222,19 +1221,19 @@ export async function runBwrap(args: readonly string[], io: Io): Promise<number>
         ...(made.init
           ? { init: { locks: o.lockFiles, ...(o.syncFd !== undefined ? { keepFds: [o.syncFd] } : {}) } }
           : {}),
-        // The pid is reported while the child waits, and the caller maps its ids.
-        ...(usernsBlock !== undefined
+        // As bubblewrap: the pid is reported while the child waits, before its
+        // setup (a failed setup has a child-pid but no exit-code), and with
+        // --userns-block-fd the caller maps its ids then.
+        ...(o.infoFd !== undefined || status !== undefined
           ? {
             beforeSetup: async (pid: number) => {
               report(pid);
+              if (usernsBlock === undefined) return;
               await waitReadable(usernsBlock);
               libc().close(usernsBlock);
             },
           }
           : {}),
-      },
-      started: (child: Child) => {
-        if (usernsBlock === undefined) report(child.pid);
       },
     });
     // bubblewrap exits with the status, never with the signal itself.
