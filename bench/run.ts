@@ -14,7 +14,11 @@
  *    no_new_privs, a seccomp filter and Landlock: goal ≤ 1.15×; and
  *    isolate() for scale;
  * 7. limits: a spawn placed in a new cgroup (made, joined, removed) against
- *    the same spawn without: goal ≤ 1.2×.
+ *    the same spawn without: goal ≤ 1.2×;
+ * 8. bubblewrap: isolate() and the sandbox of a bwrap command line made by
+ *    nsh's API, against `Deno.Command("bwrap", …)` with the same options, per
+ *    spawn of `/bin/true` from a running script: goal ≤ 0.5× (skipped when
+ *    bubblewrap is not installed).
  *
  * Contenders of one comparison run interleaved, in rotating order, after a
  * warm-up, so that noise of the machine hits them all alike. Everything that
@@ -37,6 +41,7 @@ import {
   CLONE_VFORK,
   CLONE_VM,
 } from "../ffi/constants.ts";
+import { bwrapPlan, parseBwrap } from "../cli/bwrap.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const BUILD = `${ROOT}bench/.build`;
@@ -48,6 +53,7 @@ const GOAL_STARTUP = 1.25;
 const GOAL_HELD = 1.1;
 const GOAL_HARDENING = 1.15;
 const GOAL_CGROUP = 1.2;
+const GOAL_BWRAP = 0.5;
 
 // ---------------------------------------------------------------- timing
 
@@ -732,6 +738,72 @@ async function cgroupSection(schedule: Schedule) {
     await bare?.close();
     await context?.close();
   }
+
+// ---------------------------------------------------------------- bubblewrap
+
+/**
+ * What isolate() makes, as bwrap options: every namespace (--unshare-all),
+ * the system directories read-only and a merged /usr's links, its own /proc,
+ * /dev and /tmp, no capabilities, death with the caller. bubblewrap adds
+ * no_new_privs, an init as PID 1 and the loopback up by itself.
+ */
+function isolateAsBwrap(): string[] {
+  const args = ["--unshare-all", "--unshare-user"];
+  for (const path of ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (info.isSymlink) args.push("--symlink", Deno.readLinkSync(path), path);
+    else args.push("--ro-bind", path, path);
+  }
+  args.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp");
+  args.push("--cap-drop", "ALL", "--die-with-parent");
+  return args;
+}
+
+async function bubblewrapSection(schedule: Schedule) {
+  const args = isolateAsBwrap();
+  const installed = await which("bwrap");
+  const bwrap: Batch = (n) =>
+    timed(n, async () => {
+      const out = await new Deno.Command("bwrap", { args: [...args, TRUE], stdin: "null" }).output();
+      if (!out.success) throw new Error(`bwrap failed: ${new TextDecoder().decode(out.stderr)}`);
+    });
+  // The same command line, parsed and made into a plan once by nsh bwrap's
+  // code, then started by the engine as nsh bwrap starts it (under its init).
+  const request = parseBwrap([...args, TRUE], {
+    warn: () => {},
+    read: () => new Uint8Array(),
+    env: Deno.env.toObject(),
+  });
+  if (request.kind !== "run") throw new Error("Cannot parse the bench's bwrap options");
+  const made = bwrapPlan(request.options);
+  const nshBwrap: Batch = (n) =>
+    timed(n, async () => {
+      const child = await start(made.plan, { argv: made.argv, env: made.env, init: true });
+      if (!(await child.status).success) throw new Error("/bin/true failed in nsh's bwrap sandbox");
+    });
+  const why = "bubblewrap is not installed (Debian: apt-get install bubblewrap)";
+  await compare(
+    "8 bubblewrap",
+    "8. bubblewrap: the same sandbox from a running script (µs per spawn of /bin/true)",
+    [
+      `${schedule.rounds} rounds × ${schedule.batch} spawns per contender, after ${schedule.warmup} warm-up`,
+      `bwrap ${args.join(" ")} /bin/true`,
+      "Deno.Command(\"bwrap\") is the baseline; nsh bwrap's plan of the same options (API, under nsh's init);",
+      "isolate(): nsh's preset, the same isolation (as root, root in the box is nobody outside, not root)",
+    ],
+    [
+      { name: 'Deno.Command("bwrap", …)', run: installed ? bwrap : skipped(why) },
+      { name: "the same options through nsh's API", run: nshBwrap, goal: GOAL_BWRAP },
+      { name: "isolate()", run: commandBatch(() => isolate().run(TRUE)), goal: GOAL_BWRAP },
+    ],
+    schedule,
+    "µs",
+  );
 }
 
 // ---------------------------------------------------------------- main
@@ -772,6 +844,8 @@ if (import.meta.main) {
   if (wanted(5)) await heldSection({ rounds: 30, batch: 50, warmup: 50 }, { rounds: 10, batch: 1, warmup: 1 });
   if (wanted(6)) await hardeningSection({ rounds: 30, batch: 30, warmup: 30 });
   if (wanted(7)) await cgroupSection({ rounds: 30, batch: 50, warmup: 50 });
+
+  if (wanted(8)) await bubblewrapSection({ rounds: 20, batch: 20, warmup: 10 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
   printTable(
