@@ -207,16 +207,20 @@ function readDescriptor(fd: number, what: string): Uint8Array {
   return all;
 }
 
-/** A seccomp program read from a descriptor, which is closed then, checked as bubblewrap checks it. */
-function seccompData(fd: number, read: (fd: number, what: string) => Uint8Array): Uint8Array {
-  let data: Uint8Array;
+/** A seccomp program taken from a descriptor, checked as bubblewrap checks it. */
+function seccompData(fd: number, take: (fd: number, what: string) => Uint8Array): Uint8Array {
+  const data = take(fd, "seccomp data");
+  if (data.length % 8) throw new BwrapError("Invalid seccomp data, must be multiple of 8");
+  return data;
+}
+
+/** Reads a descriptor to its end and closes it, as bubblewrap does with those it reads options or data from. */
+function takeDescriptor(fd: number, what: string): Uint8Array {
   try {
-    data = read(fd, "seccomp data");
+    return readDescriptor(fd, what);
   } finally {
     libc().close(fd);
   }
-  if (data.length % 8) throw new BwrapError("Invalid seccomp data, must be multiple of 8");
-  return data;
 }
 
 /** What option parsing needs from outside: warnings, and the descriptors `--args` reads. */
@@ -228,7 +232,7 @@ export interface ParseContext {
    * @param levelPrefix Whether to begin with the level.
    */
   warn(message: string, levelPrefix: boolean): void;
-  /** Reads a descriptor to its end; `what` names it in an error. */
+  /** Reads a descriptor to its end and closes it (`takeDescriptor`); `what` names it in an error. */
   read(fd: number, what: string): Uint8Array;
   /** The environment to start from. */
   env: Record<string, string>;
@@ -309,7 +313,6 @@ export function parseBwrap(args: readonly string[], context: ParseContext): Bwra
           const fd = fdArg(take(1, "--args takes an argument")[0]!);
           o.consumed.add(fd);
           const data = new TextDecoder().decode(context.read(fd, "--args data"));
-          libc().close(fd);
           const more = data === "" ? [] : data.replace(/\0$/, "").split("\0");
           total += more.length;
           if (total > MAX_ARGS) throw new BwrapError(`Exceeded maximum number of arguments ${MAX_ARGS}`);
@@ -834,7 +837,7 @@ export function bwrapPlan(o: BwrapOptions): BwrapPlan {
   list.push(steps.programWorkdir(...dirs));
   if (o.newSession) list.push(steps.newSession());
   if (o.dieWithParent) list.push(steps.killChild(9));
-  const programs = o.seccompFd !== undefined ? [seccompData(o.seccompFd, readDescriptor)] : o.addSeccomp;
+  const programs = o.seccompFd !== undefined ? [seccompData(o.seccompFd, takeDescriptor)] : o.addSeccomp;
   for (const program of programs) {
     try {
       // With prctl(2), as bubblewrap: the filters before the last must allow it.
@@ -931,8 +934,7 @@ function rootSteps(ops: readonly RootOp[]): Step[] {
         list.push(steps.rootChmod(op.dest, op.mode));
         return;
       case "file": {
-        const data = readDescriptor(op.fd, `data for ${op.option}`);
-        libc().close(op.fd);
+        const data = takeDescriptor(op.fd, `data for ${op.option}`);
         list.push(steps.rootFile(op.dest, data, { mode: op.mode, bind: op.bind, readonly: op.readonly }));
         return;
       }
@@ -1170,7 +1172,7 @@ export async function runBwrap(args: readonly string[], io: Io): Promise<number>
         prefixed = levelPrefix;
         say(4, message);
       },
-      read: readDescriptor,
+      read: takeDescriptor,
       env: Deno.env.toObject(),
     });
   } catch (error) {

@@ -271,6 +271,41 @@ export class Sandbox {
     return this.with(steps.killChild(signal));
   }
 
+  /** Runs the program under a filter of raw BPF; see {@linkcode steps.seccompBpf}. */
+  seccompBpf(source: string | number | Uint8Array, options: steps.SeccompStepOptions = {}): Sandbox {
+    return this.with(steps.seccompBpf(source, options));
+  }
+
+  /** Brings the loopback interface up; see {@linkcode steps.loopback}. */
+  loopback(): Sandbox {
+    return this.with(steps.loopback());
+  }
+
+  /** Runs the program in a nested user namespace; see {@linkcode steps.nestedUser}. */
+  nestedUser(options: steps.NestedUserOptions = {}): Sandbox {
+    return this.with(steps.nestedUser(options));
+  }
+
+  /** Fails unless the program cannot create user namespaces; see {@linkcode steps.assertNoUserNamespaces}. */
+  assertNoUserNamespaces(): Sandbox {
+    return this.with(steps.assertNoUserNamespaces());
+  }
+
+  /** Joins a user namespace after the setup; see {@linkcode steps.joinUserNamespace}. */
+  joinUserNamespace(fd: number): Sandbox {
+    return this.with(steps.joinUserNamespace(fd));
+  }
+
+  /** Waits for a descriptor before the program runs; see {@linkcode steps.waitForDescriptor}. */
+  waitForDescriptor(fd: number): Sandbox {
+    return this.with(steps.waitForDescriptor(fd));
+  }
+
+  /** The program's working directory, the first it can enter; see {@linkcode steps.programWorkdir}. */
+  programWorkdir(...dirs: string[]): Sandbox {
+    return this.with(steps.programWorkdir(...dirs));
+  }
+
   /**
    * The plan these steps make for the calling process: namespaces implied,
    * maps resolved, everything checked.

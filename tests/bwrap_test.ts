@@ -7,10 +7,11 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { CLI, hasProgram, IS_ROOT, type Output, run, runUnprivileged } from "./_env.ts";
 import { BwrapError, bwrapHelp, type BwrapRequest, parseBwrap } from "../cli/bwrap.ts";
 import { compileSeccomp, ownBytes } from "../lib/seccomp/mod.ts";
+import { SyscallError, unshare } from "../mod.ts";
 
 const root = { ignore: !IS_ROOT };
 
@@ -495,5 +496,49 @@ Deno.test({
     `);
     assertEquals(out.stdout, "done\n");
     assertEquals(Deno.readTextFileSync("/proc/self/mountinfo"), before);
+  },
+});
+
+// ---------------------------------------------------------------------------
+// The steps behind it, through the API
+
+const USERNS = IS_ROOT || (await unshare({ user: true, mapRootUser: true }).run("true").noThrow()).code === 0;
+
+Deno.test({
+  name: "loopback() brings lo up with 127.0.0.1 in a new network namespace",
+  ignore: !USERNS,
+  async fn() {
+    const out = await unshare({ user: true, mapRootUser: true }).loopback().run("sh", "-c", "ip -br -4 addr").text();
+    assertMatch(out, /^lo\s+UNKNOWN\s+127\.0\.0\.1\/8\s*$/);
+  },
+});
+
+Deno.test({
+  name: "nestedUser() runs the program as its own ids in a namespace nested in the box's, and can disable new ones",
+  ignore: !USERNS,
+  async fn() {
+    const box = unshare({ user: true, mapRootUser: true }).nestedUser({ uid: 7, gid: 8, disableUserNamespaces: true });
+    const out = await box.run("sh", "-c", "id -u; id -g; cat /proc/self/uid_map; unshare -U true 2>&- || echo refused")
+      .text();
+    assertEquals(out.split("\n").map((l) => l.trim().split(/\s+/).join(" ")), ["7", "8", "7 0 1", "refused"]);
+    const checked = await box.assertNoUserNamespaces().run("true").noThrow();
+    assertEquals(checked.code, 0);
+    const error = await assertRejects(
+      () => unshare({ user: true, mapRootUser: true }).assertNoUserNamespaces().run("true"),
+      SyscallError,
+    );
+    assertEquals(error.code, "ECANCELED");
+    assertMatch(error.message, /creating one succeeded: new user namespaces are not disabled/);
+  },
+});
+
+Deno.test({
+  name: "programWorkdir() takes the first directory the program can enter, and the last must work",
+  ignore: !USERNS,
+  async fn() {
+    const box = unshare({ user: true, mapRootUser: true });
+    assertEquals(await box.programWorkdir("/nonexistent-nsh-dir", "/usr", "/").run("pwd").text(), "/usr");
+    const error = await assertRejects(() => box.programWorkdir("/nonexistent-nsh-dir").run("pwd"), SyscallError);
+    assertMatch(error.message, /change the working directory to "\/nonexistent-nsh-dir": chdir\(\) failed with ENOENT/);
   },
 });
