@@ -235,9 +235,16 @@ for (const [who, runAs, ignore] of [["root", asRoot, !IS_ROOT], ["nobody", asNob
         start=$(date +%s%N)
         ${RUN} --dev /dev --unshare-pid sh -c 'sleep 2 >/dev/null 2>&1 & exit 3'; echo "orphan left: $?"
         echo "returned at once: $(( $(date +%s%N) - start < 1500000000 ))"
+        # SIGTERM sent to nsh goes on to the program, not to the init.
+        ${RUN} --dev /dev --unshare-pid sh -c 'trap "kill \\$!; echo got TERM; exit 5" TERM; echo ready; sleep 9 & wait' > out &
+        for i in $(seq 100); do grep -q ready out 2>&- && break; sleep 0.05; done
+        kill -TERM $!; wait $!; echo "terminated: $?"; cat out
       `);
       assertEquals(out.stderr, "bwrap: Specifying --as-pid-1 requires --unshare-pid\n");
-      assertEquals(out.stdout, "2 1\nnsh-init\n1\nas-pid-1 alone: 1\norphan left: 3\nreturned at once: 1\n");
+      assertEquals(
+        out.stdout,
+        "2 1\nnsh-init\n1\nas-pid-1 alone: 1\norphan left: 3\nreturned at once: 1\nterminated: 5\nready\ngot TERM\n",
+      );
     },
   });
 
