@@ -549,3 +549,24 @@ Deno.test({
     assertMatch(error.message, /change the working directory to "\/nonexistent-nsh-dir": chdir\(\) failed with ENOENT/);
   },
 });
+
+Deno.test({
+  name: "nsh bwrap as root: --sync-fd stays open in the init while orphans run; --userns-block-fd waits for the maps",
+  ...root,
+  async fn() {
+    const out = await asRoot(`
+      start=$(date +%s%N)
+      ( ${RUN} --dev /dev --unshare-pid --sync-fd 3 sh -c 'sleep 1 >/dev/null 2>&1 &' 3>&1 >/dev/null ) |
+        { cat; echo "end of file once the sandbox is empty: $(( $(date +%s%N) - start >= 900000000 ))"; }
+      mkfifo block
+      ${RUN} --unshare-user --info-fd 8 --userns-block-fd 9 sh -c 'cat /proc/self/uid_map' 8>info.json 9<block > maps &
+      exec 7>block
+      for i in $(seq 100); do grep -q child-pid info.json 2>&- && break; sleep 0.05; done
+      pid=$(grep child-pid info.json | sed 's/[^0-9]//g')
+      echo "0 0 1" > /proc/$pid/uid_map; echo deny > /proc/$pid/setgroups; echo "0 0 1" > /proc/$pid/gid_map
+      echo go >&7; exec 7>&-; wait $!
+      echo "status $?"; tr -s ' ' < maps
+    `);
+    assertEquals(out.stdout, "end of file once the sandbox is empty: 1\nstatus 0\n 0 0 1\n", out.stderr);
+  },
+});
