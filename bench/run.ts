@@ -738,6 +738,7 @@ async function cgroupSection(schedule: Schedule) {
     await bare?.close();
     await context?.close();
   }
+}
 
 // ---------------------------------------------------------------- bubblewrap
 
@@ -844,7 +845,6 @@ if (import.meta.main) {
   if (wanted(5)) await heldSection({ rounds: 30, batch: 50, warmup: 50 }, { rounds: 10, batch: 1, warmup: 1 });
   if (wanted(6)) await hardeningSection({ rounds: 30, batch: 30, warmup: 30 });
   if (wanted(7)) await cgroupSection({ rounds: 30, batch: 50, warmup: 50 });
-
   if (wanted(8)) await bubblewrapSection({ rounds: 20, batch: 20, warmup: 10 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
