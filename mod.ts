@@ -33,7 +33,7 @@ export { releaseNamespace } from "./lib/binding.ts";
 export type { ContextOptions } from "./lib/place.ts";
 export * from "./lib/steps.ts";
 export type { Plan } from "./lib/plan.ts";
-export type { Limits, Usage } from "./lib/cgroup.ts";
+export type { BoxPlace, Limits, Usage } from "./lib/cgroup.ts";
 export { type NamespaceInfo, namespaceInfo, NAMESPACES, type NamespaceType } from "./lib/namespaces.ts";
 export {
   listNamespaces,
