@@ -22,8 +22,8 @@ import type { Step } from "../lib/steps.ts";
 import { ids, inheritedFds, readSmallFile } from "../lib/system.ts";
 import { errno, libc } from "../ffi/libc.ts";
 import { errnoText } from "../ffi/errno.ts";
-import { CAPABILITY_NAMES, EINTR, PR_SET_PDEATHSIG } from "../ffi/constants.ts";
-import { SyscallError } from "../ffi/error.ts";
+import { CAPABILITY_NAMES, EINTR, ENOENT, PR_SET_PDEATHSIG } from "../ffi/constants.ts";
+import { osErrno, SyscallError } from "../ffi/error.ts";
 
 /** The version of bubblewrap whose command line this is. */
 const BUBBLEWRAP_VERSION = "0.11.1";
@@ -889,9 +889,11 @@ function rootSteps(ops: readonly RootOp[]): Step[] {
     try {
       return Deno.realPathSync(path);
     } catch (error) {
-      const e = errnoOf(error);
-      if (optional && e === 2) return undefined;
-      throw new BwrapError(`Can't find source path ${path}: ${errnoText(e ?? 5)}`);
+      const e = osErrno(error);
+      if (optional && e === ENOENT) return undefined;
+      throw new BwrapError(
+        `Can't find source path ${path}: ${e === undefined ? (error as Error).message : errnoText(e)}`,
+      );
     }
   };
   const list: Step[] = [];
@@ -955,15 +957,6 @@ function rootSteps(ops: readonly RootOp[]): Step[] {
     }
   });
   return list;
-}
-
-/** The errno of a Deno error for a failed system call. */
-function errnoOf(error: unknown): number | undefined {
-  if (error instanceof Deno.errors.NotFound) return 2;
-  if (error instanceof Deno.errors.PermissionDenied) return 13;
-  if (error instanceof Deno.errors.NotADirectory) return 20;
-  if (error instanceof Deno.errors.FilesystemLoop) return 40;
-  return undefined;
 }
 
 /**
