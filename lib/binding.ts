@@ -169,7 +169,7 @@ export async function unbind(place: Place, opened: OpenedName, path: string, ope
  *
  * @example Bind a network namespace to a file, then release it (root)
  * ```ts ignore
- * import { releaseNamespace, unshare } from "./mod.ts";
+ * import { releaseNamespace, unshare } from "@nsh/nsh";
  *
  * await unshare({ net: "/run/mynet" }).run("true");
  * await releaseNamespace("/run/mynet");

@@ -21,7 +21,7 @@
  * @example What the running kernel enforces
  * ```ts
  * import assert from "node:assert/strict";
- * import { landlockSupport } from "./landlock.ts";
+ * import { landlockSupport } from "@nsh/nsh";
  *
  * const support = landlockSupport();
  * if (support.abi >= 4) assert.ok(support.net.includes("connect_tcp"));
@@ -271,7 +271,7 @@ function detect(): { abi: number; unavailable?: string; errata: number[] } {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { landlockAbi } from "./landlock.ts";
+ * import { landlockAbi } from "@nsh/nsh";
  *
  * assert.ok(Number.isInteger(landlockAbi()) && landlockAbi() >= 0);
  * ```
@@ -292,7 +292,7 @@ export function landlockAbi(): number {
  * @example What ABI 3 lacks
  * ```ts
  * import assert from "node:assert/strict";
- * import { landlockSupport } from "./landlock.ts";
+ * import { landlockSupport } from "@nsh/nsh";
  *
  * const three = landlockSupport(3);
  * assert.ok(three.fs.includes("truncate"));
@@ -332,7 +332,7 @@ function checkAbi(abi: number): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { landlockReport, landlockSupport } from "./landlock.ts";
+ * import { landlockReport, landlockSupport } from "@nsh/nsh";
  *
  * const lines = landlockReport(landlockSupport(4));
  * assert.equal(lines[0], "Landlock ABI 4 (Linux 6.7 or later)");
@@ -693,7 +693,7 @@ export function foldLandlockPolicies(policies: readonly LandlockPolicy[]): Landl
  * @example Best effort on an older kernel drops the rights it does not know
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveLandlock } from "./landlock.ts";
+ * import { resolveLandlock } from "@nsh/nsh";
  *
  * const policy = { rules: [{ kind: "path", path: "/tmp", access: "rw" }] } as const;
  * const ruleset = resolveLandlock(policy, { abi: 2 });
@@ -710,7 +710,7 @@ export function foldLandlockPolicies(policies: readonly LandlockPolicy[]): Landl
  * @example A rule the kernel cannot enforce at all says which ABI it needs
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveLandlock } from "./landlock.ts";
+ * import { resolveLandlock } from "@nsh/nsh";
  *
  * assert.throws(
  *   () => resolveLandlock({ rules: [{ kind: "port", port: 80, access: "connect" }] }, { abi: 3 }),

@@ -13,7 +13,7 @@
  * @example A read-only system and a writable /tmp, for a child
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveLandlock } from "./landlock.ts";
+ * import { resolveLandlock } from "@nsh/nsh";
  * import { landlockSteps, reserveDescriptor } from "./landlock_steps.ts";
  *
  * const ruleset = resolveLandlock({
@@ -165,7 +165,7 @@ function putU64(view: DataView, offset: number, value: number): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Op } from "../ffi/program.ts";
- * import { resolveLandlock } from "./landlock.ts";
+ * import { resolveLandlock } from "@nsh/nsh";
  * import { emitLandlock } from "./landlock_steps.ts";
  *
  * const ops: Op[] = [];
@@ -285,7 +285,7 @@ export function emitLandlock(ruleset: LandlockRuleset, out: LandlockEmitter, opt
  * @example The calls of a read-only /usr and one TCP port
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveLandlock } from "./landlock.ts";
+ * import { resolveLandlock } from "@nsh/nsh";
  * import { landlockSteps } from "./landlock_steps.ts";
  *
  * const ruleset = resolveLandlock({

@@ -253,7 +253,7 @@ function addError(error: unknown, name: string): unknown {
  *
  * @example Two named namespaces, as `ip netns add` makes them (root)
  * ```ts ignore
- * import { addNetns, deleteNetns, listNetns } from "./mod.ts";
+ * import { addNetns, deleteNetns, listNetns } from "@nsh/nsh";
  *
  * await addNetns("red");
  * await addNetns("blue");
@@ -569,7 +569,7 @@ export function netnsPids(name: string, options: ContextOptions = {}): number[] 
  *
  * @example Run a program in a named namespace, as `ip netns exec` does (root)
  * ```ts ignore
- * import { addNetns, netnsExec } from "./mod.ts";
+ * import { addNetns, netnsExec } from "@nsh/nsh";
  *
  * await addNetns("red");
  * await netnsExec("red").sandbox.run("ip", "-brief", "link"); // lo DOWN …

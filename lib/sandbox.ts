@@ -382,7 +382,7 @@ export function sandbox(...list: (Step | Sandbox)[]): Sandbox {
  *
  * @example Run `ip link` in a new network namespace, rootless
  * ```ts ignore
- * import { unshare } from "./mod.ts";
+ * import { unshare } from "@nsh/nsh";
  *
  * const links = await unshare({ user: true, mapRootUser: true, net: true })
  *   .run("ip", "-brief", "link").lines();
@@ -403,7 +403,7 @@ export function unshare(options: UnshareOptions = {}): Sandbox {
  *
  * @example Run `ip addr` in the network namespace of process 1234
  * ```ts ignore
- * import { nsenter } from "./mod.ts";
+ * import { nsenter } from "@nsh/nsh";
  *
  * await nsenter({ target: 1234, net: true }).run("ip", "addr");
  * ```

@@ -335,7 +335,7 @@ function serialize(policy: SeccompPolicy, abi: SyscallAbi): string {
  * @example Deny mount(2) with EPERM, and ask the filter without loading it
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { compileSeccomp, seccompVerdict } from "./mod.ts";
+ * import { compileSeccomp, seccompVerdict } from "@nsh/nsh";
  *
  * const filter = compileSeccomp({
  *   defaultAction: "allow",
@@ -404,7 +404,7 @@ export interface SeccompVerdictOptions {
  * @example Other ABIs are denied
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { compileSeccomp, seccompVerdict } from "./mod.ts";
+ * import { compileSeccomp, seccompVerdict } from "@nsh/nsh";
  *
  * const filter = compileSeccomp({ defaultAction: "allow" }, { abi: "x86_64" });
  * equal(seccompVerdict(filter, "getpid"), "allow");

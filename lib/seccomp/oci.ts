@@ -259,7 +259,7 @@ function sameAction(a: SeccompAction, b: SeccompAction): boolean {
  * @example A rule for holders of CAP_SYS_CHROOT, as Docker's profile has
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { compileSeccomp, seccompProfilePolicy, seccompVerdict } from "./mod.ts";
+ * import { compileSeccomp, seccompProfilePolicy, seccompVerdict } from "@nsh/nsh";
  *
  * const profile = {
  *   defaultAction: "SCMP_ACT_ERRNO",

@@ -63,7 +63,7 @@ export function keepCaps(): KeepCapsStep {
  *
  * @example Root in the box, without CAP_NET_ADMIN
  * ```ts
- * import { dropCapabilities } from "../steps.ts";
+ * import { dropCapabilities } from "@nsh/nsh";
  *
  * const step = dropCapabilities("net_admin", "CAP_SYS_ADMIN");
  * if (step.names.length !== 2) throw new Error("two names");

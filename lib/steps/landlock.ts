@@ -50,7 +50,7 @@ export interface LandlockOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { landlock } from "./landlock.ts";
+ * import { landlock } from "@nsh/nsh";
  *
  * const step = landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] });
  * assert.equal(step.kind, "landlock");

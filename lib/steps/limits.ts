@@ -88,7 +88,7 @@ const OPTION_NAMES = [
  *
  * @example A memory hog stopped at 64 MiB
  * ```ts ignore
- * import { limits, sandbox } from "./mod.ts";
+ * import { limits, sandbox } from "@nsh/nsh";
  *
  * const result = await sandbox(limits({ memoryMax: "64M", pidsMax: 100 }))
  *   .run("sh", "-c", "head -c 200M /dev/zero | tail")

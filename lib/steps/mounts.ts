@@ -146,7 +146,7 @@ export interface BindOptions {
  *
  * @example
  * ```ts
- * import { bindMount } from "../steps.ts";
+ * import { bindMount } from "@nsh/nsh";
  *
  * const step = bindMount("/srv/data", "/data", { readonly: true });
  * if (!step.readonly) throw new Error("not read-only");

@@ -32,7 +32,7 @@ export interface LoopbackStep {
  *
  * @example A box with a network of its own that reaches only itself
  * ```ts
- * import { loopback } from "../steps.ts";
+ * import { loopback } from "@nsh/nsh";
  *
  * if (loopback().kind !== "loopback") throw new Error("a step");
  * ```

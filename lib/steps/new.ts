@@ -44,7 +44,7 @@ export interface TimeOffsetStep {
  *
  * @example
  * ```ts
- * import { namespaces } from "../steps.ts";
+ * import { namespaces } from "@nsh/nsh";
  *
  * if (namespaces("net", "uts").types.length !== 2) throw new Error("no");
  * ```

@@ -206,7 +206,7 @@ export interface RootBindOptions {
  *
  * @example A new root with /usr read-only and a /tmp of its own
  * ```ts
- * import { rootBind, rootSymlink, rootTmpfs } from "../steps.ts";
+ * import { rootBind, rootSymlink, rootTmpfs } from "@nsh/nsh";
  *
  * const steps = [rootBind("/usr", "/usr", { readonly: true }), rootSymlink("usr/bin", "/bin"), rootTmpfs("/tmp")];
  * if (steps[0]!.kind !== "root-bind") throw new Error("a bind");

@@ -85,7 +85,7 @@ export function waitForDescriptor(fd: number): WaitForDescriptorStep {
  *
  * @example The caller's directory if the box has it, else $HOME, else /
  * ```ts
- * import { programWorkdir } from "../steps.ts";
+ * import { programWorkdir } from "@nsh/nsh";
  *
  * const step = programWorkdir(Deno.cwd(), Deno.env.get("HOME") ?? "/", "/");
  * if (step.dirs.at(-1) !== "/") throw new Error("/ last");

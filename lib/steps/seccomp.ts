@@ -81,7 +81,7 @@ export interface SeccompProfileStepOptions extends SeccompStepOptions {
  *
  * @example Mounts and the keyring fail with EPERM
  * ```ts
- * import { seccomp } from "./seccomp.ts";
+ * import { seccomp } from "@nsh/nsh";
  *
  * const step = seccomp({ defaultAction: "allow", rules: [{ syscalls: ["@mount", "@keyring"], action: { errno: "EPERM" } }] });
  * if (step.filter.program.length > 40) throw new Error("a short filter");

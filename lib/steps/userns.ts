@@ -89,7 +89,7 @@ export interface NestedUserOptions {
  *
  * @example A program that cannot make user namespaces
  * ```ts
- * import { nestedUser } from "../steps.ts";
+ * import { nestedUser } from "@nsh/nsh";
  *
  * const step = nestedUser({ disableUserNamespaces: true });
  * if (!step.disable) throw new Error("disabled");

@@ -33,7 +33,7 @@ const HOST_NAME_MAX = 64;
  *
  * @example
  * ```ts
- * import { hostname } from "../steps.ts";
+ * import { hostname } from "@nsh/nsh";
  *
  * if (hostname("box").name !== "box") throw new Error("no");
  * ```
