@@ -10,7 +10,7 @@ import type { Step } from "../mod.ts";
 import { plan } from "../lib/plan.ts";
 import { unshareSteps } from "../lib/options.ts";
 import { compile, type ExecSpec } from "../lib/compile.ts";
-import { programCandidates } from "../lib/path.ts";
+import { programCandidates } from "../lib/program_path.ts";
 import { parseUnshare } from "../cli/unshare.ts";
 
 const context = { euid: 0, egid: 0, readFile: () => undefined };

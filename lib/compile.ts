@@ -67,7 +67,7 @@ export type { OpInfo };
 
 /** The program to run and how its stdio is connected. */
 export interface ExecSpec {
-  /** The paths to try with execve, in order (see lib/path.ts). */
+  /** The paths to try with execve, in order (see lib/program_path.ts). */
   readonly candidates: readonly string[];
   /** The arguments, `argv[0]` first. */
   readonly argv: readonly string[];

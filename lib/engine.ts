@@ -63,7 +63,7 @@ import { SyscallError } from "../ffi/error.ts";
 import { requireSignal, signalName } from "../ffi/signals.ts";
 import { compile, type Compiled, type ExecSpec, needsParent } from "./compile.ts";
 import { formatIdMap } from "./idmap.ts";
-import { programCandidates } from "./path.ts";
+import { programCandidates } from "./program_path.ts";
 import { type Plan, planHere } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
 import { kindOf } from "./steps/_registry.ts";

@@ -6,7 +6,7 @@
  */
 
 import { assertEquals } from "./_assert.ts";
-import { DEFAULT_PATH, programCandidates } from "../lib/path.ts";
+import { DEFAULT_PATH, programCandidates } from "../lib/program_path.ts";
 
 Deno.test("programCandidates() tries each PATH directory in order", () => {
   assertEquals(programCandidates("ls", "/usr/local/bin:/usr/bin:/bin"), [
