@@ -96,7 +96,8 @@ export function openFile(path: string, mode: OpenMode, view: FileView): number {
       throw new SyscallError("open", errno(), { operation: `open the root of the context "${root}"` });
     }
     try {
-      fd = openat2(rootFd, absolute.replace(/^\/+/, "") || ".", flags, 0o666);
+      // openat2 refuses a mode without O_CREAT.
+      fd = openat2(rootFd, absolute.replace(/^\/+/, "") || ".", flags, mode === "read" ? 0 : 0o666);
       if (fd === -ENOSYS) {
         fd = c.open(encodeText(root.replace(/\/$/, "") + absolute + "\0"), flags, 0o666);
         if (fd < 0) e = errno();

@@ -640,6 +640,62 @@ Deno.test({
   },
 });
 
+Deno.test("shell: bad input is one line with sh's status, and the shell goes on", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nsh-shell-test-" });
+  const lines: string[] = [];
+  const session = new Session({ out: (t) => lines.push(t), err: (t) => lines.push(t) }, {
+    interactive: true,
+    cwd: dir,
+  });
+  try {
+    const cases: [string, number, RegExp][] = [
+      ["echo 'open", 2, /^nsh: 1:6: unterminated single-quoted string \(expected `'`\)\n$/],
+      ['echo "open', 2, /^nsh: 1:6: unterminated double-quoted string \(expected `"`\)\n$/],
+      // As dash: `echo (` starts a function definition, which wants `)`.
+      ["echo (a", 2, /^nsh: 1:7: unexpected `a` \(expected `\)`\)\n$/],
+      ["echo a)", 2, /^nsh: 1:7: unexpected `\)`\n$/],
+      ["{ echo a", 2, /^nsh: 1:1: unterminated `\{` \(expected `\}`\)\n$/],
+      ["echo $(echo a", 2, /^nsh: 1:6: unterminated `\$\(` \(expected `\)`\)\n$/],
+      ["if true; then echo a; fi; fi", 2, /^nsh: 1:27: unexpected `fi`\n$/],
+      [
+        "echo x > /nonexistent-nsh-dir/f",
+        2,
+        /^nsh: cannot open "\/nonexistent-nsh-dir\/f" for writing: open\(\) failed with ENOENT \(No such file or directory\); its directory does not exist\n$/,
+      ],
+      ["nosuch-nsh-command | cat", 0, /^nsh: nosuch-nsh-command: command not found\n$/],
+      ["set -o pipefail; nosuch-nsh-command | cat", 127, /^nsh: nosuch-nsh-command: command not found\n$/],
+      ["fg", 2, /^nsh fg: no current job\n$/],
+      ["fg %3", 2, /^nsh fg: %3: no such job\n$/],
+      ["echo ${x?not set}", 2, /^nsh: x: not set\n$/],
+      ["echo $((1 / 0))", 2, /^nsh: arithmetic expression: division by zero: "1 \/ 0"\n$/],
+    ];
+    for (const [source, status, message] of cases) {
+      lines.length = 0;
+      assertEquals(await session.runSource(source), status, source);
+      assertMatch(lines.join(""), message);
+      // The shell goes on.
+      assertEquals([session.exitStatus, session.depth], [undefined, 0], source);
+      lines.length = 0;
+      assertEquals(await session.runSource("echo goes on >&2"), 0);
+    }
+  } finally {
+    await session.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("shell: a pipeline stage that is not found has 127, the others run, as in sh", async () => {
+  const out = await nsh([
+    "-c",
+    "set +e; echo in | nosuch-nsh-command | wc -l; echo $?; set -o pipefail; nosuch-nsh-command | true; echo $?",
+  ]);
+  assertEquals([out.code, out.stdout], [0, "0\n0\n127\n"], show(out));
+  assertEquals(
+    out.stderr,
+    "-c:1: nosuch-nsh-command: command not found\n-c:1: nosuch-nsh-command: command not found\n",
+  );
+});
+
 // ---------------------------------------------------------------------------
 // Nothing left behind
 

@@ -102,6 +102,12 @@ class Foreground {
 /** The programs in the foreground of this process. */
 export const foreground: Foreground = new Foreground();
 
+/** Ctrl-C at a terminal, counted: a loop of builtins, which no program ends, checks it between rounds. */
+export const interrupts: { count: number } = { count: 0 };
+
+/** Above PID_MAX_LIMIT (2^22): the `$!` of a job that ran no program names no process. */
+const NO_PID = 2 ** 22;
+
 /** A job: a pipeline or list the shell runs in the background, or stopped. */
 export class Job {
   /** Its number, `%N`. */
@@ -143,9 +149,13 @@ export class Job {
     return this.stopped ? "Stopped" : "Running";
   }
 
-  /** The pid `$!` names: the last program it started. */
-  get pid(): number | undefined {
-    return this.children.at(-1)?.pid;
+  /**
+   * The pid `$!` names: of its last program, or, for a job that has run
+   * none (a subshell of builtins), a number above any pid, which only this
+   * shell's `wait` and `kill` know.
+   */
+  get pid(): number {
+    return this.children.at(-1)?.pid ?? NO_PID + this.id;
   }
 }
 
@@ -193,7 +203,10 @@ export class Jobs {
     }
     if (/^%\d+$/.test(spec)) return this.#jobs.find((j) => j.id === Number(spec.slice(1)));
     if (spec.startsWith("%")) return this.#jobs.find((j) => j.text.startsWith(spec.slice(1)));
-    if (/^\d+$/.test(spec)) return this.#jobs.find((j) => j.children.some((c) => c.pid === Number(spec)));
+    if (/^\d+$/.test(spec)) {
+      const pid = Number(spec);
+      return this.#jobs.find((j) => j.pid === pid || j.children.some((c) => c.pid === pid));
+    }
     return undefined;
   }
 

@@ -40,7 +40,7 @@ import {
   type Where,
 } from "./builtins.ts";
 import { BrokenPipe, closeAll, Fds, type OpenMode, openRedirect, pipe, readLine, textFd, writeFd } from "./io.ts";
-import { foreground, Jobs } from "./jobs.ts";
+import { foreground, interrupts, Jobs } from "./jobs.ts";
 import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
@@ -455,7 +455,7 @@ export class Session {
   }
 
   async #item(item: List[number], fds: Fds, tested: boolean): Promise<number> {
-    if (item.background) return this.#background(item.command, fds);
+    if (item.background) return await this.#background(item.command, fds);
     return await this.#andOr(item.command, fds, tested);
   }
 
@@ -664,8 +664,21 @@ export class Session {
     }
   }
 
-  /** One round of a loop's body; `break` and `continue` end it. */
+  /** When the loops of this process last let the event loop run. */
+  static #yielded = performance.now();
+
+  /**
+   * One round of a loop's body; `break` and `continue` end it. A loop of
+   * builtins never waits for a program: every 20 ms it lets the event loop
+   * run (signals, jobs, pipes), and Ctrl-C at a terminal ends it.
+   */
   async #loopBody(body: List, fds: Fds, tested: boolean): Promise<{ status?: number; exit: boolean }> {
+    if (performance.now() - Session.#yielded > 20) {
+      const before = interrupts.count;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      Session.#yielded = performance.now();
+      if (interrupts.count !== before) throw new ShellExit(130);
+    }
     try {
       return { status: await this.#list(body, fds, tested), exit: false };
     } catch (error) {
@@ -1002,8 +1015,8 @@ export class Session {
     return decodeBytes(bytes!);
   }
 
-  /** `command &`: runs in a subshell, as a job; `$!` is its last program. */
-  #background(command: AndOr, fds: Fds): number {
+  /** `command &`: runs in a subshell, as a job; `$!` is its first program, once started. */
+  async #background(command: AndOr, fds: Fds): Promise<number> {
     const sub = this.#subshell();
     // Without job control, a job reads nothing of the terminal, as in sh.
     let stdin: number | undefined;
@@ -1013,12 +1026,19 @@ export class Session {
     const io = stdin === undefined ? fds : fds.with(0, stdin);
     // The job's programs, as they start.
     const children: Child[] = [];
+    let started: () => void = () => {};
+    const first = new Promise<void>((resolve) => started = resolve);
     sub.#onChild = (child) => {
       children.push(child);
-      this.#lastBackground = child.pid;
+      started();
     };
     const done = sub.#run([{ command, background: false }], io).finally(() => closeAll(stdin));
     const job = this.#jobs.add(command.text, done, children);
+    // sh knows $! at once (fork); here the job's first program starts soon after.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([first, done.catch(() => {}), new Promise((r) => timer = setTimeout(r, 100))]);
+    clearTimeout(timer);
+    this.#lastBackground = job.pid;
     if (this.#interactive) this.#io.err(`[${job.id}] ${job.pid ?? ""}\n`);
     done.catch(() => {});
     return 0;
@@ -1071,14 +1091,15 @@ export class Session {
   #resume(id: string | undefined, fg: boolean): Promise<number> {
     const command = fg ? "fg" : "bg";
     const job = id === undefined ? this.#jobs.current : this.#jobs.find(id);
-    if (!job) throw new ValueError(command, id === undefined ? "no current job" : `${id}: no such job`);
+    // Status 2, as dash's.
+    if (!job) throw new ValueError(command, id === undefined ? "no current job" : `${id}: no such job`, 2);
     throw new ValueError(command, "job control needs a terminal: nsh runs jobs in its own process group here");
   }
 
   #signal(signo: number, targets: readonly string[]): void {
     for (const target of targets) {
-      if (target.startsWith("%")) {
-        const job = this.#jobs.find(target);
+      const job = this.#jobs.find(target);
+      if (target.startsWith("%") || (job && !job.children.some((c) => String(c.pid) === target))) {
         if (!job) throw new ValueError("kill", `${target}: no such job`);
         for (const child of job.children) child.kill(signo);
         continue;
