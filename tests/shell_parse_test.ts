@@ -1129,11 +1129,15 @@ Deno.test("parse() and expand() take linear time on large inputs", async () => {
   }
 });
 
-Deno.test("complete() offers the words an option takes, and commands after help", async () => {
+Deno.test("complete() offers the words an option takes, and commands after help; a unique word ends with a space", async () => {
   const { complete } = await import("../cli/shell/complete.ts");
   assertEquals(await complete("unshare --propagation ", "/"), [["private", "shared", "slave", "unchanged"], ""]);
   assertEquals(await complete("unshare --propagation s", "/"), [["shared", "slave"], "s"]);
-  assertEquals(await complete("nsenter --setgroups=d", "/"), [["--setgroups=deny"], "--setgroups=d"]);
-  assertEquals(await complete("lsns -t n", "/"), [["net"], "n"]);
+  assertEquals(await complete("nsenter --setgroups=d", "/"), [["--setgroups=deny "], "--setgroups=d"]);
+  assertEquals(await complete("lsns -t n", "/"), [["net "], "n"]);
   assertEquals(await complete("help uns", "/"), [["unshare", "unset"], "uns"]);
+  assertEquals(await complete("unsh", "/"), [["unshare "], "unsh"]);
+  assertEquals(await complete("unshare --map-ro", "/"), [["--map-root-user "], "--map-ro"]);
+  // A directory ends with its slash, for what is in it.
+  assertEquals(await complete("ls /et", "/"), [["/etc/"], "/et"]);
 });

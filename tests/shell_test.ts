@@ -696,6 +696,98 @@ Deno.test("shell: a pipeline stage that is not found has 127, the others run, as
   );
 });
 
+Deno.test({
+  name: "shell: cd sets PWD and OLDPWD, cd - goes back and prints where, at the top and in a context",
+  ...userns,
+  async fn() {
+    const out = await shell(`cd /usr
+cd /tmp
+cd -
+echo "$PWD $OLDPWD"
+sh -c 'echo $PWD'
+unshare ${U} --mount
+cd /etc
+cd -
+echo "$PWD $OLDPWD"
+exit
+echo "$PWD"
+`);
+    assertEquals([out.code, out.stderr], [0, ""], show(out));
+    assertEquals(out.stdout, "/usr\n/usr /tmp\n/usr\n/usr\n/usr /etc\n/usr\n");
+    const none = await nsh(["-c", "unset OLDPWD; cd -"]);
+    assertEquals([none.code, none.stderr], [2, "-c:1: cd: OLDPWD not set\n"]);
+  },
+});
+
+Deno.test({
+  name: "shell: mount alone lists the context's mounts, as mount(8) does",
+  ...userns,
+  async fn() {
+    const out = await shell(`unshare ${U} --mount\nmount -t tmpfs -o size=1m tmpfs /mnt\nmount | grep ' /mnt '\n`);
+    assertEquals(out.code, 0, show(out));
+    assertMatch(out.stdout, /^tmpfs on \/mnt type tmpfs \(rw,[^)]*size=1024k[^)]*\)\n$/);
+    // At the host, the host's: this process's /proc/self/mounts, as mount(8) would show it.
+    const host = await nsh(["-c", "mount"]);
+    assertMatch(host.stdout, /^\S+ on \/ type \S+ \(/m);
+  },
+});
+
+Deno.test("shell: export FILE.nsh says that nsh export FILE is probably what was meant", async () => {
+  const out = await nsh(["-c", "export box.nsh"]);
+  assertEquals([out.code, out.stdout], [1, ""]);
+  assertEquals(
+    out.stderr,
+    "-c:1: export: 'box.nsh' is not a valid name (to print the script box.nsh as a TypeScript program, run nsh export box.nsh from your shell)\n",
+  );
+});
+
+Deno.test({
+  name: "shell: save records what replays the same, and the script runs as a program without deno on PATH",
+  ...userns,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-save-" });
+    try {
+      const file = `${dir}/box.nsh`;
+      const out = await shell(`set +e
+unshare ${U} --uts --mount
+hostname saved
+hostname
+mount -t tmpfs tmpfs /mnt
+mount
+pwd
+false
+echo "$?"
+cat <<EOF > /mnt/note
+a note for $(hostname)
+EOF
+cat /mnt/note | tr a-z A-Z
+jobs
+save ${file}
+`);
+      assertEquals(out.stdout.split("\n").at(-2), "A NOTE FOR SAVED", show(out));
+      const script = Deno.readTextFileSync(file);
+      const [shebang] = script.split("\n");
+      assertEquals(shebang, `#!/usr/bin/env -S ${Deno.execPath()} run -A ${CLI} run`);
+      // What only printed, read $? or failed is left out; a here-document keeps its body.
+      assertEquals(script.split("\n").filter((l) => l && !l.startsWith("#")), [
+        "set +e",
+        `unshare ${U} --uts --mount`,
+        "hostname saved",
+        "mount -t tmpfs tmpfs /mnt",
+        "cat <<EOF > /mnt/note",
+        "a note for $(hostname)",
+        "EOF",
+        "cat /mnt/note | tr a-z A-Z",
+        "exit",
+      ]);
+      const again = await run(file, [], { env: { PATH: "/usr/bin:/bin" } });
+      assertEquals([again.code, again.stdout, again.stderr], [0, "A NOTE FOR SAVED\n", ""]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
 // ---------------------------------------------------------------------------
 // Nothing left behind
 

@@ -718,7 +718,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
       let dir = target ?? sh.getVar("HOME") ?? "/";
       if (target === "-") {
         const old = sh.getVar("OLDPWD");
-        if (old === undefined) throw new ValueError("cd", "OLDPWD not set");
+        if (old === undefined) throw new ValueError("cd", "OLDPWD not set", 2);
         dir = old;
       }
       const path = normalizePath(dir.startsWith("/") ? dir : `${sh.cwd}/${dir}`);

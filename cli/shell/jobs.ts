@@ -11,6 +11,7 @@
 import type { Child } from "../../lib/engine.ts";
 import { deliver } from "../foreground.ts";
 import { signalNumber } from "../../ffi/signals.ts";
+import { stopped } from "../../ffi/terminal.ts";
 
 /** The signals nsh passes on, and whether the terminal sends them to its foreground programs itself. */
 const FORWARDED = [["SIGINT", true], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const;
@@ -108,6 +109,109 @@ export const interrupts: { count: number } = { count: 0 };
 /** Above PID_MAX_LIMIT (2^22): the `$!` of a job that ran no program names no process. */
 const NO_PID = 2 ** 22;
 
+/**
+ * The process group of a job, for job control at a terminal: the programs
+ * of a pipeline (or of a list started with `&`) join the group the first of
+ * them leads; a foreground group gets the terminal, and Ctrl-Z stops it.
+ */
+export class Group {
+  /** The group's id: the pid of its first program, once started. */
+  pgid: number | undefined;
+  /** Its programs. */
+  readonly children: Child[] = [];
+  /** Whether it has the terminal (fg), or runs in the background (bg, &). */
+  foreground: boolean;
+  /** Whether a program of it stopped. */
+  isStopped = false;
+  #stopped!: Promise<void>;
+  #stop!: () => void;
+  /** The pid of the first program once it started (undefined: it failed to), while one is starting. */
+  #leader: Promise<number | undefined> | undefined;
+
+  /**
+   * @param foreground Whether it gets the terminal.
+   */
+  constructor(foreground: boolean) {
+    this.foreground = foreground;
+    this.#arm();
+  }
+
+  #arm(): void {
+    this.isStopped = false;
+    this.#stopped = new Promise((resolve) => this.#stop = resolve);
+  }
+
+  /**
+   * Starts a program in the group: the first leads it (and gets the
+   * terminal, in the foreground); the stages after it wait until it has
+   * started, to join its group.
+   *
+   * @param start Starts the program in the group given (`0`: a new one), giving it the terminal or not.
+   * @returns The program.
+   */
+  async join(start: (pgid: number, terminal: boolean) => Promise<Child>): Promise<Child> {
+    if (this.pgid === undefined && this.#leader === undefined) {
+      // Claimed before any await: the stages start at once, and one leads.
+      let settle!: (pid: number | undefined) => void;
+      this.#leader = new Promise((resolve) => settle = resolve);
+      try {
+        const child = await start(0, this.foreground);
+        this.pgid = child.pid;
+        settle(child.pid);
+        return this.#add(child);
+      } catch (error) {
+        this.#leader = undefined;
+        settle(undefined);
+        throw error;
+      }
+    }
+    const leader = this.pgid ?? await this.#leader;
+    // The first failed to start: the next one leads.
+    if (leader === undefined) return await this.join(start);
+    return this.#add(await start(leader, false));
+  }
+
+  #add(child: Child): Child {
+    this.children.push(child);
+    return child;
+  }
+
+  /** Settles when a program of the group stops (see {@linkcode Group.watch}). */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /** Whether a program of the group has stopped since last asked; marks the group stopped. */
+  check(): boolean {
+    // Every report is taken: one left would say "stopped" again after fg.
+    let any = false;
+    for (const child of this.children) if (!child.ended && stopped(child.pid)) any = true;
+    if (any) {
+      this.isStopped = true;
+      this.#stop();
+    }
+    return any;
+  }
+
+  /** Forgets the stops reported so far (before the group is continued). */
+  forget(): void {
+    for (const child of this.children) if (!child.ended) stopped(child.pid);
+    this.#arm();
+  }
+
+  /**
+   * Watches for a program of the group to stop: on SIGCHLD, and once now.
+   *
+   * @returns What ends the watch.
+   */
+  watch(): () => void {
+    const look = () => void this.check();
+    Deno.addSignalListener("SIGCHLD", look);
+    look();
+    return () => Deno.removeSignalListener("SIGCHLD", look);
+  }
+}
+
 /** A job: a pipeline or list the shell runs in the background, or stopped. */
 export class Job {
   /** Its number, `%N`. */
@@ -126,6 +230,8 @@ export class Job {
   pgid: number | undefined;
   /** Whether `jobs` or a notice reported its end already. */
   reported = false;
+  /** Its process group, under job control. */
+  group: Group | undefined;
 
   /**
    * @param id Its number.

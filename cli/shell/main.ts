@@ -35,6 +35,7 @@ export async function enterShell(base: Context | undefined, io: Io): Promise<num
   if (Deno.stdin.isTerminal()) {
     const { repl, terminalHandOver } = await import("./repl.ts");
     const session = new Session({ ...io, ...terminalHandOver }, { interactive: true, ...start });
+    await session.enableJobControl();
     return await repl(session);
   }
   return await runStdin(io, start);

@@ -114,6 +114,8 @@ export interface Redirect {
   readonly target: Word;
   /** Where the operator (or its number) is. */
   readonly start: Position;
+  /** For a here-document: the line that ends it. */
+  readonly delimiter?: string;
 }
 
 /** `NAME=value` before a command's name. */
@@ -1386,7 +1388,7 @@ class Parser {
       const delimiter = word.parts.map((p) => p.kind === "text" ? p.value : "").join("") ||
         word.text.replace(/["'\\]/g, "");
       // The body is read after the next newline, into this redirection.
-      const redirect = { fd, op, target: { parts: [], start: tok.at, text: "" } as Word, start: tok.at };
+      const redirect = { fd, op, target: { parts: [], start: tok.at, text: "" } as Word, start: tok.at, delimiter };
       this.#heredocs.push({ delimiter, quoted, strip: op === "<<-", start: tok.at, redirect });
       return redirect;
     }

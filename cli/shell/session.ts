@@ -40,12 +40,13 @@ import {
   type Where,
 } from "./builtins.ts";
 import { BrokenPipe, closeAll, Fds, type OpenMode, openRedirect, pipe, readLine, textFd, writeFd } from "./io.ts";
-import { foreground, interrupts, Jobs } from "./jobs.ts";
+import { foreground, Group, interrupts, type Job, Jobs } from "./jobs.ts";
+import { setForegroundGroup } from "../../ffi/terminal.ts";
 import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { ESRCH, SIGPIPE } from "../../ffi/constants.ts";
+import { ESRCH, SIGCONT, SIGPIPE, SIGTSTP } from "../../ffi/constants.ts";
 import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { VERSION } from "../version.ts";
@@ -172,6 +173,12 @@ export class Session {
   #functionDepth = 0;
   /** The children this session started, to know what a job runs. */
   #onChild: ((child: Child) => void) | undefined;
+  /**
+   * Job control at a terminal: the process group of the job that runs, as
+   * the code of each job sees it across its awaits (a loop that `fg`
+   * resumed goes on in its group whatever the prompt ran meanwhile).
+   */
+  #groups: { getStore(): Group | undefined; run<T>(group: Group, f: () => T): T } | undefined;
 
   /**
    * Creates a session.
@@ -195,6 +202,17 @@ export class Session {
       this.status = inherited.status;
       this.#lastBackground = inherited.lastBackground;
     }
+  }
+
+  /**
+   * Turns job control on, for a shell at a terminal: each pipeline is a job
+   * with a process group of its own, which gets the terminal; Ctrl-Z stops
+   * it and gives the prompt back; `jobs`, `fg`, `bg` and `kill %N` act on
+   * jobs. (It loads node:async_hooks, which only the REPL pays for.)
+   */
+  async enableJobControl(): Promise<void> {
+    const { AsyncLocalStorage } = await import("node:async_hooks");
+    this.#groups = new AsyncLocalStorage<Group>();
   }
 
   /** `set -e`. */
@@ -470,6 +488,37 @@ export class Session {
   }
 
   async #pipeline(p: Pipeline, fds: Fds, tested: boolean): Promise<number> {
+    if (this.#groups && !this.#groups.getStore()) return await this.#job(p, fds, tested);
+    return await this.#pipelineNow(p, fds, tested);
+  }
+
+  /**
+   * A pipeline at a terminal: a job in the foreground, its programs in a
+   * process group that gets the terminal. When one of them stops (Ctrl-Z),
+   * the prompt comes back with status 148 and the job waits in the table.
+   */
+  async #job(p: Pipeline, fds: Fds, tested: boolean): Promise<number> {
+    const group = new Group(true);
+    const unwatch = group.watch();
+    this.#io.handOver?.();
+    try {
+      const running = this.#groups!.run(group, () => this.#pipelineNow(p, fds, tested));
+      const outcome = await Promise.race([running.then((status) => ({ status })), group.stopped]);
+      if (outcome) return outcome.status;
+      const job = this.#jobs.add(p.text, running.catch((error) => error instanceof ShellExit ? error.status : 1));
+      job.group = group;
+      job.pgid = group.pgid;
+      job.stopped = true;
+      job.children.push(...group.children);
+      this.#io.err(`\n[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+      return 128 + SIGTSTP;
+    } finally {
+      unwatch();
+      this.#io.takeBack?.();
+    }
+  }
+
+  async #pipelineNow(p: Pipeline, fds: Fds, tested: boolean): Promise<number> {
     const inner = tested || p.negate;
     let status: number;
     if (p.commands.length === 1) {
@@ -566,6 +615,7 @@ export class Session {
     });
     sub.#origin = this.#origin;
     sub.#onChild = this.#onChild;
+    sub.#groups = this.#groups;
     sub.#functionDepth = this.#functionDepth;
     return sub;
   }
@@ -919,21 +969,28 @@ export class Session {
     const planned = planCommand(argv[0]!, box.steps);
     // At the host, programs start in the session's directory, unless they change root.
     const p = this.context || changesRoot(planned) ? planned : { ...planned, wd: planned.wd ?? this.cwd };
-    const terminal = fds.get(0) === undefined && this.#io.handOver !== undefined;
+    // Under job control the job has the terminal; else the program gets it while it runs.
+    // PID 1 of a new PID namespace stays in nsh's group: the kernel shields it
+    // from the terminal's signals (Ctrl-Z too), and nsh, which gets them, ends it.
+    const group = p.namespaces.includes("pid") ? undefined : this.#groups?.getStore();
+    const terminal = !group && fds.get(0) === undefined && this.#io.handOver !== undefined;
     // A program in a session of its own is out of the terminal's reach: nsh passes Ctrl-C and Ctrl-\ on.
     const detached = p.actions.some((s) => s.kind === "new-session");
     foreground.enter();
     if (terminal) this.#io.handOver?.();
     let child: Child | undefined;
     try {
-      child = await start(p, {
+      const options = {
         argv,
         ...(env ? { env } : {}),
         stdin: fds.spec(0),
         stdout: fds.spec(1),
         stderr: fds.spec(2),
         fds: inheritedFds(),
-      });
+      };
+      child = group
+        ? await group.join((processGroup, foreground) => start(p, { ...options, processGroup, foreground }))
+        : await start(p, options);
       foreground.add(child, { interrupt: !forwardSignals && !detached, quit: !detached });
       this.#onChild?.(child);
       // The program has its copies: a pipe end held here would keep its pipe open.
@@ -1032,8 +1089,12 @@ export class Session {
       children.push(child);
       started();
     };
-    const done = sub.#run([{ command, background: false }], io).finally(() => closeAll(stdin));
+    // At a terminal, a job of its own: a process group that does not get the terminal.
+    const group = this.#groups ? new Group(false) : undefined;
+    const runJob = () => sub.#run([{ command, background: false }], io);
+    const done = (group ? this.#groups!.run(group, runJob) : runJob()).finally(() => closeAll(stdin));
     const job = this.#jobs.add(command.text, done, children);
+    job.group = group;
     // sh knows $! at once (fork); here the job's first program starts soon after.
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([first, done.catch(() => {}), new Promise((r) => timer = setTimeout(r, 100))]);
@@ -1047,6 +1108,11 @@ export class Session {
   /** At the prompt: the jobs that ended since, as sh reports them. */
   #notify(): void {
     for (const job of this.#jobs.list) {
+      // A background job that read the terminal (SIGTTIN) stops.
+      if (job.status === undefined && !job.stopped && job.group?.check()) {
+        job.stopped = true;
+        this.#io.err(`[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+      }
       if (job.status !== undefined && !job.reported) {
         job.reported = true;
         this.#io.err(`[${job.id}]+  ${job.state.padEnd(24)}${job.text}\n`);
@@ -1088,12 +1154,48 @@ export class Session {
     return status;
   }
 
-  #resume(id: string | undefined, fg: boolean): Promise<number> {
+  async #resume(id: string | undefined, fg: boolean): Promise<number> {
     const command = fg ? "fg" : "bg";
     const job = id === undefined ? this.#jobs.current : this.#jobs.find(id);
     // Status 2, as dash's.
     if (!job) throw new ValueError(command, id === undefined ? "no current job" : `${id}: no such job`, 2);
-    throw new ValueError(command, "job control needs a terminal: nsh runs jobs in its own process group here");
+    const group = job.group;
+    if (!this.#groups || !group) {
+      throw new ValueError(command, "no job control: it needs a terminal, where each job has a process group", 2);
+    }
+    const pgid = group.pgid ?? job.pgid;
+    if (!fg) {
+      group.foreground = false;
+      group.forget();
+      if (pgid !== undefined) libc().kill(-pgid, SIGCONT);
+      job.stopped = false;
+      this.#io.err(`[${job.id}]+ ${job.text} &\n`);
+      return 0;
+    }
+    this.#io.err(`${job.text}\n`);
+    group.forget();
+    const unwatch = group.watch();
+    this.#io.handOver?.();
+    try {
+      group.foreground = true;
+      if (pgid !== undefined) {
+        setForegroundGroup(0, pgid);
+        libc().kill(-pgid, SIGCONT);
+      }
+      job.stopped = false;
+      const outcome = await Promise.race([job.done.then((status) => ({ status })), group.stopped]);
+      if (outcome) {
+        job.reported = true;
+        this.#jobs.prune();
+        return outcome.status;
+      }
+      job.stopped = true;
+      this.#io.err(`\n[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+      return 128 + SIGTSTP;
+    } finally {
+      unwatch();
+      this.#io.takeBack?.();
+    }
   }
 
   #signal(signo: number, targets: readonly string[]): void {
@@ -1101,12 +1203,23 @@ export class Session {
       const job = this.#jobs.find(target);
       if (target.startsWith("%") || (job && !job.children.some((c) => String(c.pid) === target))) {
         if (!job) throw new ValueError("kill", `${target}: no such job`);
-        for (const child of job.children) child.kill(signo);
+        this.#signalJob(job, signo);
         continue;
       }
       if (libc().kill(Number(target), signo) < 0 && errno() === ESRCH) {
         throw new ValueError("kill", `(${target}): no such process`);
       }
+    }
+  }
+
+  /** Sends a signal to a job: to its process group, or to each of its programs; a stopped job is woken to get it. */
+  #signalJob(job: Job, signo: number): void {
+    const pgid = job.group?.pgid ?? job.pgid;
+    if (pgid !== undefined) {
+      libc().kill(-pgid, signo);
+      if (job.stopped && signo !== SIGCONT) libc().kill(-pgid, SIGCONT);
+    } else {
+      for (const child of job.children) child.kill(signo);
     }
   }
 
@@ -1217,6 +1330,8 @@ export class Session {
       cwd: this.cwd,
       vars: env,
     });
+    // Its programs belong to the job that runs it.
+    script.#groups = this.#groups;
     try {
       const status = await script.runSource(source, { file });
       // It said why it failed itself.
@@ -1282,9 +1397,31 @@ function commandName(command: Command): string {
   return command.kind;
 }
 
-/** A command's text for `save`, with its here-documents. */
+/** A command's text for `save`, with the bodies of its here-documents after it, as it was typed. */
 function loggedText(command: AndOr): string {
-  return command.text;
+  const bodies: string[] = [];
+  const redirects = (list: readonly Redirect[]) => {
+    for (const r of list) if (r.delimiter !== undefined) bodies.push(`${r.target.text}${r.delimiter}`);
+  };
+  const visit = (c: Command): void => {
+    if (c.kind === "simple") return redirects(c.redirects);
+    if (c.kind === "function") return visit(c.body);
+    const lists = c.kind === "if"
+      ? [...c.clauses.flatMap((clause) => [clause.test, clause.body]), ...(c.otherwise ? [c.otherwise] : [])]
+      : c.kind === "case"
+      ? c.items.map((item) => item.body)
+      : c.kind === "while" || c.kind === "until"
+      ? [c.test, c.body]
+      : [c.body];
+    for (const list of lists) {
+      for (const item of list) {
+        for (const p of [item.command.first, ...item.command.rest.map((r) => r.pipeline)]) p.commands.forEach(visit);
+      }
+    }
+    redirects(c.redirects);
+  };
+  for (const p of [command.first, ...command.rest.map((r) => r.pipeline)]) p.commands.forEach(visit);
+  return bodies.length ? `${command.text}\n${bodies.join("\n")}` : command.text;
 }
 
 /** The home directory of a user, from /etc/passwd. */
