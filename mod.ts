@@ -91,7 +91,7 @@ export {
   resolveLandlock,
   type ResolveLandlockOptions,
 } from "./lib/landlock.ts";
-export { type FileView } from "./lib/files.ts";
+export { type FileView, OpenFile, type OpenMode } from "./lib/files.ts";
 export { escapePattern, glob, matches, patternRegExp } from "./lib/patterns.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";

@@ -130,3 +130,56 @@ function openat2(dirfd: number, path: string, flags: number, mode: number): numb
     if (fd !== -EINTR) return fd;
   }
 }
+
+/**
+ * A file opened once for the standard streams of several commands, as sh
+ * opens it for `{ …; } > FILE` or `while …; done < FILE`: the commands share
+ * its offset, so that each writes after the one before, or reads on from
+ * where it stopped. Give it to `.stdout()`, `.stderr()` or `.stdin()` (it is
+ * an `{ fd }`); `using` closes it.
+ *
+ * @example Two programs write one file, as `{ echo one; echo two; } > log`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OpenFile } from "./files.ts";
+ * import { sandbox } from "./sandbox.ts";
+ *
+ * const log = `${await Deno.makeTempDir()}/log`;
+ * {
+ *   using out = new OpenFile(log, "write");
+ *   await sandbox().run("echo", "one").stdout(out);
+ *   await sandbox().run("echo", "two").stdout(out);
+ * }
+ * assert.equal(await Deno.readTextFile(log), "one\ntwo\n");
+ * ```
+ */
+export class OpenFile implements Disposable {
+  /** The descriptor, close-on-exec: the commands get copies of it. */
+  readonly fd: number;
+  #closed = false;
+
+  /**
+   * Opens it.
+   *
+   * @param path The path; a relative one from the working directory of `where`.
+   * @param mode `"read"`, `"write"` (truncated first, made when missing), `"append"` or `"readwrite"`.
+   * @param where Where the programs see files: a {@linkcode FileView} such as a context (its
+   *   mounts and root, its working directory); this process's own by default.
+   * @throws {SyscallError} When it cannot be opened.
+   */
+  constructor(path: string, mode: OpenMode = "read", where: FileView = hostView()) {
+    this.fd = openFile(path, mode, where);
+  }
+
+  /** Closes it; the commands that started keep their copies. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    libc().close(this.fd);
+  }
+
+  /** Closes it, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -66,6 +66,12 @@ const CASES: readonly (readonly [string, string])[] = [
   ["${x:+}", "s=set; e=; echo [${s:+alt}] [${e:+alt}] [${e+alt}]"],
   ["${#x}", "x=hello; echo ${#x} ${#u}"],
   ["${x%} and ${x#}", "f=a.tar.gz; echo ${f%.*} ${f%%.*} ${f#*.} ${f##*.}"],
+  ["quoted ${x%pattern} is still a pattern", 'x=outer; echo "${x%er}" "${x##*t}" "${x%%t*}" "${x#\'o\'*}"'],
+  ["a pattern from a variable", 'x="a*b.c"; p="*."; echo "${x#$p}" "${x#"$p"}" "${x#a\\*}"'],
+  [
+    "case pattern from a variable",
+    "p='*.txt'; case a.txt in $p) echo m;; esac; case a.txt in \"$p\") echo q;; *) echo n;; esac",
+  ],
   ["${x?} fails", "(echo ${u?gone}) 2>/dev/null; echo $?"],
   ["$? and $$", "false; echo $?; [ $$ -gt 0 ] && echo pid"],
   ["IFS splitting", "IFS=:; x=a:b::c; for w in $x; do echo [$w]; done"],

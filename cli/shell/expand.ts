@@ -316,13 +316,15 @@ function expandPart(
       return (async () => {
         const output = scope.substitute ? await scope.substitute(part.body) : "";
         const value = output.replace(/\n+$/, "");
-        if (part.quoted || !mode.split) fields.append(value, true);
+        // Not split, it keeps its pattern characters unless quoted (`case`, `${x#$p}`).
+        if (part.quoted || !mode.split) fields.append(value, part.quoted);
         else fields.split(value);
       })();
     case "arith": {
       const done = then(wordString(part.expr, scope, false), (expr) => {
         const value = arithmetic(expr, scope);
-        if (part.quoted || !mode.split) fields.append(value, true);
+        // Not split, it keeps its pattern characters unless quoted (`case`, `${x#$p}`).
+        if (part.quoted || !mode.split) fields.append(value, part.quoted);
         else fields.split(value);
       });
       return done instanceof Promise ? done : undefined;
@@ -338,7 +340,7 @@ function expandParam(part: ParamPart, scope: Scope, fields: Fields, mode: WordMo
   const { name, op } = part;
   const quoted = part.quoted || !mode.split;
   const put = (value: string): undefined => {
-    if (quoted) fields.append(value, true);
+    if (quoted) fields.append(value, part.quoted);
     else fields.split(value);
     return undefined;
   };

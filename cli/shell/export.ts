@@ -90,7 +90,7 @@ type Arg =
   | { readonly kind: "expr"; readonly expr: string };
 
 /** Helpers a program may need, written into it after its statements. */
-type Helper = "ok" | "split" | "output" | "globbed" | "trim" | "required";
+type Helper = "ok" | "split" | "output" | "globbed" | "trim" | "required" | "around" | "restoreEnv" | "restoreVars";
 
 /** What a translated script needs besides its statements. */
 interface Needs {
@@ -148,6 +148,7 @@ const UNTRANSLATABLE: Readonly<Record<string, string>> = {
   jobs: "job control is the interactive shell's",
   fg: "job control is the interactive shell's",
   bg: "job control is the interactive shell's",
+  read: "it reads this process's input line by line: read it in TypeScript",
 };
 
 /** Words TypeScript reserves, and the names the program itself uses: shell variables of these names get a `$`. */
@@ -210,6 +211,14 @@ const TAKEN = new Set([
   "globbed",
   "trim",
   "required",
+  "around",
+  "result",
+  "restoreEnv",
+  "restoreVars",
+  "env",
+  "vars",
+  "cwd",
+  "OpenFile",
   "resolve",
   "sandbox",
   "unshare",
@@ -315,6 +324,10 @@ function variablesOf(list: List): { assigned: Set<string>; exported: Set<string>
         const args = c.words.slice(1).map((w) => literal(w) ?? "");
         if (name === "export") { for (const a of args) exported.add(a.split("=")[0]!); }
         if (name === "read") { for (const a of args) if (!a.startsWith("-")) assigned.add(a); }
+        if (name === "unset") { for (const a of args) if (!a.startsWith("-")) assigned.add(a); }
+        for (const w of c.words) {
+          for (const p of w.parts) if (p.kind === "var" && (p.op === ":=" || p.op === "=")) assigned.add(p.name);
+        }
         return;
       }
       case "for":
@@ -378,6 +391,12 @@ class Translator implements Translation {
   #positional = "Deno.args";
   /** Inside a function: what its commands run in. */
   #inFunction = false;
+  /** The streams of the redirected blocks the translation is in. */
+  readonly #scopes: Streams[] = [];
+  /** The names of subshells' copies of variables. */
+  readonly #copies = new Set<string>();
+  #files = 0;
+  #results = 0;
   #loops = 0;
   readonly #functions = new Set<string>();
 
@@ -771,6 +790,17 @@ class Translator implements Translation {
     const parts = word.parts;
     if (parts.some((p) => p.kind === "var" && p.name === "@" && p.quoted && p.op === undefined)) {
       if (parts.length === 1 && split) return { kind: "spread", expr: this.#positional };
+      // "x$@y": the first parameter after x, the last before y.
+      const at = parts.findIndex((p) => p.kind === "var" && p.name === "@" && p.quoted && p.op === undefined);
+      const plain = (p: Part) => p.kind === "text" ? p.quoted || !/[*?[~]/.test(p.value) : p.quoted;
+      if (split && parts.filter((p) => p.kind === "var" && p.name === "@").length === 1 && parts.every(plain)) {
+        this.needs.helpers.add("around");
+        const side = (list: readonly Part[]) => this.#wordExpr({ ...word, parts: list });
+        return {
+          kind: "spread",
+          expr: `around(${side(parts.slice(0, at))}, ${this.#positional}, ${side(parts.slice(at + 1))})`,
+        };
+      }
       throw new ParseError(word.start, 'cannot translate "$@" here: only as a whole argument of a program');
     }
     if (split && globs(word)) {
@@ -813,9 +843,10 @@ class Translator implements Translation {
     };
   }
 
-  #argDocs(args: readonly Arg[]): Doc[] {
+  /** The arguments as expressions; a program's name (`program`, the first) is one string. */
+  #argDocs(args: readonly Arg[], program = true): Doc[] {
     return args.map((a, i) =>
-      a.kind === "one" ? this.string(a.text) : a.kind === "expr" || i === 0 ? a.expr : `...${a.expr}`
+      a.kind === "one" ? this.string(a.text) : a.kind === "expr" || (program && i === 0) ? a.expr : `...${a.expr}`
     );
   }
 
@@ -918,7 +949,7 @@ class Translator implements Translation {
     const pipelines = [command.first, ...command.rest.map((r) => r.pipeline)];
     const last = pipelines.pop()!;
     const lastOp = command.rest.at(-1)!.op;
-    let cond = this.#condition(command.first);
+    let cond = this.#condition(command.first, true);
     command.rest.slice(0, -1).forEach(({ op, pipeline }, i) => {
       const previous = command.rest[i - 1]?.op;
       const left = previous !== undefined && previous !== op ? `(${cond})` : cond;
@@ -961,9 +992,41 @@ class Translator implements Translation {
     }
   }
 
-  /** The boolean expression of a pipeline that succeeds: for `if`, `while`, `&&`. */
-  #condition(p: Pipeline): string {
+  /**
+   * The boolean expression of a pipeline that succeeds. A builtin that comes
+   * first (`cd dir && make`) runs as a statement before, and is taken as
+   * having succeeded: its translation throws when it fails; a context's
+   * program (`unshare -m make && …`) keeps its status.
+   */
+  #condition(p: Pipeline, first = false): string {
     const only = p.commands.length === 1 ? p.commands[0]! : undefined;
+    const name = only?.kind === "simple" && only.words[0] ? literal(only.words[0]) : undefined;
+    if (first && only?.kind === "simple" && name !== undefined && !["true", ":", "false"].includes(name)) {
+      if (Object.hasOwn(BUILTINS, name) || name === "unshare" || name === "nsenter") {
+        const [statusUsed, last] = [this.#statusUsed, this.#last];
+        [this.#statusUsed, this.#last] = [true, false];
+        this.#simple(only);
+        [this.#statusUsed, this.#last] = [statusUsed, last];
+        if (this.#status === "0") return p.negate ? "false" : "true";
+        return `${this.#status ?? "0"} ${p.negate ? "!==" : "==="} 0`;
+      }
+    }
+    // `x=$(cmd) || …`: the assignment's status is the substitution's.
+    const value = only?.kind === "simple" && !only.words.length && only.assigns.length === 1 && !only.redirects.length
+      ? only.assigns[0]!.value.parts
+      : undefined;
+    if (first && value?.length === 1 && value[0]!.kind === "command") {
+      this.#name = (only as SimpleCommand).assigns[0]!.name;
+      const body = value[0]!.body;
+      const pipeline = body.length === 1 && !body[0]!.background && !body[0]!.command.rest.length
+        ? body[0]!.command.first
+        : undefined;
+      if (!pipeline || pipeline.negate) throw this.refuse("a substitution of more than one program or pipeline");
+      const result = ++this.#results === 1 ? "result" : `result${this.#results}`;
+      this.statement([`const ${result} = await `, this.#runnable(pipeline, true), ".noThrow()"]);
+      this.assign(this.#name, `${result}.stdoutText.replace(/\\n+$/, "")`, false);
+      return `${result}.code ${p.negate ? "!==" : "==="} 0`;
+    }
     let expr: string;
     if (
       only?.kind === "simple" && only.words.length === 1 &&
@@ -980,8 +1043,16 @@ class Translator implements Translation {
   }
 
   /** A pipeline of programs as a command or a `.pipe()` of them. */
-  #runnable(p: Pipeline): Doc {
+  #runnable(p: Pipeline, capture = false): Doc {
     const stages = p.commands.map((command, i) => {
+      const stage = { first: i === 0, last: i === p.commands.length - 1 };
+      if (capture && stage.last) {
+        if (command.kind === "simple" && command.redirects.some((r) => r.fd === 1 || r.op.startsWith("&"))) {
+          throw new ParseError(command.start, "cannot translate a substitution whose output is redirected");
+        }
+        const doc = this.#runnable({ ...p, commands: [command], pipeStderr: [p.pipeStderr[i] ?? false] });
+        return [doc, '.stdout("piped")'];
+      }
       if (command.kind !== "simple") {
         throw new ParseError(command.start, "cannot translate a pipeline stage that is a compound command");
       }
@@ -997,7 +1068,11 @@ class Translator implements Translation {
         const streams = { ...this.#streams(command.redirects), ...extra };
         const rest = command.words.slice(1);
         const run = name === "unshare" ? this.#unshare(rest, true) : this.#nsenter(rest, true);
-        return this.#withStreams(run!, streams, true);
+        return this.#withStreams(run!, streams, true, stage);
+      }
+      // `true` and `false` as stages: the programs of the same names do the same.
+      if ((name === "true" || name === "false") && command.words.length === 1 && !command.assigns.length) {
+        return this.#programDoc(command, extra, stage);
       }
       if (Object.hasOwn(BUILTINS, name) || isCommand(name) || this.#functions.has(name)) {
         throw new ParseError(
@@ -1005,7 +1080,7 @@ class Translator implements Translation {
           `cannot translate \`${name}\` in a pipeline or substitution: only programs`,
         );
       }
-      return this.#programDoc(command, extra);
+      return this.#programDoc(command, extra, stage);
     });
     let doc: Doc = stages[0]!;
     for (const stage of stages.slice(1)) doc = [doc, call(".pipe", [stage])];
@@ -1071,10 +1146,12 @@ class Translator implements Translation {
     }
     this.#name = name;
     if (this.#functions.has(name)) {
+      if (this.#scopes.length) throw this.refuse("a function call in a redirected block: redirect its programs");
       this.#callStatement(command);
       return true;
     }
     if (Object.hasOwn(UNTRANSLATABLE, name)) throw this.refuse(UNTRANSLATABLE[name]!);
+    if (name === ":" && this.#defaults(rest)) return true;
     const builtin = Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined;
     if (name === "unshare" || name === "nsenter") {
       if (command.assigns.length) throw this.refuse("assignments before it");
@@ -1085,6 +1162,9 @@ class Translator implements Translation {
       return true;
     }
     if (builtin) {
+      if (builtin.quiet || (["hostname", "export", "mount", "set"].includes(name) && !rest.length)) {
+        this.#printsHere(`\`${name}\``);
+      }
       if (command.redirects.length) throw this.refuse("a redirection of a builtin");
       if (command.assigns.length) throw this.refuse("assignments before a builtin");
       const args = this.#words(rest);
@@ -1096,10 +1176,31 @@ class Translator implements Translation {
     }
     if (isCommand(name)) {
       if (command.redirects.length) throw this.refuse("a redirection of nsh's own command");
+      this.#printsHere(`\`${name}\``);
       this.#status = this.#nshCommand(name, this.#words(rest));
       return true;
     }
     this.#status = this.#run(this.#programDoc(command));
+    return true;
+  }
+
+  /**
+   * `: ${NAME:=default}`, sh's idiom for a default value: an `if` that
+   * assigns it. Returns false for other arguments of `:`.
+   */
+  #defaults(words: readonly Word[]): boolean {
+    const parts = words.map((w) => w.parts.length === 1 ? w.parts[0]! : undefined);
+    const assigns = (p: Part | undefined): p is Extract<Part, { kind: "var" }> =>
+      p?.kind === "var" && (p.op === ":=" || p.op === "=") && /^[A-Za-z_]/.test(p.name);
+    if (!parts.length || !parts.every(assigns)) return false;
+    for (const part of parts as Extract<Part, { kind: "var" }>[]) {
+      const raw = this.#param(part.name);
+      const test = part.op === ":=" ? `!${raw}` : `${raw} === undefined`;
+      this.#block({ kind: "block", head: ["if ", group("(", [test], ")", false, false)], body: [] }, "block", () => {
+        this.assign(part.name, this.#wordExpr(part.word!), false);
+      });
+    }
+    this.#status = "0";
     return true;
   }
 
@@ -1110,13 +1211,13 @@ class Translator implements Translation {
   }
 
   /** A program with its arguments, environment and redirections. */
-  #programDoc(command: SimpleCommand, extra: Streams = {}): Doc {
+  #programDoc(command: SimpleCommand, extra: Streams = {}, stage?: { first: boolean; last: boolean }): Doc {
     const args = this.#args(command.words);
     let doc: Doc = [this.#runner(), call(".run", this.#argDocs(args))];
     if (command.assigns.length) {
       doc = [doc, call(".env", [object(command.assigns.map((a) => [a.name, this.#wordExpr(a.value)]))])];
     }
-    return this.#withStreams(doc, { ...this.#streams(command.redirects), ...extra }, false);
+    return this.#withStreams(doc, { ...this.#streams(command.redirects), ...extra }, false, stage);
   }
 
   /**
@@ -1124,7 +1225,8 @@ class Translator implements Translation {
    * (`sandboxed`) opens its files where the context sees them, as the
    * context's own commands do.
    */
-  #withStreams(command: Doc, streams: Streams, sandboxed: boolean): Doc {
+  #withStreams(command: Doc, own: Streams, sandboxed: boolean, stage?: { first: boolean; last: boolean }): Doc {
+    const streams = { ...this.#scoped(stage), ...own };
     let doc = command;
     const ctx = this.#contexts.at(-1);
     const files = [streams.stdin?.[1], streams.stdout, streams.stderr].some((t) =>
@@ -1218,10 +1320,8 @@ class Translator implements Translation {
       return;
     }
     if (command.redirects.length) {
-      throw new ParseError(
-        command.start,
-        `cannot translate a redirection of \`${command.kind}\`: redirect its programs`,
-      );
+      this.#redirected(command);
+      return;
     }
     const last = this.#last;
     this.#last = false;
@@ -1263,34 +1363,135 @@ class Translator implements Translation {
     [this.#statusUsed, this.#last] = saved;
   }
 
+  /**
+   * A compound command with redirections (`{ …; } > FILE`, `while …; done <
+   * FILE`): a block that opens each file once, as an {@linkcode OpenFile}
+   * that its programs share (so they write one after another), closed at
+   * its end.
+   */
+  #redirected(command: Exclude<Command, SimpleCommand | FunctionDef>): void {
+    const streams = this.#streams(command.redirects);
+    if (streams.stdin?.[0] === "stdinText") {
+      throw this.refuse("a here-document of a compound command: give it to a program");
+    }
+    const ctx = this.#contexts.at(-1);
+    this.#block({ kind: "block", head: "", body: [] }, "block", () => {
+      const opened = new Map<Target, string>();
+      const open = (target: Target, mode: string): Target => {
+        if (typeof target === "string") return target;
+        let name = opened.get(target);
+        if (name === undefined) {
+          const file = target[0]![1];
+          const append = target.length > 1;
+          const kind = mode === "read" ? "read" : append ? "append" : "write";
+          const used = new Set(this.#locals.values());
+          do name = ++this.#files === 1 ? (mode === "read" ? "input" : "out") : `file${this.#files}`; while (
+            used.has(name)
+          );
+          this.import("OpenFile");
+          this.statement([
+            `using ${name} = new OpenFile`,
+            group("(", [file, str(kind), ...(ctx ? [ctx.name] : [])], ")"),
+          ]);
+          opened.set(target, name);
+        }
+        return name;
+      };
+      const scope: Streams = {};
+      if (streams.stdin) scope.stdin = ["stdin", open(streams.stdin[1], "read")];
+      if (streams.stdout) scope.stdout = open(streams.stdout, "write");
+      if (streams.stderr) scope.stderr = open(streams.stderr, "write");
+      this.#scopes.push(scope);
+      try {
+        this.#compound({ ...command, redirects: [] });
+      } finally {
+        this.#scopes.pop();
+      }
+    });
+  }
+
+  /** The streams that redirected blocks around give a program, the innermost first; a pipeline's ends only. */
+  #scoped(stage: { first: boolean; last: boolean } = { first: true, last: true }): Streams {
+    const out: Streams = {};
+    for (const scope of this.#scopes) {
+      if (scope.stdin && stage.first) out.stdin = scope.stdin;
+      if (scope.stdout && stage.last) out.stdout = scope.stdout;
+      if (scope.stderr) out.stderr = scope.stderr;
+    }
+    return out;
+  }
+
+  /** Refuses what would print from this process in a redirected block: its output would not go there. */
+  #printsHere(what: string): void {
+    if (this.#scopes.some((s) => s.stdout !== undefined || s.stderr !== undefined)) {
+      throw this.refuse(`${what} in a redirected block: it prints from this process, not to the file`);
+    }
+  }
+
   /** `( ... )`: a block, whose contexts are closed at its end, and whose directory changes are undone. */
   #subshell(body: List): void {
     const changes = simpleCommands(body).some((c) => c.words[0] && literal(c.words[0]) === "cd");
     const ctx = this.#contexts.at(-1);
+    const before = this.#contexts.length;
+    const { assigned, exported } = variablesOf(body);
+    const names = new Set([...assigned, ...exported]);
+    // The subshell's own copies: variables of the program shadowed in its
+    // block, the environment (or the context's variables) put back after it.
+    const shadowed = [...names].filter((n) => this.#locals.has(n) && !exported.has(n));
+    const environment = [...names].some((n) => !this.#locals.has(n) || exported.has(n));
+    const saved = new Map(shadowed.map((n) => [n, this.#locals.get(n)!]));
+    const options = [this.#errexit, this.#pipefail] as const;
     this.#block({ kind: "block", head: "", body: [] }, "subshell", () => {
+      for (const name of shadowed) {
+        const id = this.#fresh(saved.get(name)!);
+        this.statement(`let ${id} = ${saved.get(name)!}`);
+        this.#locals.set(name, id);
+      }
+      const restores: Line[] = [];
       if (changes) {
-        const where = ctx ? `${ctx.name}.cwd` : "Deno.cwd()";
-        this.statement(`const cwd = ${where}`);
-        const inner: Block = { kind: "block", head: "try", body: [] };
-        const restore: Block = {
-          kind: "block",
-          head: "finally",
-          body: [{ kind: "statement", doc: ctx ? `${ctx.name}.cwd = cwd` : "Deno.chdir(cwd)" }],
-        };
-        this.#frame.lines.push({ ...inner, next: restore });
-        this.#frames.push({ lines: inner.body, kind: "subshell" });
-        try {
+        this.statement(`const cwd = ${ctx ? `${ctx.name}.cwd` : "Deno.cwd()"}`);
+        restores.push({ kind: "statement", doc: ctx ? `${ctx.name}.cwd = cwd` : "Deno.chdir(cwd)" });
+      }
+      if (environment) {
+        this.needs.helpers.add(ctx ? "restoreVars" : "restoreEnv");
+        const [save, restore] = ctx
+          ? [`const vars = new Map(${ctx.name}.vars)`, `restoreVars(${ctx.name}.vars, vars)`]
+          : ["const env = Deno.env.toObject()", "restoreEnv(env)"];
+        this.statement(save);
+        restores.push({ kind: "statement", doc: restore });
+      }
+      try {
+        if (restores.length) {
+          const inner: Block = { kind: "block", head: "try", body: [] };
+          this.#frame.lines.push({ ...inner, next: { kind: "block", head: "finally", body: restores } });
+          this.#frames.push({ lines: inner.body, kind: "subshell" });
+          try {
+            this.#inline(body);
+          } finally {
+            this.#frames.pop();
+          }
+        } else {
           this.#inline(body);
-        } finally {
-          this.#frames.pop();
         }
-      } else {
-        this.#inline(body);
+      } finally {
+        for (const [name, id] of saved) this.#locals.set(name, id);
+        [this.#errexit, this.#pipefail] = options;
       }
       // What the subshell made ends with it (`await using` closes them at the block's end).
-      const made = this.#contexts.filter((c) => c.frame === this.#frame || this.#frames.includes(c.frame));
-      this.#contexts.splice(this.#contexts.length - made.length);
+      this.#contexts.splice(before);
     });
+  }
+
+  /** A name for a copy of a variable that the program does not use yet. */
+  #fresh(base: string): string {
+    const used = new Set(this.#locals.values());
+    for (let i = 2;; i++) {
+      const name = `${base.replace(/\d+$/, "")}${i}`;
+      if (!used.has(name) && !this.#copies.has(name) && !TAKEN.has(name)) {
+        this.#copies.add(name);
+        return name;
+      }
+    }
   }
 
   /** A test list: its commands but the last run first, the last is the condition. */
@@ -1382,7 +1583,7 @@ class Translator implements Translation {
   }
 
   #for(name: string, words: readonly Word[] | undefined, body: List): void {
-    const list: Doc = words === undefined ? this.#positional : group("[", this.#argDocs(this.#args(words)), "]");
+    const list: Doc = words === undefined ? this.#positional : group("[", this.#argDocs(this.#args(words), false), "]");
     const local = this.#locals.get(name);
     const head = local !== undefined ? ["for (", local, " of ", list, ")"] : ["for (const value of ", list, ")"];
     this.#loops++;
@@ -2094,6 +2295,44 @@ function helpers(needed: ReadonlySet<Helper>): string[] {
       "}",
     );
   }
+  if (needed.has("restoreEnv")) {
+    out.push(
+      "",
+      "/** Puts the environment back as a subshell found it: its changes stay in it. */",
+      "function restoreEnv(saved: Record<string, string>): void {",
+      "  for (const name of Object.keys(Deno.env.toObject())) {",
+      "    if (!Object.hasOwn(saved, name)) Deno.env.delete(name);",
+      "  }",
+      "  for (const [name, value] of Object.entries(saved)) Deno.env.set(name, value);",
+      "}",
+    );
+  }
+  if (needed.has("restoreVars")) {
+    out.push(
+      "",
+      "/** Puts a context's variables back as a subshell found them: its changes stay in it. */",
+      "function restoreVars(",
+      "  vars: Map<string, string | undefined>,",
+      "  saved: Map<string, string | undefined>,",
+      "): void {",
+      "  vars.clear();",
+      "  for (const [name, value] of saved) vars.set(name, value);",
+      "}",
+    );
+  }
+  if (needed.has("around")) {
+    out.push(
+      "",
+      '/** "before$@after": the parameters, the first after before, the last before after. */',
+      "function around(before: string, args: string[], after: string): string[] {",
+      "  if (!args.length) return [before + after];",
+      "  const words = [...args];",
+      "  words[0] = before + words[0];",
+      "  words[words.length - 1] += after;",
+      "  return words;",
+      "}",
+    );
+  }
   if (needed.has("output")) {
     out.push(
       "",
@@ -2109,7 +2348,10 @@ function helpers(needed: ReadonlySet<Helper>): string[] {
     out.push(
       "",
       "/** The paths a pattern matches, or the pattern itself (unquoted) when none, as sh expands it. */",
-      "function globbed(pattern: string, where?: Context): string[] {",
+      "function globbed(",
+      "  pattern: string,",
+      "  where?: Parameters<typeof glob>[1],",
+      "): string[] {",
       "  const found = glob(pattern, where);",
       '  return found.length ? found : [pattern.replace(/\\\\(.)/g, "$1")];',
       "}",
@@ -2172,6 +2414,34 @@ Options:
 }
 
 /**
+ * The program as `deno fmt` lays it out, when nsh runs on deno (not a
+ * compiled nsh): {@linkcode exportScript}'s own layout is deno fmt's but for
+ * long template literals, which deno fmt breaks inside their `${…}`.
+ *
+ * @param program The program.
+ * @returns It, formatted; as it is when deno is not at hand or fails.
+ */
+async function formatted(program: string): Promise<string> {
+  const deno = Deno.execPath();
+  if (!/^deno(\.exe)?$/.test(deno.split("/").at(-1)!)) return program;
+  try {
+    const child = new Deno.Command(deno, {
+      args: ["fmt", "--no-config", "--ext=ts", "-"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(program));
+    await writer.close();
+    const { success, stdout } = await child.output();
+    return success ? new TextDecoder().decode(stdout) : program;
+  } catch {
+    return program;
+  }
+}
+
+/**
  * `nsh export [--from URL] FILE`: prints the program.
  *
  * @param args The arguments after `export`.
@@ -2207,7 +2477,7 @@ export async function exportFile(args: readonly string[], io: Io): Promise<numbe
   if (file === undefined) throw new UsageError("export", "no script given");
   const source = await readScript(file);
   try {
-    io.out(exportScript(source, { file, from }));
+    io.out(await formatted(exportScript(source, { file, from })));
     return 0;
   } catch (error) {
     if (!(error instanceof ParseError)) throw error;

@@ -890,7 +890,10 @@ class Parser {
       throw new ParseError(s.position(), `unexpected ${describe(c)} in \`\${${name}...}\``, { expected: "}" });
     }
     for (let i = 0; i < op.length; i++) s.next();
-    const word = this.#bracedWord(quoted, at);
+    // Double quotes around `${NAME%pattern}` do not quote its pattern (POSIX,
+    // and dash: "${x#*.}" removes up to the first dot; "${x#'*'}" a star).
+    const pattern = op.startsWith("%") || op.startsWith("#");
+    const word = this.#bracedWord(quoted && !pattern, at);
     parts.push({ kind: "var", name, quoted, op, word });
   }
 

@@ -457,13 +457,29 @@ export class Session {
    * saying where, unless it said why itself (or a closed pipe ended it).
    */
   #check(status: number, tested: boolean, name: string, line: number): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
     if (status === 0 || tested || !this.options.errexit) return;
     const file = this.#origin.file;
-    if (file !== undefined && !this.#reported && status !== 128 + SIGPIPE) {
+    let message = pending;
+    if (message === undefined && file !== undefined && !this.#reported && status !== 128 + SIGPIPE) {
       const what = status > 128 ? `was ended by signal ${status - 128}` : `exited with status ${status}`;
-      this.#report(`${file}:${line}: ${name} ${what}`);
+      message = `${file}:${line}: ${name} ${what}`;
     }
+    // A subshell's (or a substitution's) line waits for its parent: said
+    // when the parent ends too, not when a condition tested the status.
+    if (this.#isSubshell) this.#pending = message;
+    else if (message !== undefined) this.#report(message);
     throw new ShellExit(status);
+  }
+
+  /** The line of a subshell's `set -e` failure, not yet said: see {@linkcode Session.#check}. */
+  #pending: string | undefined;
+  #isSubshell = false;
+
+  /** Takes on what a subshell that ended with `status` did not say yet. */
+  #after(sub: Session, status: number): void {
+    this.#pending = status !== 0 ? sub.#pending : undefined;
   }
 
   async #list(list: List, fds: Fds, tested: boolean): Promise<number> {
@@ -617,6 +633,7 @@ export class Session {
     sub.#onChild = this.#onChild;
     sub.#groups = this.#groups;
     sub.#functionDepth = this.#functionDepth;
+    sub.#isSubshell = true;
     return sub;
   }
 
@@ -649,6 +666,7 @@ export class Session {
         const sub = this.#subshell();
         const status = await sub.#run(command.body, fds);
         if (status !== 0 && sub.#reported) this.#reported = true;
+        this.#after(sub, status);
         this.#check(status, tested, "subshell", command.start.line);
         return status;
       }
@@ -1069,6 +1087,7 @@ export class Session {
     const [bytes] = await output;
     this.#substStatus = status;
     if (status !== 0 && sub.#reported) this.#reported = true;
+    this.#after(sub, status);
     return decodeBytes(bytes!);
   }
 
