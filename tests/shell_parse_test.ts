@@ -474,6 +474,7 @@ Deno.test("parse() refuses bash's extensions by name, at their first character",
     ["echo ${X^^}", 9, "`${X^^...}` is not supported"],
     ["echo ${X,}", 9, "`${X,...}` is not supported"],
     ["echo ${X:1:2}", 9, "`${X:N...}` is not supported"],
+    ["a=(1 2)", 3, "arrays (`a=(...)`) are not supported"],
   ];
   for (const [source, column, reason] of cases) {
     const error = parseError(source);

@@ -1430,7 +1430,14 @@ class Parser {
     }
     if (!assigns.length && !words.length && !redirects.length) throw this.#unexpected(this.peek());
     const tok = this.peek();
-    if (tok.t === "op" && tok.op === "(") throw this.#unexpected(tok);
+    if (tok.t === "op" && tok.op === "(") {
+      // NAME=(a b): bash's array.
+      const last = assigns.at(-1);
+      if (!words.length && last && !last.value.parts.length && tok.index === to) {
+        throw new ParseError(this.#at(tok), `arrays (\`${last.name}=(...)\`) are not supported${BASH_HINT}`);
+      }
+      throw this.#unexpected(tok);
+    }
     const text = this.source.slice(from, to);
     return this.#located({ kind: "simple", assigns, words, redirects, start: at, text }, from, to);
   }
