@@ -471,7 +471,11 @@ async function run(
     const [status, [stdout, stderr]] = capture && (piped || merged) || feed !== undefined
       ? await Promise.all([
         child.status,
-        merged ? captureMerged(child, stdio.merged!) : capture ? child.capture() : [EMPTY, EMPTY] as const,
+        merged
+          ? captureMerged(child, stdio.merged!, state.stdout === "stderr")
+          : capture
+          ? child.capture()
+          : [EMPTY, EMPTY] as const,
         feed === undefined ? undefined : feedStdin(child, feed),
       ])
       : [await child.status, [EMPTY, EMPTY] as const];
@@ -490,11 +494,14 @@ async function run(
   }
 }
 
-/** Reads the pipe stdout and stderr share to its end: it is stdout, and stderr is empty. */
-async function captureMerged(child: Child, fd: number): Promise<readonly [Uint8Array, Uint8Array]> {
+/**
+ * Reads the pipe stdout and stderr share to its end: it is stdout (2>&1),
+ * or stderr when stdout follows stderr (`>&2`); the other is empty.
+ */
+async function captureMerged(child: Child, fd: number, toStderr: boolean): Promise<readonly [Uint8Array, Uint8Array]> {
   const { drain } = await import("./fdstream.ts");
   const [bytes] = await drain([fd], "the program's output", child.pipesAbandoned);
-  return [bytes!, EMPTY];
+  return toStderr ? [EMPTY, bytes!] : [bytes!, EMPTY];
 }
 
 async function feedStdin(child: Child, input: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
@@ -572,11 +579,12 @@ export class Command implements PromiseLike<CommandResult> {
    * process (`{ fd }`), or bytes or a stream to feed.
    *
    * @example Read a file, as `wc -l < /etc/passwd`
-   * ```ts ignore
-   * import { sandbox } from "./mod.ts";
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { sandbox } from "./sandbox.ts";
    *
    * const lines = await sandbox().run("wc", "-l").stdin({ file: "/etc/passwd" }).text();
-   * if (!/^\d+$/.test(lines)) throw new Error(lines);
+   * assert.match(lines, /^\d+$/);
    * ```
    *
    * @param input What the program reads.
@@ -600,17 +608,19 @@ export class Command implements PromiseLike<CommandResult> {
    * Standard output: `"inherit"`, `"piped"`, `"null"`, a file (`{ file }`
    * truncates it, as sh's `>`; `{ file, append: true }` appends, as `>>`),
    * a descriptor of this process (`{ fd }`), or `"stderr"`: wherever
-   * standard error goes (`>&2`).
+   * standard error goes (`>&2`; with `.output()`, both are captured as
+   * stderr).
    *
    * @example Write a program's output to a file, then append to it
-   * ```ts ignore
-   * import { sandbox } from "./mod.ts";
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { sandbox } from "./sandbox.ts";
    *
    * const box = sandbox();
    * const file = await Deno.makeTempFile();
    * await box.run("echo", "one").stdout({ file });
    * await box.run("echo", "two").stdout({ file, append: true });
-   * if (await Deno.readTextFile(file) !== "one\ntwo\n") throw new Error("not written");
+   * assert.equal(await Deno.readTextFile(file), "one\ntwo\n");
    * ```
    *
    * @param target Where it goes.
@@ -627,11 +637,12 @@ export class Command implements PromiseLike<CommandResult> {
    * with `.output()` or `.text()`, both are captured as stdout).
    *
    * @example Capture both streams as one, as `2>&1`
-   * ```ts ignore
-   * import { sandbox } from "./mod.ts";
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { sandbox } from "./sandbox.ts";
    *
    * const text = await sandbox().run("sh", "-c", "echo out; echo err >&2").stderr("stdout").text();
-   * if (text !== "out\nerr") throw new Error(text);
+   * assert.equal(text, "out\nerr");
    * ```
    *
    * @param target Where it goes.
@@ -647,13 +658,15 @@ export class Command implements PromiseLike<CommandResult> {
    * command of {@linkcode Context.run} has its context already.
    *
    * @example A file in the context's own /tmp
-   * ```ts ignore
-   * import { unshare } from "./mod.ts";
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { unshare } from "./sandbox.ts";
    *
    * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true }).tmpfs("/tmp").hold();
-   * await ctx.sandbox().with(unshare({ net: true })).run("ip", "-j", "link").within(ctx)
-   *   .stdout({ file: "/tmp/links.json" });
-   * if (!(await ctx.run("cat", "/tmp/links.json").text()).startsWith("[")) throw new Error("not there");
+   * // A program of the context's sandbox with a namespace more, its output in the context's /tmp.
+   * await ctx.sandbox().with(unshare({ uts: true })).hostname("inner").run("hostname").within(ctx)
+   *   .stdout({ file: "/tmp/name" });
+   * assert.equal(await ctx.run("cat", "/tmp/name").text(), "inner");
    * ```
    *
    * @param view The context (or anything with a `cwd` and a `hostPath()`).
@@ -670,12 +683,14 @@ export class Command implements PromiseLike<CommandResult> {
    * (see {@linkcode Pipeline.pipefail}).
    *
    * @example Count the processes that a new PID namespace holds
-   * ```ts ignore
-   * import { unshare } from "./mod.ts";
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { unshare } from "./sandbox.ts";
    *
+   * // Each program gets namespaces of its own: ls sees its own process alone.
    * const box = unshare({ user: true, mapRootUser: true, pid: true, mountProc: true });
-   * const count = await box.run("ps", "-e", "-o", "pid=").pipe(box.run("wc", "-l")).text();
-   * if (count.trim() !== "1") throw new Error(count);
+   * const count = await box.run("ls", "/proc").pipe(box.run("grep", "-c", "^[0-9]")).text();
+   * assert.equal(count, "1");
    * ```
    *
    * @param next The command that reads what this one writes, or a pipeline that starts with it.
@@ -904,13 +919,17 @@ type Capture = "none" | "stdout" | "output";
  * thenable, like a command: awaiting it runs it; a status other than 0
  * rejects with a {@linkcode CommandError} unless {@linkcode Pipeline.noThrow}.
  *
- * @example The lines of `ip link` that say UP, in a new network namespace
- * ```ts ignore
- * import { unshare } from "./mod.ts";
+ * @example Three programs, as `printf … | sort -u | wc -l`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox } from "./sandbox.ts";
  *
- * const box = unshare({ user: true, mapRootUser: true, net: true });
- * const up = await box.run("ip", "link").pipe(box.run("grep", "-c", "UP")).noThrow().text();
- * if (up !== "0") throw new Error(`expected no link up, got ${up}`);
+ * const box = sandbox();
+ * const pipeline = box.run("printf", "b\\na\\nb\\n").pipe(box.run("sort", "-u")).pipe(box.run("wc", "-l"));
+ * assert.equal(await pipeline.text(), "2");
+ * // The status is the last program's, as in sh; with pipefail, the last that failed.
+ * const { code } = await box.run("false").pipe(box.run("true")).pipefail().noThrow();
+ * assert.equal(code, 1);
  * ```
  */
 export class Pipeline implements PromiseLike<PipelineResult> {

@@ -96,7 +96,7 @@ function bracket(chars: readonly string[], i: number): { re: string; end: number
  *
  * @example
  * ```ts
- * import { patternRegExp } from "../mod.ts";
+ * import { patternRegExp } from "./patterns.ts";
  *
  * const re = patternRegExp("[!a-c]*.ts");
  * if (!re.test("mod.ts") || re.test("cli.ts")) throw new Error(String(re));
@@ -130,7 +130,7 @@ export function patternRegExp(pattern: string): RegExp {
  *
  * @example
  * ```ts
- * import { matches } from "../mod.ts";
+ * import { matches } from "./patterns.ts";
  *
  * if (!matches("*.tar.[gx]z", "backup.tar.gz")) throw new Error("no match");
  * ```
@@ -176,7 +176,7 @@ function unescape(pattern: string): string {
  *
  * @example
  * ```ts
- * import { glob } from "../mod.ts";
+ * import { glob } from "./patterns.ts";
  *
  * const found = glob("/etc/host*");
  * if (!found.includes("/etc/hostname")) throw new Error(`no /etc/hostname in ${found}`);
