@@ -170,10 +170,10 @@ export
   const [printed, listed] = [out.stdout.split("export ")[0], out.stdout.slice(out.stdout.indexOf("export "))];
   assertEquals(printed, "[hello  world][]\n<hello><world><hello  world><hello><world!><$GREETING>\n[unset]\n[unset]\n");
   // export alone lists what programs get: the environment nsh got, and what was exported since, sorted.
-  // A value with a newline in it goes on over lines of its own (quoted).
+  // A value with a newline in it goes on over lines of its own (quoted); an empty one is '', as in dash.
   const names = listed.trimEnd().split("\n").flatMap((line) => /^export ([A-Za-z_0-9]+)=/.exec(line)?.[1] ?? []);
   assertEquals(names, [...names].sort(), listed);
-  assert(listed.includes("\nexport EMPTY=\n") && listed.includes(`\nexport PATH=${Deno.env.get("PATH")}\n`), listed);
+  assert(listed.includes("\nexport EMPTY=''\n") && listed.includes(`\nexport PATH=${Deno.env.get("PATH")}\n`), listed);
   assert(!/\bexport (HOME|GREETING|LOCAL)=/.test(listed), listed);
 });
 

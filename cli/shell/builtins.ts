@@ -16,7 +16,7 @@ import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
 import { COMMANDS } from "../commands.ts";
 import { UsageError, ValueError } from "../usage.ts";
-import { isName } from "./parse.ts";
+import { isName, quote } from "./parse.ts";
 import { call, type Doc } from "./layout.ts";
 import { MS } from "../../ffi/constants.ts";
 import { asValueError } from "../plan_command.ts";
@@ -362,11 +362,6 @@ export function normalizePath(path: string): string {
     else parts.push(part);
   }
   return "/" + parts.join("/");
-}
-
-/** A value as `export` and `set` print it: plain when it is safe, else single-quoted. */
-export function quoteValue(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]*$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 /**
@@ -776,7 +771,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     },
     async run(list, sh) {
       if (!list) {
-        for (const [k, v] of sh.exportedVars()) await sh.out(`export ${k}=${quoteValue(v)}\n`);
+        for (const [k, v] of sh.exportedVars()) await sh.out(`export ${k}=${quote(v)}\n`);
         return 0;
       }
       for (const { name, value } of list) sh.exportVar(name, value);
@@ -819,7 +814,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     async run(request, sh) {
       for (const [option, on] of request.changes) sh.options[option] = on;
       if (request.args) sh.args = request.args;
-      if (request.list) { for (const [k, v] of sh.allVars()) await sh.out(`${k}=${quoteValue(v)}\n`); }
+      if (request.list) { for (const [k, v] of sh.allVars()) await sh.out(`${k}=${quote(v)}\n`); }
       return 0;
     },
     translate(request, t) {

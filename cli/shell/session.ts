@@ -18,6 +18,7 @@ import {
   parse,
   ParseError,
   type Pipeline,
+  quote,
   type Redirect,
   type SimpleCommand,
 } from "./parse.ts";
@@ -1362,7 +1363,7 @@ export class Session {
   }
 
   async #save(file: string): Promise<void> {
-    const header = `#!/usr/bin/env -S ${shellWord(Deno.execPath())} run -A ${shellWord(cliPath())} run\n` +
+    const header = `#!/usr/bin/env -S ${quote(Deno.execPath())} run -A ${quote(cliPath())} run\n` +
       `# Saved by nsh on ${new Date().toISOString()}: what the session did, in order.\n` +
       `# Run it with nsh run ${file.replace(/^.*\//, "")}, or as a program (it names this nsh and its Deno).\n`;
     const body = this.#log.join("\n") + (this.#log.length ? "\n" : "");
@@ -1454,11 +1455,6 @@ function homeOf(user: string): string | undefined {
     // No passwd: no home.
   }
   return undefined;
-}
-
-/** A word for `env -S`: quoted when it has a character env would split on. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /** The path of cli.ts. */
