@@ -684,6 +684,40 @@ Deno.test("shell: bad input is one line with sh's status, and the shell goes on"
   }
 });
 
+Deno.test({
+  name: "shell: a context made in if or a function stays after it; one made in a subshell, a stage or $(…) ends there",
+  ...userns,
+  async fn() {
+    const out = await shell(`
+if true; then unshare ${U} --uts; fi
+hostname inner
+hostname
+( unshare --uts; hostname sub; hostname )
+echo "$(unshare --uts; hostname sub2; hostname)"
+unshare --uts | cat
+hostname
+box() { unshare --uts; hostname "$1"; }
+box from-function
+hostname
+exit
+hostname
+exit
+hostname
+`);
+    assertEquals(out.code, 0, show(out));
+    assertEquals(out.stdout.split("\n"), [
+      "inner",
+      "sub",
+      "sub2",
+      "inner",
+      "from-function",
+      "inner",
+      Deno.hostname(),
+      "",
+    ]);
+  },
+});
+
 Deno.test("shell: a pipeline stage that is not found has 127, the others run, as in sh", async () => {
   const out = await nsh([
     "-c",
