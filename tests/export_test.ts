@@ -293,7 +293,7 @@ Deno.test("exportScript() gives a subshell copies of the variables it changes, a
   ]);
 });
 
-Deno.test('exportScript() translates sh\'s idioms: : ${X:=default}, "x$@y", cd DIR && …', () => {
+Deno.test('exportScript() translates sh\'s idioms: : ${X:=default}, "x$@y", x=$(cmd) || …', () => {
   assertEquals(statements(ts(': ${name:=world} ${N=1}\necho "<$@>"\n')).slice(1), [
     "if (!name) {",
     'name = "world";',
@@ -303,10 +303,19 @@ Deno.test('exportScript() translates sh\'s idioms: : ${X:=default}, "x$@y", cd D
     "}",
     'await sandbox().run("echo", ...around("<", Deno.args, ">"));',
   ]);
-  assertEquals(statements(ts("cd /tmp && pwd\n")), [
-    'Deno.chdir("/tmp");',
-    "console.log(Deno.cwd());",
+  assertEquals(statements(ts("x=$(cat f) || echo none\n")).slice(1), [
+    'const result = await sandbox().run("cat", "f").stdout("piped").noThrow();',
+    'x = result.stdoutText.replace(/\\n+$/, "");',
+    "if (!(result.code === 0)) {",
+    'await sandbox().run("echo", "none");',
+    "}",
   ]);
+  // A builtin first in a condition runs as a statement before it; cd would end the program where sh goes on.
+  assertEquals(statements(ts("export A=1 && echo $A\n")), [
+    'Deno.env.set("A", "1");',
+    'await sandbox().run("echo", ...split(Deno.env.get("A") ?? ""));',
+  ]);
+  assertThrows(() => ts("cd /tmp && pwd\n"), ParseError, "cannot translate `cd`: in a condition");
 });
 
 Deno.test("exportScript() ends the script at a top-level exit, with its status", () => {

@@ -1002,6 +1002,13 @@ class Translator implements Translation {
     const only = p.commands.length === 1 ? p.commands[0]! : undefined;
     const name = only?.kind === "simple" && only.words[0] ? literal(only.words[0]) : undefined;
     if (first && only?.kind === "simple" && name !== undefined && !["true", ":", "false"].includes(name)) {
+      // cd and a context that fail end the exported program, where sh goes on after `||`.
+      const rest = only.words.slice(1).map((w) => literal(w));
+      const makesContext = (name === "unshare" || name === "nsenter") && !rest.some((w) => w && !w.startsWith("-"));
+      if (name === "cd" || makesContext) {
+        this.#name = name;
+        throw this.refuse("in a condition, where its failure would end the program: write it on a line of its own");
+      }
       if (Object.hasOwn(BUILTINS, name) || name === "unshare" || name === "nsenter") {
         const [statusUsed, last] = [this.#statusUsed, this.#last];
         [this.#statusUsed, this.#last] = [true, false];
