@@ -26,7 +26,14 @@ export {
   CommandError,
   type CommandErrorOptions,
   type CommandResult,
+  type FdTarget,
+  type FileTarget,
+  Pipeline,
+  PipelineChild,
+  type PipelineResult,
+  type StderrTarget,
   type StdinInput,
+  type StdoutTarget,
 } from "./lib/command.ts";
 export { Child, type ExitStatus, type StdioMode } from "./lib/engine.ts";
 export { releaseNamespace } from "./lib/binding.ts";
@@ -84,6 +91,8 @@ export {
   resolveLandlock,
   type ResolveLandlockOptions,
 } from "./lib/landlock.ts";
+export { type FileView, OpenFile, type OpenMode } from "./lib/files.ts";
+export { escapePattern, glob, matches, patternRegExp } from "./lib/patterns.ts";
 export { SyscallError, type SyscallErrorOptions } from "./ffi/error.ts";
 export { errnoName, errnoText } from "./ffi/errno.ts";
 export { signalName, signalNumber } from "./ffi/signals.ts";

@@ -18,7 +18,9 @@
  * 8. bubblewrap: isolate() and the sandbox of a bwrap command line made by
  *    nsh's API, against `Deno.Command("bwrap", …)` with the same options, per
  *    spawn of `/bin/true` from a running script: goal ≤ 0.5× (skipped when
- *    bubblewrap is not installed).
+ *    bubblewrap is not installed);
+ * 9. the shell: a pipeline of two programs in a context, run by nsh's shell,
+ *    against dash run in the same context by `nsenter -a`: goal ≤ 1.0×.
  *
  * Contenders of one comparison run interleaved, in rotating order, after a
  * warm-up, so that noise of the machine hits them all alike. Everything that
@@ -54,6 +56,7 @@ const GOAL_HELD = 1.1;
 const GOAL_HARDENING = 1.15;
 const GOAL_CGROUP = 1.2;
 const GOAL_BWRAP = 0.5;
+const GOAL_SHELL = 1.0;
 
 // ---------------------------------------------------------------- timing
 
@@ -807,6 +810,71 @@ async function bubblewrapSection(schedule: Schedule) {
   );
 }
 
+// ---------------------------------------------------------------- shell
+
+/** The pipeline both shells run, its output to /dev/null: two programs, a pipe between them. */
+const PIPELINE = "/bin/echo hello | /bin/cat > /dev/null";
+
+async function shellSection(schedule: Schedule) {
+  const { Session } = await import("../cli/shell/session.ts");
+  let said = "";
+  const session = new Session({ out: (t) => said += t, err: (t) => said += t });
+  // Rootless as well: the context is a user namespace mapped to root, with
+  // the namespaces of the other sections.
+  const made = await session.runSource("unshare --user --map-root-user --mount --uts --ipc --pid --net\n");
+  const holder = session.context?.holderPid;
+  if (made !== 0 || holder === undefined) throw new Error(`The shell made no context: ${said}`);
+  const sh = await which("dash") ? "dash" : "sh";
+  const nsenter = await which("nsenter");
+  try {
+    await compare(
+      "9 shell",
+      `9. The shell: a pipeline of two programs in a context (ms per pipeline): ${PIPELINE}`,
+      [
+        `${schedule.rounds} rounds × ${schedule.batch} pipelines per contender, after ${schedule.warmup} warm-up`,
+        "the context: user (root mapped), mnt, uts, ipc, pid, net; held by the shell of the nsh rows",
+        `baseline: ${sh} -c run by nsenter -t HOLDER -a into that context, started with Deno.Command,`,
+        "as a host shell starts it; nsh: the shell in this process, at its prompt in the context, the",
+        "programs started by the engine with a pipe2(2) pipe between them",
+      ],
+      [
+        {
+          name: `nsenter -a ${sh} -c '…'`,
+          run: nsenter
+            ? (n) =>
+              timed(n, async () => {
+                const out = await new Deno.Command("nsenter", {
+                  args: ["-t", String(holder), "-a", sh, "-c", PIPELINE],
+                  stdin: "null",
+                }).output();
+                if (!out.success) throw new Error(`nsenter failed: ${new TextDecoder().decode(out.stderr)}`);
+              })
+            : skipped("nsenter is not installed"),
+        },
+        {
+          name: "nsh shell, in the context",
+          run: (n) =>
+            timed(n, async () => {
+              if (await session.runSource(PIPELINE + "\n") !== 0) throw new Error(`The pipeline failed: ${said}`);
+            }),
+          goal: GOAL_SHELL,
+        },
+        {
+          name: "nsh shell, one program, for scale",
+          run: (n) =>
+            timed(n, async () => {
+              if (await session.runSource("/bin/true\n") !== 0) throw new Error(`/bin/true failed: ${said}`);
+            }),
+        },
+      ],
+      schedule,
+      "ms",
+    );
+  } finally {
+    await session.close();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 function loadText(): string {
@@ -846,6 +914,7 @@ if (import.meta.main) {
   if (wanted(6)) await hardeningSection({ rounds: 30, batch: 30, warmup: 30 });
   if (wanted(7)) await cgroupSection({ rounds: 30, batch: 50, warmup: 50 });
   if (wanted(8)) await bubblewrapSection({ rounds: 20, batch: 20, warmup: 10 });
+  if (wanted(9)) await shellSection({ rounds: 30, batch: 20, warmup: 20 });
 
   console.log("\nGoals (verdict: met when the ratios of both mean and median are within the goal)");
   printTable(

@@ -525,6 +525,36 @@ export const CLONE_FILES = 0x400;
 export const SIGKILL = 9;
 /** SIGCHLD, the exit signal of a child. */
 export const SIGCHLD = 17;
+/** SIGCONT: a stopped process goes on. */
+export const SIGCONT = 18;
+/** SIGTSTP: the terminal's Ctrl-Z. */
+export const SIGTSTP = 20;
+
+// waitid(2)
+/** `si_code` of a child stopped by a signal. */
+export const CLD_STOPPED = 5;
+
+// Terminals (asm-generic/ioctls.h)
+/** The number of bytes waiting to be read. */
+export const FIONREAD = 0x541b;
+/** Reads the terminal's modes (a kernel `struct termios`). */
+export const TCGETS = 0x5401;
+/** Sets them at once, keeping what waits to be read. */
+export const TCSETS = 0x5402;
+/** `c_iflag`: a carriage return reads as a newline. */
+export const ICRNL = 0o400;
+/** `c_lflag`: signals from Ctrl-C, Ctrl-\, Ctrl-Z. */
+export const ISIG = 0o1;
+/** `c_lflag`: lines, edited by the terminal. */
+export const ICANON = 0o2;
+/** `c_lflag`: echo of what is typed. */
+export const ECHO = 0o10;
+/** `c_lflag`: the implementation's extensions (Ctrl-V). */
+export const IEXTEN = 0o100000;
+/** `c_cc` index: the time a read waits, in tenths of a second. */
+export const VTIME = 5;
+/** `c_cc` index: the bytes a read waits for. */
+export const VMIN = 6;
 
 // Sockets and rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/net_namespace.h)
 /** IPv4. */

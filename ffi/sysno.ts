@@ -51,6 +51,8 @@ export type SyscallName =
   | "umask"
   | "execveat"
   | "setsid"
+  | "setpgid"
+  | "getpgid"
   | "open_tree"
   | "move_mount"
   | "epoll_create1"
@@ -109,6 +111,8 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   umask: 95,
   execveat: 322,
   setsid: 112,
+  setpgid: 109,
+  getpgid: 121,
   open_tree: 428,
   move_mount: 429,
   epoll_create1: 291,
@@ -168,6 +172,8 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   umask: 166,
   execveat: 281,
   setsid: 157,
+  setpgid: 154,
+  getpgid: 155,
   open_tree: 428,
   move_mount: 429,
   epoll_create1: 20,

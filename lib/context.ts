@@ -467,14 +467,15 @@ export class Context {
   }
 
   /**
-   * A command that runs a program in this context, with its variables.
+   * A command that runs a program in this context, with its variables; the
+   * files of its redirections are the context's (see {@linkcode Command.within}).
    *
    * @param program The program, or the whole argv.
    * @param args Its arguments.
    * @returns The command.
    */
   run(program: string | readonly string[], ...args: string[]): Command {
-    const command = this.sandbox().run(program, ...args);
+    const command = this.sandbox().run(program, ...args).within(this);
     const env = this.env();
     return env.size ? command.env(Object.fromEntries(env)) : command;
   }

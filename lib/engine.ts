@@ -140,6 +140,23 @@ export interface StartOptions {
    * rejection gives up the start.
    */
   readonly beforeSetup?: (pid: number) => void | Promise<void>;
+  /**
+   * Puts the program in a process group before it runs, for a shell's job
+   * control: `0` for a new group it leads, else the id of a group of this
+   * process's session (a pid of this process's PID namespace). The child
+   * then waits for this process to do it (as for id ranges), which costs a
+   * little more per start.
+   */
+  readonly processGroup?: number;
+  /**
+   * With {@linkcode StartOptions.processGroup}: makes that group the
+   * foreground group of the terminal on standard input before the program
+   * runs, so that it reads the terminal and gets its Ctrl-C and Ctrl-Z. The
+   * caller takes the terminal back.
+   *
+   * @default {false}
+   */
+  readonly foreground?: boolean;
 }
 
 /** What nsh's init holds for the sandbox's lifetime, beyond the program. */
@@ -1268,7 +1285,9 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       };
     }
     let sync: { read: number; write: number } | undefined;
-    if (needsParent(p) || options.beforeSetup) {
+    // A joined time namespace needs a launch without shared memory, where the child cannot wait.
+    const grouped = options.processGroup !== undefined && !p.enter.some((e) => e.type === "time");
+    if (needsParent(p) || options.beforeSetup || grouped) {
       const [r, w] = pipe();
       sync = { read: r, write: w };
       forChild.push(r);
@@ -1345,6 +1364,12 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
           if (p.mapsNeedParent) await writeMaps(pid, p);
           await bindNamespaces(pid, p);
           await options.beforeSetup?.(pid);
+          if (grouped) {
+            const { setForegroundGroup, setProcessGroup } = await import("../ffi/terminal.ts");
+            const pgid = options.processGroup || pid;
+            setProcessGroup(pid, pgid);
+            if (options.foreground) setForegroundGroup(0, pgid);
+          }
           c.write(syncWrite, new Uint8Array(1), 1n);
         } catch (error) {
           parentError = error;

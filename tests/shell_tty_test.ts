@@ -79,7 +79,8 @@ class Tmux {
 
   /** Types text as it is. */
   async type(text: string): Promise<void> {
-    await this.#run("send-keys", "-l", text);
+    // After --, text that starts with a dash is text, not a flag of tmux.
+    await this.#run("send-keys", "-l", "--", text);
   }
 
   /** Types a line and Enter. */
@@ -432,7 +433,107 @@ Deno.test({
     const output = screen.split("\n").map((l) => l.trimEnd()).filter((l) => /^(pasted|after-sleep|done)$/.test(l));
     assertEquals(output, ["pasted", "after-sleep", "done"], screen);
     assert(!screen.includes("not in a context"), screen);
+    // Each line with its own prompt, its output after it, in order.
+    const lines = screen.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+    const from = lines.indexOf(`nsh> unshare ${U} --uts`);
+    assertEquals(lines.slice(from, from + 10), [
+      `nsh> unshare ${U} --uts`,
+      "nsh[uts user]> hostname pasted",
+      "nsh[uts user]> hostname",
+      "pasted",
+      "nsh[uts user]> sleep 0.3",
+      "nsh[uts user]> echo after-sleep",
+      "after-sleep",
+      "nsh[uts user]> exit",
+      "nsh> echo done",
+      "done",
+    ], screen);
     await pane.prompt();
+  },
+});
+
+Deno.test({
+  name: "tty: lines typed or pasted while a program runs are the program's input, as in sh",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    // Pasted: the second line is for the program the first one runs.
+    await pane.paste("sh -c 'read x; echo \"got $x\"'\nhello\necho after\n");
+    let screen = await pane.waitFor(/^after$/m, "the pasted lines to run");
+    assert(/^got hello$/m.test(screen), screen);
+    assert(/^nsh> echo after$/m.test(screen), screen);
+    assert(!/hello: command not found/.test(screen), screen);
+    // Typed while it runs: the same.
+    await pane.prompt();
+    await pane.line("sh -c 'sleep 0.3; read y; echo \"read $y\"'");
+    await pane.line("typed-ahead");
+    screen = await pane.waitFor(/^read typed-ahead$/m, "the program to read the typed line");
+    await pane.prompt();
+    assert(!/typed-ahead: command not found/.test(screen), screen);
+  },
+});
+
+Deno.test({
+  name: "tty: completing a unique word adds the space after it",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    await pane.type("unsh");
+    await pane.keys("Tab");
+    await pane.waitFor((s) => lastLine(s) === "nsh> unshare", "unsh to complete to unshare");
+    // Typed right after: the space is there already.
+    await pane.type("--map-ro");
+    await pane.keys("Tab");
+    await pane.waitFor((s) => lastLine(s) === "nsh> unshare --map-root-user", "the option after the space");
+  },
+});
+
+Deno.test({
+  name: "tty: Ctrl-Z stops the foreground job and gives the prompt back; jobs, bg, fg and kill %N act on it",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    await pane.line("sleep 60");
+    await eventually(() => false, 300);
+    await pane.keys("C-z");
+    let screen = await pane.waitFor(/^\[1\]\+ +Stopped +sleep 60$/m, "the job to stop");
+    await pane.prompt();
+    await pane.line('echo "status $?"');
+    await pane.waitFor(/^status 148$/m, "the status of a stopped job");
+    await pane.prompt();
+    await pane.line("jobs");
+    await pane.waitFor((s) => /^\[1\]\+ +Stopped +sleep 60$/m.test(linesAfter(s, "nsh> jobs").join("\n")), "jobs");
+    await pane.prompt();
+    await pane.line("bg");
+    await pane.waitFor(/^\[1\]\+ sleep 60 &$/m, "bg");
+    await pane.prompt();
+    await pane.line("jobs");
+    await pane.waitFor((s) => /^\[1\]\+ +Running +sleep 60$/m.test(linesAfter(s, "nsh> jobs").join("\n")), "jobs");
+    await pane.prompt();
+    await pane.line("kill %1; wait %1; echo killed $?");
+    await pane.waitFor(/^killed 143$/m, "kill %1");
+    await pane.prompt();
+    // A pipeline is one job; fg gives it the terminal again.
+    await pane.line("cat | tr a-z A-Z");
+    await eventually(() => false, 300);
+    await pane.keys("C-z");
+    await pane.waitFor(/^\[1\]\+ +Stopped +cat \| tr a-z A-Z$/m, "the pipeline to stop");
+    await pane.prompt();
+    await pane.line("fg %1");
+    await pane.waitFor((s) => linesAfter(s, "nsh> fg %1")[0] === "cat | tr a-z A-Z", "fg to name the job");
+    await pane.line("resumed");
+    screen = await pane.waitFor(/^RESUMED$/m, "the resumed job to read the terminal");
+    await pane.keys("C-d");
+    await pane.prompt();
+    await pane.line("fg");
+    screen = await pane.waitFor(/^nsh fg: no current job$/m, "fg without a job");
+    await pane.prompt();
+    // Nothing of the jobs is left.
+    assertEquals(childrenOf(await pane.nshPid()).filter((pid) => ["sleep", "cat", "tr"].includes(comm(pid) ?? "")), []);
+    void screen;
   },
 });
 

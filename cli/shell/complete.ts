@@ -91,6 +91,14 @@ function netnsNames(): string[] {
  * @returns The candidates (whole words) and the word they complete.
  */
 export async function complete(line: string, cwd: string): Promise<[string[], string]> {
+  const [candidates, word] = await candidatesOf(line, cwd);
+  // A word completed whole is followed by a space, as in sh; a directory by its slash only.
+  const only = candidates.length === 1 ? candidates[0]! : undefined;
+  if (only !== undefined && !only.endsWith("/") && !only.endsWith("=")) return [[only + " "], word];
+  return [candidates, word];
+}
+
+async function candidatesOf(line: string, cwd: string): Promise<[string[], string]> {
   const words = line.split(/[ \t]+/);
   const word = words.at(-1) ?? "";
   const before = words.slice(0, -1).filter(Boolean);

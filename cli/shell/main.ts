@@ -34,7 +34,8 @@ export async function enterShell(base: Context | undefined, io: Io): Promise<num
   const start = base ? { base, cwd: base.cwd } : {};
   if (Deno.stdin.isTerminal()) {
     const { repl, terminalHandOver } = await import("./repl.ts");
-    const session = new Session({ ...io, ...terminalHandOver }, start);
+    const session = new Session({ ...io, ...terminalHandOver }, { interactive: true, ...start });
+    await session.enableJobControl();
     return await repl(session);
   }
   return await runStdin(io, start);
@@ -71,10 +72,11 @@ async function runStdin(io: Io, start: { base?: Context; cwd?: string } = {}): P
         commands = undefined;
       }
       const origin = { file: "-", firstLine: first };
-      const status = commands ? await session.runCommands(commands, origin) : await session.runSource(pending, origin);
+      if (commands) await session.runCommands(commands, origin);
+      else await session.runSource(pending, origin);
       pending = "";
       first = line + 1;
-      if (session.exitStatus !== undefined || (status !== 0 && session.errexit)) break;
+      if (session.exitStatus !== undefined) break;
     }
     if (pending) await session.runSource(pending, { file: "-", firstLine: first });
     return session.exitStatus ?? session.status;

@@ -10,11 +10,23 @@
 
 import readline from "node:readline";
 import process from "node:process";
+import { Readable } from "node:stream";
+import { Buffer } from "node:buffer";
 import { isIncomplete } from "./parse.ts";
 import type { Session } from "./session.ts";
 import { complete } from "./complete.ts";
 import { libc } from "../../ffi/libc.ts";
-import { routine } from "../../ffi/routine.ts";
+import {
+  bytesWaiting,
+  foregroundGroup,
+  processGroup,
+  rawModes,
+  setForegroundGroup,
+  setTerminalModes,
+  terminalModes,
+} from "../../ffi/terminal.ts";
+import { READABLE, type Wait, waitFor } from "../../lib/reactor.ts";
+import { interrupts } from "./jobs.ts";
 import { openOwnedFile, readAll, replaceAll } from "../../lib/owned_file.ts";
 import { lowerFirst } from "../usage.ts";
 
@@ -76,6 +88,99 @@ export function useColor(): boolean {
 }
 
 /**
+ * The terminal as readline's input, read only while the prompt wants a line,
+ * and only up to that line's end: what was typed or pasted after it stays in
+ * the terminal, for the program the line runs (as sh's readline leaves it),
+ * or for the next prompt, which shows it as if typed there. While a command
+ * runs, nothing of nsh waits on the terminal.
+ */
+class TerminalInput extends Readable {
+  readonly isTTY = true;
+  isRaw = false;
+  /** A line was read: nothing more until {@linkcode TerminalInput.next}. */
+  #held = false;
+  #wanted = false;
+  #pumping = false;
+  #wait: Wait | undefined;
+
+  constructor() {
+    super();
+  }
+
+  /** The terminal's modes as nsh found them, which programs get. */
+  #cooked: Uint8Array | undefined;
+
+  setRawMode(mode: boolean): this {
+    this.#cooked ??= terminalModes(0);
+    if (this.#cooked) setTerminalModes(0, mode ? rawModes(this.#cooked) : this.#cooked);
+    this.isRaw = mode;
+    return this;
+  }
+
+  override _read(): void {
+    this.#wanted = true;
+    void this.#pump();
+  }
+
+  /** Lets the next line be read. */
+  next(): void {
+    this.#held = false;
+    void this.#pump();
+  }
+
+  /** Stops waiting for the terminal (at the end). */
+  async stop(): Promise<void> {
+    this.#held = true;
+    await this.#wait?.cancel();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    const c = libc();
+    const byte = new Uint8Array(1);
+    try {
+      while (this.#wanted && !this.#held) {
+        const waiting = bytesWaiting(0);
+        if (waiting === 0) {
+          // A shell waiting for its user stays alive; stop() cancels this at the end.
+          this.#wait = waitFor(0, READABLE);
+          const events = await this.#wait.ready.catch(() => 0);
+          this.#wait = undefined;
+          if (events === 0 && this.#held) return;
+          if (bytesWaiting(0) === 0) {
+            // Readable with nothing to read: the end (a hang-up), or Ctrl-D in cooked mode.
+            const n = Number(c.read(0, byte, 1n));
+            if (n <= 0) {
+              this.push(null);
+              return;
+            }
+            this.#wanted = this.push(Buffer.from(byte));
+          }
+          continue;
+        }
+        // A byte at a time, to stop at the end of the line.
+        const bytes: number[] = [];
+        for (let i = 0; i < waiting; i++) {
+          if (Number(c.read(0, byte, 1n)) !== 1) break;
+          bytes.push(byte[0]!);
+          if (byte[0] === 0x0d || byte[0] === 0x0a) {
+            this.#held = true;
+            break;
+          }
+        }
+        if (bytes.length) this.#wanted = this.push(Buffer.from(bytes));
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}
+
+/** The terminal, as readline reads it; made with the first REPL. */
+let terminal: TerminalInput | undefined;
+
+/**
  * Reads commands at a prompt until `exit` or Ctrl-D at the top.
  *
  * @param session The session that runs them.
@@ -84,8 +189,9 @@ export function useColor(): boolean {
 export function repl(session: Session): Promise<number> {
   const color = useColor();
   const history = new History(historyFile(), (text) => process.stderr.write(text));
+  const input = terminal ??= new TerminalInput();
   const rl = readline.createInterface({
-    input: process.stdin,
+    input,
     output: process.stdout,
     terminal: true,
     history: history.load(),
@@ -102,35 +208,33 @@ export function repl(session: Session): Promise<number> {
     rl.prompt();
   };
   return new Promise((resolve) => {
-    // Lines typed or pasted while a command runs wait their turn: readline
-    // emits every line of a paste at once, and the second must not run
-    // before the first has made its context.
-    const queue: string[] = [];
     let busy = false;
     let closed = false;
     let finished: Promise<void> | undefined;
     // An interactive shell ignores the terminal's SIGINT and SIGQUIT, as sh
-    // does: they are for the program in the foreground. A signal that arrives
-    // just after that program ended must not end the shell.
+    // does: they are for the program in the foreground (and end a loop of
+    // builtins). It ignores Ctrl-Z and the background's terminal signals too:
+    // they stop jobs, never the shell.
+    const interrupt = () => interrupts.count++;
     const ignore = () => {};
-    const ignored = ["SIGINT", "SIGQUIT"] as const;
+    const ignored = ["SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU"] as const;
+    Deno.addSignalListener("SIGINT", interrupt);
     for (const signal of ignored) Deno.addSignalListener(signal, ignore);
     const finish = () =>
       finished ??= (async () => {
+        await input.stop();
         await session.close();
         history.close();
+        Deno.removeSignalListener("SIGINT", interrupt);
         for (const signal of ignored) Deno.removeSignalListener(signal, ignore);
         resolve(session.exitStatus ?? session.status);
       })();
-    const drain = async () => {
+    const run = async (line: string) => {
       busy = true;
-      rl.pause();
-      while (queue.length) {
-        const source = pending ? `${pending}\n${queue.shift()}` : queue.shift()!;
-        if (isIncomplete(source)) {
-          pending = source;
-          continue;
-        }
+      const source = pending ? `${pending}\n${line}` : line;
+      if (isIncomplete(source)) {
+        pending = source;
+      } else {
         pending = "";
         await session.runSource(source);
         // The terminal echoed ^C (or ^\) where the cursor was: as sh does
@@ -147,15 +251,13 @@ export function repl(session: Session): Promise<number> {
         await finish();
         return;
       }
-      rl.resume();
       prompt();
+      input.next();
     };
     rl.on("SIGINT", () => {
       // Ctrl-C at the prompt drops the line, as sh does: what was typed stays
       // on the screen, the new prompt starts empty (Ctrl-E, then Ctrl-U).
-      // While a command runs, it drops what was typed ahead.
       pending = "";
-      queue.length = 0;
       process.stdout.write("^C\n");
       if (busy) return; // rl.write() would resume the input
       rl.write(null, { ctrl: true, name: "e" });
@@ -167,10 +269,9 @@ export function repl(session: Session): Promise<number> {
     // close is wrapped; the end of the input (a terminal hung up) still closes.
     const close = rl.close.bind(rl);
     rl.close = () => {
-      if (session.context && session.exitStatus === undefined && !process.stdin.readableEnded) {
+      if (session.context && session.exitStatus === undefined && !input.readableEnded && !busy) {
         process.stdout.write("exit\n");
-        queue.push("exit");
-        if (!busy) void drain();
+        void run("exit");
         return;
       }
       close();
@@ -182,54 +283,33 @@ export function repl(session: Session): Promise<number> {
         void finish();
       }
     });
-    rl.on("line", (line: string) => {
-      queue.push(line);
-      if (!busy) void drain();
-    });
+    // One line at a time: the input holds the next until this one has run.
+    rl.on("line", (line: string) => void run(line));
     prompt();
   });
-}
-
-const TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, SIG_BLOCK = 0, SIG_SETMASK = 2, SIGTTOU = 22;
-
-function address(buffer: ArrayBufferView): number {
-  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
 }
 
 /**
  * Makes this process's group the terminal's foreground group again. A program
  * with job control (an interactive sh) moves the terminal to a group of its
  * own and gives it back when it ends, but it cannot when nsh's group is not
- * visible to it (it runs in a new PID namespace) or when it was killed: nsh's
- * next read of the terminal would then fail with EIO. As shells do after a
- * foreground job, take the terminal back, with SIGTTOU blocked (tcsetpgrp
- * from a background group would stop nsh otherwise).
+ * visible to it (it runs in a new PID namespace) or when it was killed; and a
+ * job nsh gave the terminal to ends or stops: nsh's next read of the
+ * terminal would then fail with EIO.
  */
 function reclaimTerminal(): void {
-  const own = Number(Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ")[2]);
-  const pgrp = new Int32Array(1);
-  if (libc().ioctl(0, BigInt(TIOCGPGRP), pgrp) < 0 || pgrp[0] === own) return;
-  const { sysno, syscall } = routine();
-  const block = new BigUint64Array([1n << BigInt(SIGTTOU - 1)]);
-  const old = new BigUint64Array(1);
-  // The raw call changes the mask of this thread, the one that calls ioctl.
-  syscall(sysno.rt_sigprocmask, SIG_BLOCK, address(block), address(old), 8);
-  try {
-    pgrp[0] = own;
-    libc().ioctl(0, BigInt(TIOCSPGRP), pgrp);
-  } finally {
-    syscall(sysno.rt_sigprocmask, SIG_SETMASK, address(old), 0, 8);
-  }
+  const own = processGroup();
+  if (foregroundGroup(0) !== own) setForegroundGroup(0, own);
 }
 
 /** How the session lends the terminal to a program, for a readline shell. */
 export const terminalHandOver = {
   handOver(): void {
-    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    terminal?.setRawMode(false);
   },
   takeBack(): void {
-    if (!process.stdin.isTTY) return;
+    if (!Deno.stdin.isTerminal()) return;
     reclaimTerminal();
-    process.stdin.setRawMode(true);
+    terminal?.setRawMode(true);
   },
 };

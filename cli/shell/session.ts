@@ -1,29 +1,71 @@
 /**
- * The shell's interpreter: runs commands of the nsh language one after the
- * other, keeping contexts (namespaces held open), variables and the working
- * directory between them. The REPL, `-c`, `run FILE` and stdin all drive one
- * of these.
+ * The shell's interpreter: runs the nsh language (sh's, with contexts) in
+ * this process. Programs start as children set up by the engine; pipelines
+ * connect them with pipes, and redirections give them files opened where
+ * the context sees them; builtins, compound commands and functions run here,
+ * and a subshell (`( … )`, a stage of a pipeline, a substitution, a job) is
+ * a copy of the session whose contexts, variables and directory end with
+ * it. The REPL, `-c`, `run FILE` and stdin all drive one of these.
  *
  * @module
  */
 
-import { type Command as Parsed, expand, parse, ParseError, type Scope } from "./parse.ts";
+import {
+  type AndOr,
+  type Command,
+  type FunctionDef,
+  type List,
+  parse,
+  ParseError,
+  type Pipeline,
+  quote,
+  type Redirect,
+  type SimpleCommand,
+} from "./parse.ts";
+import { expandPattern, expandWord, expandWords, ExpansionError, matches, type Scope } from "./expand.ts";
+import {
+  BUILTINS,
+  FunctionReturn,
+  hostnameArgument,
+  isBuiltin,
+  isCommand,
+  type JobInfo,
+  LoopControl,
+  normalizePath,
+  nsenterFiles,
+  type Options,
+  parseMount,
+  type Shell,
+  ShellExit,
+  shellHelp,
+  type Where,
+} from "./builtins.ts";
+import { BrokenPipe, closeAll, Fds, type OpenMode, openRedirect, pipe, readLine, textFd, writeFd } from "./io.ts";
+import { foreground, Group, interrupts, type Job, Jobs } from "./jobs.ts";
+import { setForegroundGroup } from "../../ffi/terminal.ts";
 import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
-import { describeError, exitStatusOf, UsageError, ValueError } from "../usage.ts";
-import { runForeground } from "../foreground.ts";
+import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { keptEnvironment, parseLimit, parseUnshare, unshareSandbox } from "../unshare.ts";
+import { ESRCH, SIGCONT, SIGPIPE, SIGTSTP } from "../../ffi/constants.ts";
+import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
+import { VERSION } from "../version.ts";
 import { Context } from "../../lib/context.ts";
 import { nsenterSteps } from "../../lib/options.ts";
 import { Sandbox } from "../../lib/sandbox.ts";
 import { changesRoot } from "../../lib/plan.ts";
 import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
+import { type Child, start } from "../../lib/engine.ts";
+import { inheritedFds } from "../../lib/system.ts";
+import { drain } from "../../lib/fdstream.ts";
+import { nonblocking } from "../../lib/reactor.ts";
 import { asSyscallError, SyscallError } from "../../ffi/error.ts";
-import { decodeBytes } from "../../ffi/bytes.ts";
-import { MS, SIGPIPE } from "../../ffi/constants.ts";
+import { decodeBytes, encodeText } from "../../ffi/bytes.ts";
+import { errno, libc } from "../../ffi/libc.ts";
+
+export { hostnameArgument, normalizePath, parseMount, shellHelp };
 
 /** Where a session writes, and how it lends the terminal to programs. */
 export interface ShellIo extends Io {
@@ -42,57 +84,102 @@ export interface Origin {
 }
 
 /** The commands the shell runs itself, with one line of help each. */
-export const BUILTINS: Readonly<Record<string, { usage: string; help: string }>> = {
-  "mount-proc": { usage: "mount-proc [<dir>]", help: "mount a proc that shows the context's PID namespace" },
-  mount: {
-    usage: "mount [-t <type>] [-o <options>] [--bind] <source> <target>",
-    help: "mount in the context's mount namespace (bind, ro bind, tmpfs, proc…)",
-  },
-  umount: { usage: "umount <target>", help: "detach a mount in the context" },
-  hostname: { usage: "hostname [<name>]", help: "print, or set, the context's hostname" },
-  limit: {
-    usage: "limit [--memory-max <size>] [--pids-max <n>] [--cpu-max <q/p>|<n>%]…",
-    help: "change the limits of the context's box (made with unshare --memory-max… and the like)",
-  },
-  enter: { usage: "enter <name>", help: "join the context named so (unshare --name), here or in another nsh" },
-  cd: { usage: "cd [<dir>]", help: "change the working directory of the context's programs" },
-  pwd: { usage: "pwd", help: "print that working directory" },
-  export: { usage: "export <name>=<value>...", help: "set variables for the programs that follow" },
-  unset: { usage: "unset <name>...", help: "remove variables" },
-  set: { usage: "set -e | set +e", help: "stop, or go on, after a failing command in a script" },
-  exit: { usage: "exit [<status>]", help: "leave the context (ending its namespaces), or the shell" },
-  save: { usage: "save <file>", help: "write what this session did as a script that reproduces it" },
-  run: {
-    usage: "run <script.nsh> [<argument>...]",
-    help: "run a script in this context, as sh FILE does: its variables, cd and exit are its own",
-  },
-  help: { usage: "help [<command>]", help: "show this help, or a command's" },
-};
+export { BUILTINS };
 
-const NOT_LOGGED = new Set(["save", "help", "pwd"]);
+/** How deep functions may call each other: deeper is an error, not a stack overflow. */
+const MAX_CALLS = 500;
+
+/** A variable: its value (`undefined`: declared exported but unset) and whether programs get it. */
+interface Var {
+  readonly value: string | undefined;
+  readonly exported: boolean;
+}
+
+/**
+ * One level of the session: the host (or the context a script or subshell
+ * started in), or a context the session made. Each has its own working
+ * directory and variables, which end with it.
+ */
+interface Level {
+  readonly context: Context | undefined;
+  /** Whether this session made the context (and closes it). */
+  readonly own: boolean;
+  cwd: string;
+  /** Variables set at this level; `null` unsets one of an outer level. */
+  readonly vars: Map<string, Var | null>;
+  /** What it made, for the prompt. */
+  readonly made: string;
+}
+
+/** Options of a {@linkcode Session}. */
+export interface SessionOptions {
+  /** `$1`…: the script's arguments. */
+  readonly args?: readonly string[];
+  /** `$0`: the script's name. */
+  readonly argv0?: string;
+  /** Stop at the first failing command (`set -e`). */
+  readonly errexit?: boolean;
+  /** The context a script or subshell starts in: not its own to close. */
+  readonly base?: Context | undefined;
+  /** The working directory it starts in. */
+  readonly cwd?: string;
+  /** Variables it starts with (`undefined` unsets; all exported). */
+  readonly vars?: ReadonlyMap<string, string | undefined>;
+  /** Whether it reads commands from a terminal (job control, notices). */
+  readonly interactive?: boolean;
+}
+
+/** What a subshell takes from its parent. */
+interface Inherited {
+  readonly vars: Map<string, Var | null>;
+  readonly functions: Map<string, FunctionDef>;
+  readonly options: Options;
+  readonly status: number;
+  readonly lastBackground: number | undefined;
+}
+
+/** A command's standard streams, and what the shell opened for it (closed after it). */
+interface Redirected {
+  readonly fds: Fds;
+  readonly owned: number[];
+}
+
+/** Builtins that only print or only act on the session's jobs: `save` leaves them out. */
+const NOT_SAVED = new Set(["save", "help", "pwd", "jobs", "fg", "bg", "wait", "kill"]);
 
 /** An nsh shell session. */
 export class Session {
   readonly #io: ShellIo;
-  /** The context a script run by `run` starts in: not its own to close. */
-  readonly #base: Context | undefined;
-  /** The contexts this session made, innermost last. */
-  readonly #contexts: Context[] = [];
-  /** What each context made, for the prompt: its new namespaces. */
-  readonly #made = new WeakMap<Context, string>();
-  readonly #vars = new Map<string, string | undefined>();
+  readonly #levels: Level[];
+  readonly #functions: Map<string, FunctionDef>;
   readonly #log: string[] = [];
-  #cwd: string = Deno.cwd();
+  readonly #jobs = new Jobs();
+  readonly #interactive: boolean;
+  /** The options `set` changes. */
+  readonly options: Options;
   /** The status of the last command (`$?`). */
   status = 0;
-  /** Stop a script at the first failing command (`set -e`). */
-  errexit: boolean;
   /** `$1`…: the script's arguments. */
   args: readonly string[];
   /** `$0`: the script's name. */
   argv0: string;
-  /** Set by `exit` at the top level: the shell should end with this status. */
+  /** Set by `exit` at the top level (or a failure under `set -e`): the shell should end with this status. */
   exitStatus: number | undefined;
+  #lastBackground: number | undefined;
+  /** The status of the last command substitution, for a command of assignments only. */
+  #substStatus: number | undefined;
+  /** Whether the session said why the last command failed (then `set -e` adds nothing). */
+  #reported = false;
+  #loops = 0;
+  #functionDepth = 0;
+  /** The children this session started, to know what a job runs. */
+  #onChild: ((child: Child) => void) | undefined;
+  /**
+   * Job control at a terminal: the process group of the job that runs, as
+   * the code of each job sees it across its awaits (a loop that `fg`
+   * resumed goes on in its group whatever the prompt ran meanwhile).
+   */
+  #groups: { getStore(): Group | undefined; run<T>(group: Group, f: () => T): T } | undefined;
 
   /**
    * Creates a session.
@@ -102,34 +189,54 @@ export class Session {
    *   and, for a script that `run` starts in a context, that context, the
    *   working directory and the variables it starts with.
    */
-  constructor(
-    io: ShellIo,
-    options: {
-      args?: readonly string[];
-      argv0?: string;
-      errexit?: boolean;
-      base?: Context | undefined;
-      cwd?: string;
-      vars?: ReadonlyMap<string, string | undefined>;
-    } = {},
-  ) {
+  constructor(io: ShellIo, options: SessionOptions = {}, inherited?: Inherited) {
     this.#io = io;
     this.args = options.args ?? [];
     this.argv0 = options.argv0 ?? "nsh";
-    this.errexit = options.errexit ?? false;
-    this.#base = options.base;
-    if (options.cwd !== undefined) this.#cwd = options.cwd;
-    for (const [k, v] of options.vars ?? []) this.#vars.set(k, v);
+    this.#interactive = options.interactive ?? false;
+    const vars = inherited?.vars ?? new Map<string, Var | null>();
+    for (const [k, v] of options.vars ?? []) vars.set(k, v === undefined ? null : { value: v, exported: true });
+    this.#levels = [{ context: options.base, own: false, cwd: options.cwd ?? Deno.cwd(), vars, made: "" }];
+    this.#functions = inherited?.functions ?? new Map();
+    this.options = inherited?.options ?? { errexit: options.errexit ?? false, nounset: false, pipefail: false };
+    if (inherited) {
+      this.status = inherited.status;
+      this.#lastBackground = inherited.lastBackground;
+    }
+  }
+
+  /**
+   * Turns job control on, for a shell at a terminal: each pipeline is a job
+   * with a process group of its own, which gets the terminal; Ctrl-Z stops
+   * it and gives the prompt back; `jobs`, `fg`, `bg` and `kill %N` act on
+   * jobs. (It loads node:async_hooks, which only the REPL pays for.)
+   */
+  async enableJobControl(): Promise<void> {
+    const { AsyncLocalStorage } = await import("node:async_hooks");
+    this.#groups = new AsyncLocalStorage<Group>();
+  }
+
+  /** `set -e`. */
+  get errexit(): boolean {
+    return this.options.errexit;
+  }
+
+  set errexit(value: boolean) {
+    this.options.errexit = value;
+  }
+
+  get #level(): Level {
+    return this.#levels.at(-1)!;
   }
 
   /** The innermost context, or `undefined` at the host. */
   get context(): Context | undefined {
-    return this.#contexts.at(-1) ?? this.#base;
+    return this.#level.context;
   }
 
-  /** How deep contexts are nested. */
+  /** How many contexts this session made and still has open. */
   get depth(): number {
-    return this.#contexts.length;
+    return this.#levels.length - 1;
   }
 
   /** The commands that succeeded, as typed, for `save`. */
@@ -143,14 +250,14 @@ export class Session {
    * level made (or joined).
    */
   prompt(color = false): string {
-    const where = this.#contexts.map((c) => this.#made.get(c) || c.types.join(" ") || "joined").join(" > ");
+    const where = this.#levels.slice(1).map((l) => l.made || l.context!.types.join(" ") || "joined").join(" > ");
     const text = where ? `nsh[${where}]> ` : "nsh> ";
     return color ? `\x1b[1;${where ? "36" : "32"}m${text.trimEnd()}\x1b[0m ` : text;
   }
 
   /** The working directory programs get, as seen in the current context. */
   get cwd(): string {
-    return this.#contexts.at(-1)?.cwd ?? this.#cwd;
+    return this.#level.cwd;
   }
 
   /** The path by which nsh reaches a file that programs here name `path`. */
@@ -159,35 +266,86 @@ export class Session {
     return this.context ? this.context.hostPath(absolute) : absolute;
   }
 
-  #scope(): Scope {
-    const env = this.#env();
-    return {
-      get: (name) => env.has(name) ? env.get(name) ?? undefined : Deno.env.get(name),
-      args: this.args,
-      argv0: this.argv0,
-      status: this.status,
-      pid: Deno.pid,
-    };
+  // --- variables ---------------------------------------------------------
+
+  #lookup(name: string): Var | undefined {
+    for (let i = this.#levels.length - 1; i >= 0; i--) {
+      const v = this.#levels[i]!.vars.get(name);
+      if (v === null) return undefined;
+      if (v !== undefined) return v;
+    }
+    const env = Deno.env.get(name);
+    return env === undefined ? undefined : { value: env, exported: true };
   }
 
-  /** Variables set in the session and its contexts (`undefined`: unset). */
-  #env(): Map<string, string | undefined> {
-    const env = new Map(this.#vars);
-    for (const ctx of this.#contexts) for (const [k, v] of ctx.vars) env.set(k, v);
-    return env;
+  #get(name: string): string | undefined {
+    return this.#lookup(name)?.value;
+  }
+
+  #set(name: string, value: string | undefined, exported?: boolean): void {
+    const was = this.#lookup(name);
+    const v = { value, exported: exported ?? was?.exported ?? false };
+    this.#level.vars.set(name, v);
+    // A context's own variables are its: one joined from elsewhere (enter NAME) sees them.
+    if (v.exported) this.#owned()?.vars.set(name, value);
+  }
+
+  /** The context of the current level, when this session made or joined it (not a subshell's base). */
+  #owned(): Context | undefined {
+    const level = this.#level;
+    return level.own ? level.context : undefined;
+  }
+
+  /** Enters a context this session made or joined: a level of its own, with the context's directory and variables. */
+  #push(context: Context, cwd: string, made: string): void {
+    const vars = new Map<string, Var | null>();
+    for (const [k, v] of context.vars) vars.set(k, v === undefined ? null : { value: v, exported: true });
+    this.#levels.push({ context, own: true, cwd, vars, made });
+    if (context.cwd !== cwd) context.cwd = cwd;
+  }
+
+  /** Every variable visible here, the innermost winning, with the environment's. */
+  #visible(): Map<string, Var> {
+    const all = new Map<string, Var>();
+    for (const [k, v] of Object.entries(Deno.env.toObject())) all.set(k, { value: v, exported: true });
+    for (const level of this.#levels) {
+      for (const [k, v] of level.vars) v === null ? all.delete(k) : all.set(k, v);
+    }
+    return all;
   }
 
   /** The environment of programs, or `undefined` when it is this process's, unchanged. */
   #programEnv(): Record<string, string> | undefined {
-    const changes = this.#env();
-    if (!changes.size) return undefined;
-    const env = Deno.env.toObject();
-    for (const [k, v] of changes) {
-      if (v === undefined) delete env[k];
-      else env[k] = v;
+    let changed = false;
+    for (const level of this.#levels) {
+      for (const v of level.vars.values()) {
+        if (v === null || v.exported) changed = true;
+      }
     }
+    if (!changed) return undefined;
+    const env: Record<string, string> = {};
+    for (const [k, v] of this.#visible()) if (v.exported && v.value !== undefined) env[k] = v.value;
     return env;
   }
+
+  #scope(fds: Fds): Scope {
+    return {
+      get: (name) => this.#get(name),
+      set: (name, value) => this.#set(name, value),
+      args: this.args,
+      argv0: this.argv0,
+      status: this.status,
+      pid: Deno.pid,
+      ...(this.#lastBackground === undefined ? {} : { lastBackground: this.#lastBackground }),
+      flags: (this.options.errexit ? "e" : "") + (this.options.nounset ? "u" : ""),
+      nounset: this.options.nounset,
+      substitute: (body) => this.#substitute(body, fds),
+      files: { cwd: this.cwd, hostPath: (path) => this.#hostPath(path) },
+      home: (user) => homeOf(user),
+    };
+  }
+
+  // --- running -------------------------------------------------------------
 
   /**
    * Runs source text: one or many commands. Parse errors and failing
@@ -198,156 +356,980 @@ export class Session {
    * @returns The status of the last command run.
    */
   async runSource(source: string, origin: Origin = {}): Promise<number> {
-    let commands: Parsed[];
+    let list: List;
     try {
-      commands = parse(source, { firstLine: origin.firstLine ?? 1 });
+      list = parse(source, { firstLine: origin.firstLine ?? 1 });
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
       this.#report(origin.file ? `${origin.file}:${error.message}` : `nsh: ${error.message}`);
       this.status = 2;
+      // A syntax error ends a non-interactive shell, as in sh.
+      if (origin.file !== undefined) this.exitStatus ??= 2;
       return this.status;
     }
-    return await this.runCommands(commands, origin);
+    return await this.runCommands(list, origin);
   }
 
   /**
    * Runs parsed commands, as {@linkcode Session.runSource} does.
    *
-   * @param commands The commands.
+   * @param list The commands.
    * @param origin Where they come from.
    * @returns The status of the last command run.
    */
-  async runCommands(commands: readonly Parsed[], origin: Origin = {}): Promise<number> {
-    for (const command of commands) {
-      this.#reported = false;
-      this.status = await this.runCommand(command, origin);
-      if (this.exitStatus !== undefined) break;
-      if (this.status !== 0 && this.errexit && origin.file !== undefined) {
-        // A program that failed said why itself, if at all: say where the
-        // script stopped. As sh, not for a program that a closed pipe ended
-        // (SIGPIPE: the reader had enough, as `head` does).
-        if (!this.#reported && this.status !== 128 + SIGPIPE) {
-          const what = this.status > 128
-            ? `was ended by signal ${this.status - 128}`
-            : `exited with status ${this.status}`;
-          this.#report(`${origin.file}:${command.start.line}: ${command.words[0]?.text ?? ""} ${what}`);
+  async runCommands(list: List, origin: Origin = {}): Promise<number> {
+    const saved = this.#origin;
+    this.#origin = origin;
+    try {
+      for (const item of list) {
+        this.#reported = false;
+        this.status = await this.#item(item, new Fds(), false);
+        if (this.status === 0 && this.#saves(item.command)) {
+          this.#log.push(loggedText(item.command) + (item.background ? " &" : ""));
         }
-        break;
+        if (this.#interactive) this.#notify();
       }
+    } catch (error) {
+      if (!(error instanceof ShellExit)) throw error;
+      this.status = error.status;
+      this.exitStatus = error.status;
+    } finally {
+      this.#origin = saved;
     }
     return this.status;
   }
 
-  #reported = false;
+  #origin: Origin = {};
+
+  /** Whether `save` keeps a command: not one that reads `$?`, nor a builtin that only prints. */
+  #saves(command: AndOr): boolean {
+    if (/\$\{?[?!]/.test(command.text)) return false;
+    const pipelines = [command.first, ...command.rest.map((r) => r.pipeline)];
+    if (pipelines.length !== 1 || command.first.commands.length !== 1) return true;
+    const only = command.first.commands[0]!;
+    if (only.kind !== "simple") return true;
+    const name = only.words[0]?.text;
+    if (name === undefined) return true;
+    if (NOT_SAVED.has(name) || BUILTINS[name]?.quiet) return false;
+    // Those that print when given nothing.
+    return !(["export", "set", "mount", "hostname"].includes(name) && only.words.length === 1);
+  }
 
   #report(text: string): void {
     this.#reported = true;
     this.#io.err(text.endsWith("\n") ? text : text + "\n");
   }
 
+  /** Reports an error of a command as the shell reports it: `FILE:LINE: ...` in a script, `nsh: ...` at the prompt. */
+  #fail(error: unknown, name: string, line: number): number {
+    if (error instanceof ShellExit || error instanceof LoopControl || error instanceof FunctionReturn) throw error;
+    if (error instanceof BrokenPipe) return 128 + SIGPIPE;
+    let text: string;
+    if (
+      error instanceof SyscallError && error.syscall === "execve" && error.code === "ENOENT" && !name.includes("/")
+    ) {
+      text = `nsh: ${name}: command not found`;
+    } else if (error instanceof UsageError && (isCommand(error.command) || isBuiltin(error.command))) {
+      // In the shell, a command's help is `NAME --help`, a builtin's `help NAME`.
+      const hint = isBuiltin(error.command) ? `help ${error.command}` : `${error.command} --help`;
+      text = `nsh ${error.command}: ${error.message}${error.help ? `\nTry '${hint}' for more information.` : ""}`;
+    } else if (error instanceof ExpansionError || error instanceof RedirectError) {
+      text = `nsh: ${error.message}`;
+    } else {
+      text = describeError(isCommand(name) || isBuiltin(name) ? name : "", error);
+    }
+    const file = this.#origin.file;
+    if (file !== undefined) {
+      text = text.replace(/^nsh:? ?/, "");
+      text = text.split("\n").map((l, i) => i === 0 ? `${file}:${line}: ${l}` : l).join("\n");
+    }
+    if (text) this.#report(text);
+    if (error instanceof ExpansionError) {
+      // As sh: a failed expansion ends a non-interactive shell.
+      if (!this.#interactive) throw new ShellExit(2);
+      return 2;
+    }
+    if (error instanceof RedirectError) return 2;
+    return exitStatusOf(error);
+  }
+
   /**
-   * Runs one parsed command.
-   *
-   * @param command The command.
-   * @param origin Where it comes from.
-   * @returns Its status.
+   * `set -e`: a command that failed outside a condition ends the shell,
+   * saying where, unless it said why itself (or a closed pipe ended it).
    */
-  async runCommand(command: Parsed, origin: Origin = {}): Promise<number> {
-    const argv = expand(command.words, this.#scope());
-    if (!argv.length) return 0;
-    const [name, ...args] = argv as [string, ...string[]];
+  #check(status: number, tested: boolean, name: string, line: number): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (status === 0 || tested || !this.options.errexit) return;
+    const file = this.#origin.file;
+    let message = pending;
+    if (message === undefined && file !== undefined && !this.#reported && status !== 128 + SIGPIPE) {
+      const what = status > 128 ? `was ended by signal ${status - 128}` : `exited with status ${status}`;
+      message = `${file}:${line}: ${name} ${what}`;
+    }
+    // A subshell's (or a substitution's) line waits for its parent: said
+    // when the parent ends too, not when a condition tested the status.
+    if (this.#isSubshell) this.#pending = message;
+    else if (message !== undefined) this.#report(message);
+    throw new ShellExit(status);
+  }
+
+  /** The line of a subshell's `set -e` failure, not yet said: see {@linkcode Session.#check}. */
+  #pending: string | undefined;
+  #isSubshell = false;
+
+  /** Takes on what a subshell that ended with `status` did not say yet. */
+  #after(sub: Session, status: number): void {
+    this.#pending = status !== 0 ? sub.#pending : undefined;
+  }
+
+  async #list(list: List, fds: Fds, tested: boolean): Promise<number> {
+    let status = 0;
+    for (const item of list) status = this.status = await this.#item(item, fds, tested);
+    return status;
+  }
+
+  async #item(item: List[number], fds: Fds, tested: boolean): Promise<number> {
+    if (item.background) return await this.#background(item.command, fds);
+    return await this.#andOr(item.command, fds, tested);
+  }
+
+  async #andOr(command: AndOr, fds: Fds, tested: boolean): Promise<number> {
+    const rest = command.rest;
+    let status = this.status = await this.#pipeline(command.first, fds, tested || rest.length > 0);
+    for (const [i, { op, pipeline }] of rest.entries()) {
+      if ((op === "&&") !== (status === 0)) continue;
+      status = this.status = await this.#pipeline(pipeline, fds, tested || i < rest.length - 1);
+    }
+    return status;
+  }
+
+  async #pipeline(p: Pipeline, fds: Fds, tested: boolean): Promise<number> {
+    if (this.#groups && !this.#groups.getStore()) return await this.#job(p, fds, tested);
+    return await this.#pipelineNow(p, fds, tested);
+  }
+
+  /**
+   * A pipeline at a terminal: a job in the foreground, its programs in a
+   * process group that gets the terminal. When one of them stops (Ctrl-Z),
+   * the prompt comes back with status 148 and the job waits in the table.
+   */
+  async #job(p: Pipeline, fds: Fds, tested: boolean): Promise<number> {
+    const group = new Group(true);
+    const unwatch = group.watch();
+    this.#io.handOver?.();
     try {
-      const status = await this.#dispatch(name, args);
-      if (status === 0 && !NOT_LOGGED.has(name)) this.#log.push(command.text);
-      return status;
+      const running = this.#groups!.run(group, () => this.#pipelineNow(p, fds, tested));
+      const outcome = await Promise.race([running.then((status) => ({ status })), group.stopped]);
+      if (outcome) return outcome.status;
+      const job = this.#jobs.add(p.text, running.catch((error) => error instanceof ShellExit ? error.status : 1));
+      job.group = group;
+      job.pgid = group.pgid;
+      job.stopped = true;
+      job.children.push(...group.children);
+      this.#io.err(`\n[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+      return 128 + SIGTSTP;
+    } finally {
+      unwatch();
+      this.#io.takeBack?.();
+    }
+  }
+
+  async #pipelineNow(p: Pipeline, fds: Fds, tested: boolean): Promise<number> {
+    const inner = tested || p.negate;
+    let status: number;
+    if (p.commands.length === 1) {
+      status = await this.#command(p.commands[0]!, fds, inner);
+    } else {
+      status = await this.#pipe(p, fds);
+      this.#check(status, inner, commandName(p.commands.at(-1)!), p.start.line);
+    }
+    return p.negate ? (status === 0 ? 1 : 0) : status;
+  }
+
+  /** A pipeline of several commands: each a subshell, connected by pipes, all running at once. */
+  async #pipe(p: Pipeline, fds: Fds): Promise<number> {
+    const n = p.commands.length;
+    const pipes: [number, number][] = [];
+    try {
+      for (let i = 0; i < n - 1; i++) pipes.push(pipe());
     } catch (error) {
-      let text: string;
-      if (
-        error instanceof SyscallError && error.syscall === "execve" && error.code === "ENOENT" && !name.includes("/")
-      ) {
-        text = `nsh: ${name}: command not found`;
-      } else if (error instanceof UsageError && (isCommand(error.command) || isBuiltin(error.command))) {
-        // In the shell, a command's help is `NAME --help`, a builtin's `help NAME`.
-        const hint = isBuiltin(error.command) ? `help ${error.command}` : `${error.command} --help`;
-        text = `nsh ${error.command}: ${error.message}${error.help ? `\nTry '${hint}' for more information.` : ""}`;
-      } else {
-        text = describeError(isCommand(name) || isBuiltin(name) ? name : "", error);
+      closeAll(...pipes.flat());
+      return this.#fail(error, "", p.start.line);
+    }
+    const stages = p.commands.map((command, i) => {
+      let io = fds;
+      const owned: number[] = [];
+      if (i > 0) {
+        io = io.with(0, pipes[i - 1]![0]);
+        owned.push(pipes[i - 1]![0]);
       }
-      if (origin.file !== undefined) {
-        text = text.replace(/^nsh:? ?/, "");
-        const line = command.start.line;
-        text = text.split("\n").map((l, i) => i === 0 ? `${origin.file}:${line}: ${l}` : l).join("\n");
+      if (i < n - 1) {
+        io = io.with(1, pipes[i]![1]);
+        if (p.pipeStderr[i]) io = io.with(2, pipes[i]![1]);
+        owned.push(pipes[i]![1]);
       }
-      if (text) this.#report(text);
-      return exitStatusOf(error);
+      return this.#stage(command, io, owned);
+    });
+    const statuses = await Promise.all(stages);
+    if (this.options.pipefail) return statuses.findLast((s) => s !== 0) ?? 0;
+    return statuses.at(-1)!;
+  }
+
+  /** One stage of a pipeline, in a subshell that owns its pipe ends and closes them when it no longer needs them. */
+  async #stage(command: Command, fds: Fds, owned: number[]): Promise<number> {
+    const sub = this.#subshell();
+    let released = false;
+    const release = () => {
+      if (!released) closeAll(...owned);
+      released = true;
+    };
+    try {
+      return await sub.#run(
+        [{ command: single(command), background: false }],
+        fds,
+        command.kind === "simple" ? release : undefined,
+      );
+    } finally {
+      release();
     }
   }
 
-  async #dispatch(name: string, args: string[]): Promise<number> {
-    switch (name) {
-      case "unshare":
-        return await this.#unshare(args);
-      case "enter":
-        return this.#enter(args);
-      case "nsenter":
-        return await this.#nsenter(args);
-      case "exit":
-        return await this.#exit(args);
-      case "mount-proc":
-        return await this.#apply("mount-proc", "mnt", [steps.mountProc(args[0] ?? "/proc")], args.length > 1);
-      case "mount":
-        return await this.#apply("mount", "mnt", [parseMount(args)], false);
-      case "umount":
-        if (args.length !== 1) throw new UsageError("umount", "expected one mount point");
-        return await this.#apply("umount", "mnt", [steps.umount(args[0]!)], false);
-      case "hostname":
-        return await this.#hostname(args);
-      case "limit":
-        return await this.#limit(args);
-      case "cd":
-        return await this.#cd(args);
-      case "pwd":
-        this.#io.out(this.cwd + "\n");
-        return 0;
-      case "export":
-        return this.#export(args);
-      case "unset":
-        for (const n of args) this.#scopeVars().set(n, undefined);
-        return 0;
-      case "set":
-        if (args.length === 1 && (args[0] === "-e" || args[0] === "+e")) {
-          this.errexit = args[0] === "-e";
-          return 0;
+  /**
+   * Runs a list in this subshell session, then closes what it made. `exit`
+   * and a failure under `set -e` end the subshell only.
+   */
+  async #run(list: List, fds: Fds, release?: () => void): Promise<number> {
+    this.#release = release;
+    try {
+      return await this.#list(list, fds, false);
+    } catch (error) {
+      if (error instanceof ShellExit) return error.status;
+      if (error instanceof BrokenPipe) return 128 + SIGPIPE;
+      throw error;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Closes the pipe ends of a stage once its one program has them (they would keep the pipe open). */
+  #release: (() => void) | undefined;
+
+  #subshell(): Session {
+    const vars = new Map<string, Var | null>();
+    for (const level of this.#levels) for (const [k, v] of level.vars) vars.set(k, v);
+    const sub = new Session(this.#io, {
+      args: this.args,
+      argv0: this.argv0,
+      base: this.context,
+      cwd: this.cwd,
+    }, {
+      vars,
+      functions: new Map(this.#functions),
+      options: { ...this.options },
+      status: this.status,
+      lastBackground: this.#lastBackground,
+    });
+    sub.#origin = this.#origin;
+    sub.#onChild = this.#onChild;
+    sub.#groups = this.#groups;
+    sub.#functionDepth = this.#functionDepth;
+    sub.#isSubshell = true;
+    return sub;
+  }
+
+  async #command(command: Command, fds: Fds, tested: boolean): Promise<number> {
+    if (command.kind === "simple") return await this.#simple(command, fds, tested);
+    if (command.kind === "function") {
+      this.#functions.set(command.name, command);
+      return 0;
+    }
+    let redirected: Redirected;
+    try {
+      redirected = await this.#redirect(command.redirects, fds);
+    } catch (error) {
+      const status = this.#fail(error, "", command.start.line);
+      this.#check(status, tested, commandName(command), command.start.line);
+      return status;
+    }
+    try {
+      return await this.#compound(command, redirected.fds, tested);
+    } finally {
+      closeAll(...redirected.owned);
+    }
+  }
+
+  async #compound(command: Exclude<Command, SimpleCommand | FunctionDef>, fds: Fds, tested: boolean): Promise<number> {
+    switch (command.kind) {
+      case "group":
+        return await this.#list(command.body, fds, tested);
+      case "subshell": {
+        const sub = this.#subshell();
+        const status = await sub.#run(command.body, fds);
+        if (status !== 0 && sub.#reported) this.#reported = true;
+        this.#after(sub, status);
+        this.#check(status, tested, "subshell", command.start.line);
+        return status;
+      }
+      case "if": {
+        for (const clause of command.clauses) {
+          if (await this.#list(clause.test, fds, true) === 0) return await this.#list(clause.body, fds, tested);
         }
-        throw new UsageError("set", "expected -e or +e");
-      case "save":
-        return await this.#save(args);
-      case "run":
-        return await this.#run(args);
-      case "help":
-        this.#io.out(await shellHelp(args[0]));
+        return command.otherwise ? await this.#list(command.otherwise, fds, tested) : 0;
+      }
+      case "while":
+      case "until": {
+        let status = 0;
+        this.#loops++;
+        try {
+          for (;;) {
+            const test = await this.#list(command.test, fds, true);
+            if ((test === 0) !== (command.kind === "while")) break;
+            const next = await this.#loopBody(command.body, fds, tested);
+            if (next.status !== undefined) status = next.status;
+            if (next.exit) break;
+          }
+        } finally {
+          this.#loops--;
+        }
+        return status;
+      }
+      case "for": {
+        let words: readonly string[];
+        try {
+          words = command.words ? await expandWords(command.words, this.#scope(fds)) : this.args;
+        } catch (error) {
+          return this.#fail(error, "for", command.start.line);
+        }
+        let status = 0;
+        this.#loops++;
+        try {
+          for (const word of words) {
+            this.#set(command.name, word);
+            const next = await this.#loopBody(command.body, fds, tested);
+            if (next.status !== undefined) status = next.status;
+            if (next.exit) break;
+          }
+        } finally {
+          this.#loops--;
+        }
+        return status;
+      }
+      case "case": {
+        try {
+          const scope = this.#scope(fds);
+          const word = await expandWord(command.word, scope);
+          for (const item of command.items) {
+            for (const pattern of item.patterns) {
+              if (matches(await expandPattern(pattern, scope), word)) return await this.#list(item.body, fds, tested);
+            }
+          }
+        } catch (error) {
+          if (!(error instanceof ExpansionError)) throw error;
+          return this.#fail(error, "case", command.start.line);
+        }
         return 0;
+      }
     }
-    if (isCommand(name)) {
-      // lsns, netns and release run in this process, also in a context: they
-      // read its /proc and files through a process in it and change its
-      // mounts from a child that joins it (lib/place.ts), so that they work
-      // whatever the context hides of nsh's files or of Deno.
-      return await (await COMMANDS[name]!.load()).run(args, this.#io, {
-        context: this.context,
-        cwd: this.#cwd,
-        foreground: (box, argv) => this.#foreground(box, [...argv]),
-      });
-    }
-    return await this.#foreground(this.#sandbox(), [name, ...args]);
   }
 
-  /** The sandbox programs run in: the current context's, or an empty one. */
+  /** When the loops of this process last let the event loop run. */
+  static #yielded = performance.now();
+
+  /**
+   * One round of a loop's body; `break` and `continue` end it. A loop of
+   * builtins never waits for a program: every 20 ms it lets the event loop
+   * run (signals, jobs, pipes), and Ctrl-C at a terminal ends it.
+   */
+  async #loopBody(body: List, fds: Fds, tested: boolean): Promise<{ status?: number; exit: boolean }> {
+    if (performance.now() - Session.#yielded > 20) {
+      const before = interrupts.count;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      Session.#yielded = performance.now();
+      if (interrupts.count !== before) throw new ShellExit(130);
+    }
+    try {
+      return { status: await this.#list(body, fds, tested), exit: false };
+    } catch (error) {
+      if (!(error instanceof LoopControl)) throw error;
+      if (error.levels > 1) throw new LoopControl(error.kind, error.levels - 1);
+      return { exit: error.kind === "break" };
+    }
+  }
+
+  async #simple(command: SimpleCommand, fds: Fds, tested: boolean): Promise<number> {
+    const line = command.start.line;
+    let name = "";
+    let status: number;
+    try {
+      this.#substStatus = undefined;
+      const scope = this.#scope(fds);
+      const argv = await expandWords(command.words, scope);
+      name = argv[0] ?? "";
+      if (!argv.length) {
+        for (const a of command.assigns) this.#set(a.name, await expandWord(a.value, scope, true));
+        const redirected = await this.#redirect(command.redirects, fds);
+        closeAll(...redirected.owned);
+        status = this.#substStatus ?? 0;
+      } else {
+        const assigns: [string, string][] = [];
+        for (const a of command.assigns) assigns.push([a.name, await expandWord(a.value, scope, true)]);
+        status = await this.#dispatch(argv as [string, ...string[]], assigns, command.redirects, fds);
+      }
+    } catch (error) {
+      status = this.#fail(error, name, line);
+    }
+    this.#check(status, tested, command.words[0]?.text ?? name, line);
+    return status;
+  }
+
+  async #dispatch(
+    argv: [string, ...string[]],
+    assigns: readonly [string, string][],
+    redirects: readonly Redirect[],
+    fds: Fds,
+  ): Promise<number> {
+    const [name, ...args] = argv;
+    // Only the program a stage's command names may close the stage's pipe ends early.
+    const release = this.#release;
+    this.#release = undefined;
+    const fn = this.#functions.get(name);
+    const builtin = Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined;
+    if (!fn && !builtin && !Object.hasOwn(CONTEXT_COMMANDS, name) && !isCommand(name)) {
+      // A program: its redirections are opened for it, its assignments are its environment.
+      const redirected = await this.#redirect(redirects, fds);
+      try {
+        let env = this.#programEnv();
+        if (assigns.length) {
+          env ??= Deno.env.toObject();
+          for (const [k, v] of assigns) env[k] = v;
+        }
+        return await this.#program(this.#sandbox(), argv, env, redirected.fds, redirected.owned, release);
+      } finally {
+        closeAll(...redirected.owned);
+      }
+    }
+    const redirected = await this.#redirect(redirects, fds);
+    // Assignments before a builtin or function last for it only, but before a special builtin.
+    const special = builtin?.special ?? false;
+    const restore = special ? undefined : this.#assignFor(assigns);
+    if (special) { for (const [k, v] of assigns) this.#set(k, v); }
+    try {
+      if (fn) return await this.#call(fn, args, redirected.fds);
+      if (builtin) return await this.#builtin(name, builtin, args, redirected.fds);
+      if (Object.hasOwn(CONTEXT_COMMANDS, name)) return await this.#contextCommand(name, args, redirected.fds);
+      return await this.#nshCommand(name, args, redirected.fds);
+    } finally {
+      restore?.();
+      closeAll(...redirected.owned);
+    }
+  }
+
+  /** Sets variables for one command; returns what puts them back. */
+  #assignFor(assigns: readonly [string, string][]): (() => void) | undefined {
+    if (!assigns.length) return undefined;
+    const vars = this.#level.vars;
+    const before = assigns.map(([k]) => [k, vars.has(k), vars.get(k)] as const);
+    for (const [k, v] of assigns) this.#set(k, v, true);
+    return () => {
+      for (const [k, had, v] of before) had ? vars.set(k, v!) : vars.delete(k);
+    };
+  }
+
+  async #call(fn: FunctionDef, args: readonly string[], fds: Fds): Promise<number> {
+    if (this.#functionDepth >= MAX_CALLS) {
+      throw new ValueError(fn.name, `functions call each other more than ${MAX_CALLS} deep`);
+    }
+    const saved = this.args;
+    this.args = args;
+    this.#functionDepth++;
+    const loops = this.#loops;
+    this.#loops = 0;
+    try {
+      return await this.#command(fn.body, fds, false);
+    } catch (error) {
+      if (error instanceof FunctionReturn) return error.status;
+      throw error;
+    } finally {
+      this.args = saved;
+      this.#functionDepth--;
+      this.#loops = loops;
+    }
+  }
+
+  /** Where the current context is, for builtins' checks. */
+  #where(): Where {
+    return { types: this.context ? this.context.types : undefined };
+  }
+
+  async #builtin(name: string, builtin: (typeof BUILTINS)[string], args: readonly string[], fds: Fds): Promise<number> {
+    const request = builtin.parse(args, this.#where());
+    try {
+      return await builtin.run(request, this.#shell(fds));
+    } catch (error) {
+      // The plan's checks of values (a hostname too long), as for one-shot commands.
+      throw asValueError(name, error);
+    }
+  }
+
+  /** What a builtin sees of this session, writing to its streams. */
+  #shell(fds: Fds): Shell {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      out: (text) => this.#write(fds, 1, text),
+      err: (text) => this.#write(fds, 2, text),
+      readLine: () => readLine(fds.real(0)),
+      get context() {
+        return self.context;
+      },
+      get cwd() {
+        return self.cwd;
+      },
+      setCwd: (path) => {
+        const old = this.cwd;
+        this.#level.cwd = path;
+        const owned = this.#owned();
+        if (owned) owned.cwd = path;
+        this.#set("OLDPWD", old);
+        this.#set("PWD", path);
+      },
+      hostPath: (path) => this.#hostPath(path),
+      getVar: (name) => this.#get(name),
+      setVar: (name, value) => this.#set(name, value),
+      unsetVar: (name) => {
+        this.#level.vars.set(name, null);
+        this.#owned()?.vars.set(name, undefined);
+      },
+      exportVar: (name, value) => this.#set(name, value ?? this.#get(name), true),
+      exportedVars: () =>
+        [...this.#visible()].filter(([, v]) => v.exported && v.value !== undefined).map(([k, v]) =>
+          [k, v.value!] as [string, string]
+        ).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
+      allVars: () =>
+        [...this.#visible()].filter(([, v]) => v.value !== undefined).map(([k, v]) => [k, v.value!] as [string, string])
+          .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
+      unsetFunction: (name) => this.#functions.delete(name),
+      options: this.options,
+      get args() {
+        return self.args;
+      },
+      set args(value) {
+        self.args = value;
+      },
+      get status() {
+        return self.status;
+      },
+      enter: (context, made, cwd) => this.#push(context, cwd, made),
+      leave: (status) => this.#leave(status),
+      sandbox: () => this.#sandbox(),
+      programEnv: () => this.#programEnv(),
+      runProgram: (box, argv, env) => this.#program(box, argv, env ?? this.#programEnv(), fds, []),
+      runScript: (file, args) => this.#runScript(file, args),
+      save: (file) => this.#save(file),
+      jobs: () => this.#jobList(),
+      wait: (ids) => this.#wait(ids),
+      resume: (id, fg) => this.#resume(id, fg),
+      signal: (signo, targets) => this.#signal(signo, targets),
+      get loops() {
+        return self.#loops;
+      },
+      get inFunction() {
+        return self.#functionDepth > 0;
+      },
+    };
+  }
+
+  async #write(fds: Fds, n: 1 | 2, text: string): Promise<void> {
+    const fd = fds.get(n);
+    if (fd === undefined) {
+      (n === 1 ? this.#io.out : this.#io.err)(text);
+      return;
+    }
+    await writeFd(fd, encodeText(text));
+  }
+
+  async #leave(status: number): Promise<number> {
+    if (this.#levels.length > 1) {
+      const level = this.#levels.pop()!;
+      // As `(exit 3)` in sh: leaving the context gives its status to what
+      // follows, and a script that stops there says nothing more.
+      await level.context?.close();
+      this.#reported = true;
+      return status;
+    }
+    throw new ShellExit(status);
+  }
+
+  /**
+   * The sandbox programs run in: the current context's, in the current
+   * directory. At the host the directory is set when the plan is made:
+   * steps added after (a new root) may make it mean another one.
+   */
   #sandbox(): Sandbox {
-    const own = this.#contexts.at(-1);
-    if (own) return own.sandbox();
-    // A script's own working directory, in the context it was run in.
-    return this.#base ? this.#base.sandbox().workdir(this.#cwd) : new Sandbox();
+    const context = this.context;
+    if (context) return context.sandbox().workdir(this.cwd);
+    return new Sandbox();
+  }
+
+  /**
+   * Runs a program and waits for it: in the foreground, with signals passed
+   * on. `owned` are descriptors only it needs: closed once it has them.
+   */
+  async #program(
+    box: Sandbox,
+    argv: readonly string[],
+    env: Record<string, string> | undefined,
+    fds: Fds,
+    owned: number[],
+    release?: () => void,
+    forwardSignals = false,
+  ): Promise<number> {
+    const planned = planCommand(argv[0]!, box.steps);
+    // At the host, programs start in the session's directory, unless they change root.
+    const p = this.context || changesRoot(planned) ? planned : { ...planned, wd: planned.wd ?? this.cwd };
+    // Under job control the job has the terminal; else the program gets it while it runs.
+    // PID 1 of a new PID namespace stays in nsh's group: the kernel shields it
+    // from the terminal's signals (Ctrl-Z too), and nsh, which gets them, ends it.
+    const group = p.namespaces.includes("pid") ? undefined : this.#groups?.getStore();
+    const terminal = !group && fds.get(0) === undefined && this.#io.handOver !== undefined;
+    // A program in a session of its own is out of the terminal's reach: nsh passes Ctrl-C and Ctrl-\ on.
+    const detached = p.actions.some((s) => s.kind === "new-session");
+    foreground.enter();
+    if (terminal) this.#io.handOver?.();
+    let child: Child | undefined;
+    try {
+      const options = {
+        argv,
+        ...(env ? { env } : {}),
+        stdin: fds.spec(0),
+        stdout: fds.spec(1),
+        stderr: fds.spec(2),
+        fds: inheritedFds(),
+      };
+      child = group
+        ? await group.join((processGroup, foreground) => start(p, { ...options, processGroup, foreground }))
+        : await start(p, options);
+      foreground.add(child, { interrupt: !forwardSignals && !detached, quit: !detached });
+      this.#onChild?.(child);
+      // The program has its copies: a pipe end held here would keep its pipe open.
+      closeAll(...owned.splice(0));
+      release?.();
+      const status = await child.status;
+      return foreground.statusOf(child, status.code, status.signal);
+    } finally {
+      if (child) foreground.remove(child);
+      foreground.leave();
+      if (terminal) this.#io.takeBack?.();
+    }
+  }
+
+  // --- redirections --------------------------------------------------------
+
+  /** Opens the files of redirections where the context sees them; returns the streams and what to close after. */
+  async #redirect(list: readonly Redirect[], fds: Fds): Promise<Redirected> {
+    const owned: number[] = [];
+    let out = fds;
+    try {
+      for (const r of list) {
+        const scope = this.#scope(out);
+        if (r.fd > 2) throw new RedirectError(`cannot redirect descriptor ${r.fd}: nsh redirects 0, 1 and 2`);
+        if (r.op === "<<" || r.op === "<<-") {
+          const fd = textFd(await expandWord(r.target, scope));
+          owned.push(fd);
+          out = out.with(r.fd, fd);
+          continue;
+        }
+        const target = await expandWord(r.target, scope);
+        if (r.op === "<&" || r.op === ">&") {
+          if (!/^[0-2]$/.test(target)) {
+            throw new RedirectError(
+              target === "-"
+                ? `cannot close descriptor ${r.fd} (${r.op}-): nsh redirects it to a file or descriptor only`
+                : `cannot redirect descriptor ${r.fd} to '${target}': nsh duplicates 0, 1 and 2`,
+            );
+          }
+          out = out.with(r.fd, out.real(Number(target)));
+          continue;
+        }
+        const mode: OpenMode = r.op === "<"
+          ? "read"
+          : r.op === "<>"
+          ? "readwrite"
+          : r.op === ">>" || r.op === "&>>"
+          ? "append"
+          : "write";
+        const fd = openRedirect(target, mode, { cwd: this.cwd, hostPath: (path) => this.#hostPath(path) });
+        owned.push(fd);
+        out = out.with(r.op === "&>" || r.op === "&>>" ? 1 : r.fd, fd);
+        if (r.op === "&>" || r.op === "&>>") out = out.with(2, fd);
+      }
+    } catch (error) {
+      closeAll(...owned);
+      if (error instanceof SyscallError) throw new RedirectError(lowerFirst(error.message), error);
+      throw error;
+    }
+    return { fds: out, owned };
+  }
+
+  // --- substitution and background ----------------------------------------
+
+  async #substitute(body: List, fds: Fds): Promise<string> {
+    const [read, write] = pipe();
+    nonblocking(read);
+    const sub = this.#subshell();
+    const output = drain([read], "the output of a command substitution");
+    let status: number;
+    try {
+      status = await sub.#run(body, fds.with(1, write));
+    } finally {
+      closeAll(write);
+    }
+    const [bytes] = await output;
+    this.#substStatus = status;
+    if (status !== 0 && sub.#reported) this.#reported = true;
+    this.#after(sub, status);
+    return decodeBytes(bytes!);
+  }
+
+  /** `command &`: runs in a subshell, as a job; `$!` is its first program, once started. */
+  async #background(command: AndOr, fds: Fds): Promise<number> {
+    const sub = this.#subshell();
+    // Without job control, a job reads nothing of the terminal, as in sh.
+    let stdin: number | undefined;
+    if (!this.#interactive && fds.get(0) === undefined) {
+      stdin = libc().open(encodeText("/dev/null\0"), 0o2000000, 0);
+    }
+    const io = stdin === undefined ? fds : fds.with(0, stdin);
+    // The job's programs, as they start.
+    const children: Child[] = [];
+    let started: () => void = () => {};
+    const first = new Promise<void>((resolve) => started = resolve);
+    sub.#onChild = (child) => {
+      children.push(child);
+      started();
+    };
+    // At a terminal, a job of its own: a process group that does not get the terminal.
+    const group = this.#groups ? new Group(false) : undefined;
+    const runJob = () => sub.#run([{ command, background: false }], io);
+    const done = (group ? this.#groups!.run(group, runJob) : runJob()).finally(() => closeAll(stdin));
+    const job = this.#jobs.add(command.text, done, children);
+    job.group = group;
+    // sh knows $! at once (fork); here the job's first program starts soon after.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([first, done.catch(() => {}), new Promise((r) => timer = setTimeout(r, 100))]);
+    clearTimeout(timer);
+    this.#lastBackground = job.pid;
+    if (this.#interactive) this.#io.err(`[${job.id}] ${job.pid ?? ""}\n`);
+    done.catch(() => {});
+    return 0;
+  }
+
+  /** At the prompt: the jobs that ended since, as sh reports them. */
+  #notify(): void {
+    for (const job of this.#jobs.list) {
+      // A background job that read the terminal (SIGTTIN) stops.
+      if (job.status === undefined && !job.stopped && job.group?.check()) {
+        job.stopped = true;
+        this.#io.err(`[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+      }
+      if (job.status !== undefined && !job.reported) {
+        job.reported = true;
+        this.#io.err(`[${job.id}]+  ${job.state.padEnd(24)}${job.text}\n`);
+      }
+    }
+    this.#jobs.prune();
+  }
+
+  #jobList(): JobInfo[] {
+    const current = this.#jobs.current;
+    const list = this.#jobs.list.map((job): JobInfo => {
+      if (job.status !== undefined) job.reported = true;
+      return { id: job.id, text: job.text, state: job.state, mark: job === current ? "+" : " " };
+    });
+    this.#jobs.prune();
+    return list;
+  }
+
+  async #wait(ids: readonly string[]): Promise<number> {
+    if (!ids.length) {
+      for (const job of [...this.#jobs.list]) {
+        await job.done;
+        job.reported = true;
+      }
+      this.#jobs.prune();
+      return 0;
+    }
+    let status = 0;
+    for (const id of ids) {
+      const job = this.#jobs.find(id);
+      if (!job) {
+        status = 127;
+        continue;
+      }
+      status = await job.done;
+      job.reported = true;
+    }
+    this.#jobs.prune();
+    return status;
+  }
+
+  async #resume(id: string | undefined, fg: boolean): Promise<number> {
+    const command = fg ? "fg" : "bg";
+    const job = id === undefined ? this.#jobs.current : this.#jobs.find(id);
+    // Status 2, as dash's.
+    if (!job) throw new ValueError(command, id === undefined ? "no current job" : `${id}: no such job`, 2);
+    const group = job.group;
+    if (!this.#groups || !group) {
+      throw new ValueError(command, "no job control: it needs a terminal, where each job has a process group", 2);
+    }
+    const pgid = group.pgid ?? job.pgid;
+    if (!fg) {
+      group.foreground = false;
+      group.forget();
+      if (pgid !== undefined) libc().kill(-pgid, SIGCONT);
+      job.stopped = false;
+      this.#io.err(`[${job.id}]+ ${job.text} &\n`);
+      return 0;
+    }
+    this.#io.err(`${job.text}\n`);
+    group.forget();
+    const unwatch = group.watch();
+    this.#io.handOver?.();
+    try {
+      group.foreground = true;
+      if (pgid !== undefined) {
+        setForegroundGroup(0, pgid);
+        libc().kill(-pgid, SIGCONT);
+      }
+      job.stopped = false;
+      const outcome = await Promise.race([job.done.then((status) => ({ status })), group.stopped]);
+      if (outcome) {
+        job.reported = true;
+        this.#jobs.prune();
+        return outcome.status;
+      }
+      job.stopped = true;
+      this.#io.err(`\n[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+      return 128 + SIGTSTP;
+    } finally {
+      unwatch();
+      this.#io.takeBack?.();
+    }
+  }
+
+  #signal(signo: number, targets: readonly string[]): void {
+    for (const target of targets) {
+      const job = this.#jobs.find(target);
+      if (target.startsWith("%") || (job && !job.children.some((c) => String(c.pid) === target))) {
+        if (!job) throw new ValueError("kill", `${target}: no such job`);
+        this.#signalJob(job, signo);
+        continue;
+      }
+      if (libc().kill(Number(target), signo) < 0 && errno() === ESRCH) {
+        throw new ValueError("kill", `(${target}): no such process`);
+      }
+    }
+  }
+
+  /** Sends a signal to a job: to its process group, or to each of its programs; a stopped job is woken to get it. */
+  #signalJob(job: Job, signo: number): void {
+    const pgid = job.group?.pgid ?? job.pgid;
+    if (pgid !== undefined) {
+      libc().kill(-pgid, signo);
+      if (job.stopped && signo !== SIGCONT) libc().kill(-pgid, SIGCONT);
+    } else {
+      for (const child of job.children) child.kill(signo);
+    }
+  }
+
+  // --- nsh's commands ---------------------------------------------------------
+
+  /** `unshare` and `nsenter`: a program in new or joined namespaces, or, without one, a context. */
+  async #contextCommand(name: string, args: readonly string[], fds: Fds): Promise<number> {
+    const shell = this.#get("SHELL") || "/bin/sh";
+    const shellOps = this.#shell(fds);
+    if (name === "unshare") {
+      const request = parseUnshare(args, shell);
+      if (request.kind !== "run") return await this.#helpOrVersion(name, request.kind, shellOps);
+      const box = unshareSandbox(request);
+      const made = planCommand("unshare", box.steps).namespaces; // checks the options before anything starts
+      if (request.program) {
+        const env = request.keepEnv
+          ? keptEnvironment(this.#programEnv() ?? Deno.env.toObject(), request.keepEnv)
+          : this.#programEnv();
+        const sandbox = this.#sandbox().with(box);
+        return await this.#program(sandbox, request.argv, env, fds, [], undefined, request.forwardSignals ?? false);
+      }
+      if (request.keepEnv || request.forwardSignals) {
+        const option = request.keepEnv ? "--clear-env and --whitelist-env" : "--forward-signals";
+        throw new UsageError("unshare", `${option} apply to a program: name one (a context has no program of its own)`);
+      }
+      const parent = this.context;
+      const named = request.name === undefined ? {} : { name: request.name, persist: request.persist ?? false };
+      const context = parent ? await parent.hold(box, named) : await Context.hold(box, undefined, named);
+      // A context starts in the session's directory, unless told.
+      const cwd = !context.ownRoot && box.plan().wd === undefined ? this.cwd : context.cwd;
+      this.#push(context, cwd, made.join(" "));
+      return 0;
+    }
+    const request = parseNsenter(args, shell);
+    if (request.kind !== "run") return await this.#helpOrVersion(name, request.kind, shellOps);
+    // Files given to nsenter are where the context sees them (bound there).
+    const current = this.context;
+    const options = current ? nsenterFiles(request.options, (file) => current.hostPath(file)) : request.options;
+    let list: Step[];
+    try {
+      list = nsenterSteps(options);
+    } catch (error) {
+      throw asValueError("nsenter", error);
+    }
+    if (request.wdns !== undefined) list.push(steps.workdir(request.wdns));
+    if (request.program) {
+      const env = request.env ? processEnvironment(request.options.target!) : this.#programEnv();
+      return await this.#program(this.#sandbox().with(...list), request.argv, env, fds, []);
+    }
+    const entries = list.flatMap((s) => s.kind === "enter" ? [{ type: s.type, path: s.path }] : []);
+    const context = Context.join(entries, current);
+    const cwd = request.wdns ?? context.cwd;
+    this.#push(context, cwd, "");
+    return 0;
+  }
+
+  async #helpOrVersion(name: string, kind: "help" | "version", sh: Shell): Promise<number> {
+    if (kind === "help") await sh.out((await COMMANDS[name]!.load()).help());
+    else await sh.out(`nsh ${name} ${VERSION}\n`);
+    return 0;
+  }
+
+  /**
+   * lsns, netns, release, contexts, landlock: in this process, also in a
+   * context: they read its /proc and files through a process in it and
+   * change its mounts from a child that joins it (lib/place.ts), so that
+   * they work whatever the context hides of nsh's files or of Deno. What
+   * they print goes to the command's streams.
+   */
+  async #nshCommand(name: string, args: readonly string[], fds: Fds): Promise<number> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t) };
+    const flush = async () => {
+      if (out.length) await this.#write(fds, 1, out.splice(0).join(""));
+      if (err.length) await this.#write(fds, 2, err.splice(0).join(""));
+    };
+    try {
+      return await (await COMMANDS[name]!.load()).run(args, io, {
+        context: this.context,
+        cwd: this.cwd,
+        foreground: async (box, argv) => {
+          // What it said so far comes before what the program says.
+          await flush();
+          return await this.#program(box, argv, this.#programEnv(), fds, []);
+        },
+      });
+    } finally {
+      await flush();
+    }
   }
 
   /**
@@ -356,18 +1338,20 @@ export class Session {
    * the current one and end with it. It runs in this process, so a context
    * that hides nsh's files or Deno cannot stop it; its path is the context's.
    */
-  async #run(args: string[]): Promise<number> {
-    const [file, ...rest] = args;
-    if (file === undefined) throw new UsageError("run", "no script given");
+  async #runScript(file: string, args: readonly string[]): Promise<number> {
     const source = await readScript(this.#hostPath(file), file);
+    const env = new Map<string, string | undefined>();
+    for (const [k, v] of this.#visible()) if (v.exported) env.set(k, v.value);
     const script = new Session(this.#io, {
-      args: rest,
+      args,
       argv0: file,
       errexit: true,
       base: this.context,
       cwd: this.cwd,
-      vars: this.#env(),
+      vars: env,
     });
+    // Its programs belong to the job that runs it.
+    script.#groups = this.#groups;
     try {
       const status = await script.runSource(source, { file });
       // It said why it failed itself.
@@ -378,221 +1362,104 @@ export class Session {
     }
   }
 
-  async #foreground(box: Sandbox, argv: string[], env = this.#programEnv(), forwardSignals = false): Promise<number> {
-    const p = planCommand(argv[0]!, box.steps);
-    this.#io.handOver?.();
-    try {
-      // At the host, programs start in the session's directory.
-      const list = this.context || changesRoot(p) ? p : { ...p, wd: p.wd ?? this.#cwd };
-      return await runForeground(list, argv, env, { forwardSignals });
-    } finally {
-      this.#io.takeBack?.();
-    }
-  }
-
-  async #unshare(args: string[]): Promise<number> {
-    const request = parseUnshare(args, Deno.env.get("SHELL") || "/bin/sh");
-    if (request.kind === "help") {
-      this.#io.out((await COMMANDS.unshare!.load()).help());
-      return 0;
-    }
-    if (request.kind === "version") return await (await COMMANDS.unshare!.load()).run(args, this.#io);
-    const box = unshareSandbox(request);
-    const made = planCommand("unshare", box.steps).namespaces; // checks the options before anything starts
-    if (request.program) {
-      const env = request.keepEnv
-        ? keptEnvironment(this.#programEnv() ?? Deno.env.toObject(), request.keepEnv)
-        : undefined;
-      return await this.#foreground(this.#sandbox().with(box), request.argv, env, request.forwardSignals);
-    }
-    if (request.keepEnv || request.forwardSignals) {
-      const option = request.keepEnv ? "--clear-env and --whitelist-env" : "--forward-signals";
-      throw new UsageError("unshare", `${option} apply to a program: name one (a context has no program of its own)`);
-    }
-    const parent = this.context;
-    const named = request.name === undefined ? {} : { name: request.name, persist: request.persist ?? false };
-    const context = parent ? await parent.hold(box, named) : await Context.hold(box, undefined, named);
-    // A context starts in the session's directory, unless told.
-    const p = box.plan();
-    if (!context.ownRoot && p.wd === undefined) context.cwd = this.cwd;
-    this.#made.set(context, made.join(" "));
-    this.#contexts.push(context);
-    return 0;
-  }
-
-  /** `enter NAME`: joins a named context as a context of this session; exit leaves it as it is. */
-  #enter(args: string[]): number {
-    if (args.length !== 1) throw new UsageError("enter", "expected the name of a context (nsh contexts lists them)");
-    let context: Context;
-    try {
-      context = Context.enter(args[0]!, this.context);
-    } catch (error) {
-      throw error instanceof TypeError ? asValueError("enter", error) : error;
-    }
-    this.#made.set(context, args[0]!);
-    this.#contexts.push(context);
-    return 0;
-  }
-
-  async #nsenter(args: string[]): Promise<number> {
-    const request = parseNsenter(args, Deno.env.get("SHELL") || "/bin/sh");
-    if (request.kind !== "run") return await (await COMMANDS.nsenter!.load()).run(args, this.#io);
-    let list: Step[];
-    // Files given to nsenter are where the context sees them (bound there).
-    const options = { ...request.options };
-    const current = this.context;
-    if (current) {
-      for (const key of ["mount", "uts", "ipc", "net", "pid", "user", "cgroup", "time"] as const) {
-        const file = options[key];
-        if (typeof file === "string") options[key] = current.hostPath(file);
-      }
-    }
-    try {
-      list = nsenterSteps(options);
-    } catch (error) {
-      throw asValueError("nsenter", error);
-    }
-    if (request.wdns !== undefined) list.push(steps.workdir(request.wdns));
-    if (request.program) {
-      const env = request.env ? processEnvironment(request.options.target!) : this.#programEnv();
-      return await this.#foreground(this.#sandbox().with(...list), request.argv, env);
-    }
-    const entries = list.flatMap((s) => s.kind === "enter" ? [{ type: s.type, path: s.path }] : []);
-    const context = Context.join(entries, this.context);
-    if (request.wdns !== undefined) context.cwd = request.wdns;
-    this.#contexts.push(context);
-    return 0;
-  }
-
-  async #exit(args: string[]): Promise<number> {
-    if (args.length > 1) throw new UsageError("exit", "too many arguments");
-    if (args[0] !== undefined && !/^\d+$/.test(args[0])) {
-      throw new UsageError("exit", `expected a status, got '${args[0]}'`);
-    }
-    const status = args[0] === undefined ? this.status : Number(args[0]) & 255;
-    const context = this.#contexts.pop();
-    if (context) {
-      // As `(exit 3)` in sh: leaving the context gives its status to what
-      // follows, and a script that stops there says nothing more.
-      await context.close();
-      this.#reported = true;
-      return status;
-    }
-    this.exitStatus = status;
-    return status;
-  }
-
-  async #apply(command: string, type: "mnt" | "uts", list: Step[], extra: boolean): Promise<number> {
-    if (extra) throw new UsageError(command, "too many arguments");
-    const context = this.context;
-    if (!context || !context.types.includes(type)) {
-      const what = type === "mnt" ? "mount" : "UTS";
-      const option = type === "mnt" ? "--mount" : "--uts";
-      throw new UsageError(
-        command,
-        `not in a context with a ${what} namespace of its own: it would change the host's (run unshare ${option} first)`,
-      );
-    }
-    try {
-      await context.apply(...list);
-    } catch (error) {
-      // The plan's checks of values (a hostname too long), as for one-shot commands.
-      throw asValueError(command, error);
-    }
-    return 0;
-  }
-
-  /** `limit --pids-max N…`: new limits for the current context's box, which covers everything run in it. */
-  async #limit(args: string[]): Promise<number> {
-    const list = parseLimit(args);
-    if (!this.context) {
-      throw new UsageError(
-        "limit",
-        "not in a context: limits are given to unshare, which makes one (unshare --pids-max 100)",
-      );
-    }
-    await this.context.apply(...list);
-    return 0;
-  }
-
-  async #hostname(args: string[]): Promise<number> {
-    const name = hostnameArgument(args);
-    if (name !== undefined) return await this.#apply("hostname", "uts", [steps.hostname(name)], false);
-    if (!this.context) {
-      this.#io.out(Deno.hostname() + "\n");
-      return 0;
-    }
-    const current = await this.context.run("cat", "/proc/sys/kernel/hostname").text();
-    this.#io.out(current + "\n");
-    return 0;
-  }
-
-  async #cd(args: string[]): Promise<number> {
-    if (args.length > 1) throw new UsageError("cd", "too many arguments");
-    const target = args[0] ?? this.#scope().get("HOME") ?? "/";
-    const path = normalizePath(target.startsWith("/") ? target : `${this.cwd}/${target}`);
-    const own = this.#contexts.at(-1);
-    if (this.context) {
-      // The directory must exist there: a child that joins the context changes to it.
-      await this.context.apply(steps.workdir(path));
-      if (own) own.cwd = path;
-      else this.#cwd = path;
-    } else {
-      try {
-        if (!Deno.statSync(path).isDirectory) throw new Deno.errors.NotADirectory(path);
-      } catch {
-        throw new ValueError("cd", `${target}: no such directory`);
-      }
-      this.#cwd = path;
-    }
-    return 0;
-  }
-
-  #scopeVars(): Map<string, string | undefined> {
-    return this.#contexts.at(-1)?.vars ?? this.#vars;
-  }
-
-  #export(args: string[]): number {
-    if (!args.length) {
-      for (const [k, v] of [...this.#env()].sort(([a], [b]) => a.localeCompare(b))) {
-        if (v !== undefined) this.#io.out(`export ${k}=${quoteValue(v)}\n`);
-      }
-      return 0;
-    }
-    for (const arg of args) {
-      const eq = arg.indexOf("=");
-      const name = eq < 0 ? arg : arg.slice(0, eq);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValueError("export", `'${name}' is not a valid name`);
-      if (eq >= 0) this.#scopeVars().set(name, arg.slice(eq + 1));
-      else {
-        const value = this.#scope().get(name);
-        if (value !== undefined) this.#scopeVars().set(name, value);
-      }
-    }
-    return 0;
-  }
-
-  async #save(args: string[]): Promise<number> {
-    if (args.length !== 1) throw new UsageError("save", "expected one file");
-    const header = `#!/usr/bin/env -S deno run -A ${new URL("../../cli.ts", import.meta.url).pathname} run\n` +
-      `# Saved by nsh on ${new Date().toISOString()}: what the session did, in order.\n`;
+  async #save(file: string): Promise<void> {
+    const header = `#!/usr/bin/env -S ${quote(Deno.execPath())} run -A ${quote(cliPath())} run\n` +
+      `# Saved by nsh on ${new Date().toISOString()}: what the session did, in order.\n` +
+      `# Run it with nsh run ${file.replace(/^.*\//, "")}, or as a program (it names this nsh and its Deno).\n`;
     const body = this.#log.join("\n") + (this.#log.length ? "\n" : "");
     // Leave the contexts still open, so that the script cleans up as it goes.
-    const tail = "exit\n".repeat(this.#contexts.length);
+    const tail = "exit\n".repeat(this.depth);
     // A relative path is where `cd` went, as for a program's files.
-    const file = this.#hostPath(args[0]!);
+    const path = this.#hostPath(file);
     try {
-      await Deno.writeTextFile(file, header + body + tail, { mode: 0o755 });
+      await Deno.writeTextFile(path, header + body + tail, { mode: 0o755 });
     } catch (error) {
-      throw asSyscallError(error, "open", { operation: `write the script "${args[0]}"`, path: args[0] });
+      throw asSyscallError(error, "open", { operation: `write the script "${file}"`, path: file });
     }
-    return 0;
   }
 
   /** Ends every context it made (holders die with the shell in any case). */
   async close(): Promise<void> {
-    while (this.#contexts.length) await this.#contexts.pop()!.close();
+    while (this.#levels.length > 1) {
+      const level = this.#levels.pop()!;
+      if (level.own) await level.context?.close();
+    }
   }
+}
+
+/** A failed redirection: sh reports it and gives the command status 2. */
+export class RedirectError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = "RedirectError";
+  }
+}
+
+/** `unshare` and `nsenter`: nsh's commands that the shell runs itself (they make contexts). */
+const CONTEXT_COMMANDS: Readonly<Record<string, true>> = { unshare: true, nsenter: true };
+
+/** A command as a one-command pipeline, for a stage's subshell. */
+function single(command: Command): AndOr {
+  const pipeline: Pipeline = {
+    negate: false,
+    commands: [command],
+    pipeStderr: [],
+    start: command.start,
+    text: command.text,
+  };
+  return { first: pipeline, rest: [], start: command.start, text: command.text };
+}
+
+/** The name a message gives a command that failed. */
+function commandName(command: Command): string {
+  if (command.kind === "simple") return command.words[0]?.text ?? "";
+  if (command.kind === "subshell") return "subshell";
+  return command.kind;
+}
+
+/** A command's text for `save`, with the bodies of its here-documents after it, as it was typed. */
+function loggedText(command: AndOr): string {
+  const bodies: string[] = [];
+  const redirects = (list: readonly Redirect[]) => {
+    for (const r of list) if (r.delimiter !== undefined) bodies.push(`${r.target.text}${r.delimiter}`);
+  };
+  const visit = (c: Command): void => {
+    if (c.kind === "simple") return redirects(c.redirects);
+    if (c.kind === "function") return visit(c.body);
+    const lists = c.kind === "if"
+      ? [...c.clauses.flatMap((clause) => [clause.test, clause.body]), ...(c.otherwise ? [c.otherwise] : [])]
+      : c.kind === "case"
+      ? c.items.map((item) => item.body)
+      : c.kind === "while" || c.kind === "until"
+      ? [c.test, c.body]
+      : [c.body];
+    for (const list of lists) {
+      for (const item of list) {
+        for (const p of [item.command.first, ...item.command.rest.map((r) => r.pipeline)]) p.commands.forEach(visit);
+      }
+    }
+    redirects(c.redirects);
+  };
+  for (const p of [command.first, ...command.rest.map((r) => r.pipeline)]) p.commands.forEach(visit);
+  return bodies.length ? `${command.text}\n${bodies.join("\n")}` : command.text;
+}
+
+/** The home directory of a user, from /etc/passwd. */
+function homeOf(user: string): string | undefined {
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const fields = line.split(":");
+      if (fields[0] === user) return fields[5];
+    }
+  } catch {
+    // No passwd: no home.
+  }
+  return undefined;
+}
+
+/** The path of cli.ts. */
+function cliPath(): string {
+  return new URL("../../cli.ts", import.meta.url).pathname;
 }
 
 /**
@@ -616,155 +1483,4 @@ export async function readScript(path: string, name = path): Promise<string> {
   // As sh: a program given as a script is refused, with 126, not parsed.
   if (text.includes("\0")) throw new ValueError("run", `${name}: cannot execute binary file`, 126);
   return text;
-}
-
-function isCommand(name: string): boolean {
-  return Object.hasOwn(COMMANDS, name);
-}
-
-function isBuiltin(name: string): boolean {
-  return Object.hasOwn(BUILTINS, name) && !isCommand(name);
-}
-
-/** A value as `export` prints it: plain when it is safe, else single-quoted. */
-function quoteValue(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]*$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
-}
-
-/**
- * A path with `.`, `..` and repeated slashes resolved, as `cd` resolves it.
- *
- * @param path An absolute path.
- * @returns It normalized.
- */
-export function normalizePath(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
-}
-
-/** The options of mount(8) that are flags of mount(2). */
-const MOUNT_FLAGS: Readonly<Record<string, number>> = {
-  ro: MS.RDONLY,
-  rw: 0,
-  nosuid: MS.NOSUID,
-  nodev: MS.NODEV,
-  noexec: MS.NOEXEC,
-  noatime: MS.NOATIME,
-  relatime: MS.RELATIME,
-};
-
-/**
- * The name the `hostname` builtin is given, checked as hostname(1) checks it:
- * letters, digits, `-`, `_` and dots between labels. The builtin takes no
- * options: `hostname -f` must not name the host "-f".
- *
- * @param args The arguments.
- * @returns The name, or `undefined` to print the hostname.
- * @throws {UsageError} For an option, a bad name or more than one argument.
- */
-export function hostnameArgument(args: readonly string[]): string | undefined {
-  if (args.length > 1) throw new UsageError("hostname", "too many arguments");
-  const name = args[0];
-  if (name === undefined) return undefined;
-  if (name.startsWith("-")) {
-    throw new UsageError("hostname", `the builtin takes no options ('${name}'): run /bin/hostname ${name} for that`);
-  }
-  if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/.test(name)) {
-    throw new ValueError(
-      "hostname",
-      `invalid name '${name}': use letters, digits, '-' and '_', with dots between labels`,
-    );
-  }
-  return name;
-}
-
-/**
- * Parses `mount` arguments into a step: `--bind SRC DST` (with `-o ro`),
- * `-t tmpfs [-o size=…] tmpfs DIR`, `-t proc proc DIR`, or any `-t TYPE`.
- *
- * @param args The arguments.
- * @returns The step.
- * @throws {UsageError} For what it does not understand.
- */
-export function parseMount(args: readonly string[]): Step {
-  let type: string | undefined;
-  const options: string[] = [];
-  let bind = false;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "-t" || a === "--types") type = args[++i];
-    else if (a.startsWith("-t") && a.length > 2) type = a.slice(2);
-    else if (a === "-o" || a === "--options") options.push(...(args[++i] ?? "").split(","));
-    else if (a.startsWith("-o") && a.length > 2) options.push(...a.slice(2).split(","));
-    else if (a === "--bind" || a === "-B" || a === "--rbind" || a === "-R") bind = true;
-    else if (a.startsWith("-")) throw new UsageError("mount", `unknown option '${a}'`);
-    else rest.push(a);
-  }
-  if (rest.length !== 2) throw new UsageError("mount", "expected a source and a target");
-  const [source, target] = rest as [string, string];
-  const flags = options.filter((o) => o in MOUNT_FLAGS);
-  const data = options.filter((o) => o !== "" && !(o in MOUNT_FLAGS) && o !== "bind" && o !== "rbind");
-  if (bind || options.includes("bind") || options.includes("rbind")) {
-    if (data.length) throw new UsageError("mount", `a bind mount takes no options but ro: '${data.join(",")}'`);
-    return steps.bindMount(source, target, { readonly: flags.includes("ro") });
-  }
-  if (type === undefined) throw new UsageError("mount", "expected -t TYPE or --bind");
-  if (type === "proc" && !flags.length && !data.length) return steps.mountProc(target);
-  if (type === "tmpfs" && !flags.length) return steps.tmpfs(target, data.join(","));
-  return steps.mount({
-    source,
-    target,
-    type,
-    flags: flags.reduce((f, o) => f | MOUNT_FLAGS[o]!, 0),
-    data: data.join(","),
-  });
-}
-
-/**
- * The help of the shell, or of one command.
- *
- * @param command A command's name.
- * @returns The text.
- */
-export async function shellHelp(command?: string): Promise<string> {
-  if (command !== undefined) {
-    if (isCommand(command)) {
-      const help = (await COMMANDS[command]!.load()).help();
-      // What the command-line help cannot say: without a program, the shell keeps the namespaces.
-      const context = command === "unshare" || command === "nsenter"
-        ? `\nIn the shell, without a program, ${command} makes a context: the namespaces stay\n` +
-          "open and the commands that follow run in them, until exit (or Ctrl-D).\n"
-        : "";
-      return help.replace(/\n\nOptions:\n/, `\n${context}\nOptions:\n`);
-    }
-    const builtin = BUILTINS[command];
-    if (builtin) {
-      return `\nUsage:\n ${builtin.usage}\n\n${builtin.help.charAt(0).toUpperCase()}${builtin.help.slice(1)}.\n`;
-    }
-    throw new UsageError("help", `no such command: ${command}`);
-  }
-  const width = 28;
-  const line = (usage: string, help: string) =>
-    usage.length + 2 <= width ? ` ${usage.padEnd(width - 1)}${help}` : ` ${usage}\n${" ".repeat(width)}${help}`;
-  const commands = Object.entries(COMMANDS).map(([name, c]) => line(`${name} ${c.synopsis}`, c.summary));
-  const builtins = Object.values(BUILTINS).map((b) => line(b.usage, b.help));
-  return `
-nsh is a shell whose commands make and enter namespaces. unshare without a
-program makes a context: new namespaces held open, which the commands that
-follow act on, until exit. Any other word runs as a program in the context.
-
-Commands:
-${commands.join("\n")}
-
-In a context:
-${builtins.join("\n")}
-
-Quoting, \$VAR and # comments work as in sh. help <command> tells more.
-`;
 }
