@@ -125,7 +125,7 @@ Deno.test({
     }).spawn();
     try {
       // Wait for the shell to reach `read`.
-      for (let i = 0; i < 200 && !namedContexts().some((c) => c.name === name && c.env.GREETING); i++) {
+      for (let i = 0; i < 1200 && !namedContexts().some((c) => c.name === name && c.env.GREETING); i++) {
         await new Promise((r) => setTimeout(r, 25));
       }
       const joined = await nsh(["enter", name, "sh", "-c", 'ip -br link | cut -d" " -f1; pwd; echo "$GREETING"']);
