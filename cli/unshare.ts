@@ -393,6 +393,31 @@ export const LIMIT_OPTIONS: readonly StepOption[] = STEP_OPTIONS.filter((o) =>
   ["memory-max", "memory-swap-max", "pids-max", "cpu-max", "cpu-weight", "io-weight"].includes(o.long)
 );
 
+/** The options that restrict the programs that follow, as the shell's `restrict` takes them. */
+export const RESTRICT_OPTIONS: readonly StepOption[] = STEP_OPTIONS.filter((o) =>
+  /^(cap|seccomp|landlock)-/.test(o.long) || o.long === "no-new-privs" || o.long === "new-session"
+);
+
+/**
+ * Parses the arguments of a shell builtin that takes some of
+ * {@linkcode STEP_OPTIONS} for the current context. Pure.
+ *
+ * @returns The steps, in the order given.
+ * @throws {UsageError} For no option, an operand, or a bad value.
+ */
+function parseStepSubset(cmd: string, table: readonly StepOption[], example: string, args: readonly string[]): Step[] {
+  const { options, rest } = getopt(cmd, table, args);
+  if (rest.length) throw new UsageError(cmd, `unexpected argument '${rest[0]}'`);
+  if (!options.length) throw new UsageError(cmd, `expected an option, such as ${example}`);
+  return options.map(({ name, value, more }) => {
+    try {
+      return table.find((o) => o.long === name)!.step(value, more ?? []);
+    } catch (error) {
+      throw asValueError(cmd, error);
+    }
+  });
+}
+
 /**
  * Parses the arguments of the shell's `limit`: new limits for the current
  * context's box. Pure.
@@ -402,16 +427,20 @@ export const LIMIT_OPTIONS: readonly StepOption[] = STEP_OPTIONS.filter((o) =>
  * @throws {UsageError} For no option, an operand, or a bad value.
  */
 export function parseLimit(args: readonly string[]): Step[] {
-  const { options, rest } = getopt("limit", LIMIT_OPTIONS, args);
-  if (rest.length) throw new UsageError("limit", `unexpected argument '${rest[0]}'`);
-  if (!options.length) throw new UsageError("limit", "expected a limit, such as --pids-max 100");
-  return options.map(({ name, value, more }) => {
-    try {
-      return LIMIT_OPTIONS.find((o) => o.long === name)!.step(value, more ?? []);
-    } catch (error) {
-      throw asValueError("limit", error);
-    }
-  });
+  return parseStepSubset("limit", LIMIT_OPTIONS, "--pids-max 100", args);
+}
+
+/**
+ * Parses the arguments of the shell's `restrict`: capabilities,
+ * no_new_privs, a new session, seccomp and Landlock for the programs run in
+ * the current context from then on. Pure.
+ *
+ * @param args The words after `restrict`.
+ * @returns The steps, in the order given.
+ * @throws {UsageError} For no option, an operand, or a bad value.
+ */
+export function parseRestrict(args: readonly string[]): Step[] {
+  return parseStepSubset("restrict", RESTRICT_OPTIONS, "--cap-drop ALL", args);
 }
 
 /** The help text of `nsh unshare`. */

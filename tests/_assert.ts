@@ -186,3 +186,13 @@ export async function assertRejects<E extends Error>(
   }
   throw new AssertionError("Expected the promise to reject");
 }
+
+/**
+ * Asserts that text equals the snapshot `tests/snapshots/NAME`; with
+ * `UPDATE_SNAPSHOTS=1` in the environment, writes it there first.
+ */
+export function assertSnapshot(actual: string, name: string): void {
+  const path = new URL(`snapshots/${name}`, import.meta.url);
+  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
+  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertSnapshot } from "./_assert.ts";
 import { hasProgram, IS_ROOT, nsh, REPO } from "./_env.ts";
 import { mainHelp } from "../cli/main.ts";
 import { unshareHelp } from "../cli/unshare.ts";
@@ -14,12 +14,6 @@ import { VERSION } from "../cli/version.ts";
 const root = { ignore: !IS_ROOT };
 
 /** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
-function assertSnapshot(actual: string, name: string): void {
-  const path = `${REPO}tests/snapshots/${name}`;
-  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
-  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
-}
-
 Deno.test("help output matches its snapshot", () => {
   assertSnapshot(mainHelp(), "main_help.txt");
   assertSnapshot(unshareHelp(), "unshare_help.txt");

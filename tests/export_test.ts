@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertSnapshot, assertThrows } from "./_assert.ts";
 import { CLI, hasProgram, IS_ROOT, nsh, type Output, REPO, run, runUnprivileged } from "./_env.ts";
 import { exportScript } from "../cli/shell/export.ts";
 import { ParseError } from "../cli/shell/parse.ts";
@@ -60,12 +60,6 @@ function assertLine(program: string, line: string): void {
 }
 
 /** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
-function assertSnapshot(actual: string, name: string): void {
-  const path = `${REPO}tests/snapshots/${name}`;
-  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
-  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
-}
-
 Deno.test("exportScript() turns a one-shot unshare into a program of one statement", () => {
   assertEquals(
     ts("unshare --net ip addr\n"),

@@ -152,6 +152,49 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "the shell's restrict: the programs that follow in the context are restricted, setup is not; export does the same",
+  ...userns,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-restrict-" });
+    try {
+      const script = `${dir}/restrict.nsh`;
+      Deno.writeTextFileSync(
+        script,
+        "unshare -Ur --pid --mount\n" +
+          "grep CapEff /proc/self/status\n" +
+          "restrict --cap-drop ALL --cap-add net_admin --no-new-privs --seccomp-deny sethostname\n" +
+          "mount-proc\n" +
+          "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status\n",
+      );
+      const ran = await nsh(["run", script]);
+      assertEquals([ran.code, ran.stderr], [0, ""]);
+      assertEquals(
+        ran.stdout,
+        `CapEff:\t000001ffffffffff\nCapEff:\t${NET_ADMIN}\nNoNewPrivs:\t1\nSeccomp:\t2\n`,
+      );
+      const exported = await nsh(["export", script]);
+      assertEquals([exported.code, exported.stderr], [0, ""]);
+      Deno.writeTextFileSync(`${dir}/restrict.ts`, exported.stdout);
+      const program = await run(Deno.execPath(), ["run", "-A", "--quiet", `${dir}/restrict.ts`]);
+      assertEquals([program.code, program.stdout], [0, ran.stdout]);
+      const top = await nsh(["-c", "restrict --no-new-privs"]);
+      assertEquals([top.code, top.stderr.split("\n")[0]], [
+        1,
+        "-c:1: restrict: not in a context: give restrictions to unshare, which makes one (unshare -Ur --cap-drop ALL)",
+      ]);
+      const bad = await nsh(["-c", "unshare -Ur\nrestrict --cap-drop sys_admn"]);
+      assertEquals([bad.code, bad.stderr], [
+        1,
+        '-c:2: restrict: unknown capability "sys_admn"; did you mean CAP_SYS_ADMIN?\n',
+      ]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "nsh unshare --cap-drop, --cap-add, --no-new-privs: nsh's own options, in the order given",
   ...userns,
   async fn() {

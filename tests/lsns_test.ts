@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertSnapshot, assertThrows } from "./_assert.ts";
 import { CLI, hasProgram, IS_ROOT, NOBODY, nsh, REPO, run, runUnprivileged } from "./_env.ts";
 import { listNamespaces, nsenter, processInfo, processNamespaces, type Sandbox, unshare } from "../mod.ts";
 import { lsnsHelp, parseLsns } from "../cli/lsns.ts";
@@ -51,12 +51,6 @@ async function assertSameOutput(args: string[], env: Record<string, string> = UT
 }
 
 /** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
-function assertSnapshot(actual: string, name: string): void {
-  const path = `${REPO}tests/snapshots/${name}`;
-  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
-  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
-}
-
 async function waitFor<T>(what: string, probe: () => T | undefined): Promise<T> {
   for (let i = 0; i < 400; i++) {
     const value = probe();

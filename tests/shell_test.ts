@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertSnapshot } from "./_assert.ts";
 import { CLI, comm, hasProgram, holdNamespace, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
 
@@ -20,12 +20,6 @@ const root = { ignore: !IS_ROOT };
 const U = "--user --map-root-user";
 
 /** Compares text with a file under tests/snapshots; UPDATE_SNAPSHOTS=1 rewrites it. */
-function assertSnapshot(actual: string, name: string): void {
-  const path = `${REPO}tests/snapshots/${name}`;
-  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(path, actual);
-  assertEquals(actual, Deno.readTextFileSync(path), `snapshot ${name} (UPDATE_SNAPSHOTS=1 to accept a change)`);
-}
-
 /** Runs the shell with commands on stdin. */
 function shell(stdin: string): Promise<Output> {
   return nsh([], { stdin });

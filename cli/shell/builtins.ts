@@ -20,7 +20,7 @@ import { isName, quote } from "./parse.ts";
 import { call, type Doc } from "./layout.ts";
 import { MS } from "../../ffi/constants.ts";
 import { asValueError } from "../plan_command.ts";
-import { parseLimit } from "../unshare.ts";
+import { parseLimit, parseRestrict } from "../unshare.ts";
 
 /** The options of mount(8) that are flags of mount(2), by name. */
 const MOUNT_FLAGS: Readonly<Record<string, number>> = {
@@ -673,6 +673,28 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     },
     async run(list, sh) {
       // The box covers everything run in the context.
+      await sh.context!.apply(...list);
+      return 0;
+    },
+    translate(list, t) {
+      t.statement(["await ", call(`${t.context!.name}.apply`, list.map((step) => t.step(step)))]);
+    },
+  }),
+  restrict: builtin<Step[]>({
+    usage: "restrict [--cap-drop <caps>] [--no-new-privs] [--seccomp-deny <calls>] [--landlock-ro <paths>]…",
+    help: "restrict the programs run in the context from now on (capabilities, seccomp, Landlock…)",
+    parse(args, where) {
+      const list = parseRestrict(args);
+      if (where.types === undefined) {
+        throw new UsageError(
+          "restrict",
+          "not in a context: give restrictions to unshare, which makes one (unshare -Ur --cap-drop ALL)",
+        );
+      }
+      return list;
+    },
+    async run(list, sh) {
+      // The context's holder keeps what it needs to serve later commands.
       await sh.context!.apply(...list);
       return 0;
     },
