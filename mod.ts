@@ -19,7 +19,7 @@
 export { nsenter, Sandbox, sandbox, unshare } from "./lib/sandbox.ts";
 export { Context, type ContextOrigin, type HoldOptions, namedContexts, releaseContext } from "./lib/context.ts";
 export type { NamedContext } from "./lib/names.ts";
-export type { NsenterOptions, UnshareOptions } from "./lib/options.ts";
+export type { NsenterOptions, UnshareOptions } from "./lib/util_linux_options.ts";
 export {
   Command,
   CommandChild,

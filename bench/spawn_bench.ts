@@ -8,7 +8,7 @@
 
 import type { Step } from "../mod.ts";
 import { plan } from "../lib/plan.ts";
-import { unshareSteps } from "../lib/options.ts";
+import { unshareSteps } from "../lib/util_linux_options.ts";
 import { compile, type ExecSpec } from "../lib/compile.ts";
 import { programCandidates } from "../lib/program_path.ts";
 import { parseUnshare } from "../cli/unshare.ts";

@@ -10,7 +10,7 @@ import { asValueError, planCommand } from "./plan_command.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
-import { type NsenterOptions, nsenterSteps } from "../lib/options.ts";
+import { type NsenterOptions, nsenterSteps } from "../lib/util_linux_options.ts";
 import { namespaceInfo } from "../lib/namespaces.ts";
 import type { Plan } from "../lib/plan.ts";
 import { workdir } from "../lib/steps.ts";

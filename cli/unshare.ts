@@ -14,7 +14,7 @@ import { checkContextName } from "../lib/names.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
 import { runForeground } from "./foreground.ts";
-import { type UnshareOptions, unshareSteps } from "../lib/options.ts";
+import { type UnshareOptions, unshareSteps } from "../lib/util_linux_options.ts";
 import { parseIdRange } from "../lib/idmap.ts";
 import { namespaceInfo } from "../lib/namespaces.ts";
 import { signalNumber } from "../ffi/signals.ts";

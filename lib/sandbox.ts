@@ -8,7 +8,7 @@ import { Command } from "./command.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import { type Plan, planHere } from "./plan.ts";
 import * as steps from "./steps.ts";
-import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./options.ts";
+import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "./util_linux_options.ts";
 import type { BindOptions, IdRange, MountOptions, Propagation, Step, TimeClock } from "./steps.ts";
 import type { Context, HoldOptions } from "./context.ts";
 import type { SeccompPolicy } from "./seccomp/policy.ts";

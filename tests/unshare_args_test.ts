@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { keptEnvironment, parseUnshare, planUnshare, UNSHARE_OPTIONS, type UnshareRequest } from "../cli/unshare.ts";
 import { UsageError } from "../cli/usage.ts";
-import type { UnshareOptions } from "../lib/options.ts";
+import type { UnshareOptions } from "../lib/util_linux_options.ts";
 
 type Run = Extract<UnshareRequest, { kind: "run" }>;
 

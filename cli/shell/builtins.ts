@@ -11,7 +11,7 @@ import type { NamespaceType } from "../../lib/namespaces.ts";
 import { NAMESPACES } from "../../lib/namespaces.ts";
 import { Context } from "../../lib/context.ts";
 import type { Sandbox } from "../../lib/sandbox.ts";
-import type { NsenterOptions, UnshareOptions } from "../../lib/options.ts";
+import type { NsenterOptions, UnshareOptions } from "../../lib/util_linux_options.ts";
 import * as steps from "../../lib/steps.ts";
 import type { Step } from "../../lib/steps.ts";
 import { COMMANDS } from "../commands.ts";

@@ -37,7 +37,7 @@ import { parseUnshare } from "../unshare.ts";
 import { parseNsenter } from "../nsenter.ts";
 import { lowerFirst, UsageError, ValueError } from "../usage.ts";
 import type { Io } from "../commands.ts";
-import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "../../lib/options.ts";
+import { type NsenterOptions, nsenterSteps, type UnshareOptions, unshareSteps } from "../../lib/util_linux_options.ts";
 import { NAMESPACES, type NamespaceType } from "../../lib/namespaces.ts";
 import type { Step } from "../../lib/steps.ts";
 import { netnsSubcommand } from "../netns.ts";

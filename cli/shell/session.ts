@@ -52,7 +52,7 @@ import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { VERSION } from "../version.ts";
 import { Context } from "../../lib/context.ts";
-import { nsenterSteps } from "../../lib/options.ts";
+import { nsenterSteps } from "../../lib/util_linux_options.ts";
 import { Sandbox } from "../../lib/sandbox.ts";
 import { changesRoot } from "../../lib/plan.ts";
 import * as steps from "../../lib/steps.ts";
