@@ -26,6 +26,7 @@ import {
 import { namespaceInfo, NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { NsidSocket } from "./netlink.ts";
 import { type ContextOptions, Place } from "./place.ts";
+import { checkKeys } from "./check.ts";
 
 /** The name of an entry of `/proc/PID/ns/`: a kind of namespace, or one the process's children will be in. */
 export type NamespaceLinkName = NamespaceType | "pid_for_children" | "time_for_children";
@@ -722,6 +723,20 @@ function checkTypes(types: readonly NamespaceType[]): void {
   }
 }
 
+/** The keys of {@linkcode ListNamespacesOptions}: the type checker sees that none is missing. */
+const LIST_KEYS = Object.keys(
+  {
+    types: true,
+    pid: true,
+    persistent: true,
+    relations: true,
+    ancestors: true,
+    held: true,
+    netnsIds: true,
+    context: true,
+  } satisfies Record<keyof ListNamespacesOptions, true>,
+);
+
 /**
  * The namespaces `lsns` lists: those of every process in `/proc` (the
  * place's `/proc`, so its PID namespace decides which processes it sees),
@@ -747,6 +762,7 @@ function checkTypes(types: readonly NamespaceType[]): void {
  * ```
  */
 export function listNamespaces(options: ListNamespacesOptions = {}): NamespaceEntry[] {
+  checkKeys(options, LIST_KEYS, "listNamespaces");
   const types = options.types ?? NAMESPACES.map((info) => info.type);
   checkTypes(types);
   const place = Place.of(options);

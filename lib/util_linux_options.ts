@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkKeys } from "./check.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import * as steps from "./steps.ts";
 import type { IdRange, Propagation, Step } from "./steps.ts";
@@ -70,14 +71,6 @@ export interface UnshareOptions {
   setuid?: number;
   /** gid to switch to inside. */
   setgid?: number;
-}
-
-function checkKeys(options: object, known: readonly string[], fn: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`Unknown option "${key}" of ${fn}(); its options are ${known.join(", ")}`);
-    }
-  }
 }
 
 const OPTION_TYPES = [

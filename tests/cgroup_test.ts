@@ -181,7 +181,7 @@ Deno.test("limits() refuses bad values with one line each", () => {
     [() => limits({ ioWeight: 10001 }), "Cannot set io.weight to 10001: it takes 1 to 10000"],
     [
       () => limits({ memory: 5 } as never),
-      'Unknown limit "memory" of limits(); the limits are memoryMax, memorySwapMax, pidsMax, cpuMax, cpuWeight, ioWeight, parent, usage',
+      'Unknown limit "memory" of limits(); did you mean memoryMax? The limits are memoryMax, memorySwapMax, pidsMax, cpuMax, cpuWeight, ioWeight, parent, usage',
     ],
   ];
   for (const [fn, message] of cases) {

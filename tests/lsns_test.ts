@@ -149,6 +149,11 @@ Deno.test("processNamespaces() throws NotFound for a process that is gone and Ra
     assertThrows(() => processNamespaces(pid), RangeError, `Cannot read the namespaces of process ${pid}`);
   }
   assertThrows(() => listNamespaces({ types: ["nope" as "net"] }), TypeError, 'unknown namespace type "nope"');
+  assertThrows(
+    () => listNamespaces({ type: ["net"] } as never),
+    TypeError,
+    'Unknown option "type" of listNamespaces(); did you mean types? The options are types, pid,',
+  );
 });
 
 Deno.test({

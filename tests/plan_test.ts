@@ -418,7 +418,11 @@ Deno.test("unshare(), nsenter() and the namespaces step refuse what they do not 
   const { nsenter, sandbox, unshare } = await import("../mod.ts");
   // A misspelt option would run the program in the host's namespace.
   const misspelt: Record<string, unknown> = { nett: true };
-  assertThrows(() => unshare(misspelt), TypeError, 'Unknown option "nett" of unshare(); its options are mount, uts,');
+  assertThrows(
+    () => unshare(misspelt),
+    TypeError,
+    'Unknown option "nett" of unshare(); did you mean net? The options are mount, uts,',
+  );
   assertThrows(() => nsenter({ target: 1, nett: true } as never), TypeError, 'Unknown option "nett" of nsenter()');
   assertThrows(
     () => sandbox().unshare("network" as never),

@@ -12,6 +12,7 @@ import { encodeText } from "../../ffi/bytes.ts";
 import { EACCES, EBUSY, ENODEV, ENOENT, EPERM, O_CLOEXEC, O_WRONLY } from "../../ffi/constants.ts";
 import { Box, type BoxPlace, checkLimits, type Limits, parseCpuMax, parseSize } from "../cgroup.ts";
 import type { Held, StepKind } from "./_kind.ts";
+import { checkKeys } from "../check.ts";
 
 /** Limits of a box, as {@linkcode limits} makes them: bytes and microseconds. */
 export interface LimitsStep extends Limits {
@@ -103,11 +104,7 @@ const OPTION_NAMES = [
  * @throws {TypeError} For an unknown option.
  */
 export function limits(options: LimitsOptions = {}): LimitsStep {
-  for (const key of Object.keys(options)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      throw new TypeError(`Unknown limit "${key}" of limits(); the limits are ${OPTION_NAMES.join(", ")}`);
-    }
-  }
+  checkKeys(options, OPTION_NAMES, "limits", "limit");
   const step: { -readonly [K in keyof LimitsStep]: LimitsStep[K] } = { kind: "limits" };
   if (options.memoryMax !== undefined) step.memoryMax = parseSize(options.memoryMax, "memory.max");
   if (options.memorySwapMax !== undefined) step.memorySwapMax = parseSize(options.memorySwapMax, "memory.swap.max");
