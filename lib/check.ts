@@ -20,7 +20,8 @@ import { nearest } from "./nearest.ts";
 export function checkKeys(options: object, known: readonly string[], fn: string, what = "option"): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const near = nearest(key, known);
+    // A slip of a letter or two, not any name at all.
+    const near = nearest(key, known, Math.max(1, Math.floor(key.length / 3)));
     throw new TypeError(
       `Unknown ${what} "${key}" of ${fn}()${near ? `; did you mean ${near}?` : ""} The ${what}s are ${
         known.join(", ")

@@ -35,7 +35,9 @@ function distance(a: string, b: string): number {
  *
  * @param name What was given.
  * @param candidates The valid names.
- * @returns The nearest candidate, or `undefined` when there are none.
+ * @param within The largest edit distance to suggest (a name that begins
+ *   with `name`, three letters or more, is always near).
+ * @returns The nearest candidate, or `undefined` when there are none (within that distance).
  *
  * @example A typo
  * ```ts
@@ -46,14 +48,14 @@ function distance(a: string, b: string): number {
  * equal(nearest("CHOWN", ["chmod", "chown"]), "chown");
  * ```
  */
-export function nearest(name: string, candidates: Iterable<string>): string | undefined {
+export function nearest(name: string, candidates: Iterable<string>, within = Infinity): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestScore = Infinity;
   for (const candidate of candidates) {
     const c = candidate.toLowerCase();
     const score = c === lower ? -2 : c.startsWith(lower) && lower.length >= 3 ? -1 : distance(lower, c);
-    if (score < bestScore) {
+    if (score < bestScore && score <= within) {
       best = candidate;
       bestScore = score;
     }

@@ -48,6 +48,12 @@ export interface UnshareOptions {
   /** Mount proc for the new PID namespace; `true` for /proc. */
   mountProc?: boolean | string;
   /**
+   * util-linux's `-f`, accepted so that its options carry over: nsh always
+   * runs the program as a new process, so with `pid` it is PID 1 of the new
+   * PID namespace. `false` is refused: nsh has no unforked form.
+   */
+  fork?: true;
+  /**
    * Propagation of the new mount tree.
    *
    * @default {"private"}
@@ -96,6 +102,7 @@ const UNSHARE_ONLY = [
   "setgroups",
   "keepCaps",
   "mountProc",
+  "fork",
   "propagation",
   "monotonic",
   "boottime",
@@ -141,6 +148,9 @@ const NSENTER_KEYS: readonly string[] = [...OPTION_TYPES.map(([key]) => key), ..
  */
 export function unshareSteps(options: UnshareOptions): Step[] {
   checkKeys(options, UNSHARE_KEYS, "unshare");
+  if (options.fork !== undefined && options.fork !== true) {
+    throw new TypeError("Cannot use fork: false with unshare(): nsh always runs the program as a new process");
+  }
   const list: Step[] = [];
   const types = OPTION_TYPES.filter(([key]) => options[key]).map(([, type]) => type);
   // As util-linux: --mount-proc implies --mount (and nsh's --hostname, --uts),

@@ -94,6 +94,25 @@ const cases: Example[] = [
     rootless: true,
     needs: ["ping"],
   },
+  // Root only: rootless limits need a delegated cgroup.
+  {
+    file: "limits.ts",
+    expected:
+      /^fork bomb: 15 started, then "sh: \d+: Cannot fork" \(pids\.max 16\), status 2\nmemory hog: killed by the OOM killer, peak within 32 MiB\n$/,
+    rootless: false,
+  },
+  // Root only: probing another process's seccomp filter and namespaces.
+  {
+    file: "audit_box.ts",
+    expected: /^unshare --net: open proc-join, cap-sys-admin, .*seed-netns\nisolate\(\): +open none\n$/,
+    rootless: false,
+  },
+  {
+    file: "pipes_in_a_box.nsh",
+    expected: /^ok: 3, failed: 1\nPID 1 is nsh-holder\nroot in the box, 1 file in its \/srv\n$/,
+    rootless: true,
+    needs: ["ps"],
+  },
   {
     file: "time_shift.nsh",
     expected: /^\d+\.\d+ \d+\.\d+\n\d+\.\d+ \d+\.\d+\n$/,

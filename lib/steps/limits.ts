@@ -87,15 +87,17 @@ const OPTION_NAMES = [
  * below a cgroup v2 subtree delegated to the user (nsh's own cgroup, when
  * it is the user's, or `parent`).
  *
- * @example A memory hog stopped at 64 MiB
+ * @example A memory hog stopped at 64 MiB (as root: nsh's cgroup is root's)
  * ```ts ignore
+ * import { ok } from "node:assert/strict";
  * import { limits, sandbox } from "@nsh/nsh";
  *
- * const result = await sandbox(limits({ memoryMax: "64M", pidsMax: 100 }))
- *   .run("sh", "-c", "head -c 200M /dev/zero | tail")
+ * // tail keeps a line that never ends.
+ * const result = await sandbox(limits({ memoryMax: "64M", memorySwapMax: 0 }))
+ *   .run("tail", "/dev/zero")
  *   .noThrow()
  *   .output();
- * console.log(result.oomKilled, result.usage?.memoryPeak);
+ * ok(result.oomKilled && result.code === 137);
  * ```
  *
  * @param options The limits.
