@@ -19,6 +19,7 @@ import { type Plan, plan } from "../lib/plan.ts";
 import * as steps from "../lib/steps.ts";
 import type { NamespaceType } from "../lib/namespaces.ts";
 import type { Step } from "../lib/steps.ts";
+import { normalizePath } from "../lib/files.ts";
 import { ids, inheritedFds, readSmallFile } from "../lib/system.ts";
 import { errno, libc } from "../ffi/libc.ts";
 import { errnoText } from "../ffi/errno.ts";
@@ -625,17 +626,6 @@ function capabilityOf(name: string): number | undefined {
 // ---------------------------------------------------------------------------
 // The new root, as far as nsh can tell before it is made
 
-/** A path of the new root, normalized and absolute, as bubblewrap's get_newroot_path() takes it. */
-function inRoot(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
-}
-
 /** Whether `above` is `path` or a directory above it. */
 function covers(above: string, path: string): boolean {
   return above === path || above === "/" || path.startsWith(above + "/");
@@ -675,7 +665,7 @@ function lookup(ops: readonly RootOp[], resolved: ReadonlyMap<RootOp, string>, i
   for (let i = index - 1; i >= 0; i--) {
     const op = ops[i]!;
     if (!creates(op)) continue;
-    const dest = inRoot(op.dest);
+    const dest = normalizePath(op.dest);
     if (dest === path) {
       if (op.op === "symlink") return { kind: "symlink", target: op.target };
       if (op.op === "file") return { kind: "other" };
@@ -941,7 +931,7 @@ function rootSteps(ops: readonly RootOp[]): Step[] {
         return;
       }
       case "symlink": {
-        const dest = inRoot(op.dest);
+        const dest = normalizePath(op.dest);
         const found = lookup(ops, resolved, index, dest);
         if (found.kind === "symlink") {
           // Since bubblewrap 0.9.0 the same link is no error.
@@ -995,7 +985,7 @@ function workingDirectory(o: BwrapOptions): { dirs: string[]; pwd: string } {
   const home = o.env.get("HOME");
   const dirs = [...new Set([cwd, home, "/"].filter((d): d is string => d !== undefined && d.startsWith("/")))];
   const pwd = dirs.find((dir) => {
-    const found = lookup(o.ops, resolvedBinds(o.ops), o.ops.length, inRoot(dir));
+    const found = lookup(o.ops, resolvedBinds(o.ops), o.ops.length, normalizePath(dir));
     return found.kind === "directory" || found.kind === "unknown";
   }) ?? "/";
   return { dirs, pwd };

@@ -183,3 +183,20 @@ export class OpenFile implements Disposable {
     this.close();
   }
 }
+
+/**
+ * A path with `.`, `..` and repeated slashes resolved as text, as `cd` and
+ * bubblewrap resolve a path of a root they do not look into.
+ *
+ * @param path A path (relative ones are taken from `/`).
+ * @returns It absolute and normalized.
+ */
+export function normalizePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return "/" + parts.join("/");
+}

@@ -21,6 +21,7 @@ import { call, type Doc } from "./layout.ts";
 import { MS } from "../../ffi/constants.ts";
 import { asValueError } from "../plan_command.ts";
 import { parseLimit, parseRestrict } from "../unshare.ts";
+import { normalizePath } from "../../lib/files.ts";
 
 /** The options of mount(8) that are flags of mount(2), by name. */
 const MOUNT_FLAGS: Readonly<Record<string, number>> = {
@@ -349,22 +350,6 @@ function count(command: string, args: readonly string[], fallback: number, min: 
 }
 
 /**
- * A path with `.`, `..` and repeated slashes resolved, as `cd` resolves it.
- *
- * @param path An absolute path.
- * @returns It normalized.
- */
-export function normalizePath(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
-}
-
-/**
  * The name the `hostname` builtin is given, checked as hostname(1) checks it:
  * letters, digits, `-`, `_` and dots between labels. The builtin takes no
  * options: `hostname -f` must not name the host "-f".
@@ -578,6 +563,35 @@ function builtin<R>(b: Builtin<R>): Builtin {
   return b as Builtin;
 }
 
+/**
+ * A builtin that applies steps of nsh's options to the current context
+ * (`limit`, `restrict`), as `ctx.apply()` in export.
+ */
+function contextSteps(
+  usage: string,
+  help: string,
+  parse: (args: readonly string[]) => Step[],
+  outside: string,
+): Builtin {
+  const name = usage.split(" ")[0]!;
+  return builtin<Step[]>({
+    usage,
+    help,
+    parse(args, where) {
+      const list = parse(args);
+      if (where.types === undefined) throw new UsageError(name, `not in a context: ${outside}`);
+      return list;
+    },
+    async run(list, sh) {
+      await sh.context!.apply(...list);
+      return 0;
+    },
+    translate(list, t) {
+      t.statement(["await ", call(`${t.context!.name}.apply`, list.map((step) => t.step(step)))]);
+    },
+  });
+}
+
 /** The commands the shell runs itself, by name. */
 export const BUILTINS: Readonly<Record<string, Builtin>> = {
   "mount-proc": builtin<string | undefined>({
@@ -658,50 +672,20 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
       t.statement(["await ", call(`${t.context!.name}.hostname`, [t.string(name)])]);
     },
   }),
-  limit: builtin<Step[]>({
-    usage: "limit [--memory-max <size>] [--pids-max <n>] [--cpu-max <q/p>|<n>%]…",
-    help: "change the limits of the context's box (made with unshare --memory-max… and the like)",
-    parse(args, where) {
-      const list = parseLimit(args);
-      if (where.types === undefined) {
-        throw new UsageError(
-          "limit",
-          "not in a context: limits are given to unshare, which makes one (unshare --pids-max 100)",
-        );
-      }
-      return list;
-    },
-    async run(list, sh) {
-      // The box covers everything run in the context.
-      await sh.context!.apply(...list);
-      return 0;
-    },
-    translate(list, t) {
-      t.statement(["await ", call(`${t.context!.name}.apply`, list.map((step) => t.step(step)))]);
-    },
-  }),
-  restrict: builtin<Step[]>({
-    usage: "restrict [--cap-drop <caps>] [--no-new-privs] [--seccomp-deny <calls>] [--landlock-ro <paths>]…",
-    help: "restrict the programs run in the context from now on (capabilities, seccomp, Landlock…)",
-    parse(args, where) {
-      const list = parseRestrict(args);
-      if (where.types === undefined) {
-        throw new UsageError(
-          "restrict",
-          "not in a context: give restrictions to unshare, which makes one (unshare -Ur --cap-drop ALL)",
-        );
-      }
-      return list;
-    },
-    async run(list, sh) {
-      // The context's holder keeps what it needs to serve later commands.
-      await sh.context!.apply(...list);
-      return 0;
-    },
-    translate(list, t) {
-      t.statement(["await ", call(`${t.context!.name}.apply`, list.map((step) => t.step(step)))]);
-    },
-  }),
+  limit: contextSteps(
+    "limit [--memory-max <size>] [--pids-max <n>] [--cpu-max <q/p>|<n>%]…",
+    // The box covers everything run in the context, its holder too.
+    "change the limits of the context's box (made with unshare --memory-max… and the like)",
+    parseLimit,
+    "limits are given to unshare, which makes one (unshare --pids-max 100)",
+  ),
+  restrict: contextSteps(
+    "restrict [--cap-drop <caps>] [--no-new-privs] [--seccomp-deny <calls>] [--landlock-ro <paths>]…",
+    // The context's holder keeps what it needs to serve later commands.
+    "restrict the programs run in the context from now on (capabilities, seccomp, Landlock…)",
+    parseRestrict,
+    "give restrictions to unshare, which makes one (unshare -Ur --cap-drop ALL)",
+  ),
   enter: builtin<string>({
     usage: "enter <name>",
     help: "join the context named so (unshare --name), here or in another nsh",

@@ -45,6 +45,7 @@ import { kindOf } from "../../lib/steps/_registry.ts";
 import { BUILTINS, isCommand, nsenterFiles, type Translation } from "./builtins.ts";
 import { readScript } from "./session.ts";
 import { escapePattern, hasMagic } from "../../lib/patterns.ts";
+import { normalizePath } from "../../lib/files.ts";
 import {
   type Block,
   call,
@@ -495,7 +496,7 @@ class Translator implements Translation {
     if (!ctx) {
       this.statement(call("Deno.chdir", [value]));
     } else if (target !== undefined && target.startsWith("/") && !this.#placeholders.size) {
-      this.statement(`${ctx.name}.cwd = ${str(normalize(target))}`);
+      this.statement(`${ctx.name}.cwd = ${str(normalizePath(target))}`);
     } else {
       this.needs.resolve = true;
       this.statement([`${ctx.name}.cwd = `, call("resolve", [`${ctx.name}.cwd`, value])]);
@@ -1986,17 +1987,6 @@ function negateCondition(cond: string): string {
   }
   if (cond.startsWith("!(") && bare(cond.slice(1)) !== cond.slice(1)) return bare(cond.slice(1));
   return `!(${cond})`;
-}
-
-/** A path with `.` and `..` resolved. */
-function normalize(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
 }
 
 /** How many arguments each netns subcommand takes after its own name. */

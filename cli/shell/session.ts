@@ -31,7 +31,6 @@ import {
   isCommand,
   type JobInfo,
   LoopControl,
-  normalizePath,
   nsenterFiles,
   type Options,
   parseMount,
@@ -65,7 +64,7 @@ import { asSyscallError, SyscallError } from "../../ffi/error.ts";
 import { decodeBytes, encodeText } from "../../ffi/bytes.ts";
 import { errno, libc } from "../../ffi/libc.ts";
 
-export { hostnameArgument, normalizePath, parseMount, shellHelp };
+export { hostnameArgument, parseMount, shellHelp };
 
 /** Where a session writes, and how it lends the terminal to programs. */
 export interface ShellIo extends Io {
