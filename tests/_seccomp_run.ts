@@ -101,3 +101,32 @@ export function buildProbe(): Promise<string | undefined> {
   })();
   return probe;
 }
+
+/**
+ * What a seccomp argument comparison says, computed with bigints: the
+ * oracle the compiled filters are checked against.
+ *
+ * @param op The comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`, else masked equality).
+ * @param arg The argument, as a 64-bit unsigned value.
+ * @param value The value it is compared with.
+ * @param mask The mask of a masked equality.
+ * @returns Whether it holds.
+ */
+export function holds(op: string, arg: bigint, value: bigint, mask = 0n): boolean {
+  switch (op) {
+    case "==":
+      return arg === value;
+    case "!=":
+      return arg !== value;
+    case "<":
+      return arg < value;
+    case "<=":
+      return arg <= value;
+    case ">":
+      return arg > value;
+    case ">=":
+      return arg >= value;
+    default:
+      return (arg & mask) === (value & mask);
+  }
+}

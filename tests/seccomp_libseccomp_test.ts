@@ -31,24 +31,14 @@ import {
   type SeccompPolicy,
   type SeccompRule,
 } from "../lib/seccomp/mod.ts";
+import { seededRandom } from "./_random.ts";
+import { holds } from "./_seccomp_run.ts";
 
 const version = Deno.build.arch === "x86_64" ? libseccompVersion() : undefined;
 if (!version) console.warn("seccomp tests: libseccomp.so.2 is missing (or not x86-64): the comparison is ignored");
 const gate = { ignore: !version };
 
 const TABLE = syscallTable("x86_64");
-
-/** A small seeded generator (mulberry32), so that a failure can be reproduced. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function u64(next: () => number): bigint {
   return (BigInt(Math.floor(next() * 2 ** 32)) << 32n) | BigInt(Math.floor(next() * 2 ** 32));
@@ -94,25 +84,6 @@ function meaning(policy: ResolvedPolicy, data: SeccompData): number {
   return policy.defaultRet;
 }
 
-function holds(op: string, arg: bigint, value: bigint, mask: bigint): boolean {
-  switch (op) {
-    case "==":
-      return arg === value;
-    case "!=":
-      return arg !== value;
-    case "<":
-      return arg < value;
-    case "<=":
-      return arg <= value;
-    case ">":
-      return arg > value;
-    case ">=":
-      return arg >= value;
-    default:
-      return (arg & mask) === (value & mask);
-  }
-}
-
 /** How a comparison went. */
 interface Compared {
   /** Inputs tried. */
@@ -142,7 +113,7 @@ function compare(
     [],
     `${label}: libseccomp refused rules`,
   );
-  const next = random(seed);
+  const next = seededRandom(seed);
   const values = interesting(resolved, next);
   const result: Compared = { tried: 0, libseccompWrong: 0 };
   for (const nr of numbers(resolved, next)) {
@@ -268,7 +239,7 @@ Deno.test({
   name: "compileSeccomp() decides right on 300 random policies, as libseccomp does but for its merge bug",
   ...gate,
   fn() {
-    const next = random(0x5eccc0);
+    const next = seededRandom(0x5eccc0);
     let tried = 0, wrong = 0;
     for (let i = 0; i < 300; i++) {
       const { tried: t, libseccompWrong: w } = compare(`random #${i}`, randomPolicy(next), 1000 + i, {

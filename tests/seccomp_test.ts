@@ -50,6 +50,7 @@ import {
   SYSCALL_GROUPS,
 } from "../lib/seccomp/mod.ts";
 import { libc } from "../ffi/libc.ts";
+import { holds } from "./_seccomp_run.ts";
 
 const DOCKER = `${REPO}tests/fixtures/docker-default.json`;
 const X86 = { abi: "x86_64" } as const;
@@ -290,26 +291,6 @@ const SAMPLES: readonly bigint[] = [
   0xfffffffffffffff6n,
   0xffffffffffffffffn,
 ];
-
-/** What each comparison should say, computed with bigints. */
-function holds(op: string, arg: bigint, value: bigint, mask = 0n): boolean {
-  switch (op) {
-    case "==":
-      return arg === value;
-    case "!=":
-      return arg !== value;
-    case "<":
-      return arg < value;
-    case "<=":
-      return arg <= value;
-    case ">":
-      return arg > value;
-    case ">=":
-      return arg >= value;
-    default:
-      return (arg & mask) === (value & mask);
-  }
-}
 
 Deno.test("compileSeccomp() compares all 64 bits of each argument, unsigned", () => {
   const cases: [string, bigint, bigint][] = [];

@@ -24,6 +24,7 @@ import {
   simpleCommands,
 } from "../cli/shell/parse.ts";
 import { arithmetic, expandWord, expandWords, ExpansionError, type Scope } from "../cli/shell/expand.ts";
+import { seededRandom } from "./_random.ts";
 
 const BASH = " (a bash extension; nsh reads sh's language)";
 
@@ -867,18 +868,6 @@ Deno.test("quote() words parse and expand back to the same argv", async () => {
 
 // Properties, over seeded random inputs
 
-/** A small seeded PRNG (mulberry32), so that a failure reproduces from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return function next() {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SEED = Number(Deno.env.get("NSH_FUZZ_SEED") ?? 20240611);
 
 /** Tokens rich in shell syntax, so that random inputs reach every branch. */
@@ -1040,7 +1029,7 @@ async function checkSource(source: string): Promise<void> {
 }
 
 Deno.test("parse() returns a list or throws a ParseError for random inputs, and expansion never throws else", async () => {
-  const random = prng(SEED);
+  const random = seededRandom(SEED);
   for (let i = 0; i < 20_000; i++) {
     const source = randomSource(random, i % 10 === 0 ? 80 : 16);
     try {
@@ -1054,7 +1043,7 @@ Deno.test("parse() returns a list or throws a ParseError for random inputs, and 
 });
 
 Deno.test("quote() round-trips random argument lists", async () => {
-  const random = prng(SEED + 1);
+  const random = seededRandom(SEED + 1);
   const chars = [..."ab Z_0-=/.:@%+,~#$'\"\\`|&;<>(){}[]*?!\t\néü😀", "\ud800"];
   for (let i = 0; i < 5_000; i++) {
     const args: string[] = [];

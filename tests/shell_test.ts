@@ -10,6 +10,7 @@
 import { assert, assertEquals, assertMatch, assertSnapshot } from "./_assert.ts";
 import { CLI, comm, hasProgram, holdNamespace, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
+import { seededRandom } from "./_random.ts";
 
 /** Whether this user can make a user namespace (root always can), decided once. */
 const USERNS = IS_ROOT || (await nsh(["unshare", "--user", "--map-root-user", "true"])).code === 0;
@@ -984,18 +985,6 @@ Deno.test("shell: help matches its snapshot, and help NAME shows a command's", a
 // ---------------------------------------------------------------------------
 // Fuzz
 
-/** A small seeded PRNG (mulberry32): the same seed, the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Random text draws its letters from "aexyz" and "AB" only: no word or
 // variable made of them names a command, a builtin or PATH (which only holds
 // true and false during the fuzz), and variables of such names are removed
@@ -1153,7 +1142,7 @@ Deno.test({
   async fn() {
     const seed = Number(Deno.env.get("NSH_FUZZ_SEED") ?? 20261128);
     const cases = Number(Deno.env.get("NSH_FUZZ_CASES") ?? 10_000);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const bin = Deno.makeTempDirSync({ prefix: "nsh-fuzz-bin-" });
     for (const program of ["true", "false"]) Deno.symlinkSync(which(program), `${bin}/${program}`);
     for (const program of ["echo", "cat"]) Deno.symlinkSync(which(program), `${bin}/${program}`);
