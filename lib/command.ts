@@ -252,7 +252,7 @@ export class CommandChild extends Promise<CommandResult> {
   /**
    * Sends a signal to the program (once it has started, if it has not yet).
    *
-   * @param signal A signal name or number.
+   * @param signal A signal name or number; `"SIGTERM"` when left out.
    * @throws {TypeError} For an unknown signal.
    */
   kill(signal: string | number = "SIGTERM"): void {
@@ -754,7 +754,7 @@ export class Command implements PromiseLike<CommandResult> {
    * Resolves instead of rejecting when the program exits non-zero or is killed
    * by a signal. Timeouts and aborts still reject.
    *
-   * @param value Whether to throw.
+   * @param value `true` (when left out) to resolve with the status, `false` to reject again.
    * @returns A new command.
    */
   noThrow(value = true): Command {
@@ -973,7 +973,7 @@ export class Pipeline implements PromiseLike<PipelineResult> {
   /**
    * Resolves instead of rejecting when the pipeline's status is not 0.
    *
-   * @param value Whether to throw.
+   * @param value `true` (when left out) to resolve with the status, `false` to reject again.
    * @returns A new pipeline.
    */
   noThrow(value = true): Pipeline {
@@ -1094,7 +1094,7 @@ export class PipelineChild extends Promise<PipelineResult> {
   /**
    * Sends a signal to every command (to those that start later too).
    *
-   * @param signal A signal name or number.
+   * @param signal A signal name or number; `"SIGTERM"` when left out.
    * @throws {TypeError} For an unknown signal.
    */
   kill(signal: string | number = "SIGTERM"): void {

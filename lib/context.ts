@@ -517,7 +517,11 @@ export class Context {
     }
   }
 
-  /** Mounts proc for the context's PID namespace (`mount-proc`). */
+  /**
+   * Mounts proc for the context's PID namespace (`mount-proc`).
+   *
+   * @param target Where; `/proc` when left out.
+   */
   mountProc(target = "/proc"): Promise<void> {
     return this.apply(steps.mountProc(target));
   }

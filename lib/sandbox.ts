@@ -131,7 +131,12 @@ export class Sandbox {
     return this.with(steps.timeOffset(clock, seconds));
   }
 
-  /** Mounts proc for the new PID namespace; see {@linkcode steps.mountProc}. */
+  /**
+   * Mounts proc for the new PID namespace; see {@linkcode steps.mountProc}.
+   *
+   * @param target Where; `/proc` when left out.
+   * @returns The sandbox with the step.
+   */
   mountProc(target = "/proc"): Sandbox {
     return this.with(steps.mountProc(target));
   }
@@ -141,7 +146,7 @@ export class Sandbox {
     return this.with(steps.bindMount(source, target, options));
   }
 
-  /** Mounts a tmpfs; see {@linkcode steps.tmpfs}. */
+  /** Mounts a tmpfs (mount options `""` when left out); see {@linkcode steps.tmpfs}. */
   tmpfs(target: string, options = ""): Sandbox {
     return this.with(steps.tmpfs(target, options));
   }
@@ -191,7 +196,7 @@ export class Sandbox {
     return this.with(steps.newSession());
   }
 
-  /** Binds a path into a new root; see {@linkcode steps.rootBind}. */
+  /** Binds a path into a new root (at the same path when `dest` is left out); see {@linkcode steps.rootBind}. */
   rootBind(source: string, dest: string = source, options: steps.RootBindOptions = {}): Sandbox {
     return this.with(steps.rootBind(source, dest, options));
   }
@@ -201,22 +206,22 @@ export class Sandbox {
     return this.with(steps.rootTmpfs(dest, options));
   }
 
-  /** Makes a minimal /dev in a new root; see {@linkcode steps.rootDev}. */
+  /** Makes a minimal /dev in a new root (at `/dev` when left out); see {@linkcode steps.rootDev}. */
   rootDev(dest = "/dev"): Sandbox {
     return this.with(steps.rootDev(dest));
   }
 
-  /** Mounts proc in a new root; see {@linkcode steps.rootProc}. */
+  /** Mounts proc in a new root (at `/proc` when left out); see {@linkcode steps.rootProc}. */
   rootProc(dest = "/proc"): Sandbox {
     return this.with(steps.rootProc(dest));
   }
 
-  /** Mounts a message queue filesystem in a new root; see {@linkcode steps.rootMqueue}. */
+  /** Mounts a message queue filesystem in a new root (at `/dev/mqueue` when left out); see {@linkcode steps.rootMqueue}. */
   rootMqueue(dest = "/dev/mqueue"): Sandbox {
     return this.with(steps.rootMqueue(dest));
   }
 
-  /** Makes a directory in a new root; see {@linkcode steps.rootDir}. */
+  /** Makes a directory in a new root (mode 0755 when left out); see {@linkcode steps.rootDir}. */
   rootDir(dest: string, mode = 0o755): Sandbox {
     return this.with(steps.rootDir(dest, mode));
   }
@@ -266,7 +271,7 @@ export class Sandbox {
     return this.with(steps.limits(options));
   }
 
-  /** Kills the program when this process dies; see {@linkcode steps.killChild}. */
+  /** Kills the program when this process dies (with SIGKILL, 9, when left out); see {@linkcode steps.killChild}. */
   killChild(signal = 9): Sandbox {
     return this.with(steps.killChild(signal));
   }
