@@ -865,6 +865,9 @@ function nsFile(type: NamespaceType): string {
  * missing. On failure, unbinds what it bound and removes what it created.
  */
 async function bindNamespaces(pid: number, p: Plan): Promise<void> {
+  // The parent's part also runs for id maps and process groups: with nothing
+  // to bind, a joined mount namespace must not cost a process of its own.
+  if (!p.persist.length) return;
   if (p.enter.some((e) => e.type === "mnt")) return await bindInJoined(pid, p);
   bindHere(pid, p);
 }

@@ -137,6 +137,68 @@ export async function run(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/** The system calls a script made, as strace showed them, between marks it set. */
+export interface Trace {
+  /** The lines of the trace: `PID name(args…) = result`. */
+  readonly lines: readonly string[];
+  /** The index of the line of a mark, or -1 when the script never reached it. */
+  at(mark: string): number;
+  /** The lines from one mark to the next, naming one of the calls. */
+  calls(from: string, to: string, names: readonly string[]): string[];
+}
+
+/**
+ * Runs a Deno script under `strace -f`, to count system calls rather than
+ * time them. The script calls `mark("name")` to set a mark in the trace (a
+ * readlink of a path that does not exist, which strace shows); the marks
+ * are traced besides `calls`. Needs strace (`hasProgram("strace")`).
+ *
+ * @param source The script's code, with the function `mark` in scope.
+ * @param calls The system calls to trace.
+ * @returns The trace.
+ * @throws {Error} When the script fails.
+ */
+export async function traceScript(source: string, calls: readonly string[]): Promise<Trace> {
+  const prefix = `/nsh-test-mark-${Deno.pid}-`;
+  const script = await Deno.makeTempFile({ dir: "/tmp", prefix: "nsh-test-trace-", suffix: ".ts" });
+  const trace = await Deno.makeTempFile({ dir: "/tmp", prefix: "nsh-test-trace-", suffix: ".strace" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `const mark = (what: string) => { try { Deno.readLinkSync("${prefix}" + what); } catch { /* absent */ } };\n` +
+        source,
+    );
+    const out = await run("strace", [
+      "-f",
+      "-qq",
+      "-o",
+      trace,
+      "-e",
+      `trace=readlink,readlinkat,${calls.join(",")}`,
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--no-config",
+      script,
+    ]);
+    if (out.code !== 0 || out.stderr !== "") throw new Error(`The traced script failed (${out.code}): ${out.stderr}`);
+    const lines = (await Deno.readTextFile(trace)).split("\n");
+    const at = (mark: string) => lines.findIndex((line) => line.includes(`"${prefix}${mark}"`));
+    return {
+      lines,
+      at,
+      calls(from: string, to: string, names: readonly string[]) {
+        const call = new RegExp(`^\\d+ +(${names.join("|")})\\(`);
+        return lines.slice(at(from), at(to)).filter((line) => call.test(line));
+      },
+    };
+  } finally {
+    await Deno.remove(script);
+    await Deno.remove(trace);
+  }
+}
+
 /**
  * Runs `deno run -A cli.ts …args` as a user would.
  *

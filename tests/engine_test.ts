@@ -7,7 +7,7 @@
  */
 
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
-import { hasProgram, hostNamespace, IS_ROOT, run } from "./_env.ts";
+import { hasProgram, hostNamespace, IS_ROOT, REPO, run, traceScript } from "./_env.ts";
 import { CommandError, type NamespaceType, sandbox, SyscallError, unshare } from "../mod.ts";
 
 const root = { ignore: !IS_ROOT };
@@ -510,4 +510,33 @@ Deno.test("a command or sandbox made from a context refuses to run once the cont
     const error = await assertRejects(use);
     assertEquals(String(error), "Error: Cannot use a closed context");
   }
+});
+
+// The parent's part of a start (id maps, bindings, a process group) once made
+// one more process in a context with mounts of its own, to bind namespaces to
+// files when there were none to bind: every program the shell ran in such a
+// context under job control cost two clones. Counted with strace.
+Deno.test({
+  name: "start() in a process group of a context with its own mounts makes one process",
+  ignore: !IS_ROOT || !hasProgram("strace"),
+  async fn() {
+    const trace = await traceScript(
+      `import { unshare } from "${REPO}mod.ts";
+       import { start } from "${REPO}lib/engine.ts";
+       const context = await unshare({ mount: true }).hold();
+       const plan = context.sandbox().plan();
+       if (!plan.enter.some((e) => e.type === "mnt")) throw new Error("the plan joins no mount namespace");
+       mark("start");
+       const child = await start(plan, { argv: ["true"], stdin: "null", processGroup: 0 });
+       mark("started");
+       if (!(await child.status).success) throw new Error("true failed");
+       await context.close();`,
+      ["clone", "clone3", "fork", "vfork"],
+    );
+    assert(trace.at("start") >= 0 && trace.at("started") > trace.at("start"), "the markers are traced");
+    // Threads of Deno's pools are clones too: only processes count.
+    const processes = trace.calls("start", "started", ["clone3?", "v?fork"])
+      .filter((line) => !line.includes("CLONE_THREAD"));
+    assertEquals(processes.length, 1, processes.join("\n"));
+  },
 });

@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals } from "./_assert.ts";
-import { comm, hasProgram, REPO, run, runUnprivileged } from "./_env.ts";
+import { comm, hasProgram, REPO, runUnprivileged, traceScript } from "./_env.ts";
 import { unshare } from "../mod.ts";
 
 /** Settles as `promise` does, or rejects once `ms` have passed: a guard against a hang, not a speed check. */
@@ -188,59 +188,32 @@ Deno.test({
   ignore: !hasProgram("strace"),
   async fn() {
     const HELD = 100, RUNS = 20;
-    const script = await Deno.makeTempFile({ prefix: "nsh-reactor-test-", suffix: ".ts" });
-    const trace = await Deno.makeTempFile({ prefix: "nsh-reactor-test-", suffix: ".strace" });
-    try {
-      // Markers: a readlink of a path that does not exist, which strace shows.
-      await Deno.writeTextFile(
-        script,
-        `import { unshare } from "${REPO}mod.ts";
-         const mark = (what: string) => { try { Deno.readLinkSync("/nsh-reactor-test-" + what); } catch { /* absent */ } };
-         const box = unshare({ user: true, mapRootUser: true });
-         const held = [];
-         for (let i = 0; i < ${HELD}; i++) held.push(await box.hold());
-         await held[0].run("true");
-         await new Deno.Command("true").output();
-         mark("runs");
-         for (let i = 0; i < ${RUNS}; i++) await held[0].run("true");
-         mark("commands");
-         for (let i = 0; i < ${RUNS}; i++) await new Deno.Command("true", { stdin: "null" }).output();
-         mark("close");
-         for (const context of held) await context.close();
-         mark("end");`,
-      );
-      const out = await run("strace", [
-        "-f",
-        "-qq",
-        "-o",
-        trace,
-        "-e",
-        "trace=readlink,readlinkat,epoll_ctl,epoll_pwait,waitid",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--quiet",
-        "--no-config",
-        script,
-      ]);
-      assertEquals([out.code, out.stderr], [0, ""]);
-      const lines = (await Deno.readTextFile(trace)).split("\n");
-      const at = (what: string) => lines.findIndex((line) => line.includes(`"/nsh-reactor-test-${what}"`));
-      const calls = (from: string, to: string) =>
-        lines.slice(at(from), at(to)).filter((line) => /^\d+ +(epoll_ctl|epoll_pwait|waitid)\(/.test(line)).length;
-      assert(["runs", "commands", "close", "end"].every((what) => at(what) >= 0), "the markers are traced");
-      // Measured: about 7 per run in a context (its pidfd, the wait, the
-      // reap, the holder's check), 8 per Deno.Command (Deno's own pipes),
-      // 5 per close; with the waits of the held contexts woken, 350 and more.
-      const perRun = calls("runs", "commands") / RUNS;
-      const perCommand = calls("commands", "close") / RUNS;
-      const perClose = calls("close", "end") / HELD;
-      assert(perRun < 20, `a run in a context made ${perRun} calls to epoll_ctl, epoll_pwait and waitid`);
-      assert(perCommand < 20, `a Deno.Command made ${perCommand} calls to epoll_ctl, epoll_pwait and waitid`);
-      assert(perClose < 20, `a close made ${perClose} calls to epoll_ctl, epoll_pwait and waitid`);
-    } finally {
-      await Deno.remove(script);
-      await Deno.remove(trace);
-    }
+    const waits = ["epoll_ctl", "epoll_pwait", "waitid"];
+    const trace = await traceScript(
+      `import { unshare } from "${REPO}mod.ts";
+       const box = unshare({ user: true, mapRootUser: true });
+       const held = [];
+       for (let i = 0; i < ${HELD}; i++) held.push(await box.hold());
+       await held[0].run("true");
+       await new Deno.Command("true").output();
+       mark("runs");
+       for (let i = 0; i < ${RUNS}; i++) await held[0].run("true");
+       mark("commands");
+       for (let i = 0; i < ${RUNS}; i++) await new Deno.Command("true", { stdin: "null" }).output();
+       mark("close");
+       for (const context of held) await context.close();
+       mark("end");`,
+      waits,
+    );
+    assert(["runs", "commands", "close", "end"].every((what) => trace.at(what) >= 0), "the markers are traced");
+    // Measured: about 7 per run in a context (its pidfd, the wait, the
+    // reap, the holder's check), 8 per Deno.Command (Deno's own pipes),
+    // 5 per close; with the waits of the held contexts woken, 350 and more.
+    const perRun = trace.calls("runs", "commands", waits).length / RUNS;
+    const perCommand = trace.calls("commands", "close", waits).length / RUNS;
+    const perClose = trace.calls("close", "end", waits).length / HELD;
+    assert(perRun < 20, `a run in a context made ${perRun} calls to epoll_ctl, epoll_pwait and waitid`);
+    assert(perCommand < 20, `a Deno.Command made ${perCommand} calls to epoll_ctl, epoll_pwait and waitid`);
+    assert(perClose < 20, `a close made ${perClose} calls to epoll_ctl, epoll_pwait and waitid`);
   },
 });
