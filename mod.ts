@@ -35,7 +35,8 @@ export {
   type StdinInput,
   type StdoutTarget,
 } from "./lib/command.ts";
-export { Child, type ExitStatus, type StdioMode } from "./lib/engine.ts";
+export { Child, type ExitStatus } from "./lib/child.ts";
+export type { StdioMode } from "./lib/engine.ts";
 export { releaseNamespace } from "./lib/binding.ts";
 export type { ContextOptions } from "./lib/place.ts";
 export * from "./lib/steps.ts";

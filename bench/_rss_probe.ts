@@ -10,7 +10,7 @@
  */
 
 import { sandbox, unshare } from "../mod.ts";
-import { runningChildren } from "../lib/engine.ts";
+import { runningChildren } from "../lib/child.ts";
 
 /** One reading, after garbage collection. */
 export interface Reading {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Child, type ExitStatus, start, type StartOptions } from "../lib/engine.ts";
+import type { Child, ExitStatus } from "../lib/child.ts";
+import { start, type StartOptions } from "../lib/engine.ts";
 import type { Plan } from "../lib/plan.ts";
 import { signalNumber } from "../ffi/signals.ts";
 import { inheritedFds } from "../lib/system.ts";

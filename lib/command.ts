@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Child, type ExitStatus, start, type StdioMode, type StdioSpec } from "./engine.ts";
+import type { Child, ExitStatus } from "./child.ts";
+import { start, type StdioMode, type StdioSpec } from "./engine.ts";
 import { type Plan, planHere } from "./plan.ts";
 import type { Step } from "./steps.ts";
 import { requireSignal } from "../ffi/signals.ts";

@@ -8,7 +8,8 @@
  */
 
 import { libc } from "../ffi/libc.ts";
-import { applyPlan, type Child, openPath, startHolder } from "./engine.ts";
+import type { Child } from "./child.ts";
+import { applyPlan, openPath, startHolder } from "./engine.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { changesRoot, planHere } from "./plan.ts";
 import type { Command } from "./command.ts";

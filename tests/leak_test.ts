@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { IS_ROOT, runUnprivileged } from "./_env.ts";
 import { sandbox, unshare } from "../mod.ts";
-import { runningChildren } from "../lib/engine.ts";
+import { runningChildren } from "../lib/child.ts";
 import { pooledSlabs } from "../ffi/program.ts";
 
 interface Snapshot {

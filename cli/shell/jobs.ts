@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Child } from "../../lib/engine.ts";
+import type { Child } from "../../lib/child.ts";
 import { deliver } from "../foreground.ts";
 import { signalNumber } from "../../ffi/signals.ts";
 import { stopped } from "../../ffi/terminal.ts";
