@@ -39,7 +39,6 @@ import {
   O_PATH,
   O_RDONLY,
   O_RDWR,
-  O_WRONLY,
   P_PID,
   S_IFDIR,
   S_IFLNK,
@@ -56,7 +55,7 @@ import {
 import { routine } from "../ffi/routine.ts";
 import { SyscallError } from "../ffi/error.ts";
 import { compile, type Compiled, type ExecSpec, needsParent } from "./compile.ts";
-import { formatIdMap } from "./idmap.ts";
+import { writeIdMaps } from "./idmap.ts";
 import { programCandidates } from "./program_path.ts";
 import { type Plan, planHere } from "./plan.ts";
 import { bindNamespace, enter, type Step } from "./steps.ts";
@@ -208,52 +207,6 @@ async function opError(compiled: Compiled, failure: OpFailure): Promise<SyscallE
     path: info.path,
     hint: opHint(info, failure.errno, ids().euid !== 0),
   });
-}
-
-/** Writes the id maps of a child waiting for them: as root directly, else with newuidmap. */
-async function writeMaps(pid: number, p: Plan): Promise<void> {
-  const c = libc();
-  const put = (file: string, text: string) => {
-    const path = `/proc/${pid}/${file}`;
-    const fd = unwrap(c.open(cstring(path), O_WRONLY | O_CLOEXEC, 0), "open", {
-      operation: `open ${path}`,
-      path,
-    });
-    const bytes = new TextEncoder().encode(text);
-    const n = c.write(fd, bytes, BigInt(bytes.length));
-    const e = n < 0 ? errno() : 0;
-    c.close(fd);
-    if (e) throw new SyscallError("write", e, { operation: `write "${text.trim()}" to ${path}`, path });
-  };
-  // The owner of a user namespace may write its setgroups file; it must come
-  // before the gid map.
-  if (p.setgroups) put("setgroups", p.setgroups);
-  if (ids().euid === 0) {
-    if (p.uidMap) put("uid_map", formatIdMap(p.uidMap));
-    if (p.gidMap) put("gid_map", formatIdMap(p.gidMap));
-    return;
-  }
-  for (const [tool, map] of [["newuidmap", p.uidMap], ["newgidmap", p.gidMap]] as const) {
-    if (!map) continue;
-    const args = [String(pid), ...map.flatMap((r) => [String(r.inside), String(r.outside), String(r.count)])];
-    let output: Deno.CommandOutput;
-    try {
-      // From "/": the caller's working directory may be closed to the caller.
-      output = await new Deno.Command(tool, { args, cwd: "/", stdin: "null", stdout: "piped", stderr: "piped" })
-        .output();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `Cannot map ranges of ids: ${tool} is not installed (Debian package uidmap); without it an unprivileged user maps only its own id`,
-        );
-      }
-      throw error;
-    }
-    if (!output.success) {
-      const why = new TextDecoder().decode(output.stderr).trim().split("\n").pop();
-      throw new Error(`Cannot map ranges of ids: ${tool} ${args.join(" ")} failed: ${why}`);
-    }
-  }
 }
 
 /** Opens a file for the child; the caller closes it once the child has its copy. */
@@ -952,7 +905,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
         try {
           const pid = programPidOf(ready.forked);
           if (pid === undefined) throw new Error("Cannot find the process that runs the program");
-          if (p.mapsNeedParent) await writeMaps(pid, p);
+          if (p.mapsNeedParent) await writeIdMaps(pid, p);
           await bindNamespaces(pid, p);
           await options.beforeSetup?.(pid);
           if (grouped) {

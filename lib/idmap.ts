@@ -1,11 +1,15 @@
 /**
- * User and group id maps: names to ids, subordinate id blocks, and the text the
- * kernel reads from `/proc/PID/uid_map`.
+ * User and group id maps: names to ids, subordinate id blocks, the text the
+ * kernel reads from `/proc/PID/uid_map`, and writing it for a child.
  *
  * @module
  */
 
+import { cstring, errno, libc, unwrap } from "../ffi/libc.ts";
+import { O_CLOEXEC, O_WRONLY } from "../ffi/constants.ts";
+import { SyscallError } from "../ffi/error.ts";
 import type { IdRange } from "./steps.ts";
+import { ids } from "./system.ts";
 
 /** The kernel accepts at most this many lines in an id map. */
 export const MAX_MAP_LINES = 340;
@@ -190,4 +194,70 @@ export function checkIdMap(ranges: readonly IdRange[], what: string): void {
  */
 export function formatIdMap(ranges: readonly IdRange[]): string {
   return ranges.map((r) => `${r.inside} ${r.outside} ${r.count}\n`).join("");
+}
+
+/** The id maps of a new user namespace, and whether its processes may call setgroups(2). */
+export interface IdMaps {
+  /** The uid map, when it has one. */
+  readonly uidMap?: readonly IdRange[] | undefined;
+  /** The gid map, when it has one. */
+  readonly gidMap?: readonly IdRange[] | undefined;
+  /** What to write to `/proc/PID/setgroups` first, when anything. */
+  readonly setgroups?: "allow" | "deny" | undefined;
+}
+
+/**
+ * Writes the id maps of a child that waits for them (it made its user
+ * namespace, and cannot map ranges of ids itself): as root directly, else
+ * with newuidmap(1) and newgidmap(1), which check the ranges against
+ * /etc/subuid and /etc/subgid.
+ *
+ * @param pid The child.
+ * @param maps Its maps (a plan has them).
+ * @throws {SyscallError} When a file of the child cannot be written.
+ * @throws {Error} When newuidmap or newgidmap is missing or refuses.
+ */
+export async function writeIdMaps(pid: number, maps: IdMaps): Promise<void> {
+  const c = libc();
+  const put = (file: string, text: string) => {
+    const path = `/proc/${pid}/${file}`;
+    const fd = unwrap(c.open(cstring(path), O_WRONLY | O_CLOEXEC, 0), "open", {
+      operation: `open ${path}`,
+      path,
+    });
+    const bytes = new TextEncoder().encode(text);
+    const n = c.write(fd, bytes, BigInt(bytes.length));
+    const e = n < 0 ? errno() : 0;
+    c.close(fd);
+    if (e) throw new SyscallError("write", e, { operation: `write "${text.trim()}" to ${path}`, path });
+  };
+  // The owner of a user namespace may write its setgroups file; it must come
+  // before the gid map.
+  if (maps.setgroups) put("setgroups", maps.setgroups);
+  if (ids().euid === 0) {
+    if (maps.uidMap) put("uid_map", formatIdMap(maps.uidMap));
+    if (maps.gidMap) put("gid_map", formatIdMap(maps.gidMap));
+    return;
+  }
+  for (const [tool, map] of [["newuidmap", maps.uidMap], ["newgidmap", maps.gidMap]] as const) {
+    if (!map) continue;
+    const args = [String(pid), ...map.flatMap((r) => [String(r.inside), String(r.outside), String(r.count)])];
+    let output: Deno.CommandOutput;
+    try {
+      // From "/": the caller's working directory may be closed to the caller.
+      output = await new Deno.Command(tool, { args, cwd: "/", stdin: "null", stdout: "piped", stderr: "piped" })
+        .output();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `Cannot map ranges of ids: ${tool} is not installed (Debian package uidmap); without it an unprivileged user maps only its own id`,
+        );
+      }
+      throw error;
+    }
+    if (!output.success) {
+      const why = new TextDecoder().decode(output.stderr).trim().split("\n").pop();
+      throw new Error(`Cannot map ranges of ids: ${tool} ${args.join(" ")} failed: ${why}`);
+    }
+  }
 }
