@@ -219,6 +219,17 @@ export function fileMode(path: string): number {
   return statxBuffer[28]! | (statxBuffer[29]! << 8);
 }
 
+/**
+ * Whether a path names a file that this process can stat (following symbolic
+ * links): for `/proc/PID`, whether there is such a process.
+ *
+ * @param path The file.
+ * @returns `true` when statx(2) succeeds.
+ */
+export function exists(path: string): boolean {
+  return fileMode(path) >= 0;
+}
+
 /** What statx(2) tells of a file, as nsh uses it. */
 export interface FileStat {
   /** `st_mode`: type and permission bits. */

@@ -9,7 +9,8 @@
 
 import { libc } from "../ffi/libc.ts";
 import type { Child } from "./child.ts";
-import { applyPlan, openPath, startHolder } from "./engine.ts";
+import { applyPlan, startHolder } from "./engine.ts";
+import { openPath } from "./namespace_files.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import { changesRoot, planHere } from "./plan.ts";
 import type { Command } from "./command.ts";

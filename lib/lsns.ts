@@ -9,7 +9,7 @@
  * @module
  */
 
-import { cstring, libc } from "../ffi/libc.ts";
+import { cstring, exists, libc } from "../ffi/libc.ts";
 import { routine } from "../ffi/routine.ts";
 import { closeQuietly } from "../ffi/fs.ts";
 import {
@@ -191,16 +191,6 @@ function checkPid(pid: number | "self", what: string): void {
 /** Rethrows what is not a failed file operation: Deno's own permission checks. */
 function onlyFileErrors(error: unknown): void {
   if (error instanceof Deno.errors.NotCapable) throw error;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    onlyFileErrors(error);
-    return false;
-  }
 }
 
 function gone(pid: number | "self", what: string): Deno.errors.NotFound {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { cstring, errno, libc, statAt } from "../../ffi/libc.ts";
+import { cstring, errno, exists, libc, statAt } from "../../ffi/libc.ts";
 import { routine } from "../../ffi/routine.ts";
 import { nativeAbi, syscallTable } from "../../ffi/syscall_table.ts";
 import { SyscallError } from "../../ffi/error.ts";
@@ -100,15 +100,6 @@ function readOr(path: string): string {
     return Deno.readTextFileSync(path);
   } catch {
     return "";
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
