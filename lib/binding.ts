@@ -1,6 +1,7 @@
 /**
  * Namespaces bound to files (by `persist()`, `unshare --net=FILE`,
- * `ip netns add`): telling such a file from any other, and releasing it.
+ * `ip netns add`): binding a new namespace of a child to a file, telling such
+ * a file from any other, and releasing it.
  *
  * nsh often runs as root on paths that other users can change. A path that
  * is checked and then unmounted by name is resolved twice, and a user who
@@ -18,20 +19,37 @@
  */
 
 import { SyscallError } from "../ffi/error.ts";
+import { cstring, errno, libc } from "../ffi/libc.ts";
 import { closeQuietly, type FileStatus, fileStatus, fileSystemType, openAt, unlinkAt, unmountFd } from "../ffi/fs.ts";
 import {
+  AT_EMPTY_PATH,
   EACCES,
   EINVAL,
+  EISDIR,
   ELOOP,
+  ENOENT,
   EPERM,
+  MNT_DETACH,
+  MS,
   NSFS_MAGIC,
+  O_CLOEXEC,
+  O_CREAT,
   O_DIRECTORY,
+  O_EXCL,
   O_NOFOLLOW,
   O_PATH,
+  O_RDONLY,
+  S_IFDIR,
   S_IFLNK,
   S_IFMT,
+  S_IFREG,
+  STATX_SIZE,
+  STATX_TYPE,
 } from "../ffi/constants.ts";
+import type { NamespaceType } from "./namespaces.ts";
+import { openForChild } from "./namespace_files.ts";
 import { type ContextOptions, Place } from "./place.ts";
+import type { Plan } from "./plan.ts";
 import * as steps from "./steps.ts";
 
 /** A name opened once: its directory, the name in it, and the file (`O_PATH`, not followed). */
@@ -196,4 +214,147 @@ export async function releaseNamespace(file: string, options: ContextOptions = {
  */
 export function removeName(opened: OpenedName): number {
   return unlinkAt(opened.dir, opened.name);
+}
+
+/** The file in /proc/PID/ns/ that names a new namespace of the child. */
+function nsFile(type: NamespaceType): string {
+  return type === "pid" ? "pid_for_children" : type === "time" ? "time_for_children" : type;
+}
+
+/**
+ * The steps by which a child binds new namespaces of a waiting child to files
+ * in the mount namespace the plan joins (a shell context's): it joins the
+ * plan's user and mount namespaces, and binds there. Each file is checked
+ * first, through the root of the waiting child, which sees the files; the
+ * child then creates it when missing and binds it by path.
+ *
+ * @param pid The waiting child.
+ * @param p Its plan, which binds namespaces to files and joins a mount namespace.
+ * @param fds Where the namespaces' descriptors are added, for the caller to
+ *   close once the steps have run.
+ * @returns The steps.
+ * @throws {SyscallError} When a namespace cannot be opened, or a file is refused.
+ */
+export function joinedBindingSteps(pid: number, p: Plan, fds: number[]): steps.Step[] {
+  const list: steps.Step[] = p.enter.filter((e) => e.type === "user" || e.type === "mnt")
+    .map((e) => steps.enter(e.type, e.path));
+  for (const { type, file } of p.persist) {
+    if (file.startsWith("/")) {
+      const target = openBindTarget(type, file, `/proc/${pid}/root${file}`, false);
+      if (target) libc().close(target.fd);
+    }
+    const source = `/proc/${pid}/ns/${nsFile(type)}`;
+    list.push(
+      steps.bindNamespace(openForChild(source, O_RDONLY, `open the ${type} namespace "${source}"`, fds), type, file),
+    );
+  }
+  return list;
+}
+
+/**
+ * Opens the file to bind a namespace to, or creates it when missing (where
+ * util-linux fails with ENOENT: nsh creates it, as `ip netns add` does), and
+ * checks it: an empty regular file, never a directory, a symbolic link, a
+ * device, or a file with content, which the binding would hide (util-linux
+ * binds over /etc/passwd as well). The descriptor is what is bound to, so
+ * that the file checked is the file bound to, whatever the path names later.
+ *
+ * @param via The path to reach the file by (through a process's root), when not `file`.
+ * @param create Create the file when missing (else return `undefined` then).
+ * @returns The descriptor (O_PATH), and whether the file was created.
+ */
+function openBindTarget(type: NamespaceType, file: string): { fd: number; created: boolean };
+function openBindTarget(
+  type: NamespaceType,
+  file: string,
+  via: string,
+  create: false,
+): { fd: number; created: boolean } | undefined;
+function openBindTarget(
+  type: NamespaceType,
+  file: string,
+  via = file,
+  create = true,
+): { fd: number; created: boolean } | undefined {
+  const c = libc();
+  const operation = `bind the ${type} namespace to "${file}"`;
+  let created = false;
+  let fd = c.open(cstring(via), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0 && errno() === ENOENT && !create) return undefined;
+  if (fd < 0 && errno() === ENOENT) {
+    fd = c.open(cstring(file), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o444);
+    if (fd < 0) throw new SyscallError("open", errno(), { operation: `create "${file}"`, path: file });
+    created = true;
+  } else if (fd < 0) throw new SyscallError("open", errno(), { operation, path: file });
+  const stat = new Uint8Array(256);
+  const e = c.statx(fd, cstring(""), AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, stat) < 0 ? errno() : 0;
+  const view = new DataView(stat.buffer);
+  const kind = view.getUint16(28, true) & S_IFMT;
+  const size = Number(view.getBigUint64(40, true));
+  let refusal: string | undefined;
+  if (e) {
+    c.close(fd);
+    throw new SyscallError("statx", e, { operation, path: file });
+  } else if (kind === S_IFDIR) {
+    c.close(fd);
+    throw new SyscallError("mount", EISDIR, {
+      operation,
+      path: file,
+      hint: "a namespace is bound to a file, not a directory",
+    });
+  } else if (kind === S_IFLNK) refusal = "it is a symbolic link: name the file itself";
+  else if (kind !== S_IFREG) refusal = "it is not a regular file";
+  else if (size > 0) {
+    refusal = `it holds ${size} bytes, which the binding would hide: bind to an empty file, or to a missing one, ` +
+      "which nsh creates";
+  }
+  if (refusal) {
+    c.close(fd);
+    throw new Error(`Cannot ${operation}: ${refusal}`);
+  }
+  return { fd, created };
+}
+
+/**
+ * Binds new namespaces of a waiting child to files of this process's mount
+ * namespace, creating the files when missing. On failure, unbinds what it
+ * bound and removes what it created.
+ *
+ * @param pid The waiting child.
+ * @param persist Which of its namespaces to bind, and to which file.
+ * @throws {SyscallError} When a file is refused or cannot be bound to.
+ */
+export function bindToFiles(pid: number, persist: Plan["persist"]): void {
+  const c = libc();
+  const done: { file: string; created: boolean }[] = [];
+  try {
+    for (const { type, file } of persist) {
+      const { fd, created } = openBindTarget(type, file);
+      done.push({ file, created });
+      const source = `/proc/${pid}/ns/${nsFile(type)}`;
+      // Through the descriptor: the mount lands on the file that was checked.
+      const bound = c.mount(cstring(source), cstring(`/proc/self/fd/${fd}`), null, BigInt(MS.BIND), null);
+      const e = bound < 0 ? errno() : 0;
+      c.close(fd);
+      if (bound < 0) {
+        done.pop();
+        if (created) c.unlink(cstring(file));
+        throw new SyscallError("mount", e, {
+          operation: `bind the ${type} namespace to "${file}"`,
+          path: file,
+          hint: e === EPERM || e === EACCES
+            ? "binding needs root in the mount namespace of the file"
+            : e === EINVAL
+            ? "the file must not be on a shared mount (see --propagation), and a mount namespace cannot be bound inside itself"
+            : undefined,
+        });
+      }
+    }
+  } catch (error) {
+    for (const { file, created } of done.reverse()) {
+      c.umount2(cstring(file), MNT_DETACH);
+      if (created) c.unlink(cstring(file));
+    }
+    throw error;
+  }
 }

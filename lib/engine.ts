@@ -10,37 +10,19 @@ import { cstring, environAddress, errno, libc, unwrap } from "../ffi/libc.ts";
 import { launch, type Op, type OpFailure } from "../ffi/program.ts";
 import { cloneFlags, type NamespaceType } from "./namespaces.ts";
 import {
-  AT_EMPTY_PATH,
   CLONE_FILES,
   E2BIG,
-  EACCES,
   EINTR,
-  EINVAL,
-  EISDIR,
-  ENOENT,
   ENOSYS,
-  EPERM,
   F_DUPFD_CLOEXEC,
-  MNT_DETACH,
-  MS,
   NS_GET_PARENT,
   O_CLOEXEC,
-  O_CREAT,
   O_DIRECTORY,
-  O_EXCL,
-  O_NOFOLLOW,
-  O_PATH,
   O_RDONLY,
   O_RDWR,
   P_PID,
-  S_IFDIR,
-  S_IFLNK,
-  S_IFMT,
-  S_IFREG,
   SIGCHLD,
   SOCK_CLOEXEC,
-  STATX_SIZE,
-  STATX_TYPE,
   WEXITED,
 } from "../ffi/constants.ts";
 import { SyscallError } from "../ffi/error.ts";
@@ -48,7 +30,7 @@ import { compile, type Compiled, type ExecSpec, needsParent } from "./compile.ts
 import { writeIdMaps } from "./idmap.ts";
 import { programCandidates } from "./program_path.ts";
 import { type Plan, planHere } from "./plan.ts";
-import { bindNamespace, enter, type Step } from "./steps.ts";
+import type { Step } from "./steps.ts";
 import { kindOf } from "./steps/_registry.ts";
 import type { Held } from "./steps/_kind.ts";
 import { capLastCap, capPermitted, ids, kernelVersion } from "./system.ts";
@@ -200,146 +182,24 @@ async function opError(compiled: Compiled, failure: OpFailure): Promise<SyscallE
   });
 }
 
-/** The file in /proc/PID/ns/ that names a new namespace of the child. */
-function nsFile(type: NamespaceType): string {
-  return type === "pid" ? "pid_for_children" : type === "time" ? "time_for_children" : type;
-}
-
 /**
  * Binds new namespaces of a waiting child to files, creating the files when
- * missing. On failure, unbinds what it bound and removes what it created.
+ * missing (lib/binding.ts, loaded only then). In a mount namespace the plan
+ * joins (a shell context's), a child that joins it too binds them: there the
+ * files are, and there an unprivileged user may mount. On failure, what was
+ * bound is unbound and what was created removed.
  */
 async function bindNamespaces(pid: number, p: Plan): Promise<void> {
   // The parent's part also runs for id maps and process groups: with nothing
   // to bind, a joined mount namespace must not cost a process of its own.
   if (!p.persist.length) return;
-  if (p.enter.some((e) => e.type === "mnt")) return await bindInJoined(pid, p);
-  bindHere(pid, p);
-}
-
-/**
- * Binds new namespaces of a waiting child to files in the mount namespace the
- * plan joins (a shell context's), from a child that joins it too: there the
- * files are, and there an unprivileged user may mount.
- */
-async function bindInJoined(pid: number, p: Plan): Promise<void> {
+  const binding = await import("./binding.ts");
+  if (!p.enter.some((e) => e.type === "mnt")) return binding.bindToFiles(pid, p.persist);
   const fds: number[] = [];
   try {
-    const list: Step[] = p.enter.filter((e) => e.type === "user" || e.type === "mnt").map((e) => enter(e.type, e.path));
-    for (const { type, file } of p.persist) {
-      // Checked here, through the root of the child, which sees the files;
-      // the child then creates the file when missing and binds by path.
-      if (file.startsWith("/")) {
-        const target = openBindTarget(type, file, `/proc/${pid}/root${file}`, false);
-        if (target) libc().close(target.fd);
-      }
-      const source = `/proc/${pid}/ns/${nsFile(type)}`;
-      list.push(
-        bindNamespace(openForChild(source, O_RDONLY, `open the ${type} namespace "${source}"`, fds), type, file),
-      );
-    }
-    await applyPlan(planHere(list));
+    await applyPlan(planHere(binding.joinedBindingSteps(pid, p, fds)));
   } finally {
     for (const fd of fds) libc().close(fd);
-  }
-}
-
-/**
- * Opens the file to bind a namespace to, or creates it when missing (where
- * util-linux fails with ENOENT: nsh creates it, as `ip netns add` does), and
- * checks it: an empty regular file, never a directory, a symbolic link, a
- * device, or a file with content, which the binding would hide (util-linux
- * binds over /etc/passwd as well). The descriptor is what is bound to, so
- * that the file checked is the file bound to, whatever the path names later.
- *
- * @param via The path to reach the file by (through a process's root), when not `file`.
- * @param create Create the file when missing (else return `undefined` then).
- * @returns The descriptor (O_PATH), and whether the file was created.
- */
-function openBindTarget(type: NamespaceType, file: string): { fd: number; created: boolean };
-function openBindTarget(
-  type: NamespaceType,
-  file: string,
-  via: string,
-  create: false,
-): { fd: number; created: boolean } | undefined;
-function openBindTarget(
-  type: NamespaceType,
-  file: string,
-  via = file,
-  create = true,
-): { fd: number; created: boolean } | undefined {
-  const c = libc();
-  const operation = `bind the ${type} namespace to "${file}"`;
-  let created = false;
-  let fd = c.open(cstring(via), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0 && errno() === ENOENT && !create) return undefined;
-  if (fd < 0 && errno() === ENOENT) {
-    fd = c.open(cstring(file), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o444);
-    if (fd < 0) throw new SyscallError("open", errno(), { operation: `create "${file}"`, path: file });
-    created = true;
-  } else if (fd < 0) throw new SyscallError("open", errno(), { operation, path: file });
-  const stat = new Uint8Array(256);
-  const e = c.statx(fd, cstring(""), AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, stat) < 0 ? errno() : 0;
-  const view = new DataView(stat.buffer);
-  const kind = view.getUint16(28, true) & S_IFMT;
-  const size = Number(view.getBigUint64(40, true));
-  let refusal: string | undefined;
-  if (e) {
-    c.close(fd);
-    throw new SyscallError("statx", e, { operation, path: file });
-  } else if (kind === S_IFDIR) {
-    c.close(fd);
-    throw new SyscallError("mount", EISDIR, {
-      operation,
-      path: file,
-      hint: "a namespace is bound to a file, not a directory",
-    });
-  } else if (kind === S_IFLNK) refusal = "it is a symbolic link: name the file itself";
-  else if (kind !== S_IFREG) refusal = "it is not a regular file";
-  else if (size > 0) {
-    refusal = `it holds ${size} bytes, which the binding would hide: bind to an empty file, or to a missing one, ` +
-      "which nsh creates";
-  }
-  if (refusal) {
-    c.close(fd);
-    throw new Error(`Cannot ${operation}: ${refusal}`);
-  }
-  return { fd, created };
-}
-
-function bindHere(pid: number, p: Plan): void {
-  const c = libc();
-  const done: { file: string; created: boolean }[] = [];
-  try {
-    for (const { type, file } of p.persist) {
-      const { fd, created } = openBindTarget(type, file);
-      done.push({ file, created });
-      const source = `/proc/${pid}/ns/${nsFile(type)}`;
-      // Through the descriptor: the mount lands on the file that was checked.
-      const bound = c.mount(cstring(source), cstring(`/proc/self/fd/${fd}`), null, BigInt(MS.BIND), null);
-      const e = bound < 0 ? errno() : 0;
-      c.close(fd);
-      if (bound < 0) {
-        done.pop();
-        if (created) c.unlink(cstring(file));
-        throw new SyscallError("mount", e, {
-          operation: `bind the ${type} namespace to "${file}"`,
-          path: file,
-          hint: e === EPERM || e === EACCES
-            ? "binding needs root in the mount namespace of the file"
-            : e === EINVAL
-            ? "the file must not be on a shared mount (see --propagation), and a mount namespace cannot be bound inside itself"
-            : undefined,
-        });
-      }
-    }
-  } catch (error) {
-    for (const { file, created } of done.reverse()) {
-      c.umount2(cstring(file), MNT_DETACH);
-      if (created) c.unlink(cstring(file));
-    }
-    throw error;
   }
 }
 
