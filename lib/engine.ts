@@ -47,8 +47,15 @@ export type StdioMode = "inherit" | "piped" | "null";
  */
 export type StdioSpec = StdioMode | { readonly fd: number };
 
-/** What to run, and how. */
+/**
+ * What to run, and how: the program and its environment, the descriptors it
+ * gets, and what two callers need beyond them: bubblewrap's command line
+ * (`argv0`, `init`, `beforeSetup`: cli/bwrap.ts) and a shell's job control
+ * (`job`: cli/shell/jobs.ts).
+ */
 export interface StartOptions {
+  // The program.
+
   /** The program and its arguments; the program is looked up in the child's PATH. */
   readonly argv: readonly string[];
   /**
@@ -56,6 +63,9 @@ export interface StartOptions {
    * not given (passed as it is, without a copy).
    */
   readonly env?: Readonly<Record<string, string>>;
+
+  // The descriptors it gets.
+
   /**
    * Standard input.
    *
@@ -82,6 +92,9 @@ export interface StartOptions {
    * @default {[]}
    */
   readonly fds?: readonly number[];
+
+  // As bubblewrap starts it.
+
   /**
    * The program's `argv[0]`, when it is not the name the program is looked
    * up by (`argv[0]` of `argv`), as bubblewrap's `--argv0`.
@@ -106,19 +119,30 @@ export interface StartOptions {
    * rejection gives up the start.
    */
   readonly beforeSetup?: (pid: number) => void | Promise<void>;
+
+  // As a shell starts it.
+
   /**
    * Puts the program in a process group before it runs, for a shell's job
-   * control: `0` for a new group it leads, else the id of a group of this
-   * process's session (a pid of this process's PID namespace). The child
-   * then waits for this process to do it (as for id ranges), which costs a
-   * little more per start.
+   * control. The child then waits for this process to do it (as for id
+   * ranges), which costs a little more per start. Not in a joined time
+   * namespace, where the child cannot wait: the program stays in this
+   * process's group.
    */
-  readonly processGroup?: number;
+  readonly job?: JobOptions;
+}
+
+/** The process group a shell puts a program in, and whether it gets the terminal. */
+export interface JobOptions {
   /**
-   * With {@linkcode StartOptions.processGroup}: makes that group the
-   * foreground group of the terminal on standard input before the program
-   * runs, so that it reads the terminal and gets its Ctrl-C and Ctrl-Z. The
-   * caller takes the terminal back.
+   * `0` for a new group the program leads, else the id of a group of this
+   * process's session (a pid of this process's PID namespace).
+   */
+  readonly group: number;
+  /**
+   * Makes the group the foreground group of the terminal on standard input
+   * before the program runs, so that it reads the terminal and gets its
+   * Ctrl-C and Ctrl-Z. The caller takes the terminal back.
    *
    * @default {false}
    */
@@ -496,8 +520,8 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     }
     let sync: { read: number; write: number } | undefined;
     // A joined time namespace needs a launch without shared memory, where the child cannot wait.
-    const grouped = options.processGroup !== undefined && !p.enter.some((e) => e.type === "time");
-    if (needsParent(p) || options.beforeSetup || grouped) {
+    const job = p.enter.some((e) => e.type === "time") ? undefined : options.job;
+    if (needsParent(p) || options.beforeSetup || job) {
       const [r, w] = pipe();
       sync = { read: r, write: w };
       forChild.push(r);
@@ -574,11 +598,11 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
           if (p.mapsNeedParent) await writeIdMaps(pid, p);
           await bindNamespaces(pid, p);
           await options.beforeSetup?.(pid);
-          if (grouped) {
+          if (job) {
             const { setForegroundGroup, setProcessGroup } = await import("../ffi/terminal.ts");
-            const pgid = options.processGroup || pid;
+            const pgid = job.group || pid;
             setProcessGroup(pid, pgid);
-            if (options.foreground) setForegroundGroup(0, pgid);
+            if (job.foreground) setForegroundGroup(0, pgid);
           }
           c.write(syncWrite, new Uint8Array(1), 1n);
         } catch (error) {

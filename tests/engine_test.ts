@@ -527,7 +527,7 @@ Deno.test({
        const plan = context.sandbox().plan();
        if (!plan.enter.some((e) => e.type === "mnt")) throw new Error("the plan joins no mount namespace");
        mark("start");
-       const child = await start(plan, { argv: ["true"], stdin: "null", processGroup: 0 });
+       const child = await start(plan, { argv: ["true"], stdin: "null", job: { group: 0 } });
        mark("started");
        if (!(await child.status).success) throw new Error("true failed");
        await context.close();`,

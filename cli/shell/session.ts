@@ -1008,7 +1008,7 @@ export class Session {
         fds: inheritedFds(),
       };
       child = group
-        ? await group.join((processGroup, foreground) => start(p, { ...options, processGroup, foreground }))
+        ? await group.join((pgid, terminal) => start(p, { ...options, job: { group: pgid, foreground: terminal } }))
         : await start(p, options);
       foreground.add(child, { interrupt: !forwardSignals && !detached, quit: !detached });
       this.#onChild?.(child);
