@@ -1,7 +1,17 @@
 /**
- * The engine: starts a program in new namespaces as a child of this process,
- * set up between clone and execve by a compiled step program, then supervises
- * and reaps it. The one place where nsh creates processes.
+ * The launch: where nsh starts its children (only the audit's probes,
+ * lib/audit/, and newuidmap are started elsewhere). {@linkcode start} runs a
+ * program in new namespaces as a child of this process, set up between clone
+ * and execve by the program lib/compile.ts makes of its plan;
+ * {@linkcode startHolder} starts the holder of a context, {@linkcode applyPlan}
+ * a child that only runs setup steps, and {@linkcode socketIn} one that makes
+ * a socket in other namespaces.
+ *
+ * The parent's side of a start is here too: the descriptors the child gets
+ * (namespaces to join: lib/namespace_files.ts), and what it waits for the
+ * parent to do (its id maps: lib/idmap.ts; binding its namespaces to files:
+ * lib/binding.ts; its process group). A started program is a `Child`
+ * (lib/child.ts), which waits for it and reaps it.
  *
  * @module
  */
@@ -296,6 +306,8 @@ export function start(p: Plan, options: StartOptions): Promise<Child> {
  * this process (SIGKILL as parent-death signal): end it with `kill("SIGKILL")`.
  *
  * @param p The plan.
+ * @param options Its name, shown in its command line (a named context's),
+ *   and whether it outlives this process (a persisted context).
  * @returns The running holder.
  * @throws {SyscallError} When a setup step fails; nothing is left behind.
  */
@@ -313,6 +325,7 @@ export function startHolder(p: Plan, options: { name?: string; detached?: boolea
  *
  * @param p The plan.
  * @throws {SyscallError} When a step fails.
+ * @throws {Error} When the child ends otherwise than with status 0.
  */
 export async function applyPlan(p: Plan): Promise<void> {
   const child = await launchPlan(p, { argv: ["nsh-setup"] }, "exit");

@@ -252,7 +252,7 @@ export function nsenterSteps(options: NsenterOptions): Step[] {
         throw new RangeError(`Cannot use ${fd} as a socket: not a descriptor number`);
       }
       // A socket is a file of the process, reached as /proc/PID/fd/N (which
-      // the engine recognises as a socket); --net=/proc/PID/fd/N does the same.
+      // lib/namespace_files.ts recognises as a socket); --net=/proc/PID/fd/N does the same.
       if (target === undefined) {
         throw new TypeError(
           `Cannot join the network namespace of socket ${fd}: no target pid is given, whose socket it is`,

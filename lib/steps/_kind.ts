@@ -162,7 +162,8 @@ export interface HeldEnd {
  * A resource that a step holds for one child, such as the cgroup of a box
  * with limits: made in the parent right before the child starts (by
  * {@linkcode StepKind.hold}), and ended once the child has been reaped. The
- * engine calls it; nothing else knows what it is.
+ * launch (lib/engine.ts) makes it and the child (lib/child.ts) ends it;
+ * nothing else knows what it is.
  */
 export interface Held {
   /** The step to compile in place of the one given: what the child does to use the resource. */
@@ -239,8 +240,9 @@ export interface StepKind<S extends { readonly kind: string }> {
   prepare?(step: S, view: PrepareView): S | undefined;
   /**
    * Makes what the step holds for one child (a box's cgroup), right before
-   * the child starts, after {@linkcode StepKind.prepare}. The engine ends it
-   * when the child has been reaped, or abandons it when the start fails.
+   * the child starts, after {@linkcode StepKind.prepare}. Its `Child`
+   * (lib/child.ts) ends it when the child has been reaped; the launch
+   * abandons it when the start fails.
    *
    * @param step The step.
    * @param view What the parent knows; `steps` are the plan's other steps
