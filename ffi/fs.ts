@@ -21,6 +21,7 @@ import {
   STATX_INO,
   STATX_MNT_ID,
   STATX_MODE,
+  STATX_SIZE,
   STATX_TYPE,
 } from "./constants.ts";
 
@@ -101,6 +102,8 @@ export interface FileStatus {
   readonly mode: number;
   /** The inode number. */
   readonly ino: number;
+  /** The size in bytes. */
+  readonly size: number;
   /** The device, as `major:minor`. */
   readonly dev: string;
   /** Whether the file is the root of a mount (the kernel tells since Linux 5.8). */
@@ -120,20 +123,22 @@ export interface FileStatus {
 export function fileStatus(fd: number, name = ""): FileStatus | number {
   const buffer = new Uint8Array(256);
   const flags = name === "" ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
-  if (libc().statx(fd, cstring(name), flags, STATX_TYPE | STATX_MODE | STATX_INO | STATX_MNT_ID, buffer) < 0) {
+  const mask = STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE | STATX_MNT_ID;
+  if (libc().statx(fd, cstring(name), flags, mask, buffer) < 0) {
     return -errno();
   }
   const view = new DataView(buffer.buffer);
-  const mask = view.getUint32(0, true);
+  const got = view.getUint32(0, true);
   const attributesMask = Number(view.getBigUint64(56, true));
   return {
     mode: view.getUint16(28, true),
     ino: Number(view.getBigUint64(32, true)),
+    size: Number(view.getBigUint64(40, true)),
     dev: `${view.getUint32(136, true)}:${view.getUint32(140, true)}`,
     mountRoot: attributesMask & STATX_ATTR_MOUNT_ROOT
       ? (Number(view.getBigUint64(8, true)) & STATX_ATTR_MOUNT_ROOT) !== 0
       : undefined,
-    mountId: mask & STATX_MNT_ID ? Number(view.getBigUint64(144, true)) : undefined,
+    mountId: got & STATX_MNT_ID ? Number(view.getBigUint64(144, true)) : undefined,
   };
 }
 

@@ -22,7 +22,7 @@ import { SyscallError } from "../ffi/error.ts";
 import { cstring, errno, libc } from "../ffi/libc.ts";
 import { closeQuietly, type FileStatus, fileStatus, fileSystemType, openAt, unlinkAt, unmountFd } from "../ffi/fs.ts";
 import {
-  AT_EMPTY_PATH,
+  AT_FDCWD,
   EACCES,
   EINVAL,
   EISDIR,
@@ -32,7 +32,6 @@ import {
   MNT_DETACH,
   MS,
   NSFS_MAGIC,
-  O_CLOEXEC,
   O_CREAT,
   O_DIRECTORY,
   O_EXCL,
@@ -43,8 +42,7 @@ import {
   S_IFLNK,
   S_IFMT,
   S_IFREG,
-  STATX_SIZE,
-  STATX_TYPE,
+  UMOUNT_NOFOLLOW,
 } from "../ffi/constants.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import { openForChild } from "./namespace_files.ts";
@@ -64,6 +62,12 @@ export interface OpenedName {
   readonly status: FileStatus;
 }
 
+/** A path's directory (`.` for a bare name) and its last component (empty after a final `/`). */
+function splitPath(path: string): { dirPath: string; name: string } {
+  const slash = path.lastIndexOf("/");
+  return { dirPath: slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash), name: path.slice(slash + 1) };
+}
+
 /**
  * Opens the directory of `path` (following symbolic links, as a path is
  * resolved), then its last component in it without following one.
@@ -75,9 +79,7 @@ export interface OpenedName {
  * @throws {SyscallError} When either cannot be opened.
  */
 export function openName(place: Place, path: string, operation: string): OpenedName {
-  const slash = path.lastIndexOf("/");
-  const dirPath = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
-  const name = path.slice(slash + 1);
+  const { dirPath, name } = splitPath(path);
   const dir = place.open(dirPath, O_PATH | O_DIRECTORY, operation);
   // A path that ends in "/", "." or ".." names a directory: open it as it is.
   const fd = openAt(
@@ -239,10 +241,7 @@ export function joinedBindingSteps(pid: number, p: Plan, fds: number[]): steps.S
   const list: steps.Step[] = p.enter.filter((e) => e.type === "user" || e.type === "mnt")
     .map((e) => steps.enter(e.type, e.path));
   for (const { type, file } of p.persist) {
-    if (file.startsWith("/")) {
-      const target = openBindTarget(type, file, `/proc/${pid}/root${file}`, false);
-      if (target) libc().close(target.fd);
-    }
+    if (file.startsWith("/")) checkJoinedBindTarget(type, file, `/proc/${pid}/root${file}`);
     const source = `/proc/${pid}/ns/${nsFile(type)}`;
     list.push(
       steps.bindNamespace(openForChild(source, O_RDONLY, `open the ${type} namespace "${source}"`, fds), type, file),
@@ -252,67 +251,119 @@ export function joinedBindingSteps(pid: number, p: Plan, fds: number[]): steps.S
 }
 
 /**
- * Opens the file to bind a namespace to, or creates it when missing (where
- * util-linux fails with ENOENT: nsh creates it, as `ip netns add` does), and
- * checks it: an empty regular file, never a directory, a symbolic link, a
- * device, or a file with content, which the binding would hide (util-linux
- * binds over /etc/passwd as well). The descriptor is what is bound to, so
- * that the file checked is the file bound to, whatever the path names later.
+ * Checks an opened file to bind a namespace to: an empty regular file, never
+ * a directory, a symbolic link, a device, or a file with content, which the
+ * binding would hide (util-linux binds over /etc/passwd as well).
  *
- * @param via The path to reach the file by (through a process's root), when not `file`.
- * @param create Create the file when missing (else return `undefined` then).
- * @returns The descriptor (O_PATH), and whether the file was created.
+ * @throws {SyscallError} For a directory (EISDIR), or when it cannot be examined.
+ * @throws {Error} For any other file that is refused.
  */
-function openBindTarget(type: NamespaceType, file: string): { fd: number; created: boolean };
-function openBindTarget(
-  type: NamespaceType,
-  file: string,
-  via: string,
-  create: false,
-): { fd: number; created: boolean } | undefined;
-function openBindTarget(
-  type: NamespaceType,
-  file: string,
-  via = file,
-  create = true,
-): { fd: number; created: boolean } | undefined {
-  const c = libc();
-  const operation = `bind the ${type} namespace to "${file}"`;
-  let created = false;
-  let fd = c.open(cstring(via), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0 && errno() === ENOENT && !create) return undefined;
-  if (fd < 0 && errno() === ENOENT) {
-    fd = c.open(cstring(file), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o444);
-    if (fd < 0) throw new SyscallError("open", errno(), { operation: `create "${file}"`, path: file });
-    created = true;
-  } else if (fd < 0) throw new SyscallError("open", errno(), { operation, path: file });
-  const stat = new Uint8Array(256);
-  const e = c.statx(fd, cstring(""), AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, stat) < 0 ? errno() : 0;
-  const view = new DataView(stat.buffer);
-  const kind = view.getUint16(28, true) & S_IFMT;
-  const size = Number(view.getBigUint64(40, true));
-  let refusal: string | undefined;
-  if (e) {
-    c.close(fd);
-    throw new SyscallError("statx", e, { operation, path: file });
-  } else if (kind === S_IFDIR) {
-    c.close(fd);
+function checkBindTarget(fd: number, file: string, operation: string): void {
+  const status = fileStatus(fd);
+  if (typeof status === "number") throw new SyscallError("statx", -status, { operation, path: file });
+  const kind = status.mode & S_IFMT;
+  if (kind === S_IFDIR) {
     throw new SyscallError("mount", EISDIR, {
       operation,
       path: file,
       hint: "a namespace is bound to a file, not a directory",
     });
-  } else if (kind === S_IFLNK) refusal = "it is a symbolic link: name the file itself";
-  else if (kind !== S_IFREG) refusal = "it is not a regular file";
-  else if (size > 0) {
-    refusal = `it holds ${size} bytes, which the binding would hide: bind to an empty file, or to a missing one, ` +
-      "which nsh creates";
   }
-  if (refusal) {
-    c.close(fd);
-    throw new Error(`Cannot ${operation}: ${refusal}`);
+  const refusal = kind === S_IFLNK
+    ? "it is a symbolic link: name the file itself"
+    : kind !== S_IFREG
+    ? "it is not a regular file"
+    : status.size > 0
+    ? `it holds ${status.size} bytes, which the binding would hide: bind to an empty file, or to a missing one, ` +
+      "which nsh creates"
+    : undefined;
+  if (refusal) throw new Error(`Cannot ${operation}: ${refusal}`);
+}
+
+/**
+ * Checks the file a child will bind a namespace to in a mount namespace this
+ * process is not in, reached through a path that leads there (the root of a
+ * process in it); a missing file is for the child to create.
+ */
+function checkJoinedBindTarget(type: NamespaceType, file: string, via: string): void {
+  const operation = `bind the ${type} namespace to "${file}"`;
+  const fd = openAt(AT_FDCWD, via, O_PATH | O_NOFOLLOW);
+  if (fd === -ENOENT) return;
+  if (fd < 0) throw new SyscallError("open", -fd, { operation, path: file });
+  try {
+    checkBindTarget(fd, file, operation);
+  } finally {
+    closeQuietly(fd);
   }
-  return { fd, created };
+}
+
+/** A file to bind a namespace to, opened once: its directory and name, and the file. */
+interface BindTarget {
+  /** The directory, `O_PATH`. */
+  readonly dir: number;
+  /** The name in it. */
+  readonly name: string;
+  /** The file, what the namespace is bound onto. */
+  readonly fd: number;
+  /** Whether nsh created it. */
+  readonly created: boolean;
+}
+
+/**
+ * Opens the file to bind a namespace to, or creates it when missing (where
+ * util-linux fails with ENOENT: nsh creates it, as `ip netns add` does), and
+ * checks it. The descriptor is what is bound to, so that the file checked is
+ * the file bound to, whatever the path names later; the directory is held to
+ * undo the binding by name without resolving the path again.
+ */
+function openBindTarget(type: NamespaceType, file: string): BindTarget {
+  const operation = `bind the ${type} namespace to "${file}"`;
+  const { dirPath, name } = splitPath(file);
+  const dir = openAt(AT_FDCWD, dirPath, O_PATH | O_DIRECTORY);
+  if (dir < 0) {
+    // A missing directory: the file could not be created in it.
+    throw new SyscallError("open", -dir, { operation: dir === -ENOENT ? `create "${file}"` : operation, path: file });
+  }
+  let created = false;
+  // A path that ends in "/", "." or ".." names a directory, which the check refuses.
+  const directory = name === "" || name === "." || name === "..";
+  let fd = openAt(dir, directory ? name || "." : name, O_PATH | (directory ? 0 : O_NOFOLLOW));
+  if (fd === -ENOENT) {
+    fd = openAt(dir, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o444);
+    created = fd >= 0;
+    if (fd < 0) {
+      closeQuietly(dir);
+      throw new SyscallError("open", -fd, { operation: `create "${file}"`, path: file });
+    }
+  } else if (fd < 0) {
+    closeQuietly(dir);
+    throw new SyscallError("open", -fd, { operation, path: file });
+  }
+  try {
+    checkBindTarget(fd, file, operation);
+  } catch (error) {
+    closeQuietly(fd);
+    if (created) unlinkAt(dir, name);
+    closeQuietly(dir);
+    throw error;
+  }
+  return { dir, name, fd, created };
+}
+
+/**
+ * Namespaces that a start bound to files, held until it knows whether it
+ * succeeded: kept then, else undone.
+ */
+export interface Bindings {
+  /** Keeps the bindings, and closes what was held to undo them. */
+  keep(): void;
+  /**
+   * Undoes the bindings, last first: each is unmounted by its name in the
+   * directory opened before, without following a link (only a mount on that
+   * name can be detached, and only who may mount there can put one there),
+   * and a file nsh created for it is removed.
+   */
+  undo(): void;
 }
 
 /**
@@ -322,23 +373,36 @@ function openBindTarget(
  *
  * @param pid The waiting child.
  * @param persist Which of its namespaces to bind, and to which file.
- * @throws {SyscallError} When a file is refused or cannot be bound to.
+ * @returns The bindings: to keep once the start succeeded, or to undo.
+ * @throws {SyscallError} When a file cannot be bound to.
+ * @throws {Error} When a file is refused.
  */
-export function bindToFiles(pid: number, persist: Plan["persist"]): void {
+export function bindToFiles(pid: number, persist: Plan["persist"]): Bindings {
   const c = libc();
-  const done: { file: string; created: boolean }[] = [];
+  const bound: { dir: number; name: string; created: boolean }[] = [];
+  const bindings: Bindings = {
+    keep() {
+      for (const { dir } of bound.splice(0)) closeQuietly(dir);
+    },
+    undo() {
+      for (const { dir, name, created } of bound.splice(0).reverse()) {
+        c.umount2(cstring(`/proc/self/fd/${dir}/${name}`), MNT_DETACH | UMOUNT_NOFOLLOW);
+        if (created) unlinkAt(dir, name);
+        closeQuietly(dir);
+      }
+    },
+  };
   try {
     for (const { type, file } of persist) {
-      const { fd, created } = openBindTarget(type, file);
-      done.push({ file, created });
+      const target = openBindTarget(type, file);
       const source = `/proc/${pid}/ns/${nsFile(type)}`;
       // Through the descriptor: the mount lands on the file that was checked.
-      const bound = c.mount(cstring(source), cstring(`/proc/self/fd/${fd}`), null, BigInt(MS.BIND), null);
-      const e = bound < 0 ? errno() : 0;
-      c.close(fd);
-      if (bound < 0) {
-        done.pop();
-        if (created) c.unlink(cstring(file));
+      const r = c.mount(cstring(source), cstring(`/proc/self/fd/${target.fd}`), null, BigInt(MS.BIND), null);
+      const e = r < 0 ? errno() : 0;
+      closeQuietly(target.fd);
+      if (r < 0) {
+        if (target.created) unlinkAt(target.dir, target.name);
+        closeQuietly(target.dir);
         throw new SyscallError("mount", e, {
           operation: `bind the ${type} namespace to "${file}"`,
           path: file,
@@ -349,12 +413,11 @@ export function bindToFiles(pid: number, persist: Plan["persist"]): void {
             : undefined,
         });
       }
+      bound.push(target);
     }
   } catch (error) {
-    for (const { file, created } of done.reverse()) {
-      c.umount2(cstring(file), MNT_DETACH);
-      if (created) c.unlink(cstring(file));
-    }
+    bindings.undo();
     throw error;
   }
+  return bindings;
 }

@@ -47,6 +47,7 @@ import { capLastCap, capPermitted, ids, kernelVersion } from "./system.ts";
 import { nonblocking } from "./reactor.ts";
 import { Child } from "./child.ts";
 import { openForChild, openNamespace, openNamespaces } from "./namespace_files.ts";
+import type { Bindings } from "./binding.ts";
 
 /** How a standard stream of the child is connected. */
 export type StdioMode = "inherit" | "piped" | "null";
@@ -222,11 +223,14 @@ async function opError(compiled: Compiled, failure: OpFailure): Promise<SyscallE
  * joins (a shell context's), a child that joins it too binds them: there the
  * files are, and there an unprivileged user may mount. On failure, what was
  * bound is unbound and what was created removed.
+ *
+ * @returns The bindings in this process's mount namespace, to undo if the
+ *   start fails later.
  */
-async function bindNamespaces(pid: number, p: Plan): Promise<void> {
+async function bindNamespaces(pid: number, p: Plan): Promise<Bindings | undefined> {
   // The parent's part also runs for id maps and process groups: with nothing
   // to bind, a joined mount namespace must not cost a process of its own.
-  if (!p.persist.length) return;
+  if (!p.persist.length) return undefined;
   const binding = await import("./binding.ts");
   if (!p.enter.some((e) => e.type === "mnt")) return binding.bindToFiles(pid, p.persist);
   const fds: number[] = [];
@@ -235,6 +239,7 @@ async function bindNamespaces(pid: number, p: Plan): Promise<void> {
   } finally {
     for (const fd of fds) libc().close(fd);
   }
+  return undefined;
 }
 
 /** The namespace a file names, as `/proc/PID/ns/TYPE` links it: `pid:[4026531836]`. */
@@ -487,6 +492,8 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
   /** The read end of the pipe nsh's init reports on, until a Child owns it. */
   let report: number | undefined;
   const held: Held[] = [];
+  /** Namespaces bound to files, until the program runs. */
+  let bindings: Bindings | undefined;
   try {
     (["stdin", "stdout", "stderr"] as const).forEach((stream, i) => {
       const mode = options[stream] ?? "inherit";
@@ -609,7 +616,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
           const pid = programPidOf(ready.forked);
           if (pid === undefined) throw new Error("Cannot find the process that runs the program");
           if (p.mapsNeedParent) await writeIdMaps(pid, p);
-          await bindNamespaces(pid, p);
+          bindings = await bindNamespaces(pid, p);
           await options.beforeSetup?.(pid);
           if (job) {
             const { setForegroundGroup, setProcessGroup } = await import("../ffi/terminal.ts");
@@ -638,6 +645,7 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
       throw await opError(compiled, failure!);
     }
     if (programPid === undefined) throw new Error("Cannot start the program: its process was not created");
+    bindings?.keep();
     const piped = parentEnds.some((fd) => fd !== undefined);
     for (const fd of parentEnds) if (fd !== undefined) nonblocking(fd);
     // A holder dies with this process: it need not keep it alive.
@@ -651,6 +659,8 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     for (const fd of parentEnds) if (fd !== undefined) c.close(fd);
     if (syncWrite !== undefined) c.close(syncWrite);
     if (report !== undefined) c.close(report);
+    // A binding keeps its namespace alive: a start that failed must not leave one.
+    bindings?.undo();
     for (const resource of held) await resource.abandon().catch(() => {});
     throw error;
   }

@@ -10,6 +10,7 @@ import { hasProgram, IS_ROOT, nsh, REPO } from "./_env.ts";
 import { mainHelp } from "../cli/main.ts";
 import { unshareHelp } from "../cli/unshare.ts";
 import { VERSION } from "../cli/version.ts";
+import { exists } from "../ffi/libc.ts";
 
 const root = { ignore: !IS_ROOT };
 
@@ -330,21 +331,12 @@ Deno.test({
       assert(cc.success, new TextDecoder().decode(cc.stderr));
       const out = await nsh(["unshare", "true"], { env: { NSH_LIBC: `${dir}/evil.so` } });
       assertEquals([out.code, out.stderr], [0, ""]);
-      assert(!existsSync(`${dir}/ran`), "the library was loaded");
+      assert(!exists(`${dir}/ran`), "the library was loaded");
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
   },
 });
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("the shell refuses --clear-env for a context, and export does not translate the program options", async () => {
   const context = await nsh(["-c", "unshare -u --clear-env"]);

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { hasProgram, IS_ROOT, nsh, type Output, runUnprivileged } from "./_env.ts";
 import { type NamespaceType, nsenter, releaseNamespace, SyscallError, unshare } from "../mod.ts";
+import { exists } from "../ffi/libc.ts";
 
 const root = { ignore: !IS_ROOT };
 
@@ -159,6 +160,48 @@ Deno.test({
       assertEquals(shell.code, 1);
       assertMatch(shell.stderr, /cannot bind the net namespace to ".*\/full": it holds 8 bytes/);
     } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+// A binding keeps its namespace alive: one left by a start that failed would
+// hold a namespace nobody asked for, on a file nsh may have created.
+Deno.test({
+  name: "a start that fails after binding its namespaces leaves nothing bound, and no file it created",
+  ...root,
+  async fn() {
+    const dir = tempDir();
+    const made = `${dir}/made`, empty = `${dir}/empty`;
+    Deno.writeTextFileSync(empty, "");
+    try {
+      const error = await assertRejects(() => unshare({ uts: made, net: empty }).run("/nonexistent/program").output());
+      assert(error instanceof SyscallError && error.syscall === "execve", String(error));
+      assert(!bound(made) && !bound(empty), "nothing bound");
+      assert(!exists(made), "the file nsh created is removed");
+      assertEquals(Deno.statSync(empty).size, 0, "the file that was there stays");
+    } finally {
+      for (const file of [made, empty]) if (bound(file)) await releaseNamespace(file);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a binding that is refused undoes those before it, and removes the files they created",
+  ...root,
+  async fn() {
+    const dir = tempDir();
+    const made = `${dir}/made`, full = `${dir}/full`;
+    Deno.writeTextFileSync(full, "keep me\n");
+    try {
+      // The UTS namespace is bound first (the plan orders them as NAMESPACES does).
+      const error = await assertRejects(() => unshare({ uts: made, net: full }).run("true").output());
+      assertMatch(String(error), /bind the net namespace to ".*\/full": it holds 8 bytes/);
+      assert(!bound(made) && !exists(made), "the UTS binding is undone and its file removed");
+      assertEquals(Deno.readTextFileSync(full), "keep me\n");
+    } finally {
+      if (bound(made)) await releaseNamespace(made);
       Deno.removeSync(dir, { recursive: true });
     }
   },

@@ -49,7 +49,7 @@ import {
   seccompVerdict,
   SYSCALL_GROUPS,
 } from "../lib/seccomp/mod.ts";
-import { libc } from "../ffi/libc.ts";
+import { exists, libc } from "../ffi/libc.ts";
 import { holds } from "./_seccomp_run.ts";
 
 const DOCKER = `${REPO}tests/fixtures/docker-default.json`;
@@ -59,7 +59,7 @@ const X86 = { abi: "x86_64" } as const;
 
 Deno.test({
   name: "ffi/syscall_data.ts holds exactly what `deno task syscalls` generates from this machine's headers",
-  ignore: !existsSync("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
+  ignore: !exists("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
   async fn() {
     const text = await generate();
     const file = await Deno.makeTempFile({ suffix: ".ts" });
@@ -73,15 +73,6 @@ Deno.test({
     }
   },
 });
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("syscallTable() agrees with the engine's own numbers in ffi/sysno.ts", () => {
   for (const abi of ["x86_64", "aarch64"] as const) {
