@@ -20,7 +20,7 @@ async function openPaths(box: Sandbox): Promise<string> {
     return open.length ? open.join(", ") : "none";
   } finally {
     sleeper.kill("SIGKILL");
-    await sleeper.status;
+    await sleeper;
   }
 }
 
