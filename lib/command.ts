@@ -664,6 +664,7 @@ export class Command implements PromiseLike<CommandResult> {
    * import { unshare } from "./sandbox.ts";
    *
    * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true }).tmpfs("/tmp").hold();
+   * ctx.cwd = "/"; // (a checkout under /tmp is hidden by the new /tmp)
    * // A program of the context's sandbox with a namespace more, its output in the context's /tmp.
    * await ctx.sandbox().with(unshare({ uts: true })).hostname("inner").run("hostname").within(ctx)
    *   .stdout({ file: "/tmp/name" });
