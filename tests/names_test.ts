@@ -132,6 +132,9 @@ Deno.test({
       assertEquals([joined.code, joined.stderr, joined.stdout], [0, "", "lo\n/tmp\nhello\n"]);
       const viaShell = await nsh(["-c", `enter ${name}\necho "$GREETING in"\npwd`]);
       assertEquals([viaShell.stdout, viaShell.stderr], ["hello in\n/tmp\n", ""]);
+      // nsh enter NAME without a program: its shell has them too, as variables and for its programs.
+      const entered = await nsh(["enter", name], { stdin: 'echo "$GREETING here"\nprintenv GREETING\npwd\n' });
+      assertEquals([entered.stdout, entered.stderr], ["hello here\nhello\n/tmp\n", ""]);
     } finally {
       const writer = shell.stdin.getWriter();
       await writer.write(new TextEncoder().encode("go\n"));

@@ -31,7 +31,8 @@ export async function shell(io: Io): Promise<number> {
  * @returns The exit status.
  */
 export async function enterShell(base: Context | undefined, io: Io): Promise<number> {
-  const start = base ? { base, cwd: base.cwd } : {};
+  // The context's variables are the session's, exported, as `enter NAME` in a shell makes them.
+  const start = base ? { base, cwd: base.cwd, vars: base.env() } : {};
   if (Deno.stdin.isTerminal()) {
     const { repl, terminalHandOver } = await import("./repl.ts");
     const session = new Session({ ...io, ...terminalHandOver }, { interactive: true, ...start });
@@ -48,7 +49,10 @@ export async function enterShell(base: Context | undefined, io: Io): Promise<num
  * @param io Where to write.
  * @returns The exit status.
  */
-async function runStdin(io: Io, start: { base?: Context; cwd?: string } = {}): Promise<number> {
+async function runStdin(
+  io: Io,
+  start: { base?: Context; cwd?: string; vars?: ReadonlyMap<string, string | undefined> } = {},
+): Promise<number> {
   const { parse, ParseError } = await import("./parse.ts");
   const session = new Session(io, { argv0: "-", errexit: true, ...start });
   const lines = new LineReader();
