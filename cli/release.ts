@@ -11,6 +11,7 @@ import type { CliCommand, Where } from "./commands.ts";
 import { releaseNamespace } from "../lib/binding.ts";
 import { releaseContext } from "../lib/context.ts";
 import { findContext } from "../lib/names.ts";
+import { SyscallError } from "../ffi/error.ts";
 
 /** The help text of `nsh release`. */
 export function releaseHelp(): string {
@@ -62,7 +63,19 @@ export const releaseCommand: CliCommand = {
       }
       // At the top of the shell, a relative path starts from its directory.
       const path = where.context || where.cwd === undefined || file.startsWith("/") ? file : `${where.cwd}/${file}`;
-      await releaseNamespace(path, { context: where.context });
+      try {
+        await releaseNamespace(path, { context: where.context });
+      } catch (error) {
+        // A word without a slash may have meant a context: say that there is none of that name either.
+        if (file.includes("/") || !(error instanceof SyscallError) || error.code !== "ENOENT" || error.hint) {
+          throw error;
+        }
+        throw new SyscallError(error.syscall, error.errno, {
+          operation: error.operation,
+          path: error.path,
+          hint: "there is no context of that name either (nsh contexts lists them)",
+        });
+      }
     }
     return 0;
   },

@@ -107,6 +107,14 @@ Deno.test({
     const gone = await nsh(["enter", name, "true"]);
     assertEquals(gone.code, 1);
     assertMatch(gone.stderr, /^nsh enter: cannot enter the context "[^"]+": there is no context of that name/);
+    // Released twice: the name is neither a context nor a file, and the message says both.
+    const again = await nsh(["release", name]);
+    assertEquals(again.code, 1);
+    assertEquals(
+      again.stderr,
+      `nsh release: cannot release the namespace bound to "${name}": open() failed with ENOENT (No such file or directory); ` +
+        "there is no context of that name either (nsh contexts lists them)\n",
+    );
   },
 });
 
