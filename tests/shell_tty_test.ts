@@ -260,6 +260,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "tty: Tab completes paths in a context as the context sees them, not as the host does",
+  ignore: !HAS_TMUX || !USERNS,
+  async fn() {
+    // A directory of the host, empty there; in the context a tmpfs on it holds one file.
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-tty-complete-ctx-" });
+    await using _removed = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+    Deno.writeTextFileSync(`${dir}/host-only.txt`, "");
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    await pane.line(`unshare ${U} --mount`);
+    await pane.prompt("nsh[mnt user]> ");
+    await pane.line(`mount -t tmpfs nsh-test ${dir} && cd ${dir} && touch context-only.txt && echo made`);
+    await pane.waitFor(/^made$/m, "the file in the context");
+    await pane.type("cat co");
+    await pane.keys("Tab");
+    await pane.waitFor((s) => lastLine(s) === "nsh[mnt user]> cat context-only.txt", "the context's file to complete");
+    await pane.keys("C-u");
+    await pane.type(`cat ${dir}/ho`);
+    await pane.keys("Tab");
+    await eventually(() => false, 300);
+    assertEquals(
+      lastLine(await pane.screen()),
+      `nsh[mnt user]> cat ${dir}/ho`,
+      "no completion from the host's directory",
+    );
+  },
+});
+
+Deno.test({
   name: "tty: Tab completes the names of network namespaces after netns exec",
   // /run/netns of a mount namespace of its own, made by util-linux unshare.
   ignore: !HAS_TMUX || !IS_ROOT || !hasProgram("unshare"),

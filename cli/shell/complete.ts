@@ -50,14 +50,15 @@ function pathPrograms(): string[] {
   return programs;
 }
 
-function paths(prefix: string, cwd: string): string[] {
+function paths(prefix: string, cwd: string, hostPath: (path: string) => string): string[] {
   const slash = prefix.lastIndexOf("/");
   const dir = slash < 0 ? "" : prefix.slice(0, slash + 1);
   const base = slash < 0 ? prefix : prefix.slice(slash + 1);
   const real = dir.startsWith("/") ? dir : `${cwd}/${dir}`;
   const out: string[] = [];
   try {
-    for (const entry of Deno.readDirSync(real || "/")) {
+    // The directory the context's programs would list, reached from here.
+    for (const entry of Deno.readDirSync(hostPath(real || "/"))) {
       if (!entry.name.startsWith(base) || (entry.name.startsWith(".") && !base.startsWith("."))) continue;
       out.push(dir + entry.name + (entry.isDirectory ? "/" : ""));
     }
@@ -88,17 +89,27 @@ function netnsNames(): string[] {
  *
  * @param line The line up to the cursor.
  * @param cwd The directory relative paths start from.
+ * @param hostPath How this process reaches a path of the shell's context
+ *   (`Context.hostPath`): paths complete as the context's programs see them.
  * @returns The candidates (whole words) and the word they complete.
  */
-export async function complete(line: string, cwd: string): Promise<[string[], string]> {
-  const [candidates, word] = await candidatesOf(line, cwd);
+export async function complete(
+  line: string,
+  cwd: string,
+  hostPath: (path: string) => string = (path) => path,
+): Promise<[string[], string]> {
+  const [candidates, word] = await candidatesOf(line, cwd, hostPath);
   // A word completed whole is followed by a space, as in sh; a directory by its slash only.
   const only = candidates.length === 1 ? candidates[0]! : undefined;
   if (only !== undefined && !only.endsWith("/") && !only.endsWith("=")) return [[only + " "], word];
   return [candidates, word];
 }
 
-async function candidatesOf(line: string, cwd: string): Promise<[string[], string]> {
+async function candidatesOf(
+  line: string,
+  cwd: string,
+  hostPath: (path: string) => string,
+): Promise<[string[], string]> {
   const words = line.split(/[ \t]+/);
   const word = words.at(-1) ?? "";
   const before = words.slice(0, -1).filter(Boolean);
@@ -122,7 +133,7 @@ async function candidatesOf(line: string, cwd: string): Promise<[string[], strin
   }
   if (specs && word.startsWith("--") && word.includes("=")) {
     const eq = word.indexOf("=");
-    return [paths(word.slice(eq + 1), cwd).map((p) => word.slice(0, eq + 1) + p), word];
+    return [paths(word.slice(eq + 1), cwd, hostPath).map((p) => word.slice(0, eq + 1) + p), word];
   }
   if (command === "netns") {
     if (before.length === 1) return [starts((await import("../netns.ts")).NETNS_SUBCOMMANDS), word];
@@ -135,5 +146,5 @@ async function candidatesOf(line: string, cwd: string): Promise<[string[], strin
   if (command === "help" && before.length === 1) {
     return [starts([...Object.keys(COMMANDS), ...Object.keys(BUILTINS)]), word];
   }
-  return [paths(word, cwd), word];
+  return [paths(word, cwd, hostPath), word];
 }

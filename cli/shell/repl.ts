@@ -198,7 +198,10 @@ export function repl(session: Session): Promise<number> {
     historySize: 1000,
     removeHistoryDuplicates: true,
     completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
-      complete(line, session.cwd).then((result) => callback(null, result), () => callback(null, [[], line]));
+      complete(line, session.cwd, (path) => session.context?.hostPath(path) ?? path).then(
+        (result) => callback(null, result),
+        () => callback(null, [[], line]),
+      );
     },
   });
   rl.on("history", (lines: string[]) => history.save(lines));
