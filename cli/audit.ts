@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatOptions, getopt, type OptionSpec } from "./getopt.ts";
+import { formatOptions, getoptPermuted, type OptionSpec } from "./getopt.ts";
 import { UsageError, ValueError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand } from "./commands.ts";
@@ -60,7 +60,7 @@ export type AuditRequest =
  * @throws {ValueError} For a pid that is not one.
  */
 export function parseAudit(args: readonly string[]): AuditRequest {
-  const { options, rest } = getopt("audit", AUDIT_OPTIONS, args);
+  const { options, rest } = getoptPermuted("audit", AUDIT_OPTIONS, args);
   const has = (name: string) => options.some((o) => o.name === name);
   if (has("help")) return { kind: "help" };
   if (has("version")) return { kind: "version" };

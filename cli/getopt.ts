@@ -137,6 +137,36 @@ export function getopt(command: string, specs: readonly OptionSpec[], args: read
 }
 
 /**
+ * Parses `args` as {@linkcode getopt} does, but with options anywhere among
+ * the other words, as getopt_long(3) permutes them for a command that runs no
+ * program (`lsns 4026531836 -o PID`, `audit PID --json`); after `--` every
+ * word is one of the rest.
+ *
+ * @param command The command's name, for messages (`"lsns"`).
+ * @param specs The options it accepts.
+ * @param args The words to parse.
+ * @returns The options, in the order given, and the other words.
+ * @throws {UsageError} For unknown, ambiguous or malformed options.
+ */
+export function getoptPermuted(command: string, specs: readonly OptionSpec[], args: readonly string[]): Parsed {
+  const options: ParsedOption[] = [];
+  const rest: string[] = [];
+  let words = args;
+  while (words.length) {
+    const parsed = getopt(command, specs, words);
+    options.push(...parsed.options);
+    if (!parsed.rest.length) break;
+    if (words[words.length - parsed.rest.length - 1] === "--") {
+      rest.push(...parsed.rest);
+      break;
+    }
+    rest.push(parsed.rest[0]!);
+    words = parsed.rest.slice(1);
+  }
+  return { options, rest };
+}
+
+/**
  * Help text for a list of options, aligned as util-linux prints it.
  *
  * @param specs The options.

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatOptions, getopt, type OptionSpec, type ParsedOption } from "./getopt.ts";
+import { formatOptions, getoptPermuted, type OptionSpec } from "./getopt.ts";
 import { ValueError } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import type { CliCommand, Where } from "./commands.ts";
@@ -192,28 +192,6 @@ function parseColumns(cmd: string, list: string): ColumnName[] {
 }
 
 /**
- * The words after the options, in any order with them: util-linux's getopt
- * permutes, so `lsns 4026531836 -o PID` has an option after the namespace.
- */
-function parseWords(cmd: string, args: readonly string[]): { options: ParsedOption[]; rest: string[] } {
-  const options: ParsedOption[] = [];
-  const rest: string[] = [];
-  let words = args;
-  while (words.length) {
-    const parsed = getopt(cmd, LSNS_OPTIONS, words);
-    options.push(...parsed.options);
-    if (!parsed.rest.length) break;
-    if (words[words.length - parsed.rest.length - 1] === "--") {
-      rest.push(...parsed.rest);
-      break;
-    }
-    rest.push(parsed.rest[0]!);
-    words = parsed.rest.slice(1);
-  }
-  return { options, rest };
-}
-
-/**
  * Parses the arguments of `nsh lsns` as util-linux `lsns` 2.38 does, with
  * `--persistent` of 2.39. Pure: nothing is read.
  *
@@ -223,7 +201,7 @@ function parseWords(cmd: string, args: readonly string[]): { options: ParsedOpti
  */
 export function parseLsns(args: readonly string[]): LsnsRequest {
   const cmd = "lsns";
-  const { options, rest } = parseWords(cmd, args);
+  const { options, rest } = getoptPermuted(cmd, LSNS_OPTIONS, args);
   const seen = new Map<number, string>();
   let columns: ColumnName[] = [];
   let output: string | undefined;

@@ -542,6 +542,18 @@ Deno.test({
   },
 });
 
+Deno.test("nsh audit PID --json: options after the pid, as the usage line and util-linux's getopt have them", async () => {
+  const out = await nsh(["audit", String(Deno.pid), "--json", "--no-probe"]);
+  assertEquals([out.code, out.stderr], [0, ""]);
+  assertEquals((JSON.parse(out.stdout) as Audit).pid, Deno.pid);
+  // After --, a word is no option.
+  const ended = await nsh(["audit", "--", String(Deno.pid), "--json"]);
+  assertEquals([ended.code, ended.stderr], [
+    1,
+    "nsh audit: unexpected argument '--json'\nTry 'nsh audit --help' for more information.\n",
+  ]);
+});
+
 Deno.test("audit() of a zombie says it has ended", async () => {
   // sleep does not reap: the true that sh left behind stays a zombie while sleep runs.
   const parent = new Deno.Command("sh", { args: ["-c", "/bin/true & exec sleep 60"], stdout: "null" }).spawn();
