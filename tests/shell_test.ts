@@ -982,6 +982,23 @@ Deno.test("shell: help matches its snapshot, and help NAME shows a command's", a
   ]);
 });
 
+Deno.test("shell: help limit and help restrict list every option they take; help enter is the shell's enter", async () => {
+  const limit = await shellHelp("limit");
+  for (
+    const option of ["--memory-max", "--memory-swap-max", "--pids-max", "--cpu-max", "--cpu-weight", "--io-weight"]
+  ) {
+    assertMatch(limit, new RegExp(`^ +${option} `, "m"));
+  }
+  const restrict = await shellHelp("restrict");
+  for (const option of ["--cap-keep", "--new-session", "--seccomp-profile", "--landlock-rw", "--landlock-connect"]) {
+    assertMatch(restrict, new RegExp(`^ +${option} `, "m"));
+  }
+  // In the shell, enter takes a name and no program: its help says so.
+  assertEquals((await shellHelp("enter")).split("\n").slice(0, 3), ["", "Usage:", " enter <name>"]);
+  // A help that ends with an ellipsis gets no period after it.
+  assert(!(await shellHelp("set")).includes("…."), await shellHelp("set"));
+});
+
 // ---------------------------------------------------------------------------
 // Fuzz
 

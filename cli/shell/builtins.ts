@@ -20,7 +20,8 @@ import { isName, quote } from "./parse.ts";
 import { call, type Doc } from "./layout.ts";
 import { MS } from "../../ffi/constants.ts";
 import { asValueError } from "../plan_command.ts";
-import { parseLimit, parseRestrict } from "../unshare.ts";
+import { LIMIT_OPTIONS, parseLimit, parseRestrict, RESTRICT_OPTIONS } from "../unshare.ts";
+import { formatOptions, type OptionSpec } from "../getopt.ts";
 import { normalizePath } from "../../lib/files.ts";
 
 /** The options of mount(8) that are flags of mount(2), by name. */
@@ -275,6 +276,8 @@ export interface Builtin<R = unknown> {
   readonly usage: string;
   /** One line of help. */
   readonly help: string;
+  /** The options it takes, listed by `help NAME` after the line of help. */
+  readonly options?: readonly OptionSpec[];
   /** A special builtin of sh: assignments before it stay. */
   readonly special?: boolean;
   /** It only prints: `save` leaves it out. */
@@ -570,6 +573,7 @@ function builtin<R>(b: Builtin<R>): Builtin {
 function contextSteps(
   usage: string,
   help: string,
+  options: readonly OptionSpec[],
   parse: (args: readonly string[]) => Step[],
   outside: string,
 ): Builtin {
@@ -577,6 +581,7 @@ function contextSteps(
   return builtin<Step[]>({
     usage,
     help,
+    options,
     parse(args, where) {
       const list = parse(args);
       if (where.types === undefined) throw new UsageError(name, `not in a context: ${outside}`);
@@ -676,6 +681,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     "limit [--memory-max <size>] [--pids-max <n>] [--cpu-max <q/p>|<n>%]…",
     // The box covers everything run in the context, its holder too.
     "change the limits of the context's box (made with unshare --memory-max… and the like)",
+    LIMIT_OPTIONS,
     parseLimit,
     "limits are given to unshare, which makes one (unshare --pids-max 100)",
   ),
@@ -683,6 +689,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     "restrict [--cap-drop <caps>] [--no-new-privs] [--seccomp-deny <calls>] [--landlock-ro <paths>]…",
     // The context's holder keeps what it needs to serve later commands.
     "restrict the programs run in the context from now on (capabilities, seccomp, Landlock…)",
+    RESTRICT_OPTIONS,
     parseRestrict,
     "give restrictions to unshare, which makes one (unshare -Ur --cap-drop ALL)",
   ),
@@ -1163,6 +1170,13 @@ export function isBuiltin(name: string): boolean {
  */
 export async function shellHelp(command?: string): Promise<string> {
   if (command !== undefined) {
+    // A builtin first: the shell's enter takes a name only, nsh enter a program too.
+    const b = Object.hasOwn(BUILTINS, command) ? BUILTINS[command] : undefined;
+    if (b) {
+      const text = b.help.charAt(0).toUpperCase() + b.help.slice(1) + (b.help.endsWith("…") ? "" : ".");
+      const options = b.options ? `\nOptions:\n${formatOptions(b.options)}\n` : "";
+      return `\nUsage:\n ${b.usage}\n\n${text}\n${options}`;
+    }
     if (isCommand(command)) {
       const help = (await COMMANDS[command]!.load()).help();
       // What the command-line help cannot say: without a program, the shell keeps the namespaces.
@@ -1172,8 +1186,6 @@ export async function shellHelp(command?: string): Promise<string> {
         : "";
       return help.replace(/\n\nOptions:\n/, `\n${context}\nOptions:\n`);
     }
-    const b = BUILTINS[command];
-    if (b) return `\nUsage:\n ${b.usage}\n\n${b.help.charAt(0).toUpperCase()}${b.help.slice(1)}.\n`;
     throw new UsageError("help", `no such command: ${command}`);
   }
   const width = 28;
