@@ -77,8 +77,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import("./netns.ts")).netnsCommand,
   },
   release: {
-    synopsis: "<file>...",
-    summary: "unbind namespaces bound to files by unshare --TYPE=FILE",
+    synopsis: "<file>|<name>...",
+    summary: "unbind namespaces bound to files, or end contexts kept with --persist",
     load: async () => (await import("./release.ts")).releaseCommand,
   },
   enter: {

@@ -34,7 +34,9 @@ function writeAll(to: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): 
 
 /** The top-level help. */
 export function mainHelp(): string {
-  const commands = Object.entries(COMMANDS).map(([name, c]) => ` ${name} ${c.synopsis}\n                 ${c.summary}`);
+  const commands = Object.entries(COMMANDS).map(([name, c]) =>
+    ` ${`${name} ${c.synopsis}`.trimEnd()}\n                 ${c.summary}`
+  );
   return `
 Usage:
  nsh                              the shell (reads commands from stdin when it is no terminal)

@@ -62,6 +62,7 @@ refuses netns set; else the program's own.
 Unlike ip netns: help prints this on standard output and exits 0; messages
 are nsh's (what failed, on what, the errno and a hint); there is no -all and
 no JSON.
+
 In a shell context, netns reads and changes the context's /run/netns and
 /proc, from its mount, user and network namespaces, as ip netns run there.
 `;

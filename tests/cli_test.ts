@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertSnapshot } from "./_assert.ts";
 import { hasProgram, IS_ROOT, nsh, REPO } from "./_env.ts";
 import { mainHelp } from "../cli/main.ts";
+import { netnsHelp } from "../cli/netns.ts";
 import { unshareHelp } from "../cli/unshare.ts";
 import { VERSION } from "../cli/version.ts";
 import { exists } from "../ffi/libc.ts";
@@ -18,6 +19,17 @@ const root = { ignore: !IS_ROOT };
 Deno.test("help output matches its snapshot", () => {
   assertSnapshot(mainHelp(), "main_help.txt");
   assertSnapshot(unshareHelp(), "unshare_help.txt");
+});
+
+Deno.test("nsh --help: no line ends in a space; release names contexts as well as files; netns help's paragraphs apart", () => {
+  const help = mainHelp();
+  assertEquals(help.split("\n").filter((line) => line.endsWith(" ")), []);
+  // Its paragraphs apart, as the others.
+  assertMatch(netnsHelp(), /no JSON\.\n\nIn a shell context, netns/);
+  assertMatch(
+    help,
+    /^ release <file>\|<name>\.\.\.\n +unbind namespaces bound to files, or end contexts kept with --persist$/m,
+  );
 });
 
 Deno.test("VERSION matches deno.json", () => {

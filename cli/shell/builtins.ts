@@ -1191,7 +1191,7 @@ export async function shellHelp(command?: string): Promise<string> {
   const width = 28;
   const line = (usage: string, help: string) =>
     usage.length + 2 <= width ? ` ${usage.padEnd(width - 1)}${help}` : ` ${usage}\n${" ".repeat(width)}${help}`;
-  const commands = Object.entries(COMMANDS).map(([name, c]) => line(`${name} ${c.synopsis}`, c.summary));
+  const commands = Object.entries(COMMANDS).map(([name, c]) => line(`${name} ${c.synopsis}`.trimEnd(), c.summary));
   const builtins = Object.values(BUILTINS).filter((b) => !b.hidden).map((b) => line(b.usage, b.help));
   return `
 nsh is a shell whose commands make and enter namespaces. unshare without a
