@@ -460,9 +460,11 @@ ${formatOptions([...PRESET_OPTIONS, ...STEP_OPTIONS])}
 --isolate is a sandbox in one option: new user, pid, mount, ipc, uts, cgroup
 and network namespaces (--share-net keeps the network); a new root with /usr,
 /etc and the links of a merged /usr read-only, its own /proc, /dev and /tmp;
-every capability dropped; no_new_privs; the program dies with nsh. As root,
-root in the box is nobody outside. Options after it open holes: --bind DIR
-DIR (writable), --ro-bind, --cap-add.
+every capability dropped; no_new_privs; a seccomp filter that makes mounts,
+modules, reboot, ptrace, the keyring, new namespaces and TIOCSTI fail with
+EPERM (and kills other ABIs); the program dies with nsh. As root, root in the
+box is nobody outside. Options after it open holes: --bind DIR DIR
+(writable), --ro-bind, --cap-add.
 
 The program defaults to $SHELL, or /bin/sh. Option parsing stops at the
 program's first word. The program is always a new process: with --pid it is

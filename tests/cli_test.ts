@@ -19,6 +19,8 @@ const root = { ignore: !IS_ROOT };
 Deno.test("help output matches its snapshot", () => {
   assertSnapshot(mainHelp(), "main_help.txt");
   assertSnapshot(unshareHelp(), "unshare_help.txt");
+  // --isolate's paragraph names each layer, its seccomp filter too.
+  assertMatch(unshareHelp().replace(/\s+/g, " "), /no_new_privs; a seccomp filter that makes mounts, /);
 });
 
 Deno.test("nsh --help: no line ends in a space; release names contexts as well as files; netns help's paragraphs apart", () => {
