@@ -113,9 +113,20 @@ export function startTime(pid: number): number | undefined {
   }
 }
 
-/** Whether the holder of an entry is still the process that was registered. */
+/**
+ * Whether the holder of an entry is still the process that was registered,
+ * and running: a holder killed with its nsh stays a zombie until its new
+ * parent reaps it, with its pid and start time, but no namespaces to join.
+ */
 function alive(entry: NamedContext): boolean {
-  return startTime(entry.holder) === entry.start;
+  if (startTime(entry.holder) !== entry.start) return false;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${entry.holder}/stat`);
+    const state = stat[stat.lastIndexOf(")") + 2];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
 }
 
 function read(dir: number, name: string): NamedContext | undefined {

@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { CLI, IS_ROOT, nsh, runUnprivileged } from "./_env.ts";
 import { Context, namedContexts, noNewPrivs, releaseContext, unshare } from "../mod.ts";
+import { findContext, registerContext, startTime, unregisterContext } from "../lib/names.ts";
 
 const USERNS = IS_ROOT || (await unshare({ user: true, mapRootUser: true }).run("true").noThrow()).code === 0;
 const userns = { ignore: !USERNS };
@@ -190,4 +191,45 @@ Deno.test({
     }
     assertEquals(namedContexts().some((c) => c.name === name), false);
   },
+});
+
+Deno.test("a context whose holder is a zombie (killed, not yet reaped) is not listed, and its entry goes", async () => {
+  // sleep 0 ends at once and stays a zombie: the sleep 5 that sh becomes never reaps it.
+  const parent = new Deno.Command("sh", { args: ["-c", "sleep 0 & exec sleep 5"] }).spawn();
+  try {
+    let zombie: number | undefined;
+    for (let i = 0; i < 200 && zombie === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const children = Deno.readTextFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`).trim().split(" ");
+      zombie = children.map(Number).find((pid) => {
+        try {
+          const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+          return stat[stat.lastIndexOf(")") + 2] === "Z";
+        } catch {
+          return false;
+        }
+      });
+    }
+    assert(zombie !== undefined, "a zombie to hold the name");
+    const name = unique("zombie");
+    registerContext({
+      name,
+      holder: zombie,
+      start: startTime(zombie)!,
+      namespaces: [],
+      ownRoot: false,
+      cwd: "/",
+      env: {},
+      persisted: false,
+    });
+    try {
+      assertEquals(namedContexts().some((c) => c.name === name), false);
+      assertEquals(findContext(name), undefined);
+    } finally {
+      unregisterContext(name);
+    }
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.status;
+  }
 });
