@@ -130,3 +130,26 @@ Deno.test({
     assertEquals([bad.code, bad.stderr], [1, "nsh unshare: --share-net goes with --isolate\n"]);
   },
 });
+
+Deno.test({
+  name: "nsh unshare --isolate --bind of a directory the box's user cannot reach: the hint says whose search failed",
+  // As root, root in the box is nobody outside: a directory of mode 0700 on the way stops it.
+  ignore: !IS_ROOT,
+  async fn() {
+    const parent = Deno.makeTempDirSync({ prefix: "nsh-isolate-private-" });
+    try {
+      Deno.chmodSync(parent, 0o700);
+      Deno.mkdirSync(`${parent}/out`);
+      const out = await nsh(["unshare", "--isolate", "--bind", `${parent}/out`, `${parent}/out`, "true"]);
+      assertEquals([out.code, out.stdout], [1, ""]);
+      assertEquals(
+        out.stderr,
+        `nsh unshare: cannot bind "${parent}/out" on "${parent}/out" in the new root: open_tree() failed with EACCES ` +
+          "(Permission denied); a directory on the source's path is not searchable by the box's user " +
+          "(nobody, for --isolate as root)\n",
+      );
+    } finally {
+      Deno.removeSync(parent, { recursive: true });
+    }
+  },
+});

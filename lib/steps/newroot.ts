@@ -607,6 +607,10 @@ function newrootHint(info: OpInfo, errno: number, rootless: boolean): string | u
   if (info.path === BASE && errno === ENOENT) return `the new root is assembled on ${BASE}, which must exist`;
   if (info.syscall === "pivot_root" && errno === EPERM) return NEEDS_NS;
   if (info.syscall === "open_tree" && errno === ENOENT) return "the source must exist";
+  // The child looks the source up with the box's credentials, not the caller's.
+  if (info.syscall === "open_tree" && errno === EACCES) {
+    return "a directory on the source's path is not searchable by the box's user (nobody, for --isolate as root)";
+  }
   if ((info.syscall === "mount_setattr" || info.syscall === "open_tree") && errno === 38) {
     return "bind mounts in a new root need Linux 5.12 or later (mount_setattr)";
   }
