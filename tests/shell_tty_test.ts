@@ -520,6 +520,24 @@ Deno.test({
 });
 
 Deno.test({
+  name: "tty: a job whose first program ends before the next starts runs on: quick pipelines, loops of programs",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    // Each program after the first joins the job's process group, which is gone once all
+    // its programs have ended and been reaped: the next one leads a group of its own.
+    await pane.line('for i in 1 2 3; do /bin/echo "n$i"; done; /bin/true | sleep 0.2; echo "status $?"');
+    const screen = await pane.waitFor(/^status \d+$/m, "the loop and the pipeline to end");
+    assertEquals(linesAfter(screen, "nsh> for i in").slice(0, 4), ["n1", "n2", "n3", "status 0"]);
+    await pane.prompt();
+    await pane.line("/bin/echo piped | cat; echo $(/bin/echo a; /bin/echo b)");
+    const out = await pane.waitFor(/^a b$/m, "the pipeline and the substitution");
+    assertEquals(linesAfter(out, "nsh> /bin/echo piped").slice(0, 2), ["piped", "a b"]);
+  },
+});
+
+Deno.test({
   name: "tty: Ctrl-Z stops the foreground job and gives the prompt back; jobs, bg, fg and kill %N act on it",
   ...tty,
   async fn() {

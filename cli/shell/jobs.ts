@@ -11,7 +11,10 @@
 import type { Child } from "../../lib/child.ts";
 import { deliver } from "../foreground.ts";
 import { signalNumber } from "../../ffi/signals.ts";
-import { stopped } from "../../ffi/terminal.ts";
+import { foregroundGroup, stopped } from "../../ffi/terminal.ts";
+import { SyscallError } from "../../ffi/error.ts";
+import { errno, libc } from "../../ffi/libc.ts";
+import { ESRCH } from "../../ffi/constants.ts";
 
 /** The signals nsh passes on, and whether the terminal sends them to its foreground programs itself. */
 const FORWARDED = [["SIGINT", true], ["SIGQUIT", true], ["SIGTERM", false], ["SIGHUP", false]] as const;
@@ -150,12 +153,16 @@ export class Group {
    * @returns The program.
    */
   async join(start: (pgid: number, terminal: boolean) => Promise<Child>): Promise<Child> {
+    return await this.#join(start, this.foreground);
+  }
+
+  async #join(start: (pgid: number, terminal: boolean) => Promise<Child>, terminal: boolean): Promise<Child> {
     if (this.pgid === undefined && this.#leader === undefined) {
       // Claimed before any await: the stages start at once, and one leads.
       let settle!: (pid: number | undefined) => void;
       this.#leader = new Promise((resolve) => settle = resolve);
       try {
-        const child = await start(0, this.foreground);
+        const child = await start(0, terminal);
         this.pgid = child.pid;
         settle(child.pid);
         return this.#add(child);
@@ -167,8 +174,23 @@ export class Group {
     }
     const leader = this.pgid ?? await this.#leader;
     // The first failed to start: the next one leads.
-    if (leader === undefined) return await this.join(start);
-    return this.#add(await start(leader, false));
+    if (leader === undefined) return await this.#join(start, terminal);
+    try {
+      return this.#add(await start(leader, false));
+    } catch (error) {
+      // Every program of the group has ended and been reaped (a quick first stage of a
+      // pipeline, the program before this one in a loop): the group is gone with them, and
+      // setpgid() refuses to name it. This program leads a new one, which gets the terminal
+      // if the group that is gone had it (not when the job was stopped or sent to the background).
+      if (!(error instanceof SyscallError && error.syscall === "setpgid" && error.code === "EPERM")) throw error;
+      if (libc().kill(-leader, 0) === 0 || errno() !== ESRCH) throw error;
+      const had = this.foreground && foregroundGroup(0) === leader;
+      if (this.pgid === leader) {
+        this.pgid = undefined;
+        this.#leader = undefined;
+      }
+      return await this.#join(start, had);
+    }
   }
 
   #add(child: Child): Child {
