@@ -8,7 +8,19 @@
  */
 
 import { assert, assertEquals, assertMatch, assertSnapshot } from "./_assert.ts";
-import { CLI, comm, hasProgram, holdNamespace, IS_ROOT, membersOf, nsh, type Output, REPO, run } from "./_env.ts";
+import {
+  CLI,
+  comm,
+  hasProgram,
+  holdNamespace,
+  IS_ROOT,
+  membersOf,
+  nsh,
+  type Output,
+  REPO,
+  run,
+  runUnprivileged,
+} from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
 import { seededRandom } from "./_random.ts";
 
@@ -960,6 +972,29 @@ Deno.test({
       await reader.cancel();
       await child.status;
       for (const file of held) file.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "shell: cd to a directory the user may not search fails as dash's does, and the directory stays",
+  // A directory of root's, mode 0700, that the user nobody may not enter.
+  ...root,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-cd-private-" });
+    try {
+      Deno.chmodSync(dir, 0o700);
+      const out = await runUnprivileged(`
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "--quiet", "$REPO/cli.ts", "-c", 'set +e; cd ${dir}; echo "status $?"; pwd'],
+        }).output();
+        const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+        console.log(JSON.stringify([out.code, text(out.stdout), text(out.stderr), Deno.cwd()]));
+      `);
+      const [code, stdout, stderr, home] = JSON.parse(out.stdout) as [number, string, string, string];
+      assertEquals([code, stdout, stderr], [0, `status 2\n${home}\n`, `-c:1: cd: ${dir}: permission denied\n`]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
     }
   },
 });

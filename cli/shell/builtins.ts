@@ -739,6 +739,12 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
         throw new ValueError("cd", `${dir}: ${why}`, 2);
       }
       if (!info.isDirectory) throw new ValueError("cd", `${dir}: not a directory`, 2);
+      try {
+        // Looking up "." in it needs the search permission that chdir needs.
+        Deno.statSync(`${sh.hostPath(path).replace(/\/$/, "")}/.`);
+      } catch {
+        throw new ValueError("cd", `${dir}: permission denied`, 2);
+      }
       sh.setCwd(path);
       if (target === "-") await sh.out(path + "\n");
       return 0;
