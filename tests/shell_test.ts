@@ -22,6 +22,7 @@ import {
   runUnprivileged,
 } from "./_env.ts";
 import { Session, shellHelp } from "../cli/shell/session.ts";
+import { Context, unshare } from "../mod.ts";
 import { seededRandom } from "./_random.ts";
 
 /** Whether this user can make a user namespace (root always can), decided once. */
@@ -595,6 +596,25 @@ Deno.test({
     } finally {
       await session.close();
     }
+  },
+});
+
+Deno.test({
+  name: "Session in a context joined by name (nsh enter NAME) names it in the prompt, as enter NAME in a shell does",
+  ...userns,
+  async fn() {
+    const name = `nsh-test-prompt-${Deno.pid}`;
+    await using held = await unshare({ user: true, mapRootUser: true, uts: true }).hold({ name });
+    await using joined = Context.enter(name);
+    const session = new Session({ out: () => {}, err: () => {} }, { base: joined, interactive: true });
+    try {
+      assertEquals(session.prompt(), `nsh[${name}]> `);
+      assertEquals(await session.runSource("unshare --ipc"), 0);
+      assertEquals(session.prompt(), `nsh[${name} > ipc]> `);
+    } finally {
+      await session.close();
+    }
+    assert(held.name === name);
   },
 });
 

@@ -247,10 +247,13 @@ export class Session {
   /**
    * The prompt: `nsh> ` at the host, `nsh[mnt pid user]> ` in a context,
    * `nsh[mnt pid user > uts]> ` in a context made in it: the namespaces each
-   * level made (or joined).
+   * level made (or joined); `nsh[web]> ` in a shell that `nsh enter web`
+   * started there.
    */
   prompt(color = false): string {
-    const where = this.#levels.slice(1).map((l) => l.made || l.context!.types.join(" ") || "joined").join(" > ");
+    const base = this.#levels[0]!.context;
+    const shown = base && this.#interactive ? this.#levels : this.#levels.slice(1);
+    const where = shown.map((l) => l.made || l.context!.name || l.context!.types.join(" ") || "joined").join(" > ");
     const text = where ? `nsh[${where}]> ` : "nsh> ";
     return color ? `\x1b[1;${where ? "36" : "32"}m${text.trimEnd()}\x1b[0m ` : text;
   }
