@@ -66,6 +66,8 @@ export const ENOSYS = 38;
 export const ELOOP = 40;
 /** No message of desired type. */
 export const ENOMSG = 42;
+/** Value too large for defined data type (an id a user namespace does not map). */
+export const EOVERFLOW = 75;
 /** File descriptor in bad state. */
 export const EBADFD = 77;
 /** Too many users. */

@@ -65,7 +65,9 @@ export type SyscallName =
   | "openat2"
   | "fstatfs"
   | "flock"
-  | "socket";
+  | "socket"
+  | "setfsuid"
+  | "setfsgid";
 
 const X86_64: Readonly<Record<SyscallName, number>> = {
   read: 0,
@@ -126,6 +128,8 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   fstatfs: 138,
   flock: 73,
   socket: 41,
+  setfsuid: 122,
+  setfsgid: 123,
 };
 
 const AARCH64: Readonly<Record<SyscallName, number>> = {
@@ -187,6 +191,8 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   fstatfs: 44,
   flock: 32,
   socket: 198,
+  setfsuid: 151,
+  setfsgid: 152,
 };
 
 /** System call numbers by architecture, as `Deno.build.arch` names it. */

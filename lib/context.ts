@@ -358,6 +358,32 @@ export class Context {
   }
 
   /**
+   * The user and group ids its programs have, as this process sees them
+   * (root of its user namespace, mapped out): whom the files they create
+   * belong to. Files of the shell's redirections in the context are opened
+   * with them. `undefined` when they are this process's own: the context has
+   * no user namespace of its own, keeps this process's ids, or maps root to
+   * no id here.
+   *
+   * @returns The ids, or `undefined`.
+   */
+  programIds(): { uid: number; gid: number } | undefined {
+    if (this.#keepIds || this.#anchor("user") === undefined) return undefined;
+    const outside = (file: string) => {
+      for (const line of Deno.readTextFileSync(this.procPath(file, "user")).split("\n")) {
+        const [inside, out, count] = line.trim().split(/\s+/).map(Number);
+        if (inside !== undefined && out !== undefined && count !== undefined && inside <= 0 && 0 < inside + count) {
+          return out - inside;
+        }
+      }
+      return undefined;
+    };
+    const uid = outside("uid_map");
+    const gid = outside("gid_map");
+    return uid === undefined || gid === undefined ? undefined : { uid, gid };
+  }
+
+  /**
    * The path of a file of `/proc/PID/` for a process in the context, where
    * what programs there find in `/proc/self/` is: the mounts they see
    * (`"mountinfo"`, with `type` `"mnt"`), the maps of their user namespace

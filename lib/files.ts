@@ -15,6 +15,8 @@ import {
   EINTR,
   ENOENT,
   ENOSYS,
+  EOVERFLOW,
+  EPERM,
   O_APPEND,
   O_CLOEXEC,
   O_CREAT,
@@ -42,6 +44,14 @@ export interface FileView {
    * @returns The path from this process.
    */
   hostPath(path: string): string;
+  /**
+   * The ids its programs have, as this process sees them, when they are not
+   * this process's own (a user namespace that maps its root elsewhere): the
+   * file is opened with them, so that what it creates belongs to whom a
+   * program there would make it belong, and what it may read or write is
+   * what such a program may.
+   */
+  programIds?(): { readonly uid: number; readonly gid: number } | undefined;
 }
 
 /** This process's own view: its working directory, and paths as they are. */
@@ -81,6 +91,41 @@ const WHAT: Readonly<Record<OpenMode, string>> = {
  * @throws {SyscallError} When the file cannot be opened (the path as written).
  */
 export function openFile(path: string, mode: OpenMode, view: FileView): number {
+  const ids = view.programIds?.();
+  const as = <T>(open: () => T): T => ids ? asFileIds(ids, path, open) : open();
+  return openIn(path, mode, view, as);
+}
+
+/**
+ * Runs `open` with the filesystem ids set to `ids` on this thread (setfsuid(2)
+ * and setfsgid(2) change the calling thread's alone, and the call is
+ * synchronous: no other code of this process runs on it meanwhile), then
+ * puts this process's back. Changing them from root drops the capabilities
+ * that bypass file permissions for that time, as the kernel does.
+ */
+function asFileIds<T>(ids: { readonly uid: number; readonly gid: number }, path: string, open: () => T): T {
+  const { sysno, syscall } = routine();
+  const own = { uid: syscall(sysno.setfsuid, -1), gid: syscall(sysno.setfsgid, -1) };
+  if (own.uid === ids.uid && own.gid === ids.gid) return open();
+  syscall(sysno.setfsgid, ids.gid);
+  syscall(sysno.setfsuid, ids.uid);
+  try {
+    // Neither call reports a failure: ask again what they are.
+    if (syscall(sysno.setfsuid, -1) !== ids.uid || syscall(sysno.setfsgid, -1) !== ids.gid) {
+      throw new SyscallError("setfsuid", EPERM, {
+        operation: `open "${path}" as the context's programs would (uid ${ids.uid}, gid ${ids.gid})`,
+        hint: "changing the filesystem ids needs CAP_SETUID and CAP_SETGID",
+      });
+    }
+    return open();
+  } finally {
+    syscall(sysno.setfsuid, own.uid);
+    syscall(sysno.setfsgid, own.gid);
+  }
+}
+
+/** Opens a file of the view; `as` runs the opens themselves (with the view's ids). */
+function openIn(path: string, mode: OpenMode, view: FileView, as: <T>(open: () => T) => T): number {
   const c = libc();
   const absolute = path.startsWith("/") ? path : `${view.cwd.replace(/\/$/, "")}/${path}`;
   const root = view.hostPath("/");
@@ -88,7 +133,7 @@ export function openFile(path: string, mode: OpenMode, view: FileView): number {
   let fd: number;
   let e = 0;
   if (root === "/" || root === "") {
-    fd = c.open(encodeText(absolute + "\0"), flags, 0o666);
+    fd = as(() => c.open(encodeText(absolute + "\0"), flags, 0o666));
     if (fd < 0) e = errno();
   } else {
     const rootFd = c.open(encodeText(root + "\0"), O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
@@ -97,9 +142,9 @@ export function openFile(path: string, mode: OpenMode, view: FileView): number {
     }
     try {
       // openat2 refuses a mode without O_CREAT.
-      fd = openat2(rootFd, absolute.replace(/^\/+/, "") || ".", flags, mode === "read" ? 0 : 0o666);
+      fd = as(() => openat2(rootFd, absolute.replace(/^\/+/, "") || ".", flags, mode === "read" ? 0 : 0o666));
       if (fd === -ENOSYS) {
-        fd = c.open(encodeText(root.replace(/\/$/, "") + absolute + "\0"), flags, 0o666);
+        fd = as(() => c.open(encodeText(root.replace(/\/$/, "") + absolute + "\0"), flags, 0o666));
         if (fd < 0) e = errno();
       } else if (fd < 0) {
         e = -fd;
@@ -112,7 +157,11 @@ export function openFile(path: string, mode: OpenMode, view: FileView): number {
     throw new SyscallError(root === "/" ? "open" : "openat2", e, {
       operation: `open "${path}" for ${WHAT[mode]}`,
       path,
-      hint: e === ENOENT && mode !== "read" ? "its directory does not exist" : undefined,
+      hint: e === ENOENT && mode !== "read"
+        ? "its directory does not exist"
+        : e === EOVERFLOW
+        ? "the context's user namespace maps no id for the file's owner, its programs' user or group (map them: -r, --map-group)"
+        : undefined,
     });
   }
   return fd;

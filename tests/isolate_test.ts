@@ -153,3 +153,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "redirections in a box whose root is nobody outside: files are created and read as its programs would",
+  ignore: !IS_ROOT,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "nsh-isolate-files-" });
+    try {
+      Deno.chmodSync(dir, 0o755);
+      Deno.writeTextFileSync(`${dir}/secret`, "root's\n", { mode: 0o600 });
+      const out = await nsh([
+        "-c",
+        `unshare --isolate --ro-bind ${dir} /data\necho x > /tmp/f\nstat -c '%u %g %s' /tmp/f\ncat < /data/secret`,
+      ]);
+      // Root in the box owns what it creates (nobody outside, not root: no EOVERFLOW),
+      // and reads only what nobody may.
+      assertEquals(out.stdout, "0 0 2\n");
+      assertEquals(
+        out.stderr,
+        `-c:4: cannot open "/data/secret" for reading: openat2() failed with EACCES (Permission denied)\n`,
+      );
+      assertEquals(out.code, 2); // as sh, for a redirection that fails
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

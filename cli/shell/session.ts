@@ -40,6 +40,7 @@ import {
   type Where,
 } from "./builtins.ts";
 import { BrokenPipe, closeAll, Fds, type OpenMode, openRedirect, pipe, readLine, textFd, writeFd } from "./io.ts";
+import type { FileView } from "../../lib/files.ts";
 import { foreground, Group, interrupts, type Job, Jobs } from "./jobs.ts";
 import { setForegroundGroup } from "../../ffi/terminal.ts";
 import type { Io } from "../commands.ts";
@@ -269,6 +270,12 @@ export class Session {
     return this.context ? this.context.hostPath(absolute) : absolute;
   }
 
+  /** Files as programs here see them: for globs and redirections, opened with the ids programs here have. */
+  #files(): FileView {
+    const context = this.context;
+    return { cwd: this.cwd, hostPath: (path) => this.#hostPath(path), programIds: () => context?.programIds() };
+  }
+
   // --- variables ---------------------------------------------------------
 
   #lookup(name: string): Var | undefined {
@@ -343,7 +350,7 @@ export class Session {
       flags: (this.options.errexit ? "e" : "") + (this.options.nounset ? "u" : ""),
       nounset: this.options.nounset,
       substitute: (body) => this.#substitute(body, fds),
-      files: { cwd: this.cwd, hostPath: (path) => this.#hostPath(path) },
+      files: this.#files(),
       home: (user) => homeOf(user),
     };
   }
@@ -1062,7 +1069,7 @@ export class Session {
           : r.op === ">>" || r.op === "&>>"
           ? "append"
           : "write";
-        const fd = openRedirect(target, mode, { cwd: this.cwd, hostPath: (path) => this.#hostPath(path) });
+        const fd = openRedirect(target, mode, this.#files());
         owned.push(fd);
         out = out.with(r.op === "&>" || r.op === "&>>" ? 1 : r.fd, fd);
         if (r.op === "&>" || r.op === "&>>") out = out.with(2, fd);
