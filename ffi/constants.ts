@@ -635,6 +635,8 @@ export const SIG_BLOCK = 0;
 export const SIGTTOU = 22;
 /** A bad system call (seccomp's kill and trap actions). */
 export const SIGSYS = 31;
+/** A bad memory access, or int $0x80 on a kernel without the i386 entry. */
+export const SIGSEGV = 11;
 
 // epoll(7)
 /** epoll_ctl(2): register. */

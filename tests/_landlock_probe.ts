@@ -109,7 +109,7 @@ export async function runSandboxed(run: Run): Promise<RunResult> {
         return add(op, "landlock");
       },
     };
-    kind.compile!(step, emitter as unknown as Emitter, {} as PlanView, "harden");
+    kind.compile!(step, emitter as unknown as Emitter, { actions: [step] } as unknown as PlanView, "harden");
   } else {
     const ruleset = resolveLandlock(run.policy, run.abi === undefined ? {} : { abi: run.abi });
     const steps = landlockSteps(ruleset, {
