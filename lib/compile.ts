@@ -193,6 +193,42 @@ export interface CompileContext {
   readonly cloneIntoCgroup?: boolean;
 }
 
+/**
+ * The calls a phase made for one plan, kept to be used again: a sandbox run
+ * many times makes the same plan object (see planHere) and, but for the
+ * program and its stdio, the same calls. Indices of earlier calls that they
+ * refer to (`result`, `onlyIf`) are relative to `start`.
+ */
+interface Segment {
+  readonly start: number;
+  readonly ops: readonly Op[];
+  readonly infos: readonly OpInfo[];
+}
+
+/** Each plan's phases, by phase and the caller's euid. */
+const SEGMENTS = new WeakMap<Plan, Map<string, Segment>>();
+
+/** The phases whose calls depend only on the plan and the caller's euid (cgroup makes a cgroup per start). */
+const REUSABLE: ReadonlySet<Phase> = new Set(["uts", "mount", "newroot", "proc", "caps", "harden", "seccomp"]);
+
+/** The earlier calls an op refers to. */
+function referencesOf(op: Op): number[] {
+  const refs = op.args.flatMap((a) => typeof a === "object" && "result" in a ? [a.result] : []);
+  if (op.onlyIf) refs.push(op.onlyIf.step);
+  return refs;
+}
+
+/** The op, its references to calls from `start` on moved by `by`. */
+function moved(op: Op, start: number, by: number): Op {
+  if (!by || !referencesOf(op).length) return op;
+  const at = (i: number) => i >= start ? i + by : i;
+  return {
+    ...op,
+    args: op.args.map((a) => typeof a === "object" && "result" in a ? { result: at(a.result) } : a),
+    ...(op.onlyIf ? { onlyIf: { ...op.onlyIf, step: at(op.onlyIf.step) } } : {}),
+  };
+}
+
 /** The system calls of a child program, and what each does. */
 class Program implements Emitter {
   readonly ops: Op[] = [];
@@ -201,10 +237,13 @@ class Program implements Emitter {
   /** The cgroup the child is made in, when a step asked and the launch can. */
   cgroupFd: number | undefined;
   readonly #intoCgroup: boolean;
+  /** A step read a fact that may change between starts (this process's own capabilities). */
+  #volatile = false;
 
   constructor(context: CompileContext) {
     const euid = context.euid ?? 0;
     this.#intoCgroup = context.cloneIntoCgroup ?? false;
+    const volatile = () => this.#volatile = true;
     // Read when a step needs it: the engine passes a getter.
     this.facts = {
       get capLastCap() {
@@ -217,6 +256,7 @@ class Program implements Emitter {
         // Root without a user namespace holds what this process holds: a
         // container may have withheld some (CAP_SYS_RESOURCE here).
         const all = plan.namespaces.includes("user") || plan.enter.some((e) => e.type === "user");
+        if (!all) volatile();
         const bits = all ? (1n << BigInt(last + 1)) - 1n : context.capPermitted ?? 0n;
         return new Set(Array.from({ length: last + 1 }, (_, i) => i).filter((i) => (bits >> BigInt(i)) & 1n));
       },
@@ -246,8 +286,31 @@ class Program implements Emitter {
     this.add({ call: "close", args: [{ result: fd }] }, { ...info, syscall: "close" });
   }
 
-  /** The calls of the plan's steps of one phase, in the plan's order, each run of a frame inside it. */
+  /**
+   * The calls of the plan's steps of one phase, in the plan's order, each run
+   * of a frame inside it; made once per plan where they can be used again.
+   */
   phase(p: Plan, phase: Exclude<Phase, "core">): void {
+    if (!REUSABLE.has(phase)) return this.#compilePhase(p, phase);
+    const key = `${phase} ${this.facts.euid}`;
+    const start = this.ops.length;
+    const kept = SEGMENTS.get(p)?.get(key);
+    if (kept) {
+      for (const op of kept.ops) this.ops.push(moved(op, kept.start, start - kept.start));
+      this.infos.push(...kept.infos);
+      return;
+    }
+    this.#volatile = false;
+    this.#compilePhase(p, phase);
+    const ops = this.ops.slice(start);
+    // Kept only when it refers to no call before it, and read no fact that may change.
+    if (this.#volatile || ops[0]?.ifNoexec || ops.some((op) => referencesOf(op).some((i) => i < start))) return;
+    let phases = SEGMENTS.get(p);
+    if (!phases) SEGMENTS.set(p, phases = new Map());
+    phases.set(key, { start, ops, infos: this.infos.slice(start) });
+  }
+
+  #compilePhase(p: Plan, phase: Exclude<Phase, "core">): void {
     let frame: Frame | undefined;
     let begun = 0;
     for (const step of p.actions) {

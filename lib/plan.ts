@@ -80,8 +80,26 @@ export interface Plan {
  */
 export function planHere(steps: readonly Step[]): Plan {
   const { euid, egid } = ids();
-  return plan(steps, { euid, egid });
+  const kept = PLANS.get(steps);
+  if (kept?.euid === euid && kept.egid === egid) return kept.plan;
+  // Kept for the next start of the same steps (a sandbox's), unless it read
+  // a file of the host, which may change: /etc/subuid, or a user's name.
+  let read = false;
+  const made = plan(steps, {
+    euid,
+    egid,
+    readFile: (path) => {
+      read = true;
+      return readFileOrUndefined(path);
+    },
+  });
+  const named = steps.some((s) => (s.kind === "map-user" || s.kind === "map-group") && !/^\d+$/.test(String(s.id)));
+  if (!read && !named) PLANS.set(steps, { euid, egid, plan: made });
+  return made;
 }
+
+/** The last plan of each list of steps, for the ids it was made for. */
+const PLANS = new WeakMap<readonly Step[], { euid: number; egid: number; plan: Plan }>();
 
 /** Where {@linkcode plan} reads what it needs. */
 export interface PlanContext {

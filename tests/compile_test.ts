@@ -14,14 +14,18 @@ import {
   type EnterCgroupStep,
   hostname,
   keepCaps,
+  landlock,
   mount,
   mountProc,
   namespaces,
+  noNewPrivs,
+  programWorkdir,
+  seccomp,
   tmpfs,
 } from "../lib/steps.ts";
 import { type Plan, plan } from "../lib/plan.ts";
 import type { Arg, Op } from "../ffi/program.ts";
-import { AT_FDCWD } from "../ffi/constants.ts";
+import { AT_FDCWD, PR_SET_NO_NEW_PRIVS } from "../ffi/constants.ts";
 
 // The plan of no steps (tests/plan_test.ts pins it down); tests spread their fields over it.
 const BASE: Plan = plan([], { euid: 0, egid: 0, readFile: () => undefined });
@@ -573,4 +577,48 @@ Deno.test("compile() joins a box's cgroups before anything else, and makes a cgr
   const plain = compile(plan([namespaces("cgroup")], { euid: 0, egid: 0 }), EXEC, CONTEXT);
   assertEquals(plain.cloneFlags & 0x02000000, 0x02000000);
   assertEquals(byRole(plain, "cgroup-namespace"), []);
+});
+
+Deno.test("compile() makes a plan's phases once: the next program of the same plan gets the same calls, moved", () => {
+  const steps = [
+    hostname("box"),
+    noNewPrivs(),
+    programWorkdir("/nowhere", "/srv", "/"),
+    landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] }),
+    seccomp({ defaultAction: "allow", rules: [{ syscalls: "@mount", action: { errno: "EPERM" } }] }),
+  ];
+  const made = () => plan(steps, { euid: 0, egid: 0, readFile: () => undefined });
+  const kept = made();
+  // The second program has three more calls before the phases (its stdio):
+  // the chdir steps that run only when the one before failed point to the
+  // moved calls, as in a program compiled afresh.
+  const stdio: ExecSpec["stdio"] = [5, 6, 7];
+  const first = compile(kept, EXEC, CONTEXT);
+  const again = compile(kept, { ...EXEC, stdio }, CONTEXT);
+  assertEquals(again, compile(made(), { ...EXEC, stdio }, CONTEXT));
+  assertEquals(compile(kept, EXEC, CONTEXT), first);
+  const chdirs = again.ops.flatMap((op, i) => op.call === "chdir" ? [i] : []);
+  assertEquals(chdirs.slice(1).map((i) => again.ops[i]!.onlyIf?.step), chdirs.slice(0, -1));
+});
+
+Deno.test("compile() sets no_new_privs once, where the first step that needs it runs", () => {
+  const p = plan([
+    noNewPrivs(),
+    landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] }),
+    seccomp({ defaultAction: "allow" }),
+  ], { euid: 0, egid: 0, readFile: () => undefined });
+  const c = compile(p, EXEC, CONTEXT);
+  const nnp = c.ops.flatMap((op, i) => op.call === "prctl" && op.args[0] === PR_SET_NO_NEW_PRIVS ? [i] : []);
+  assertEquals(nnp.length, 1);
+  assert(nnp[0]! < c.ops.findIndex((op) => op.call === "landlock_restrict_self"));
+  // Alone, Landlock and seccomp each set it.
+  for (
+    const step of [
+      landlock({ rules: [{ kind: "path", path: "/usr", access: "ro" }] }),
+      seccomp({ defaultAction: "allow" }),
+    ]
+  ) {
+    const alone = compile(plan([step], { euid: 0, egid: 0, readFile: () => undefined }), EXEC, CONTEXT);
+    assertEquals(alone.ops.filter((op) => op.call === "prctl" && op.args[0] === PR_SET_NO_NEW_PRIVS).length, 1);
+  }
 });

@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { plan, type PlanContext } from "../lib/plan.ts";
+import { plan, type PlanContext, planHere } from "../lib/plan.ts";
 import {
   bindMount,
   domainname,
@@ -430,4 +430,15 @@ Deno.test("unshare(), nsenter() and the namespaces step refuse what they do not 
     'Unknown namespace type "network"; the types are mnt, uts, ipc, net, pid, user, cgroup, time',
   );
   assertEquals(unshare({ net: true, mapRootUser: true }).plan().namespaces, ["net", "user"]);
+});
+
+Deno.test("planHere() plans a list of steps once, unless the plan read a file of the host", () => {
+  const steps = [hostname("box"), mapRootUser()];
+  const first = planHere(steps);
+  assert(planHere(steps) === first, "the same steps (a sandbox run again) make the same plan object");
+  assert(planHere([...steps]) !== first, "another list is planned afresh");
+  assertEquals(planHere([...steps]), first);
+  // A user's name is looked up each time: /etc/passwd may change.
+  const named = [mapUser("root")];
+  assert(planHere(named) !== planHere(named));
 });

@@ -122,6 +122,22 @@ export interface PlanView {
 }
 
 /**
+ * Whether a step that runs before `step` sets no_new_privs (a no-new-privs
+ * step, or a Landlock or seccomp step that sets it): `step` need not set it
+ * again, one prctl(2) fewer per start.
+ *
+ * @param plan The plan.
+ * @param step A step of `plan.actions`.
+ * @returns `true` when it is set by then.
+ */
+export function noNewPrivsBefore(plan: PlanView, step: { readonly kind: string }): boolean {
+  const at = plan.actions.indexOf(step);
+  return plan.actions.slice(0, Math.max(at, 0)).some((s) =>
+    s.kind === "no-new-privs" || ("noNewPrivs" in s && s.noNewPrivs === true)
+  );
+}
+
+/**
  * Calls that surround the calls of a run of steps that share it, in their
  * phase: once before the first, once after the last (the new root's staging
  * and its final pivot_root, around the operations that fill it).

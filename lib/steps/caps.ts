@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { PlanView, StepKind } from "./_kind.ts";
+import { noNewPrivsBefore, type PlanView, type StepKind } from "./_kind.ts";
 import {
   CAPABILITY_NAMES,
   EINVAL,
@@ -278,7 +278,8 @@ const NO_NEW_PRIVS: StepKind<NoNewPrivsStep> = {
   kind: "no-new-privs",
   phase: "harden",
   repeats: "last",
-  compile(_step, out) {
+  compile(step, out, plan) {
+    if (noNewPrivsBefore(plan, step)) return;
     out.add({ call: "prctl", args: [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0] }, {
       syscall: "prctl",
       operation: "set no_new_privs",

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { StepKind } from "./_kind.ts";
+import { noNewPrivsBefore, type StepKind } from "./_kind.ts";
 import { foldLandlockPolicies, type LandlockPolicy, type LandlockRuleset, resolveLandlock } from "../landlock.ts";
 import { emitLandlock, landlockHint, landlockScratchFd, type LandlockStepInfo } from "../landlock_steps.ts";
 
@@ -91,12 +91,12 @@ const LANDLOCK: StepKind<LandlockStep> = {
   check(step) {
     rulesetOf(step);
   },
-  compile(step, out) {
+  compile(step, out, plan) {
     const ruleset = rulesetOf(step);
     emitLandlock(ruleset, out, {
       // A number this process holds for its life: no launch or child takes it.
       ...(ruleset.paths.length ? { scratchFd: landlockScratchFd() } : {}),
-      noNewPrivs: step.noNewPrivs,
+      noNewPrivs: step.noNewPrivs && !noNewPrivsBefore(plan, step),
     });
   },
   code: (step) => ({ fn: "landlock", args: step.noNewPrivs ? [step.policy] : [step.policy, { noNewPrivs: false }] }),

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { StepKind } from "./_kind.ts";
+import { noNewPrivsBefore, type StepKind } from "./_kind.ts";
 import {
   bpfFilter,
   compileSeccomp,
@@ -147,10 +147,9 @@ const SECCOMP: StepKind<SeccompStep> = {
   check(step) {
     ownBytes(step.filter);
   },
-  compile(step, out) {
-    for (
-      const { op, syscall, operation } of seccompSteps(step.filter, { noNewPrivs: step.noNewPrivs, prctl: step.prctl })
-    ) {
+  compile(step, out, plan) {
+    const noNewPrivs = step.noNewPrivs && !noNewPrivsBefore(plan, step);
+    for (const { op, syscall, operation } of seccompSteps(step.filter, { noNewPrivs, prctl: step.prctl })) {
       out.add(op, { syscall, operation, role: "seccomp" });
     }
   },
