@@ -51,6 +51,7 @@ import {
 } from "../lib/seccomp/mod.ts";
 import { exists, libc } from "../ffi/libc.ts";
 import { holds } from "./_seccomp_run.ts";
+import { disassembleBpf } from "../lib/seccomp/bpf.ts";
 
 const DOCKER = `${REPO}tests/fixtures/docker-default.json`;
 const X86 = { abi: "x86_64" } as const;
@@ -719,4 +720,42 @@ Deno.test("seccompSteps() refuses a filter under which the child could not exit"
     TypeError,
     "was not made by",
   );
+});
+
+Deno.test("compileSeccomp() tests rules that each need one bit of the same argument with one jset", () => {
+  const [NEWNS, NEWUSER, NEWNET] = [0x00020000, 0x10000000, 0x40000000];
+  const rule = (flag: number) => ({
+    syscalls: "clone",
+    action: { errno: "EPERM" } as const,
+    args: [{ index: 0, op: "masked==" as const, value: flag, mask: flag }],
+  });
+  const filter = compileSeccomp({
+    defaultAction: "allow",
+    rules: [rule(NEWNS), rule(NEWUSER), rule(NEWNET), {
+      syscalls: "clone",
+      action: { errno: "EINVAL" },
+      args: [{ index: 0, op: "masked==", value: 0x100, mask: 0x100 }],
+    }],
+  });
+  const text = disassembleBpf(filter.program).join("\n");
+  assertMatch(text, /jset #0x50020000\b/);
+  assertMatch(text, /jset #0x100\b/);
+  const verdict = (flags: number) => seccompVerdict(filter, "clone", { args: [flags] });
+  assertEquals(verdict(0x11), "allow");
+  for (const flag of [NEWNS, NEWUSER, NEWNET, NEWUSER | NEWNET | 0x11]) assertEquals(verdict(flag), "errno EPERM");
+  assertEquals(verdict(0x100), "errno EINVAL");
+  // Where both match, the one given first decides: both are errno actions, equally severe.
+  assertEquals(verdict(0x100 | NEWNET), verdict(NEWNET));
+  // A bit of the high half, or a value other than the mask, keeps the general test.
+  const wide = compileSeccomp({
+    defaultAction: "allow",
+    rules: [{
+      syscalls: "clone",
+      action: { errno: "EPERM" },
+      args: [{ index: 0, op: "masked==", value: 0, mask: NEWNS }],
+    }],
+  });
+  assert(!disassembleBpf(wide.program).some((line) => line.includes("jset")));
+  assertEquals(seccompVerdict(wide, "clone", { args: [NEWNS] }), "allow");
+  assertEquals(seccompVerdict(wide, "clone", { args: [0] }), "errno EPERM");
 });

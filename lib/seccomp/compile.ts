@@ -32,6 +32,7 @@ import {
   BPF_JGE,
   BPF_JGT,
   BPF_JMP,
+  BPF_JSET,
   BPF_K,
   BPF_LD,
   BPF_MAXINSNS,
@@ -171,9 +172,56 @@ class Backward {
 /** Offsets in struct seccomp_data (little-endian: the low half of an argument first). */
 const NR = 0, ARCH = 4, ARGS = 16;
 
+/**
+ * A condition as the compiler tests it: one of the policy's, or "any of these
+ * bits of the low half is set" (one `jset`), which rules that each test one
+ * bit of the same argument become.
+ */
+type Test = ResolvedCondition | { readonly index: number; readonly op: "any-bit"; readonly mask: number };
+
+/** The bit a `masked==` condition tests, when it tests one bit of the low half for being set. */
+function bitOf(c: ResolvedCondition): number | undefined {
+  if (c.op !== "masked==" || c.value !== c.mask || c.mask > 0xffffffffn) return undefined;
+  const bit = Number(c.mask);
+  return bit && (bit & (bit - 1)) === 0 ? bit : undefined;
+}
+
+/**
+ * The rules of one call, those with one result that each test one bit of the
+ * same argument for being set (`masked==` with value = mask, as "clone with
+ * CLONE_NEWUSER" or "…with CLONE_NEWNET") made one rule with one `jset`:
+ * any of them decides the same.
+ */
+function mergeBitRules(rules: readonly ResolvedRule[]): { ret: number; args: readonly Test[] }[] {
+  const merged: { ret: number; args: Test[] }[] = [];
+  const byBit = new Map<string, { ret: number; args: Test[] }>();
+  for (const rule of rules) {
+    const bit = rule.args.length === 1 ? bitOf(rule.args[0]!) : undefined;
+    if (bit === undefined) {
+      merged.push({ ret: rule.ret, args: [...rule.args] });
+      continue;
+    }
+    const key = `${rule.ret} ${rule.args[0]!.index}`;
+    const into = byBit.get(key);
+    if (into) {
+      const test = into.args[0] as { index: number; op: "any-bit"; mask: number };
+      into.args[0] = { ...test, mask: (test.mask | bit) >>> 0 };
+    } else {
+      const made = { ret: rule.ret, args: [{ index: rule.args[0]!.index, op: "any-bit" as const, mask: bit }] };
+      byBit.set(key, made);
+      merged.push(made);
+    }
+  }
+  return merged;
+}
+
 /** Emits the test of one condition; returns its first instruction. */
-function condition(b: Backward, c: ResolvedCondition, whenTrue: number, whenFalse: number): number {
+function condition(b: Backward, c: Test, whenTrue: number, whenFalse: number): number {
   const lo = ARGS + 8 * c.index, hi = lo + 4;
+  if (c.op === "any-bit") {
+    b.jump(BPF_JSET, c.mask, whenTrue, whenFalse);
+    return b.load(lo);
+  }
   const vlo = Number(c.value & 0xffffffffn), vhi = Number(c.value >> 32n);
   // Equality of both halves.
   const equal = (t: number, f: number) => {
@@ -229,7 +277,7 @@ function condition(b: Backward, c: ResolvedCondition, whenTrue: number, whenFals
 
 /** Emits the rules of one system call; returns where the tree jumps for it. */
 function block(b: Backward, rules: readonly ResolvedRule[], defaultRet: number): number {
-  const ordered = [...rules].sort((x, y) => severity(x.ret) - severity(y.ret));
+  const ordered = mergeBitRules(rules).sort((x, y) => severity(x.ret) - severity(y.ret));
   // Rules after one without conditions can never decide anything.
   const always = ordered.findIndex((rule) => rule.args.length === 0);
   const live = always < 0 ? ordered : ordered.slice(0, always + 1);
