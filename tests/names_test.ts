@@ -125,18 +125,24 @@ Deno.test({
   async fn() {
     const name = unique("shell");
     const script =
-      `unshare --name ${name} -Urn --mount\nip link set lo up\ncd /tmp\nexport GREETING=hello\nsh -c 'read x'\n`;
+      `unshare --name ${name} -Urn --mount\nip link set lo up\ncd /tmp\nexport GREETING=hello\necho ready\nsh -c 'read x'\n`;
     const shell = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", CLI, "-c", script],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    const stderr = new Response(shell.stderr).text();
+    const stdout = shell.stdout.pipeThrough(new TextDecoderStream()).getReader();
     try {
-      // Wait for the shell to reach `read`.
-      for (let i = 0; i < 1200 && !namedContexts().some((c) => c.name === name && c.env.GREETING); i++) {
-        await new Promise((r) => setTimeout(r, 25));
+      // Wait for the shell to reach `read`, however long a busy machine takes.
+      let said = "";
+      while (!said.includes("ready\n")) {
+        const { value, done } = await stdout.read();
+        if (done) break;
+        said += value;
       }
+      assertEquals(said, "ready\n");
       const joined = await nsh(["enter", name, "sh", "-c", 'ip -br link | cut -d" " -f1; pwd; echo "$GREETING"']);
       assertEquals([joined.code, joined.stderr, joined.stdout], [0, "", "lo\n/tmp\nhello\n"]);
       const viaShell = await nsh(["-c", `enter ${name}\necho "$GREETING in"\npwd`]);
@@ -148,8 +154,8 @@ Deno.test({
       const writer = shell.stdin.getWriter();
       await writer.write(new TextEncoder().encode("go\n"));
       await writer.close();
-      const out = await shell.output();
-      assertEquals([out.code, new TextDecoder().decode(out.stderr)], [0, ""]);
+      while (!(await stdout.read()).done);
+      assertEquals([(await shell.status).code, await stderr], [0, ""]);
     }
     // The shell ended: its context and name with it.
     assertEquals(namedContexts().some((c) => c.name === name), false);

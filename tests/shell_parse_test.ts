@@ -1066,47 +1066,52 @@ Deno.test("quote() round-trips random argument lists", async () => {
 });
 
 Deno.test("parse() and expand() take linear time on large inputs", async () => {
-  const size = 200_000;
-  const big = (unit: string) => unit.repeat(Math.ceil(size / unit.length));
-  const inputs = [
-    big("'\\'"),
-    big('"\\"'),
-    big("\\\\"),
-    big("\\\n"),
-    big('""'),
-    big("''"),
-    big("$X"),
-    big('"$X$@"'),
-    big("a "),
-    big(";\n"),
-    "#" + big("#'\""),
-    "'" + big("\\"),
-    '"' + big("\\'"),
-    big("${X}"),
-    big("$"),
-    big("~/"),
-    big("a | "),
-    big("a && "),
-    big("a; "),
-    big("a & "),
-    big("if a; then b; fi; "),
-    big("while a; do b; done\n"),
-    big("{ a; }; "),
-    big("(a); "),
-    big("${X:-${X}}"),
-    big("$(a)"),
-    big("`a`"),
-    big("$((1+1))"),
-    big("a >f "),
-    "cat <<E\n" + big("line $X\n") + "E\n",
-    big("case a in a) b;; esac; "),
-    big("f() { a; }; "),
-    "(".repeat(size),
-    "$(".repeat(size),
-    "{ ".repeat(size),
-  ];
+  // Each input at two sizes, 8 times apart: linear work takes about 8 times
+  // as long, quadratic 64 times. The bound compares the input with itself
+  // rather than with a clock, with room for garbage collection and a busy
+  // machine (one collection can take most of a second here).
+  const inputsOf = (size: number) => {
+    const big = (unit: string) => unit.repeat(Math.ceil(size / unit.length));
+    return [
+      big("'\\'"),
+      big('"\\"'),
+      big("\\\\"),
+      big("\\\n"),
+      big('""'),
+      big("''"),
+      big("$X"),
+      big('"$X$@"'),
+      big("a "),
+      big(";\n"),
+      "#" + big("#'\""),
+      "'" + big("\\"),
+      '"' + big("\\'"),
+      big("${X}"),
+      big("$"),
+      big("~/"),
+      big("a | "),
+      big("a && "),
+      big("a; "),
+      big("a & "),
+      big("if a; then b; fi; "),
+      big("while a; do b; done\n"),
+      big("{ a; }; "),
+      big("(a); "),
+      big("${X:-${X}}"),
+      big("$(a)"),
+      big("`a`"),
+      big("$((1+1))"),
+      big("a >f "),
+      "cat <<E\n" + big("line $X\n") + "E\n",
+      big("case a in a) b;; esac; "),
+      big("f() { a; }; "),
+      "(".repeat(size),
+      "$(".repeat(size),
+      "{ ".repeat(size),
+    ];
+  };
   const scope = scopeOf({ X: "a b" }, ["1", "2"]);
-  for (const source of inputs) {
+  const time = async (source: string) => {
     const begin = performance.now();
     try {
       for (const command of simpleCommands(parse(source))) await expandWords(command.words, scope);
@@ -1114,8 +1119,18 @@ Deno.test("parse() and expand() take linear time on large inputs", async () => {
       if (!(error instanceof ParseError)) throw error;
     }
     isIncomplete(source);
-    const elapsed = performance.now() - begin;
-    assert(elapsed < 2000, `${JSON.stringify(source.slice(0, 12))}... took ${elapsed.toFixed(0)} ms`);
+    return performance.now() - begin;
+  };
+  const small = inputsOf(25_000), large = inputsOf(200_000);
+  for (const [i, source] of large.entries()) {
+    const base = Math.min(await time(small[i]!), await time(small[i]!));
+    const elapsed = await time(source);
+    assert(
+      elapsed < 40 * base + 1000,
+      `${JSON.stringify(source.slice(0, 12))}... took ${elapsed.toFixed(0)} ms, 8 times less of it ${
+        base.toFixed(0)
+      } ms`,
+    );
   }
 });
 
