@@ -80,6 +80,8 @@ export {
   type NewSessionStep,
   programWorkdir,
   type ProgramWorkdirStep,
+  resourceLimit,
+  type ResourceLimitStep,
   root,
   type RootStep,
   waitForDescriptor,

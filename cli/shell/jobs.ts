@@ -41,6 +41,8 @@ class Foreground {
   /** What a child was killed for on a signal's behalf: its status is then 128 + that signal. */
   readonly #emulated = new WeakMap<Child, number>();
   #listeners: [Deno.Signal, () => void][] = [];
+  /** Signals the shell traps (`trap`): its action runs, the programs do not get them from nsh. */
+  readonly trapped = new Set<string>();
 
   /** Starts a section in which programs run in the foreground. */
   enter(): void {
@@ -89,6 +91,7 @@ class Foreground {
   }
 
   #handle(signal: Deno.Signal, fromTerminal: boolean): void {
+    if (this.trapped.has(signal)) return;
     if (!this.#children.size) this.#early.push([signal, fromTerminal]);
     for (const [child, reach] of this.#children) {
       const reached = fromTerminal && (signal === "SIGINT" ? reach.interrupt : reach.quit);
