@@ -523,6 +523,8 @@ export const SIOCGSKNS = 0x894c;
 // clone(2), signals
 /** Share the descriptor table with the parent. */
 export const CLONE_FILES = 0x400;
+/** Interrupt from the terminal (Ctrl-C). */
+export const SIGINT = 2;
 /** The signal that cannot be caught, blocked or ignored. */
 export const SIGKILL = 9;
 /** SIGCHLD, the exit signal of a child. */

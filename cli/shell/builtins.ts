@@ -64,6 +64,17 @@ export class ShellExit extends Error {
   }
 }
 
+/**
+ * Ctrl-C at an interactive shell: what runs in the foreground stops (the
+ * rest of a loop or of a line too) and the prompt comes back, with status 130.
+ */
+export class Interrupted extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "Interrupted";
+  }
+}
+
 /** `break N` or `continue N`. */
 export class LoopControl extends Error {
   /**

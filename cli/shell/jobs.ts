@@ -11,7 +11,7 @@
 import type { Child } from "../../lib/child.ts";
 import { deliver } from "../foreground.ts";
 import { signalNumber } from "../../ffi/signals.ts";
-import { foregroundGroup, stopped } from "../../ffi/terminal.ts";
+import { foregroundGroup, processGroup, setForegroundGroup, stopped } from "../../ffi/terminal.ts";
 import { SyscallError } from "../../ffi/error.ts";
 import { errno, libc } from "../../ffi/libc.ts";
 import { ESRCH } from "../../ffi/constants.ts";
@@ -109,8 +109,13 @@ class Foreground {
 /** The programs in the foreground of this process. */
 export const foreground: Foreground = new Foreground();
 
-/** Ctrl-C at a terminal, counted: a loop of builtins, which no program ends, checks it between rounds. */
-export const interrupts: { count: number } = { count: 0 };
+/**
+ * Ctrl-C at a terminal, counted: nsh got SIGINT (its group had the terminal),
+ * or a program of the foreground job died of it. The interactive shell marks
+ * the count when a line starts (`seen`); what runs in the foreground stops
+ * once it differs.
+ */
+export const interrupts: { count: number; seen: number } = { count: 0, seen: 0 };
 
 /** Above PID_MAX_LIMIT (2^22): the `$!` of a job that ran no program names no process. */
 const NO_PID = 2 ** 22;
@@ -187,13 +192,26 @@ export class Group {
       // if the group that is gone had it (not when the job was stopped or sent to the background).
       if (!(error instanceof SyscallError && error.syscall === "setpgid" && error.code === "EPERM")) throw error;
       if (libc().kill(-leader, 0) === 0 || errno() !== ESRCH) throw error;
-      const had = this.foreground && foregroundGroup(0) === leader;
+      // nsh took the terminal back when the group emptied (see release()): a job in the foreground gets it again.
+      const had = this.foreground;
       if (this.pgid === leader) {
         this.pgid = undefined;
         this.#leader = undefined;
       }
       return await this.#join(start, had);
     }
+  }
+
+  /**
+   * A program of the group ended: when none is left and the group has the
+   * terminal, nsh takes it back, so that a Ctrl-C typed before the job's next
+   * program starts (a loop's) reaches nsh, not a group without processes.
+   */
+  release(): void {
+    const pgid = this.pgid;
+    if (!this.foreground || pgid === undefined) return;
+    if (libc().kill(-pgid, 0) === 0 || errno() !== ESRCH) return;
+    if (foregroundGroup(0) === pgid) setForegroundGroup(0, processGroup());
   }
 
   #add(child: Child): Child {

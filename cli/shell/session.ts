@@ -31,6 +31,7 @@ import {
   BUILTINS,
   FunctionReturn,
   hostnameArgument,
+  Interrupted,
   isBuiltin,
   isCommand,
   type JobInfo,
@@ -52,7 +53,7 @@ import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { ESRCH, SIGCONT, SIGPIPE, SIGTSTP } from "../../ffi/constants.ts";
+import { ESRCH, SIGCONT, SIGINT, SIGPIPE, SIGTSTP } from "../../ffi/constants.ts";
 import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { VERSION } from "../version.ts";
@@ -422,6 +423,8 @@ export class Session {
   async runCommands(list: List, origin: Origin = {}): Promise<number> {
     const saved = this.#origin;
     this.#origin = origin;
+    // Ctrl-C from here on stops what this line runs.
+    if (this.#groups) interrupts.seen = interrupts.count;
     try {
       for (const item of list) {
         this.#reported = false;
@@ -433,13 +436,26 @@ export class Session {
         if (this.#interactive) this.#notify();
       }
     } catch (error) {
-      if (!(error instanceof ShellExit)) throw error;
-      this.status = error.status;
-      this.exitStatus = error.status;
+      if (error instanceof Interrupted) {
+        // The rest of the line is not run; the prompt comes back.
+        this.status = 128 + SIGINT;
+      } else {
+        if (!(error instanceof ShellExit)) throw error;
+        this.status = error.status;
+        this.exitStatus = error.status;
+      }
     } finally {
       this.#origin = saved;
     }
     return this.status;
+  }
+
+  /** Whether Ctrl-C stops what runs here: at a terminal, in the foreground, once it was typed. */
+  #checkInterrupt(): void {
+    if (!this.#groups || interrupts.count === interrupts.seen) return;
+    const group = this.#groups.getStore();
+    if (group && !group.foreground) return;
+    throw new Interrupted();
   }
 
   #origin: Origin = {};
@@ -465,7 +481,12 @@ export class Session {
 
   /** Reports an error of a command as the shell reports it: `FILE:LINE: ...` in a script, `nsh: ...` at the prompt. */
   #fail(error: unknown, name: string, line: number): number {
-    if (error instanceof ShellExit || error instanceof LoopControl || error instanceof FunctionReturn) throw error;
+    if (
+      error instanceof ShellExit || error instanceof LoopControl || error instanceof FunctionReturn ||
+      error instanceof Interrupted
+    ) {
+      throw error;
+    }
     if (error instanceof BrokenPipe) return 128 + SIGPIPE;
     let text: string;
     if (
@@ -532,6 +553,7 @@ export class Session {
     for (const item of list) {
       const generation = this.#execGeneration;
       status = this.status = await this.#item(item, streams, tested);
+      this.#checkInterrupt();
       // `exec >file` redirected the shell: what follows writes there.
       if (this.#execGeneration !== generation) streams = this.#standing(streams);
       if (this.#pendingTraps.length) await this.#runPendingTraps();
@@ -646,6 +668,7 @@ export class Session {
     const rest = command.rest;
     let status = this.status = await this.#pipeline(command.first, fds, tested || rest.length > 0);
     for (const [i, { op, pipeline }] of rest.entries()) {
+      this.#checkInterrupt();
       if ((op === "&&") !== (status === 0)) continue;
       status = this.status = await this.#pipeline(pipeline, fds, tested || i < rest.length - 1);
     }
@@ -758,6 +781,8 @@ export class Session {
       } catch (error) {
         if (error instanceof ShellExit) this.exitStatus = this.status = error.status;
         else if (error instanceof BrokenPipe) this.status = 128 + SIGPIPE;
+        // The parent, which runs in the foreground too, stops after it.
+        else if (error instanceof Interrupted) this.status = 128 + SIGINT;
         else throw error;
       }
       return await this.finish();
@@ -901,11 +926,10 @@ export class Session {
    */
   async #loopBody(body: List, fds: Fds, tested: boolean): Promise<{ status?: number; exit: boolean }> {
     if (performance.now() - Session.#yielded > 20) {
-      const before = interrupts.count;
       await new Promise((resolve) => setTimeout(resolve, 0));
       Session.#yielded = performance.now();
-      if (interrupts.count !== before) throw new ShellExit(130);
     }
+    this.#checkInterrupt();
     try {
       return { status: await this.#list(body, fds, tested), exit: false };
     } catch (error) {
@@ -923,6 +947,8 @@ export class Session {
       this.#substStatus = undefined;
       const scope = this.#scope(fds);
       const argv = await expandWords(command.words, scope);
+      // A substitution that Ctrl-C stopped: the command does not run.
+      this.#checkInterrupt();
       name = argv[0] ?? "";
       if (!argv.length) {
         for (const a of command.assigns) this.#set(a.name, await expandWord(a.value, scope, true));
@@ -1305,6 +1331,9 @@ export class Session {
       closeAll(...owned.splice(0));
       release?.();
       const status = await child.status;
+      // Ctrl-C reached the job's programs, not nsh: the job stops as if nsh had got it, as in sh.
+      if (status.signal === "SIGINT" && (group ? group.foreground : terminal)) interrupts.count++;
+      group?.release();
       return foreground.statusOf(child, status.code, status.signal);
     } finally {
       if (child) foreground.remove(child);
