@@ -723,3 +723,29 @@ Deno.test({
     await pane.waitFor(/^killed 143$/m, "the stopped job to end");
   },
 });
+
+Deno.test({
+  name:
+    "tty: a background job that ended is reported before the next prompt, not amid a line's output, as bash says it",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    await pane.line("sleep 0.2 & sleep 1; echo between; echo last");
+    let screen = await pane.waitFor(/^\[1\]\+ +Done +sleep 0\.2$/m, "the notice of the job");
+    assertEquals(linesAfter(screen, "nsh> sleep 0.2 &").slice(1, 4), [
+      "between",
+      "last",
+      `[1]+  ${"Done".padEnd(24)}sleep 0.2`,
+    ]);
+    await pane.prompt();
+    await pane.line("sleep 30 &");
+    await pane.prompt();
+    await pane.line("sh -c 'exit 3' &");
+    await pane.prompt();
+    await pane.line("kill %1; sleep 0.3");
+    screen = await pane.waitFor(/^\[1\]- +Terminated +sleep 30$/m, "the notice of the killed job");
+    assertMatch(screen, /^\[2\]\+ +Exit 3 +sh -c 'exit 3'$/m);
+    await pane.prompt();
+  },
+});

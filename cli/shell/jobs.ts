@@ -117,6 +117,24 @@ export const foreground: Foreground = new Foreground();
  */
 export const interrupts: { count: number; seen: number } = { count: 0, seen: 0 };
 
+/** How a job that a signal ended is listed, by signal number, as bash lists it. */
+const SIGNAL_TEXT: Readonly<Record<number, string>> = {
+  1: "Hangup",
+  2: "Interrupt",
+  3: "Quit",
+  4: "Illegal instruction",
+  6: "Aborted",
+  7: "Bus error",
+  8: "Floating point exception",
+  9: "Killed",
+  10: "User defined signal 1",
+  11: "Segmentation fault",
+  12: "User defined signal 2",
+  13: "Broken pipe",
+  14: "Alarm clock",
+  15: "Terminated",
+};
+
 /** Above PID_MAX_LIMIT (2^22): the `$!` of a job that ran no program names no process. */
 const NO_PID = 2 ** 22;
 
@@ -292,10 +310,14 @@ export class Job {
     });
   }
 
-  /** `Running`, `Stopped` or `Done` (with a status other than 0). */
+  /** `Running`, `Stopped`, `Done`, `Exit N`, or how a signal ended it (`Terminated`, `Killed`…), as bash says. */
   get state(): string {
-    if (this.status !== undefined) return this.status === 0 ? "Done" : `Done(${this.status})`;
-    return this.stopped ? "Stopped" : "Running";
+    const status = this.status;
+    if (status === undefined) return this.stopped ? "Stopped" : "Running";
+    if (status === 0) return "Done";
+    const signal = status - 128;
+    if (signal >= 1 && signal <= 31) return SIGNAL_TEXT[signal] ?? `Signal ${signal}`;
+    return `Exit ${status}`;
   }
 
   /**

@@ -433,7 +433,6 @@ export class Session {
         if (this.status === 0 && this.#saves(item.command)) {
           this.#log.push(loggedText(item.command) + (item.background ? " &" : ""));
         }
-        if (this.#interactive) this.#notify();
       }
     } catch (error) {
       if (error instanceof Interrupted) {
@@ -447,6 +446,8 @@ export class Session {
     } finally {
       this.#origin = saved;
     }
+    // Before the next prompt, not between the line's commands: the jobs that ended.
+    if (this.#interactive) this.#notify();
     return this.status;
   }
 
@@ -1445,15 +1446,18 @@ export class Session {
 
   /** At the prompt: the jobs that ended since, as sh reports them. */
   #notify(): void {
+    const current = this.#jobs.current;
+    const previous = this.#jobs.find("%-");
+    const mark = (job: Job) => job === current ? "+" : job === previous ? "-" : " ";
     for (const job of this.#jobs.list) {
       // A background job that read the terminal (SIGTTIN) stops.
       if (job.status === undefined && !job.stopped && job.group?.check()) {
         job.stopped = true;
-        this.#io.err(`[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+        this.#io.err(`[${job.id}]${mark(job)}  ${"Stopped".padEnd(24)}${job.text}\n`);
       }
       if (job.status !== undefined && !job.reported) {
         job.reported = true;
-        this.#io.err(`[${job.id}]+  ${job.state.padEnd(24)}${job.text}\n`);
+        this.#io.err(`[${job.id}]${mark(job)}  ${job.state.padEnd(24)}${job.text}\n`);
       }
     }
     this.#jobs.prune();
