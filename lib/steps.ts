@@ -82,6 +82,7 @@ export {
   type ProgramWorkdirStep,
   resourceLimit,
   type ResourceLimitStep,
+  type ResourceName,
   root,
   type RootStep,
   waitForDescriptor,

@@ -130,12 +130,31 @@ export function killChild(signal = 9): KillChildStep {
   return { kind: "kill-child", signal };
 }
 
+/** A resource of setrlimit(2), as in RLIMIT_NOFILE without RLIMIT_, lower case. */
+export type ResourceName =
+  | "cpu"
+  | "fsize"
+  | "data"
+  | "stack"
+  | "core"
+  | "rss"
+  | "nproc"
+  | "nofile"
+  | "memlock"
+  | "as"
+  | "locks"
+  | "sigpending"
+  | "msgqueue"
+  | "nice"
+  | "rtprio"
+  | "rttime";
+
 /** A resource limit of the program: setrlimit(2) of one resource. */
 export interface ResourceLimitStep {
   /** The kind of step. */
   readonly kind: "rlimit";
   /** The resource, as in RLIMIT_NOFILE without RLIMIT_, lower case (`nofile`, `nproc`, `as`…). */
-  readonly resource: keyof typeof RLIMIT;
+  readonly resource: ResourceName;
   /** The soft limit: bytes, a count or seconds as the resource counts; `"unlimited"`. */
   readonly soft: number | "unlimited";
   /** The hard limit, which the soft one may not exceed. */
@@ -161,7 +180,7 @@ export interface ResourceLimitStep {
  * @returns The step.
  */
 export function resourceLimit(
-  resource: keyof typeof RLIMIT,
+  resource: ResourceName,
   soft: number | "unlimited",
   hard: number | "unlimited" = soft,
 ): ResourceLimitStep {
@@ -256,6 +275,9 @@ const PROGRAM_WD: StepKind<ProgramWorkdirStep> = {
   },
   code: (step) => ({ fn: "programWorkdir", args: step.dirs }),
 };
+
+/** Every name has its number. */
+const _NAMES_MATCH: Record<ResourceName, number> = RLIMIT;
 
 /** A limit as prlimit64(2) reads it: a 64-bit number, all bits set for none. */
 function rlim(value: number | "unlimited"): bigint {
