@@ -523,6 +523,8 @@ export const SIOCGSKNS = 0x894c;
 // clone(2), signals
 /** Share the descriptor table with the parent. */
 export const CLONE_FILES = 0x400;
+/** Interrupt from the terminal (Ctrl-C). */
+export const SIGINT = 2;
 /** The signal that cannot be caught, blocked or ignored. */
 export const SIGKILL = 9;
 /** SIGCHLD, the exit signal of a child. */
@@ -712,6 +714,27 @@ export const ESTALE = 116;
 export const PR_SET_DUMPABLE = 4;
 /** prlimit64(2): the largest core file. */
 export const RLIMIT_CORE = 4;
+/** prlimit64(2): the resources, by their names in <sys/resource.h> (without RLIMIT_), lower case. */
+export const RLIMIT = {
+  cpu: 0,
+  fsize: 1,
+  data: 2,
+  stack: 3,
+  core: RLIMIT_CORE,
+  rss: 5,
+  nproc: 6,
+  nofile: 7,
+  memlock: 8,
+  as: 9,
+  locks: 10,
+  sigpending: 11,
+  msgqueue: 12,
+  nice: 13,
+  rtprio: 14,
+  rttime: 15,
+} as const;
+/** prlimit64(2): no limit (RLIM_INFINITY, all 64 bits set). */
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 /** ptrace(2): read a word of the tracee's memory. */
 export const PTRACE_PEEKDATA = 2;
 /** ptrace(2): end tracing. */

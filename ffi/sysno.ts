@@ -49,6 +49,7 @@ export type SyscallName =
   | "fchmodat"
   | "symlinkat"
   | "umask"
+  | "prlimit64"
   | "execveat"
   | "setsid"
   | "setpgid"
@@ -111,6 +112,7 @@ const X86_64: Readonly<Record<SyscallName, number>> = {
   fchmodat: 268,
   symlinkat: 266,
   umask: 95,
+  prlimit64: 302,
   execveat: 322,
   setsid: 112,
   setpgid: 109,
@@ -174,6 +176,7 @@ const AARCH64: Readonly<Record<SyscallName, number>> = {
   fchmodat: 53,
   symlinkat: 36,
   umask: 166,
+  prlimit64: 261,
   execveat: 281,
   setsid: 157,
   setpgid: 154,

@@ -22,6 +22,7 @@ import { cloneFlags, type NamespaceType } from "./namespaces.ts";
 import {
   CLONE_FILES,
   E2BIG,
+  EAGAIN,
   EINTR,
   ENOSYS,
   F_DUPFD_CLOEXEC,
@@ -601,7 +602,10 @@ async function launchPlan(plan: Plan, options: StartOptions, end: "exec" | "hold
     if (launched.pid < 0) {
       const { cloneHint } = await import("./hints.ts");
       throw new SyscallError("clone", -launched.pid, {
-        operation: p.namespaces.length
+        // No process could be made (a process limit): which program did not start says what failed.
+        operation: -launched.pid === EAGAIN
+          ? `start ${name}`
+          : p.namespaces.length
           ? `create ${p.namespaces.join(", ")} namespace${p.namespaces.length > 1 ? "s" : ""}`
           : "create a process without new namespaces",
         hint: cloneHint(-launched.pid, p.namespaces, ids().euid),

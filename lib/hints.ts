@@ -68,8 +68,12 @@ export function cloneHint(errno: number, types: readonly NamespaceType[], euid: 
     return "a limit in /proc/sys/user/max_*_namespaces is reached";
   }
   if (errno === EUSERS) return "user namespaces nest at most 32 deep";
+  if (errno === EAGAIN) return PROCESS_LIMIT;
   return undefined;
 }
+
+/** Why fork or clone says EAGAIN: a limit on processes. */
+const PROCESS_LIMIT = "the box's process limit (pids.max) is reached, or the user's (ulimit -u)";
 
 function nsExists(type: NamespaceType): boolean {
   try {
@@ -138,7 +142,7 @@ export function opHint(info: OpInfo, errno: number, rootless: boolean): string |
       return undefined;
     case "fork":
       if (errno === ENOMEM) return "the PID namespace it joins has no process 1 any more (its init ended)";
-      if (errno === EAGAIN) return "a process limit is reached: the box's (pids.max), or the user's (ulimit -u)";
+      if (errno === EAGAIN) return PROCESS_LIMIT;
       return undefined;
     case "propagation":
       return mountHint(info, errno, rootless);

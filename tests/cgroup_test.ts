@@ -706,3 +706,33 @@ Deno.test("a persisted context cannot have limits: its cgroup would outlive the 
     "Cannot keep a context with limits after this process ends: its cgroup is this process's to remove",
   );
 });
+
+/** The directory of a pids hierarchy where a test may make a cgroup of its own: a v1 one, else the v2 tree. */
+function pidsBase(): string | undefined {
+  const v1 = LAYOUT.v1.find((h) => h.controllers.includes("pids") && h.dir !== undefined);
+  if (v1) return v1.dir;
+  return LAYOUT.v2?.controllers.includes("pids") ? LAYOUT.v2.dir : undefined;
+}
+
+Deno.test({
+  name: "a program that cannot start because the process limit is reached: the message names it and pids.max",
+  ignore: !PIDS,
+  async fn() {
+    // nsh itself in a cgroup whose pids.max its own threads fill: its next clone fails with EAGAIN.
+    const group = `${pidsBase()}/nsh-test-eagain-${Deno.pid}`;
+    Deno.mkdirSync(group);
+    try {
+      // The sh that sets the limit and its cat count while it runs: two fewer are left once they end.
+      const fill = `echo $(( $(cat ${group}/pids.current) - 2 )) > ${group}/pids.max`;
+      const script = `set +e\nsh -c '${fill}'\nsleep 0; echo "status $?" >&2`;
+      const program = `echo $$ > ${group}/cgroup.procs && exec "$0" run -A --quiet "$1" -c "$2"`;
+      const out = await run("sh", ["-c", program, Deno.execPath(), CLI, script]);
+      assertMatch(
+        out.stderr,
+        /^-c:3: cannot start sleep: clone\(\) failed with EAGAIN \(Resource temporarily unavailable\); the box's process limit \(pids\.max\) is reached, or the user's \(ulimit -u\)$/m,
+      );
+    } finally {
+      Deno.removeSync(group);
+    }
+  },
+});

@@ -347,6 +347,11 @@ exit
   assertLine(program, 'import { resolve } from "node:path";');
 });
 
+Deno.test("exportScript() maps umask MODE to Deno.umask() and readonly NAME=VALUE to the assignment", () => {
+  const program = ts("umask 027\nreadonly LEVEL=3\n");
+  assertEquals(statements(program), ["Deno.umask(0o27);", 'Deno.env.set("LEVEL", "3");']);
+});
+
 Deno.test("exportScript() maps mount, umount and mount-proc to the context's methods and steps", () => {
   assertEquals(
     statements(ts(`unshare -m
@@ -490,6 +495,17 @@ Deno.test("exportScript() rejects what it cannot translate faithfully, at the co
     ["f() { echo a; }\n{ f; } > x", /^2:3: cannot translate `f`: a function call in a redirected block/],
     ["{ cat; } <<E\nx\nE\n", /^1:1: cannot translate `group`: a here-document of a compound command/],
     ["read line", /^1:1: cannot translate `read`: it reads this process's input line by line/],
+    // sh's builtins that TypeScript has no counterpart of, and builtins in a substitution.
+    ["eval echo a", /^1:1: cannot translate `eval`: the commands it runs are known only when it runs/],
+    [". ./lib.sh", /^1:1: cannot translate `.`: it runs another script's commands here/],
+    ["trap 'rm f' EXIT", /^1:1: cannot translate `trap`: traps run shell code on signals/],
+    ["exec ip link", /^1:1: cannot translate `exec`: run the program, then end with Deno.exit\(\)/],
+    ["type ip", /^1:1: cannot translate `type`: it says what a name runs/],
+    ["ulimit -n 64", /^1:1: cannot translate `ulimit`: .* give resourceLimit\(\) to their sandbox/],
+    ["f() { local x; }", /^1:7: cannot translate `local`: a function's variables are its let's/],
+    ["getopts ab o", /^1:1: cannot translate `getopts`: read the options in TypeScript/],
+    ["x=$(pwd)", /^1:5: cannot translate `pwd` in a pipeline or substitution: only programs/],
+    ["f() { echo; }\necho $(f)", /^2:8: cannot translate `f` in a pipeline or substitution: only programs/],
   ];
   for (const [source, message] of cases) {
     const error = assertThrows(() => exportScript(source, { file: "box.nsh", from: FROM }), ParseError);

@@ -140,6 +140,69 @@ const CASES: readonly (readonly [string, string])[] = [
   ["a job's output", "{ sleep 0.1; echo late; } & echo early; wait"],
   // cd
   ["cd - and PWD", "mkdir -p a/b; cd a; cd b; cd - >/dev/null; echo ${PWD##*/} ${OLDPWD##*/}"],
+  // sh's other builtins
+  [". runs a file in this shell", "printf 'x=sourced\\necho in $1\\n' > s.sh; set -- a; . ./s.sh b; echo $x $1"],
+  [". and return", "printf 'echo one\\nreturn 3\\necho no\\n' > r.sh; . ./r.sh; echo $?"],
+  ["eval", "eval 'x=1; echo $x'; eval echo '$x' two; eval false; echo $?; eval 'f() { echo fn; }'; f"],
+  [
+    "exec runs the program and the shell ends",
+    "(exec sh -c 'exit 5'; echo no); echo $?; (exec echo replaced); echo $?",
+  ],
+  [
+    "exec redirects the shell",
+    "(exec > out; echo to-file; echo more); cat out; (exec 2>&1; sh -c 'echo err >&2') | cat",
+  ],
+  [
+    "trap EXIT",
+    "(trap 'echo bye $?' EXIT; echo hi; exit 4); echo $?; (trap 'echo bye; exit 7' EXIT; echo hi); echo $?; (trap 'echo no' EXIT; trap - EXIT)",
+  ],
+  ["trap lists and resets", "trap 'echo t' INT; trap '' TERM; trap; trap - INT TERM; trap; echo listed"],
+  ["trap in a substitution", "x=$(trap 'echo in-sub' EXIT; echo out); echo \"[$x]\""],
+  [
+    "command",
+    "f() { echo function; }; command f 2>/dev/null; echo $?; command -v cd; command -v if; command -v nosuch-nsh; echo $?; command -v f",
+  ],
+  ["type", "type cd exit if true; type nosuch-nsh; echo $?; g() { :; }; type g"],
+  [
+    "umask",
+    "umask 027; umask; umask -S; umask u=rwx,g=rx,o=; umask; umask g-x; umask; umask a+w; umask; (umask 077); umask",
+  ],
+  ["umask and the files made", "umask 077; : > f1; sh -c ': > f2'; ls -l f1 f2 | cut -c1-10"],
+  ["readonly", "readonly r=1; echo $r; readonly -p; (r=2) 2>/dev/null; echo $?; readonly q; readonly"],
+  [
+    "local",
+    'f() { local x=inner; echo $x; g; }; g() { echo g sees $x; }; x=outer; f; echo $x; h() { local z; echo "[${z-u}]"; z=2; }; z=glob; h; echo $z',
+  ],
+  [
+    "getopts",
+    'set -- -a -bc arg -d; while getopts ab:d o; do echo "$o [${OPTARG-u}] $OPTIND"; done; echo end $OPTIND; OPTIND=1; set -- -ab -c -- -a; while getopts abc o; do echo $o $OPTIND; done; echo $OPTIND',
+  ],
+  [
+    "getopts errors",
+    'set -- -a -x -b; while getopts ab: o 2>/dev/null; do echo "$o [${OPTARG-u}] $OPTIND"; done; OPTIND=1; getopts :b: o; echo "$? $o [${OPTARG-u}]"; OPTIND=1; getopts :a o; echo "$? $o [${OPTARG-u}] $OPTIND"; while getopts xy: o -x -y val rest; do echo "$o ${OPTARG-}"; done',
+  ],
+  ["times", "times | sed 's/[0-9][0-9]*/N/g'"],
+  [
+    "ulimit -n",
+    "ulimit -n 64; ulimit -n; ulimit -Hn; sh -c 'ulimit -n'; ulimit -S -n 32; sh -c 'ulimit -n; ulimit -Hn'; (ulimit -n 16); ulimit -n",
+  ],
+  [
+    "ulimit -c -s -v -p",
+    "ulimit -c 0; sh -c 'ulimit -c'; ulimit -s 4096; sh -c 'ulimit -s'; ulimit -v 1000000; sh -c 'ulimit -v'; ulimit -p 500; sh -c 'ulimit -p'",
+  ],
+  [
+    "ulimit -a and refusals",
+    "ulimit -n 100; ulimit -a | grep nofiles; ulimit -a | wc -l; ulimit -n 99999999 2>/dev/null; echo $?; ulimit -x 2>/dev/null; echo $?",
+  ],
+  // Builtins in substitutions and pipelines
+  [
+    "builtins and functions in $(...) and pipelines",
+    "f() { echo fun; }; x=$(f); echo \"$x\"; f | cat; pwd | sed 's,.*/,,'; echo $(pwd) | sed 's,.*/,,'",
+  ],
+  [
+    "export and cd in a subshell stay there",
+    '(cd /; export LEAK=1); echo "[${LEAK-}]"; pwd | sed \'s,.*/,,\'; echo a | (cd /; pwd); x=$(export Y=1; echo $Y); echo "$x [${Y-}]"',
+  ],
 ];
 
 /** The script that runs every case in a subshell of its own, in a directory of its own, between markers. */
@@ -270,6 +333,31 @@ Deno.test({
       } finally {
         await run("rm", ["-rf", dir]);
       }
+    }
+  },
+});
+
+/** Scripts that act on the shell itself (its signals, its end): each run on its own by dash and nsh, at the top. */
+const TOP_LEVEL: readonly string[] = [
+  "trap 'echo got term' TERM; kill -TERM $$; echo after",
+  "trap 'echo got usr1' USR1; kill -USR1 $$; echo after; trap '' USR1; kill -USR1 $$; echo ignored",
+  // A trapped signal is the shell's: the program in the foreground does not get it.
+  "trap 'echo got' TERM; sh -c 'kill -TERM $PPID; sleep 0.2'; echo after $?",
+  "trap 'echo bye $?' EXIT; false",
+  "trap 'echo bye' EXIT; exit 3",
+  "trap 'exit 4' EXIT; echo ending",
+  "echo before; exec sh -c 'echo replaced; exit 6'; echo not",
+  "exec 2>&1; sh -c 'echo to-stderr >&2'",
+];
+
+Deno.test({
+  name: "the shell's traps and exec do what dash's do, at the top of a script",
+  ignore: !HAS_DASH,
+  async fn() {
+    for (const script of TOP_LEVEL) {
+      const expected = await run("dash", ["-c", script]);
+      const actual = await run(Deno.execPath(), ["run", "-A", "--quiet", CLI, "-c", `set +e\n${script}`]);
+      assertEquals([actual.stdout, actual.code], [expected.stdout, expected.code], script);
     }
   },
 });

@@ -1408,3 +1408,8 @@ Deno.test({
     }
   },
 });
+
+Deno.test("shell: a script says nothing when its background jobs end, as sh", async () => {
+  const out = await nsh(["-c", "sleep 0.1 & sh -c 'exit 3' & sleep 0.4; echo x"]);
+  assertEquals([out.code, out.stdout, out.stderr], [0, "x\n", ""], show(out));
+});

@@ -662,3 +662,90 @@ Deno.test({
     await pane.waitFor(/^through-cat$/m, "output through the pipe");
   },
 });
+
+Deno.test({
+  name: "tty: Ctrl-C stops the rest of the line and a running loop, not only the program, and the prompt comes back",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    const nshPid = await pane.nshPid();
+    const sleeping = () => eventually(() => childrenOf(nshPid).some((c) => comm(c) === "sleep"), 5000);
+    // A list, a loop of programs, and a loop of builtins (no program: nsh gets SIGINT itself).
+    const cases: [string, () => Promise<boolean>][] = [
+      ["sleep 30; echo after-list", sleeping],
+      ["while true; do sleep 1; done; echo after-loop", sleeping],
+      ["for i in 1 2 3; do /bin/true; done; while :; do :; done; echo after-busy", () => eventually(() => false, 500)],
+    ];
+    for (const [line, started] of cases) {
+      await pane.line(line);
+      await started();
+      await pane.keys("C-c");
+      await pane.prompt();
+      await pane.line("echo status $?");
+      const screen = await pane.waitFor(
+        (s) => linesAfter(s, "nsh> echo status")[0] === "status 130",
+        `130 after ${line}`,
+      );
+      assert(!/^after-/m.test(screen), `the rest of the line ran; the screen:\n${screen}`);
+      await pane.prompt();
+    }
+    assert(!childrenOf(nshPid).some((c) => comm(c) === "sleep"), "no sleep is left");
+    // At an empty prompt: a fresh prompt, and the shell goes on.
+    await pane.keys("C-c");
+    await pane.waitFor((s) => lastLine(s) === "nsh>" && /^nsh> \^C$/m.test(s), "a fresh prompt after ^C");
+    await pane.line("echo still-here");
+    await pane.waitFor(/^still-here$/m, "the shell to go on");
+  },
+});
+
+Deno.test({
+  name:
+    "tty: after a job that was killed or stopped, nsh has the terminal back and programs get its modes as nsh found them",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    const nshPid = await pane.nshPid();
+    const echoMode = "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo";
+    for (const key of ["C-c", "C-z"]) {
+      // The program turns echo off and does not live to turn it on.
+      await pane.line("sh -c 'stty -echo; exec sleep 30'");
+      await eventually(() => childrenOf(nshPid).some((c) => comm(c) === "sleep"), 5000);
+      await eventually(() => false, 200);
+      await pane.keys(key);
+      await pane.prompt();
+      await pane.line(echoMode);
+      await pane.waitFor((s) => linesAfter(s, `nsh> ${echoMode}`)[0] === "echo", `echo on after ${key}`);
+      await pane.prompt();
+    }
+    await pane.line("kill %1; wait %1; echo killed $?");
+    await pane.waitFor(/^killed 143$/m, "the stopped job to end");
+  },
+});
+
+Deno.test({
+  name:
+    "tty: a background job that ended is reported before the next prompt, not amid a line's output, as bash says it",
+  ...tty,
+  async fn() {
+    await using pane = await Tmux.nsh();
+    await pane.prompt();
+    await pane.line("sleep 0.2 & sleep 1; echo between; echo last");
+    let screen = await pane.waitFor(/^\[1\]\+ +Done +sleep 0\.2$/m, "the notice of the job");
+    assertEquals(linesAfter(screen, "nsh> sleep 0.2 &").slice(1, 4), [
+      "between",
+      "last",
+      `[1]+  ${"Done".padEnd(24)}sleep 0.2`,
+    ]);
+    await pane.prompt();
+    await pane.line("sleep 30 &");
+    await pane.prompt();
+    await pane.line("sh -c 'exit 3' &");
+    await pane.prompt();
+    await pane.line("kill %1; sleep 0.3");
+    screen = await pane.waitFor(/^\[1\]- +Terminated +sleep 30$/m, "the notice of the killed job");
+    assertMatch(screen, /^\[2\]\+ +Exit 3 +sh -c 'exit 3'$/m);
+    await pane.prompt();
+  },
+});

@@ -207,3 +207,8 @@ Deno.test("SyscallError() describes an unknown errno by its number", () => {
   assertEquals(error.code, "E41");
   assertEquals(error.message, "Cannot call ioctl(): ioctl() failed with E41 (Unknown error 41)");
 });
+
+Deno.test("cloneHint() says that EAGAIN is a process limit: the box's pids.max or the user's", async () => {
+  const { cloneHint } = await import("../lib/hints.ts");
+  assertEquals(cloneHint(11, [], 0), "the box's process limit (pids.max) is reached, or the user's (ulimit -u)");
+});

@@ -23,6 +23,20 @@ import { asValueError } from "../plan_command.ts";
 import { LIMIT_OPTIONS, parseLimit, parseRestrict, RESTRICT_OPTIONS } from "../unshare.ts";
 import { formatOptions, type OptionSpec } from "../getopt.ts";
 import { normalizePath } from "../../lib/files.ts";
+import type { RLIMIT } from "../../ffi/constants.ts";
+import {
+  formatLimit,
+  formatUmask,
+  getopts,
+  type GetoptsState,
+  type Limit,
+  newLimit,
+  parseUlimit,
+  parseUmask,
+  timesText,
+  type UlimitRequest,
+  ULIMITS,
+} from "./posix.ts";
 
 /** The options of mount(8) that are flags of mount(2), by name. */
 const MOUNT_FLAGS: Readonly<Record<string, number>> = {
@@ -47,6 +61,17 @@ export class ShellExit extends Error {
   constructor(readonly status: number) {
     super(`exit ${status}`);
     this.name = "ShellExit";
+  }
+}
+
+/**
+ * Ctrl-C at an interactive shell: what runs in the foreground stops (the
+ * rest of a loop or of a line too) and the prompt comes back, with status 130.
+ */
+export class Interrupted extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "Interrupted";
   }
 }
 
@@ -206,7 +231,48 @@ export interface Shell {
   readonly loops: number;
   /** Whether a function runs the command. */
   readonly inFunction: boolean;
+  /** Whether `.` runs the command (`return` ends the file). */
+  readonly sourcing: boolean;
+  /**
+   * `.`: runs the commands of a file in this session.
+   *
+   * @param file The file, looked for in PATH when its name has no slash.
+   * @returns The status of its last command.
+   */
+  source(file: string): Promise<number>;
+  /** `eval`: runs text as commands in this session. */
+  evaluate(text: string): Promise<number>;
+  /** `exec PROGRAM`: runs it; the shell then ends with its status. */
+  exec(argv: readonly string[]): Promise<number>;
+  /** `exec` without a program: the command's redirections stay for the shell's later commands. */
+  keepRedirections(): void;
+  /** `command NAME`: runs a builtin or program of that name, not a function. */
+  runCommand(argv: readonly string[]): Promise<number>;
+  /** What a command's name runs: a keyword, a function, a builtin, nsh's command, a program (its path). */
+  lookup(name: string): Lookup | undefined;
+  /** Sets (or, with `undefined`, resets) what a signal or EXIT runs. */
+  setTrap(condition: string, action: string | undefined): void;
+  /** The traps, as `trap` lists them: condition and action, EXIT first, then by signal number. */
+  traps(): [string, string][];
+  /** Marks a variable read-only, setting it first when a value is given. */
+  setReadonly(name: string, value?: string): void;
+  /** The read-only variables, sorted by name, and their values (`undefined`: unset). */
+  readonlyVars(): [string, string | undefined][];
+  /** `local`: the variable is the function's, put back when it returns; set when a value is given. */
+  makeLocal(name: string, value?: string): void;
+  /** Where `getopts` is in the arguments. */
+  readonly getopts: GetoptsState;
+  /** The limit programs started here get (`ulimit`). */
+  limit(resource: keyof typeof RLIMIT): Limit;
+  /** Changes it, for the programs started from now on. */
+  setLimit(resource: keyof typeof RLIMIT, limit: Limit): void;
 }
+
+/** What a command's name runs, for `type` and `command -v`. */
+export type Lookup =
+  | { readonly kind: "keyword" | "function" | "command" }
+  | { readonly kind: "builtin"; readonly special: boolean }
+  | { readonly kind: "program"; readonly path: string };
 
 /** What a builtin's checks know of where it runs: the namespaces of the current context, or none at the host. */
 export interface Where {
@@ -555,6 +621,68 @@ function readFields(line: string, count: number, ifs: string): string[] {
   }
   while (out.length < count) out.push("");
   return out;
+}
+
+/** `trap`'s request. */
+export interface TrapRequest {
+  /** List the traps. */
+  readonly list: boolean;
+  /** The action, `undefined` to reset (`-`), `""` to ignore. */
+  readonly action: string | undefined;
+  /** The conditions: EXIT or a signal's name without SIG. */
+  readonly conditions: readonly string[];
+}
+
+/**
+ * Parses `trap`'s arguments as sh does: an action and conditions (`EXIT` or
+ * 0, a signal's name with or without SIG, or its number); `-`, or a first
+ * argument that is a number, resets them.
+ *
+ * @param args The arguments.
+ * @returns The request.
+ * @throws {ValueError} For a condition that is no signal.
+ */
+export function parseTrap(args: readonly string[]): TrapRequest {
+  let rest = args[0] === "--" ? args.slice(1) : args;
+  if (!rest.length || (rest.length === 1 && rest[0] === "-p")) return { list: true, action: undefined, conditions: [] };
+  let action: string | undefined;
+  if (/^\d+$/.test(rest[0]!) || rest[0] === "-") {
+    if (rest[0] === "-") rest = rest.slice(1);
+  } else {
+    action = rest[0]!;
+    rest = rest.slice(1);
+  }
+  const conditions = rest.map((c) => {
+    if (c === "0" || c.toUpperCase() === "EXIT") return "EXIT";
+    const n = /^\d+$/.test(c) ? Number(c) : signalByName(c);
+    if (n === undefined || n < 1 || n > 31) throw new ValueError("trap", `${c}: bad trap`, 1);
+    return signalNames()[n - 1]!;
+  });
+  return { list: false, action, conditions };
+}
+
+/** A text in single quotes, as dash's `trap` and `readonly` list it. */
+function singleQuoted(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** `type NAME`, and `command -V`: what a name runs, as dash says it; 127 when nothing. */
+async function describeName(name: string, found: Lookup | undefined, sh: Shell): Promise<number> {
+  if (!found) {
+    await sh.out(`${name}: not found\n`);
+    return 127;
+  }
+  const what = found.kind === "keyword"
+    ? "a shell keyword"
+    : found.kind === "function"
+    ? "a shell function"
+    : found.kind === "builtin"
+    ? found.special ? "a special shell builtin" : "a shell builtin"
+    : found.kind === "program"
+    ? found.path
+    : "an nsh command";
+  await sh.out(`${name} is ${what}\n`);
+  return 0;
 }
 
 function noArgs(command: string, args: readonly string[]): void {
@@ -992,7 +1120,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     parse: (args) => statusArgument("return", args),
     run(status, sh) {
       // Outside a function it ends the script, as in dash.
-      if (!sh.inFunction) throw new ShellExit(status ?? sh.status);
+      if (!sh.inFunction && !sh.sourcing) throw new ShellExit(status ?? sh.status);
       throw new FunctionReturn(status ?? sh.status);
     },
     translate(_, t, args) {
@@ -1101,11 +1229,276 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
       return 0;
     },
   }),
+  ".": builtin<string>({
+    usage: ". <file>",
+    help: "run a file's commands in this shell (its variables, cd and functions stay)",
+    special: true,
+    parse(args) {
+      // As dash: words after the file are not its arguments.
+      const file = (args[0] === "--" ? args.slice(1) : args)[0];
+      if (file === undefined) throw new UsageError(".", "no file given");
+      return file;
+    },
+    async run(file, sh) {
+      return await sh.source(file);
+    },
+    translate(_, t) {
+      throw t.refuse("it runs another script's commands here: export that script and call it");
+    },
+  }),
+  eval: builtin<string>({
+    usage: "eval [<argument>...]",
+    help: "run the arguments, joined by spaces, as commands of this shell",
+    special: true,
+    parse: (args) => args.join(" "),
+    async run(text, sh) {
+      return await sh.evaluate(text);
+    },
+    translate(_, t) {
+      throw t.refuse("the commands it runs are known only when it runs");
+    },
+  }),
+  exec: builtin<readonly string[]>({
+    usage: "exec [<program> [<argument>...]]",
+    help: "run a program, then end with its status; alone, keep the redirections",
+    special: true,
+    parse: (args) => args[0] === "--" ? args.slice(1) : args,
+    async run(argv, sh) {
+      if (!argv.length) {
+        sh.keepRedirections();
+        return 0;
+      }
+      return await sh.exec(argv);
+    },
+    translate(argv, t) {
+      if (!argv.length) throw t.refuse("redirections of the shell itself: redirect each program");
+      throw t.refuse("run the program, then end with Deno.exit() and its status");
+    },
+  }),
+  trap: builtin<TrapRequest>({
+    usage: "trap [<action> <condition>...] | [- <condition>...]",
+    help: "run an action on a signal (INT, TERM…) or at EXIT; alone, list them",
+    special: true,
+    parse: parseTrap,
+    async run(request, sh) {
+      if (request.list) {
+        for (const [condition, action] of sh.traps()) await sh.out(`trap -- ${singleQuoted(action)} ${condition}\n`);
+        return 0;
+      }
+      for (const condition of request.conditions) sh.setTrap(condition, request.action);
+      return 0;
+    },
+    translate(_, t) {
+      throw t.refuse("traps run shell code on signals: use Deno.addSignalListener() and try/finally");
+    },
+  }),
+  command: builtin<{ describe: "" | "-v" | "-V"; argv: readonly string[] }>({
+    usage: "command [-v | -V] <name> [<argument>...]",
+    help: "run a builtin or program, not a function; -v: what a name runs",
+    parse(args) {
+      let describe: "" | "-v" | "-V" = "";
+      let i = 0;
+      for (; i < args.length; i++) {
+        const a = args[i]!;
+        if (a === "--") {
+          i++;
+          break;
+        }
+        if (a === "-v" || a === "-V") describe = a;
+        else if (a === "-p") continue;
+        else if (a.startsWith("-") && a !== "-") throw new UsageError("command", `unknown option '${a}'`);
+        else break;
+      }
+      return { describe, argv: args.slice(i) };
+    },
+    async run({ describe, argv }, sh) {
+      if (!argv.length) return 0;
+      if (!describe) return await sh.runCommand(argv);
+      // As dash: the first name only.
+      const name = argv[0]!;
+      const found = sh.lookup(name);
+      if (describe === "-V") return await describeName(name, found, sh);
+      if (!found) return 127;
+      await sh.out(`${found.kind === "program" ? found.path : name}\n`);
+      return 0;
+    },
+    translate({ describe }, t) {
+      if (describe) throw t.refuse("it says what a name runs, which the program knows when it is written");
+      throw t.refuse("write the program's name alone");
+    },
+  }),
+  type: builtin<readonly string[]>({
+    usage: "type <name>...",
+    help: "say what each name runs: keyword, function, builtin or program",
+    quiet: true,
+    parse: (args) => args,
+    async run(names, sh) {
+      let status = 0;
+      for (const name of names) status = Math.max(status, await describeName(name, sh.lookup(name), sh));
+      return status;
+    },
+    translate(_, t) {
+      throw t.refuse("it says what a name runs, which the program knows when it is written");
+    },
+  }),
+  umask: builtin<{ symbolic: boolean; mode: string | undefined }>({
+    usage: "umask [-S] [<mode>]",
+    help: "print, or set, what new files' permissions lack (0022; -S: u=rwx,g=rx,o=rx)",
+    parse(args) {
+      let rest = args;
+      let symbolic = false;
+      while (rest[0] === "-S") {
+        symbolic = true;
+        rest = rest.slice(1);
+      }
+      if (rest[0] === "--") rest = rest.slice(1);
+      if (rest.length > 1) throw new UsageError("umask", "too many arguments");
+      const mode = rest[0];
+      if (mode !== undefined) parseUmask(mode, 0o022); // checked here, applied when it runs
+      return { symbolic, mode };
+    },
+    async run({ symbolic, mode }, sh) {
+      // The process's own mask: programs inherit it, and the files redirections make get it.
+      const current = Deno.umask();
+      if (mode === undefined) {
+        await sh.out(formatUmask(current, symbolic) + "\n");
+        return 0;
+      }
+      Deno.umask(parseUmask(mode, current));
+      return 0;
+    },
+    translate({ mode }, t) {
+      if (mode === undefined) throw t.refuse("without a mode it prints the mask: call Deno.umask()");
+      if (!/^[0-7]+$/.test(mode)) throw t.refuse("a symbolic mode: give the mask in octal");
+      t.statement(call("Deno.umask", [`0o${parseInt(mode, 8).toString(8)}`]));
+    },
+  }),
+  readonly: builtin<readonly { name: string; value?: string }[] | undefined>({
+    usage: "readonly [<name>[=<value>]...]",
+    help: "make variables read-only, setting them first; alone, list them",
+    special: true,
+    parse(args) {
+      if (!args.length || (args.length === 1 && args[0] === "-p")) return undefined;
+      return args.map((arg) => {
+        const eq = arg.indexOf("=");
+        const name = eq < 0 ? arg : arg.slice(0, eq);
+        if (!isName(name)) throw new ValueError("readonly", `'${name}' is not a valid name`, 2);
+        return eq < 0 ? { name } : { name, value: arg.slice(eq + 1) };
+      });
+    },
+    async run(list, sh) {
+      if (!list) {
+        for (const [name, value] of sh.readonlyVars()) {
+          await sh.out(`readonly ${name}${value === undefined ? "" : `=${singleQuoted(value)}`}\n`);
+        }
+        return 0;
+      }
+      for (const { name, value } of list) sh.setReadonly(name, value);
+      return 0;
+    },
+    translate(list, t) {
+      if (!list) throw t.refuse("without arguments it lists variables");
+      // The program assigns nothing else to them: what stays is the value.
+      for (const { name, value } of list) if (value !== undefined) t.assign(name, t.string(value), false);
+    },
+  }),
+  local: builtin<readonly { name: string; value?: string }[]>({
+    usage: "local <name>[=<value>]...",
+    help: "make variables the function's own: their values come back when it returns",
+    parse(args) {
+      return args.map((arg) => {
+        const eq = arg.indexOf("=");
+        const name = eq < 0 ? arg : arg.slice(0, eq);
+        if (!isName(name)) throw new ValueError("local", `'${name}' is not a valid name`, 2);
+        return eq < 0 ? { name } : { name, value: arg.slice(eq + 1) };
+      });
+    },
+    run(list, sh) {
+      if (!sh.inFunction) throw new ValueError("local", "not in a function", 2);
+      for (const { name, value } of list) sh.makeLocal(name, value);
+      return 0;
+    },
+    translate(_, t) {
+      throw t.refuse("a function's variables are its let's: give them names of their own");
+    },
+  }),
+  getopts: builtin<{ spec: string; name: string; args: readonly string[] | undefined }>({
+    usage: "getopts <optstring> <name> [<argument>...]",
+    help: "read the next option of $@ into a variable, its argument into OPTARG",
+    parse(args) {
+      const [spec, name, ...rest] = args;
+      if (spec === undefined || name === undefined) {
+        throw new UsageError("getopts", "expected an option string and a name");
+      }
+      if (!isName(name)) throw new ValueError("getopts", `'${name}' is not a valid name`, 2);
+      return { spec, name, args: rest.length ? rest : undefined };
+    },
+    async run({ spec, name, args }, sh) {
+      const result = getopts(spec, args ?? sh.args, sh.getVar("OPTIND"), sh.getopts);
+      if (result.message !== undefined) await sh.err(`${result.message}\n`);
+      if (result.optarg === null) sh.unsetVar("OPTARG");
+      else if (result.optarg !== undefined) sh.setVar("OPTARG", result.optarg);
+      sh.setVar("OPTIND", String(result.optind));
+      sh.setVar(name, result.name);
+      return result.status;
+    },
+    translate(_, t) {
+      throw t.refuse("read the options in TypeScript (parseArgs of @std/cli)");
+    },
+  }),
+  times: builtin<void>({
+    usage: "times",
+    help: "print the time the shell and its programs used, user then system",
+    special: true,
+    quiet: true,
+    parse: (args) => noArgs("times", args),
+    async run(_, sh) {
+      await sh.out(timesText());
+      return 0;
+    },
+    translate(_, t) {
+      throw t.refuse("the times are this process's: read them from /proc/self/stat");
+    },
+  }),
+  ulimit: builtin<UlimitRequest>({
+    usage: "ulimit [-H | -S] [-a | -n | -u | -v | -c | -s | -t | -f | -d | -l…] [<limit>]",
+    help: "print, or set, a limit of the programs started from now on",
+    parse: parseUlimit,
+    async run(request, sh) {
+      if (request.kind === "all") {
+        for (const r of ULIMITS) {
+          const limit = sh.limit(r.resource);
+          await sh.out(`${r.label.padEnd(20)} ${formatLimit(request.hard ? limit.hard : limit.soft, r.unit)}\n`);
+        }
+        return 0;
+      }
+      const { resource, which, value } = request;
+      const current = sh.limit(resource.resource);
+      if (value === undefined) {
+        await sh.out(formatLimit(which === "hard" ? current.hard : current.soft, resource.unit) + "\n");
+        return 0;
+      }
+      sh.setLimit(resource.resource, newLimit(current, { resource, which, value }, Deno.uid() === 0));
+      return 0;
+    },
+    translate(request, t) {
+      if (request.kind === "one" && request.value !== undefined) {
+        throw t.refuse("a limit of every later program: give resourceLimit() to their sandbox");
+      }
+      throw t.refuse("it prints the limits");
+    },
+  }),
 };
 
 /** A signal's number by its name, with or without SIG (only the common ones, for `kill`). */
 function signalByName(name: string): number | undefined {
-  const names = [
+  const i = signalNames().indexOf(name.toUpperCase().replace(/^SIG/, ""));
+  return i < 0 ? undefined : i + 1;
+}
+
+/** The names of signals 1 to 31, without SIG. */
+function signalNames(): readonly string[] {
+  return [
     "HUP",
     "INT",
     "QUIT",
@@ -1138,8 +1531,6 @@ function signalByName(name: string): number | undefined {
     "PWR",
     "SYS",
   ];
-  const i = names.indexOf(name.toUpperCase().replace(/^SIG/, ""));
-  return i < 0 ? undefined : i + 1;
 }
 
 /** The mounts of a context (or the host) as mount(8) lists them: `SOURCE on TARGET type TYPE (OPTIONS)`. */

@@ -11,7 +11,7 @@
 import type { Child } from "../../lib/child.ts";
 import { deliver } from "../foreground.ts";
 import { signalNumber } from "../../ffi/signals.ts";
-import { foregroundGroup, stopped } from "../../ffi/terminal.ts";
+import { foregroundGroup, processGroup, setForegroundGroup, stopped } from "../../ffi/terminal.ts";
 import { SyscallError } from "../../ffi/error.ts";
 import { errno, libc } from "../../ffi/libc.ts";
 import { ESRCH } from "../../ffi/constants.ts";
@@ -41,6 +41,8 @@ class Foreground {
   /** What a child was killed for on a signal's behalf: its status is then 128 + that signal. */
   readonly #emulated = new WeakMap<Child, number>();
   #listeners: [Deno.Signal, () => void][] = [];
+  /** Signals the shell traps (`trap`): its action runs, the programs do not get them from nsh. */
+  readonly trapped = new Set<string>();
 
   /** Starts a section in which programs run in the foreground. */
   enter(): void {
@@ -89,6 +91,7 @@ class Foreground {
   }
 
   #handle(signal: Deno.Signal, fromTerminal: boolean): void {
+    if (this.trapped.has(signal)) return;
     if (!this.#children.size) this.#early.push([signal, fromTerminal]);
     for (const [child, reach] of this.#children) {
       const reached = fromTerminal && (signal === "SIGINT" ? reach.interrupt : reach.quit);
@@ -106,8 +109,31 @@ class Foreground {
 /** The programs in the foreground of this process. */
 export const foreground: Foreground = new Foreground();
 
-/** Ctrl-C at a terminal, counted: a loop of builtins, which no program ends, checks it between rounds. */
-export const interrupts: { count: number } = { count: 0 };
+/**
+ * Ctrl-C at a terminal, counted: nsh got SIGINT (its group had the terminal),
+ * or a program of the foreground job died of it. The interactive shell marks
+ * the count when a line starts (`seen`); what runs in the foreground stops
+ * once it differs.
+ */
+export const interrupts: { count: number; seen: number } = { count: 0, seen: 0 };
+
+/** How a job that a signal ended is listed, by signal number, as bash lists it. */
+const SIGNAL_TEXT: Readonly<Record<number, string>> = {
+  1: "Hangup",
+  2: "Interrupt",
+  3: "Quit",
+  4: "Illegal instruction",
+  6: "Aborted",
+  7: "Bus error",
+  8: "Floating point exception",
+  9: "Killed",
+  10: "User defined signal 1",
+  11: "Segmentation fault",
+  12: "User defined signal 2",
+  13: "Broken pipe",
+  14: "Alarm clock",
+  15: "Terminated",
+};
 
 /** Above PID_MAX_LIMIT (2^22): the `$!` of a job that ran no program names no process. */
 const NO_PID = 2 ** 22;
@@ -184,13 +210,26 @@ export class Group {
       // if the group that is gone had it (not when the job was stopped or sent to the background).
       if (!(error instanceof SyscallError && error.syscall === "setpgid" && error.code === "EPERM")) throw error;
       if (libc().kill(-leader, 0) === 0 || errno() !== ESRCH) throw error;
-      const had = this.foreground && foregroundGroup(0) === leader;
+      // nsh took the terminal back when the group emptied (see release()): a job in the foreground gets it again.
+      const had = this.foreground;
       if (this.pgid === leader) {
         this.pgid = undefined;
         this.#leader = undefined;
       }
       return await this.#join(start, had);
     }
+  }
+
+  /**
+   * A program of the group ended: when none is left and the group has the
+   * terminal, nsh takes it back, so that a Ctrl-C typed before the job's next
+   * program starts (a loop's) reaches nsh, not a group without processes.
+   */
+  release(): void {
+    const pgid = this.pgid;
+    if (!this.foreground || pgid === undefined) return;
+    if (libc().kill(-pgid, 0) === 0 || errno() !== ESRCH) return;
+    if (foregroundGroup(0) === pgid) setForegroundGroup(0, processGroup());
   }
 
   #add(child: Child): Child {
@@ -271,10 +310,14 @@ export class Job {
     });
   }
 
-  /** `Running`, `Stopped` or `Done` (with a status other than 0). */
+  /** `Running`, `Stopped`, `Done`, `Exit N`, or how a signal ended it (`Terminated`, `Killed`…), as bash says. */
   get state(): string {
-    if (this.status !== undefined) return this.status === 0 ? "Done" : `Done(${this.status})`;
-    return this.stopped ? "Stopped" : "Running";
+    const status = this.status;
+    if (status === undefined) return this.stopped ? "Stopped" : "Running";
+    if (status === 0) return "Done";
+    const signal = status - 128;
+    if (signal >= 1 && signal <= 31) return SIGNAL_TEXT[signal] ?? `Signal ${signal}`;
+    return `Exit ${status}`;
   }
 
   /**

@@ -83,7 +83,7 @@ async function runStdin(
       if (session.exitStatus !== undefined) break;
     }
     if (pending) await session.runSource(pending, { file: "-", firstLine: first });
-    return session.exitStatus ?? session.status;
+    return await session.finish();
   } finally {
     lines.close();
     await session.close();
@@ -110,8 +110,8 @@ export async function runScript(
 ): Promise<number> {
   const session = new Session(io, { args, argv0, errexit: true });
   try {
-    const status = await session.runSource(source, { file });
-    return session.exitStatus ?? status;
+    await session.runSource(source, { file });
+    return await session.finish();
   } finally {
     await session.close();
   }

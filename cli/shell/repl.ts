@@ -226,11 +226,12 @@ export function repl(session: Session): Promise<number> {
     const finish = () =>
       finished ??= (async () => {
         await input.stop();
+        const status = await session.finish();
         await session.close();
         history.close();
         Deno.removeSignalListener("SIGINT", interrupt);
         for (const signal of ignored) Deno.removeSignalListener(signal, ignore);
-        resolve(session.exitStatus ?? session.status);
+        resolve(status);
       })();
     const run = async (line: string) => {
       busy = true;

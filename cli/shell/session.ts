@@ -20,16 +20,22 @@ import {
   type Pipeline,
   quote,
   type Redirect,
+  RESERVED,
   type SimpleCommand,
 } from "./parse.ts";
+import { type GetoptsState, type Limit, processLimits } from "./posix.ts";
+import type { RLIMIT } from "../../ffi/constants.ts";
+import { signalName, signalNumber } from "../../ffi/signals.ts";
 import { expandPattern, expandWord, expandWords, ExpansionError, matches, type Scope } from "./expand.ts";
 import {
   BUILTINS,
   FunctionReturn,
   hostnameArgument,
+  Interrupted,
   isBuiltin,
   isCommand,
   type JobInfo,
+  type Lookup,
   LoopControl,
   nsenterFiles,
   type Options,
@@ -47,7 +53,7 @@ import type { Io } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import { describeError, exitStatusOf, lowerFirst, UsageError, ValueError } from "../usage.ts";
 import { asValueError, planCommand } from "../plan_command.ts";
-import { ESRCH, SIGCONT, SIGPIPE, SIGTSTP } from "../../ffi/constants.ts";
+import { ESRCH, SIGCONT, SIGINT, SIGPIPE, SIGTSTP } from "../../ffi/constants.ts";
 import { keptEnvironment, parseUnshare, unshareSandbox } from "../unshare.ts";
 import { parseNsenter, processEnvironment } from "../nsenter.ts";
 import { VERSION } from "../version.ts";
@@ -137,6 +143,9 @@ interface Inherited {
   readonly options: Options;
   readonly status: number;
   readonly lastBackground: number | undefined;
+  readonly readonly: Set<string>;
+  readonly limits: Map<keyof typeof RLIMIT, Limit>;
+  readonly getopts: GetoptsState;
 }
 
 /** A command's standard streams, and what the shell opened for it (closed after it). */
@@ -155,6 +164,26 @@ export class Session {
   readonly #functions: Map<string, FunctionDef>;
   readonly #log: string[] = [];
   readonly #jobs = new Jobs();
+  /** The variables `readonly` marked. */
+  readonly #readonly: Set<string>;
+  /** What `trap` set: the action of EXIT and of signals (by name without SIG). */
+  readonly #traps = new Map<string, string>();
+  readonly #trapListeners = new Map<string, () => void>();
+  /** Signals that came, whose traps run after the command that runs. */
+  readonly #pendingTraps: string[] = [];
+  /** The limits `ulimit` changed, which the programs started here get. */
+  readonly #limits: Map<keyof typeof RLIMIT, Limit>;
+  readonly #getopts: GetoptsState;
+  /** The streams `exec` redirected, for the shell's later commands, and the descriptors it opened for them. */
+  readonly #execFds = new Map<number, number | undefined>();
+  readonly #execOwned: number[] = [];
+  /** Changes when `exec` redirects: the lists that run see it after each command. */
+  #execGeneration = 0;
+  /** The streams this (sub)shell runs with, for its traps. */
+  #runFds = new Fds();
+  #sourceDepth = 0;
+  /** The variables `local` made, per function call, and what they were. */
+  readonly #localFrames: { level: Level; saved: Map<string, { had: boolean; value: Var | null | undefined }> }[] = [];
   readonly #interactive: boolean;
   /** The options `set` changes. */
   readonly options: Options;
@@ -204,6 +233,9 @@ export class Session {
       this.status = inherited.status;
       this.#lastBackground = inherited.lastBackground;
     }
+    this.#readonly = inherited?.readonly ?? new Set();
+    this.#limits = inherited?.limits ?? new Map();
+    this.#getopts = inherited?.getopts ?? { optind: undefined, offset: 0 };
   }
 
   /**
@@ -293,6 +325,7 @@ export class Session {
   }
 
   #set(name: string, value: string | undefined, exported?: boolean): void {
+    if (this.#readonly.has(name)) throw new ValueError(name, "is read only", 2);
     const was = this.#lookup(name);
     const v = { value, exported: exported ?? was?.exported ?? false };
     this.#level.vars.set(name, v);
@@ -390,23 +423,40 @@ export class Session {
   async runCommands(list: List, origin: Origin = {}): Promise<number> {
     const saved = this.#origin;
     this.#origin = origin;
+    // Ctrl-C from here on stops what this line runs.
+    if (this.#groups) interrupts.seen = interrupts.count;
     try {
       for (const item of list) {
         this.#reported = false;
-        this.status = await this.#item(item, new Fds(), false);
+        this.status = await this.#item(item, this.#standing(new Fds()), false);
+        if (this.#pendingTraps.length) await this.#runPendingTraps();
         if (this.status === 0 && this.#saves(item.command)) {
           this.#log.push(loggedText(item.command) + (item.background ? " &" : ""));
         }
-        if (this.#interactive) this.#notify();
       }
     } catch (error) {
-      if (!(error instanceof ShellExit)) throw error;
-      this.status = error.status;
-      this.exitStatus = error.status;
+      if (error instanceof Interrupted) {
+        // The rest of the line is not run; the prompt comes back.
+        this.status = 128 + SIGINT;
+      } else {
+        if (!(error instanceof ShellExit)) throw error;
+        this.status = error.status;
+        this.exitStatus = error.status;
+      }
     } finally {
       this.#origin = saved;
     }
+    // Before the next prompt, not between the line's commands: the jobs that ended.
+    if (this.#interactive) this.#notify();
     return this.status;
+  }
+
+  /** Whether Ctrl-C stops what runs here: at a terminal, in the foreground, once it was typed. */
+  #checkInterrupt(): void {
+    if (!this.#groups || interrupts.count === interrupts.seen) return;
+    const group = this.#groups.getStore();
+    if (group && !group.foreground) return;
+    throw new Interrupted();
   }
 
   #origin: Origin = {};
@@ -432,7 +482,12 @@ export class Session {
 
   /** Reports an error of a command as the shell reports it: `FILE:LINE: ...` in a script, `nsh: ...` at the prompt. */
   #fail(error: unknown, name: string, line: number): number {
-    if (error instanceof ShellExit || error instanceof LoopControl || error instanceof FunctionReturn) throw error;
+    if (
+      error instanceof ShellExit || error instanceof LoopControl || error instanceof FunctionReturn ||
+      error instanceof Interrupted
+    ) {
+      throw error;
+    }
     if (error instanceof BrokenPipe) return 128 + SIGPIPE;
     let text: string;
     if (
@@ -495,8 +550,114 @@ export class Session {
 
   async #list(list: List, fds: Fds, tested: boolean): Promise<number> {
     let status = 0;
-    for (const item of list) status = this.status = await this.#item(item, fds, tested);
+    let streams = fds;
+    for (const item of list) {
+      const generation = this.#execGeneration;
+      status = this.status = await this.#item(item, streams, tested);
+      this.#checkInterrupt();
+      // `exec >file` redirected the shell: what follows writes there.
+      if (this.#execGeneration !== generation) streams = this.#standing(streams);
+      if (this.#pendingTraps.length) await this.#runPendingTraps();
+    }
     return status;
+  }
+
+  /** The streams with what `exec` redirected in their place. */
+  #standing(fds: Fds): Fds {
+    let out = fds;
+    for (const [n, fd] of this.#execFds) out = out.with(n, fd);
+    return out;
+  }
+
+  /** `exec` without a program: the streams its redirections changed stay so. */
+  #keepRedirections(before: Fds, after: Fds, owned: number[]): void {
+    for (const n of [0, 1, 2]) if (after.get(n) !== before.get(n)) this.#execFds.set(n, after.get(n));
+    this.#execOwned.push(...owned.splice(0));
+    // What no stream uses any more is closed.
+    const used = new Set(this.#execFds.values());
+    for (const fd of [...this.#execOwned]) {
+      if (!used.has(fd)) {
+        closeAll(fd);
+        this.#execOwned.splice(this.#execOwned.indexOf(fd), 1);
+      }
+    }
+    this.#execGeneration++;
+  }
+
+  // --- traps ---------------------------------------------------------------
+
+  #setTrap(condition: string, action: string | undefined): void {
+    const old = this.#trapListeners.get(condition);
+    if (old) Deno.removeSignalListener(`SIG${condition}` as Deno.Signal, old);
+    if (old) foreground.trapped.delete(`SIG${condition}`);
+    this.#trapListeners.delete(condition);
+    if (action === undefined) {
+      this.#traps.delete(condition);
+      return;
+    }
+    this.#traps.set(condition, action);
+    // A subshell is no process of its own here: a signal sent to $$ is for the shell, as in sh.
+    if (condition === "EXIT" || this.#isSubshell) return;
+    const listener = () => void this.#pendingTraps.push(condition);
+    try {
+      Deno.addSignalListener(`SIG${condition}` as Deno.Signal, listener);
+      this.#trapListeners.set(condition, listener);
+      foreground.trapped.add(`SIG${condition}`);
+    } catch {
+      // KILL and STOP cannot be caught (dash takes them and nothing happens).
+    }
+  }
+
+  #trapList(): [string, string][] {
+    const order = (c: string) => c === "EXIT" ? 0 : signalNumber(`SIG${c}`) ?? 99;
+    return [...this.#traps].sort(([a], [b]) => order(a) - order(b));
+  }
+
+  /** Runs the traps of the signals that came, after the command that was running. */
+  async #runPendingTraps(): Promise<void> {
+    while (this.#pendingTraps.length) {
+      const action = this.#traps.get(this.#pendingTraps.shift()!);
+      if (action) await this.#runTrap(action);
+    }
+  }
+
+  /** Runs a trap's action: `$?` is as it was after it, unless it exits. */
+  async #runTrap(action: string): Promise<void> {
+    let list: List;
+    try {
+      list = parse(action);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      this.#report(`nsh: trap: ${error.message}`);
+      return;
+    }
+    const saved = this.status;
+    await this.#list(list, this.#standing(this.#runFds), false);
+    this.status = saved;
+  }
+
+  /** Runs the EXIT trap, once: its `exit` sets the shell's status. */
+  async #exitTrap(): Promise<void> {
+    const action = this.#traps.get("EXIT");
+    if (action === undefined) return;
+    this.#traps.delete("EXIT");
+    this.status = this.exitStatus ?? this.status;
+    try {
+      if (action) await this.#runTrap(action);
+    } catch (error) {
+      if (!(error instanceof ShellExit)) throw error;
+      this.exitStatus = this.status = error.status;
+    }
+  }
+
+  /**
+   * Ends the shell's commands: runs the EXIT trap (`trap … EXIT`).
+   *
+   * @returns The status the shell ends with.
+   */
+  async finish(): Promise<number> {
+    await this.#exitTrap();
+    return this.exitStatus ?? this.status;
   }
 
   async #item(item: List[number], fds: Fds, tested: boolean): Promise<number> {
@@ -508,6 +669,7 @@ export class Session {
     const rest = command.rest;
     let status = this.status = await this.#pipeline(command.first, fds, tested || rest.length > 0);
     for (const [i, { op, pipeline }] of rest.entries()) {
+      this.#checkInterrupt();
       if ((op === "&&") !== (status === 0)) continue;
       status = this.status = await this.#pipeline(pipeline, fds, tested || i < rest.length - 1);
     }
@@ -611,13 +773,22 @@ export class Session {
    */
   async #run(list: List, fds: Fds, release?: () => void): Promise<number> {
     this.#release = release;
+    this.#runFds = fds;
+    // Its umask is its own, as a forked sh's.
+    const mask = Deno.umask();
     try {
-      return await this.#list(list, fds, false);
-    } catch (error) {
-      if (error instanceof ShellExit) return error.status;
-      if (error instanceof BrokenPipe) return 128 + SIGPIPE;
-      throw error;
+      try {
+        this.status = await this.#list(list, fds, false);
+      } catch (error) {
+        if (error instanceof ShellExit) this.exitStatus = this.status = error.status;
+        else if (error instanceof BrokenPipe) this.status = 128 + SIGPIPE;
+        // The parent, which runs in the foreground too, stops after it.
+        else if (error instanceof Interrupted) this.status = 128 + SIGINT;
+        else throw error;
+      }
+      return await this.finish();
     } finally {
+      Deno.umask(mask);
       await this.close();
     }
   }
@@ -639,6 +810,9 @@ export class Session {
       options: { ...this.options },
       status: this.status,
       lastBackground: this.#lastBackground,
+      readonly: new Set(this.#readonly),
+      limits: new Map(this.#limits),
+      getopts: { ...this.#getopts },
     });
     sub.#origin = this.#origin;
     sub.#onChild = this.#onChild;
@@ -753,11 +927,10 @@ export class Session {
    */
   async #loopBody(body: List, fds: Fds, tested: boolean): Promise<{ status?: number; exit: boolean }> {
     if (performance.now() - Session.#yielded > 20) {
-      const before = interrupts.count;
       await new Promise((resolve) => setTimeout(resolve, 0));
       Session.#yielded = performance.now();
-      if (interrupts.count !== before) throw new ShellExit(130);
     }
+    this.#checkInterrupt();
     try {
       return { status: await this.#list(body, fds, tested), exit: false };
     } catch (error) {
@@ -775,6 +948,8 @@ export class Session {
       this.#substStatus = undefined;
       const scope = this.#scope(fds);
       const argv = await expandWords(command.words, scope);
+      // A substitution that Ctrl-C stopped: the command does not run.
+      this.#checkInterrupt();
       name = argv[0] ?? "";
       if (!argv.length) {
         for (const a of command.assigns) this.#set(a.name, await expandWord(a.value, scope, true));
@@ -798,12 +973,13 @@ export class Session {
     assigns: readonly [string, string][],
     redirects: readonly Redirect[],
     fds: Fds,
+    functions = true,
   ): Promise<number> {
     const [name, ...args] = argv;
     // Only the program a stage's command names may close the stage's pipe ends early.
     const release = this.#release;
     this.#release = undefined;
-    const fn = this.#functions.get(name);
+    const fn = functions ? this.#functions.get(name) : undefined;
     const builtin = Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined;
     if (!fn && !builtin && !Object.hasOwn(CONTEXT_COMMANDS, name) && !isCommand(name)) {
       // A program: its redirections are opened for it, its assignments are its environment.
@@ -826,7 +1002,10 @@ export class Session {
     if (special) { for (const [k, v] of assigns) this.#set(k, v); }
     try {
       if (fn) return await this.#call(fn, args, redirected.fds);
-      if (builtin) return await this.#builtin(name, builtin, args, redirected.fds);
+      if (builtin) {
+        const keep = () => this.#keepRedirections(fds, redirected.fds, redirected.owned);
+        return await this.#builtin(name, builtin, args, redirected.fds, keep);
+      }
       if (Object.hasOwn(CONTEXT_COMMANDS, name)) return await this.#contextCommand(name, args, redirected.fds);
       return await this.#nshCommand(name, args, redirected.fds);
     } finally {
@@ -855,6 +1034,8 @@ export class Session {
     this.#functionDepth++;
     const loops = this.#loops;
     this.#loops = 0;
+    const frame = { level: this.#level, saved: new Map<string, { had: boolean; value: Var | null | undefined }>() };
+    this.#localFrames.push(frame);
     try {
       return await this.#command(fn.body, fds, false);
     } catch (error) {
@@ -864,6 +1045,100 @@ export class Session {
       this.args = saved;
       this.#functionDepth--;
       this.#loops = loops;
+      this.#localFrames.pop();
+      // The function's own variables are put back as they were.
+      for (const [name, { had, value }] of frame.saved) {
+        had ? frame.level.vars.set(name, value!) : frame.level.vars.delete(name);
+      }
+    }
+  }
+
+  /** `local NAME[=VALUE]`: saved in the frame of the function that runs, set when a value is given. */
+  #makeLocal(name: string, value: string | undefined): void {
+    const frame = this.#localFrames.at(-1)!;
+    if (!frame.saved.has(name)) {
+      const vars = frame.level.vars;
+      frame.saved.set(name, { had: vars.has(name), value: vars.get(name) });
+    }
+    if (value !== undefined) this.#set(name, value);
+  }
+
+  /** `.`: the commands of a file, run in this session; `return` ends them. */
+  async #source(file: string, fds: Fds): Promise<number> {
+    let path: string | undefined = file;
+    // As dash: a name without a slash is looked for in PATH only.
+    if (!file.includes("/")) path = this.#searchPath(file, (info) => info.isFile);
+    if (path === undefined) throw new ValueError(".", `${file}: not found`, 2);
+    let text: string;
+    try {
+      text = await readScript(this.#hostPath(path), file);
+    } catch (error) {
+      if (error instanceof SyscallError) {
+        throw new ValueError(".", `cannot open ${file}: ${error.code === "ENOENT" ? "no such file" : error.code}`, 2);
+      }
+      throw error;
+    }
+    let list: List;
+    try {
+      list = parse(text);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      throw new ValueError(".", `${file}:${error.message}`, 2);
+    }
+    const savedOrigin = this.#origin;
+    this.#origin = { file };
+    this.#sourceDepth++;
+    try {
+      return await this.#list(list, fds, false);
+    } catch (error) {
+      if (error instanceof FunctionReturn) return error.status;
+      throw error;
+    } finally {
+      this.#sourceDepth--;
+      this.#origin = savedOrigin;
+    }
+  }
+
+  /** `eval`: the text as commands of this session. */
+  async #evaluate(text: string, fds: Fds): Promise<number> {
+    let list: List;
+    try {
+      list = parse(text);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      throw new ValueError("eval", error.message, 2);
+    }
+    return await this.#list(list, fds, false);
+  }
+
+  /** The first file of that name in PATH (as programs here see it) that `accept` takes. */
+  #searchPath(name: string, accept: (info: Deno.FileInfo) => boolean): string | undefined {
+    for (const dir of (this.#get("PATH") ?? "").split(":")) {
+      const path = `${dir || "."}/${name}`;
+      try {
+        if (accept(Deno.statSync(this.#hostPath(path)))) return path;
+      } catch {
+        // Not there.
+      }
+    }
+    return undefined;
+  }
+
+  /** What a name runs, for `type` and `command -v`. */
+  #lookupName(name: string): Lookup | undefined {
+    if (RESERVED.has(name)) return { kind: "keyword" };
+    if (this.#functions.has(name)) return { kind: "function" };
+    if (isBuiltin(name)) return { kind: "builtin", special: BUILTINS[name]!.special ?? false };
+    if (isCommand(name)) return { kind: "command" };
+    const executable = (info: Deno.FileInfo) => info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
+    if (!name.includes("/")) {
+      const path = this.#searchPath(name, executable);
+      return path === undefined ? undefined : { kind: "program", path };
+    }
+    try {
+      return executable(Deno.statSync(this.#hostPath(name))) ? { kind: "program", path: name } : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -872,10 +1147,16 @@ export class Session {
     return { types: this.context ? this.context.types : undefined };
   }
 
-  async #builtin(name: string, builtin: (typeof BUILTINS)[string], args: readonly string[], fds: Fds): Promise<number> {
+  async #builtin(
+    name: string,
+    builtin: (typeof BUILTINS)[string],
+    args: readonly string[],
+    fds: Fds,
+    keep?: () => void,
+  ): Promise<number> {
     const request = builtin.parse(args, this.#where());
     try {
-      return await builtin.run(request, this.#shell(fds));
+      return await builtin.run(request, this.#shell(fds, keep));
     } catch (error) {
       // The plan's checks of values (a hostname too long), as for one-shot commands.
       throw asValueError(name, error);
@@ -883,7 +1164,7 @@ export class Session {
   }
 
   /** What a builtin sees of this session, writing to its streams. */
-  #shell(fds: Fds): Shell {
+  #shell(fds: Fds, keep?: () => void): Shell {
     // deno-lint-ignore no-this-alias
     const self = this;
     return {
@@ -908,6 +1189,7 @@ export class Session {
       getVar: (name) => this.#get(name),
       setVar: (name, value) => this.#set(name, value),
       unsetVar: (name) => {
+        if (this.#readonly.has(name)) throw new ValueError("unset", `${name}: is read only`, 2);
         this.#level.vars.set(name, null);
         this.#owned()?.vars.set(name, undefined);
       },
@@ -947,6 +1229,28 @@ export class Session {
       get inFunction() {
         return self.#functionDepth > 0;
       },
+      get sourcing() {
+        return self.#sourceDepth > 0;
+      },
+      source: (file) => this.#source(file, fds),
+      evaluate: (text) => this.#evaluate(text, fds),
+      exec: async (argv) => {
+        throw new ShellExit(await this.#program(this.#sandbox(), argv, this.#programEnv(), fds, []));
+      },
+      keepRedirections: () => keep?.(),
+      runCommand: ([name, ...args]) => this.#dispatch([name!, ...args], [], [], fds, false),
+      lookup: (name) => this.#lookupName(name),
+      setTrap: (condition, action) => this.#setTrap(condition, action),
+      traps: () => this.#trapList(),
+      setReadonly: (name, value) => {
+        if (value !== undefined) this.#set(name, value);
+        this.#readonly.add(name);
+      },
+      readonlyVars: () => [...this.#readonly].sort().map((name) => [name, this.#get(name)]),
+      makeLocal: (name, value) => this.#makeLocal(name, value),
+      getopts: this.#getopts,
+      limit: (resource) => this.#limits.get(resource) ?? processLimits().get(resource)!,
+      setLimit: (resource, limit) => void this.#limits.set(resource, limit),
     };
   }
 
@@ -978,8 +1282,10 @@ export class Session {
    */
   #sandbox(): Sandbox {
     const context = this.context;
-    if (context) return context.sandbox().workdir(this.cwd);
-    return new Sandbox();
+    const box = context ? context.sandbox().workdir(this.cwd) : new Sandbox();
+    // What `ulimit` set: in the program, right before it runs, not in nsh (whose Deno needs its threads and memory).
+    if (!this.#limits.size) return box;
+    return box.with(...[...this.#limits].map(([resource, l]) => steps.resourceLimit(resource, l.soft, l.hard)));
   }
 
   /**
@@ -1026,6 +1332,9 @@ export class Session {
       closeAll(...owned.splice(0));
       release?.();
       const status = await child.status;
+      // Ctrl-C reached the job's programs, not nsh: the job stops as if nsh had got it, as in sh.
+      if (status.signal === "SIGINT" && (group ? group.foreground : terminal)) interrupts.count++;
+      group?.release();
       return foreground.statusOf(child, status.code, status.signal);
     } finally {
       if (child) foreground.remove(child);
@@ -1137,15 +1446,18 @@ export class Session {
 
   /** At the prompt: the jobs that ended since, as sh reports them. */
   #notify(): void {
+    const current = this.#jobs.current;
+    const previous = this.#jobs.find("%-");
+    const mark = (job: Job) => job === current ? "+" : job === previous ? "-" : " ";
     for (const job of this.#jobs.list) {
       // A background job that read the terminal (SIGTTIN) stops.
       if (job.status === undefined && !job.stopped && job.group?.check()) {
         job.stopped = true;
-        this.#io.err(`[${job.id}]+  ${"Stopped".padEnd(24)}${job.text}\n`);
+        this.#io.err(`[${job.id}]${mark(job)}  ${"Stopped".padEnd(24)}${job.text}\n`);
       }
       if (job.status !== undefined && !job.reported) {
         job.reported = true;
-        this.#io.err(`[${job.id}]+  ${job.state.padEnd(24)}${job.text}\n`);
+        this.#io.err(`[${job.id}]${mark(job)}  ${job.state.padEnd(24)}${job.text}\n`);
       }
     }
     this.#jobs.prune();
@@ -1234,6 +1546,14 @@ export class Session {
       if (target.startsWith("%") || (job && !job.children.some((c) => String(c.pid) === target))) {
         if (!job) throw new ValueError("kill", `${target}: no such job`);
         this.#signalJob(job, signo);
+        continue;
+      }
+      const trapped = Number(target) === Deno.pid && !this.#isSubshell
+        ? signalName(signo).replace(/^SIG/, "")
+        : undefined;
+      if (trapped !== undefined && this.#traps.has(trapped)) {
+        // Its own trap runs after this command, as dash's would: the signal is not sent.
+        if (this.#traps.get(trapped)) this.#pendingTraps.push(trapped);
         continue;
       }
       if (libc().kill(Number(target), signo) < 0 && errno() === ESRCH) {
@@ -1363,10 +1683,11 @@ export class Session {
     // Its programs belong to the job that runs it.
     script.#groups = this.#groups;
     try {
-      const status = await script.runSource(source, { file });
+      await script.runSource(source, { file });
+      const status = await script.finish();
       // It said why it failed itself.
       if (status !== 0 && status < 128) this.#reported = true;
-      return script.exitStatus ?? status;
+      return status;
     } finally {
       await script.close();
     }
@@ -1390,6 +1711,9 @@ export class Session {
 
   /** Ends every context it made (holders die with the shell in any case). */
   async close(): Promise<void> {
+    for (const condition of [...this.#trapListeners.keys()]) this.#setTrap(condition, undefined);
+    closeAll(...this.#execOwned.splice(0));
+    this.#execFds.clear();
     while (this.#levels.length > 1) {
       const level = this.#levels.pop()!;
       if (level.own) await level.context?.close();

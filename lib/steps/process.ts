@@ -1,11 +1,12 @@
 /**
- * The program's process: its root and working directory, and the signal it
+ * The program's process: its root and working directory, its resource limits, and the signal it
  * gets when nsh dies.
  *
  * @module
  */
 
 import type { StepKind } from "./_kind.ts";
+import { EPERM, RLIM_INFINITY, RLIMIT } from "../../ffi/constants.ts";
 
 /** A new root directory. */
 export interface RootStep {
@@ -129,6 +130,63 @@ export function killChild(signal = 9): KillChildStep {
   return { kind: "kill-child", signal };
 }
 
+/** A resource of setrlimit(2), as in RLIMIT_NOFILE without RLIMIT_, lower case. */
+export type ResourceName =
+  | "cpu"
+  | "fsize"
+  | "data"
+  | "stack"
+  | "core"
+  | "rss"
+  | "nproc"
+  | "nofile"
+  | "memlock"
+  | "as"
+  | "locks"
+  | "sigpending"
+  | "msgqueue"
+  | "nice"
+  | "rtprio"
+  | "rttime";
+
+/** A resource limit of the program: setrlimit(2) of one resource. */
+export interface ResourceLimitStep {
+  /** The kind of step. */
+  readonly kind: "rlimit";
+  /** The resource, as in RLIMIT_NOFILE without RLIMIT_, lower case (`nofile`, `nproc`, `as`…). */
+  readonly resource: ResourceName;
+  /** The soft limit: bytes, a count or seconds as the resource counts; `"unlimited"`. */
+  readonly soft: number | "unlimited";
+  /** The hard limit, which the soft one may not exceed. */
+  readonly hard: number | "unlimited";
+}
+
+/**
+ * Sets a resource limit of the program (setrlimit(2), as `ulimit` does in a
+ * shell), right before it runs: only the program and what it starts get it,
+ * not this process. Raising a hard limit needs CAP_SYS_RESOURCE.
+ *
+ * @example At most 64 open files
+ * ```ts
+ * import { resourceLimit } from "@nsh/nsh";
+ *
+ * const step = resourceLimit("nofile", 64);
+ * if (step.hard !== 64) throw new Error("both limits");
+ * ```
+ *
+ * @param resource The resource (`nofile`, `nproc`, `as`, `core`, `stack`…).
+ * @param soft The soft limit, or `"unlimited"`.
+ * @param hard The hard limit (the soft one when not given).
+ * @returns The step.
+ */
+export function resourceLimit(
+  resource: ResourceName,
+  soft: number | "unlimited",
+  hard: number | "unlimited" = soft,
+): ResourceLimitStep {
+  return { kind: "rlimit", resource, soft, hard };
+}
+
 /** The kind of {@linkcode root} steps. */
 const ROOT: StepKind<RootStep> = {
   kind: "root",
@@ -218,5 +276,51 @@ const PROGRAM_WD: StepKind<ProgramWorkdirStep> = {
   code: (step) => ({ fn: "programWorkdir", args: step.dirs }),
 };
 
+/** Every name has its number. */
+const _NAMES_MATCH: Record<ResourceName, number> = RLIMIT;
+
+/** A limit as prlimit64(2) reads it: a 64-bit number, all bits set for none. */
+function rlim(value: number | "unlimited"): bigint {
+  return value === "unlimited" ? RLIM_INFINITY : BigInt(value);
+}
+
+/** The kind of {@linkcode resourceLimit} steps. */
+const RLIMIT_KIND: StepKind<ResourceLimitStep> = {
+  kind: "rlimit",
+  phase: "harden",
+  repeats: "each",
+  check(step) {
+    if (!Object.hasOwn(RLIMIT, step.resource)) {
+      throw new TypeError(`Unknown resource "${step.resource}": use one of ${Object.keys(RLIMIT).join(", ")}`);
+    }
+    for (const value of [step.soft, step.hard]) {
+      if (value !== "unlimited" && (!Number.isSafeInteger(value) || value < 0)) {
+        throw new RangeError(`Cannot limit ${step.resource} to ${value}: give a count of 0 or more, or "unlimited"`);
+      }
+    }
+    if (rlim(step.soft) > rlim(step.hard)) {
+      throw new RangeError(
+        `Cannot limit ${step.resource} to ${step.soft}: the soft limit is above the hard ${step.hard}`,
+      );
+    }
+  },
+  compile(step, out) {
+    const bytes = new Uint8Array(16);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(0, rlim(step.soft), true);
+    view.setBigUint64(8, rlim(step.hard), true);
+    out.add({ call: "prlimit64", args: [0, RLIMIT[step.resource], { bytes }, 0] }, {
+      syscall: "prlimit64",
+      operation: `limit ${step.resource} to ${step.soft} (hard ${step.hard})`,
+      role: "rlimit",
+    });
+  },
+  code: (step) => ({
+    fn: "resourceLimit",
+    args: [step.resource, step.soft, ...(step.hard === step.soft ? [] : [step.hard])],
+  }),
+  hint: (_info, errno) => errno === EPERM ? "raising a hard limit needs CAP_SYS_RESOURCE (root)" : undefined,
+};
+
 /** The kinds of steps this module defines, for lib/steps/_registry.ts. */
-export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD, PROGRAM_WD] as const;
+export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD, PROGRAM_WD, RLIMIT_KIND] as const;
