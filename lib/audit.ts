@@ -16,7 +16,7 @@ import { SyscallError } from "../ffi/error.ts";
 import { AT_EMPTY_PATH, ENOENT, ESRCH, NS_GET_PARENT, O_CLOEXEC, O_RDONLY } from "../ffi/constants.ts";
 import { NAMESPACES, type NamespaceType } from "./namespaces.ts";
 import type { IdRange } from "./steps/users.ts";
-import { capLastCap, ids } from "./system.ts";
+import { capLastCap, ids, startTime } from "./system.ts";
 import {
   address,
   capabilityNames,
@@ -271,16 +271,6 @@ export async function audit(pid?: number, options: AuditOptions = {}): Promise<A
     return { ...report, breakouts: verdicts(report, facts, runs, escapeTypes) };
   } finally {
     for (const fd of closeLater) libc().close(fd);
-  }
-}
-
-/** When a process started (field 22 of /proc/PID/stat), which tells it from a later one with its pid. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
   }
 }
 

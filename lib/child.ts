@@ -17,6 +17,7 @@ import type { Plan } from "./plan.ts";
 import type { Step } from "./steps.ts";
 import type { Held, HeldReport } from "./steps/_kind.ts";
 import type { Usage } from "./cgroup.ts";
+import { signalIfSame, startTime } from "./system.ts";
 import { READABLE, type Wait, waitFor } from "./reactor.ts";
 
 /** How a child ended. */
@@ -79,7 +80,9 @@ export class Child {
   /** Where nsh's init reports the program's status, when the child is one. */
   readonly #report: number | undefined;
   /** The program's pid, under nsh's init. */
-  #program: number | undefined;
+  #program: { pid: number; start: number } | undefined;
+  /** nsh's init reported the program's status: it has ended. */
+  #programEnded = false;
 
   /**
    * Wraps a started child and begins waiting for it; `start()` of lib/engine.ts makes these.
@@ -109,6 +112,9 @@ export class Child {
     this.#held = held;
     this.#report = report;
     running.add(this);
+    // Known now, while the init has it as its first child: later, that pid
+    // may be another process's.
+    if (report !== undefined) this.#programPid();
     this.status = this.#wait();
   }
 
@@ -212,6 +218,12 @@ export class Child {
    * SIGKILL kills the whole box at once when the child's steps hold one
    * (`limits()`: every process of its cgroup, also those it forks meanwhile).
    *
+   * Under nsh's init (as `nsh bwrap` runs programs), the signal goes to the
+   * program while it runs, checked by its start time, never to a later
+   * process with its pid; once it has ended, SIGKILL ends the init (with a
+   * PID namespace, every process the program left) and other signals do
+   * nothing.
+   *
    * @param signal A signal name or number.
    * @throws {TypeError} For an unknown signal.
    */
@@ -219,17 +231,25 @@ export class Child {
     let signo = requireSignal(signal);
     if (this.#ended) return;
     // Under nsh's init, the signal is the program's: the init blocks them all.
-    const target = this.#report === undefined ? this.pid : this.#programPid();
-    if (target === undefined) return;
     if (this.shielded(signo)) signo = SIGKILL;
     if (signo === SIGKILL) {
       this.#killed = true;
       for (const held of this.#held) held.kill?.();
     }
-    const c = libc();
-    if (c.kill(target, signo) < 0) {
-      const e = errno();
-      if (e !== ESRCH) throw new SyscallError("kill", e, { operation: `send ${signalName(signo)} to ${target}` });
+    // Under nsh's init, the program, while it runs; its pid is checked with
+    // its start time, as the init reaps it. Once it has ended, SIGKILL ends
+    // the init (and, as PID 1, the box); other signals have no one to reach.
+    // The child itself is this process's, unreaped until #ended: its pid is its own.
+    let program = this.#report === undefined ? undefined : this.#programPid();
+    if (this.#report !== undefined && (program === undefined || this.#programEnded)) {
+      if (signo !== SIGKILL) return;
+      program = undefined;
+    }
+    let e = 0;
+    if (program) e = signalIfSame(program.pid, program.start, signo);
+    else if (libc().kill(this.pid, signo) < 0) e = errno();
+    if (e && e !== ESRCH) {
+      throw new SyscallError("kill", e, { operation: `send ${signalName(signo)} to ${program?.pid ?? this.pid}` });
     }
   }
 
@@ -238,13 +258,14 @@ export class Child {
    * before anything else. (The init reaps it, so a pid of its children list
    * is never another process's.)
    */
-  #programPid(): number | undefined {
+  #programPid(): { pid: number; start: number } | undefined {
     if (this.#program !== undefined) return this.#program;
     try {
       const children = Deno.readTextFileSync(`/proc/${this.pid}/task/${this.pid}/children`).trim().split(" ");
       const pids = children.filter(Boolean).map(Number).sort((a, b) => a - b);
       // The program came first; orphans the init reaps came after it.
-      this.#program = pids[0];
+      const pid = pids[0], start = pid === undefined ? undefined : startTime(pid);
+      if (pid !== undefined && start !== undefined) this.#program = { pid, start };
     } catch {
       // The init has ended.
     }
@@ -310,6 +331,7 @@ export class Child {
     const reaped = this.#reaped();
     if (this.#report === undefined) return await reaped;
     const reported = await this.#reported(this.#report);
+    this.#programEnded = true;
     if (!reported) return await reaped;
     // The init lives on while processes the program left run; it is reaped when it ends.
     reaped.catch(() => {});

@@ -29,7 +29,7 @@ import {
   unregisterContext,
   updateContext,
 } from "./names.ts";
-import { routine } from "../ffi/routine.ts";
+import { signalIfSame } from "./system.ts";
 import { O_RDONLY, SIGKILL } from "../ffi/constants.ts";
 
 /** The namespaces of a process that differ from this process's own. */
@@ -680,13 +680,7 @@ export class Context {
 export function releaseContext(name: string): void {
   const entry = findContext(name);
   if (!entry) throw new Error(`Cannot release the context "${name}": there is no context of that name`);
-  const r = routine();
-  const pidfd = r.syscall(r.sysno.pidfd_open, entry.holder, 0);
-  if (pidfd >= 0) {
-    // Checked after the pidfd was made: it is the holder, not a later process with its pid.
-    if (startTime(entry.holder) === entry.start) r.syscall(r.sysno.pidfd_send_signal, pidfd, SIGKILL, 0, 0);
-    libc().close(pidfd);
-  }
+  signalIfSame(entry.holder, entry.start, SIGKILL);
   unregisterContext(name);
 }
 

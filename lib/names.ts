@@ -14,7 +14,9 @@ import { cstring, libc } from "../ffi/libc.ts";
 import { EEXIST } from "../ffi/constants.ts";
 import type { NamespaceType } from "./namespaces.ts";
 import { openOwnedAt, openOwnedDirectory, readAll, replaceAll } from "./owned_file.ts";
-import { ids } from "./system.ts";
+import { ids, startTime } from "./system.ts";
+
+export { startTime };
 
 /** A context as the register keeps it. */
 export interface NamedContext {
@@ -95,21 +97,6 @@ function withDirectory<T>(create: boolean, fn: (dir: number) => T): T | undefine
     return fn(dir);
   } finally {
     libc().close(dir);
-  }
-}
-
-/**
- * The start time of a process, in clock ticks since boot.
- *
- * @param pid The process.
- * @returns Field 22 of /proc/PID/stat, or `undefined` when there is no such process.
- */
-export function startTime(pid: number): number | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  } catch {
-    return undefined;
   }
 }
 

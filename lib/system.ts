@@ -6,7 +6,8 @@
  */
 
 import { libc } from "../ffi/libc.ts";
-import { F_GETFD } from "../ffi/constants.ts";
+import { ESRCH, F_GETFD } from "../ffi/constants.ts";
+import { routine } from "../ffi/routine.ts";
 
 /** The ids of the calling process. */
 export interface Ids {
@@ -105,4 +106,44 @@ export function inheritedFds(): readonly number[] {
 export function capPermitted(): bigint {
   const hex = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readSmallFile("/proc/self/status") ?? "")?.[1];
   return hex ? BigInt(`0x${hex}`) : 0n;
+}
+
+/**
+ * The start time of a process, in clock ticks since boot: with its pid, it
+ * tells it from a later process that got the same pid.
+ *
+ * @param pid The process.
+ * @returns Field 22 of /proc/PID/stat, or `undefined` when there is no such process.
+ */
+export function startTime(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends a signal to a process only if it is still the one that started at
+ * `start`: the pidfd is made first and the start time read after, so a
+ * process that ended meanwhile and left its pid to another gets nothing (the
+ * pidfd is the ended one's).
+ *
+ * @param pid The process.
+ * @param start Its start time, from {@linkcode startTime}.
+ * @param signo The signal.
+ * @returns 0, or the errno of pidfd_send_signal(2); ESRCH when it is gone.
+ */
+export function signalIfSame(pid: number, start: number, signo: number): number {
+  const r = routine();
+  const pidfd = r.syscall(r.sysno.pidfd_open, pid, 0);
+  if (pidfd < 0) return -pidfd;
+  try {
+    if (startTime(pid) !== start) return ESRCH;
+    const sent = r.syscall(r.sysno.pidfd_send_signal, pidfd, signo, 0, 0);
+    return sent < 0 ? -sent : 0;
+  } finally {
+    libc().close(pidfd);
+  }
 }

@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { hasProgram, hostNamespace, IS_ROOT, REPO, run, traceScript } from "./_env.ts";
 import { CommandError, type NamespaceType, sandbox, SyscallError, unshare } from "../mod.ts";
+import { exists } from "../ffi/libc.ts";
 
 const root = { ignore: !IS_ROOT };
 
@@ -538,5 +539,47 @@ Deno.test({
     const processes = trace.calls("start", "started", ["clone3?", "v?fork"])
       .filter((line) => !line.includes("CLONE_THREAD"));
     assertEquals(processes.length, 1, processes.join("\n"));
+  },
+});
+
+Deno.test({
+  name: "kill() under nsh's init reaches the program while it runs; once it has ended, only SIGKILL, for the init",
+  ignore: !IS_ROOT,
+  async fn() {
+    const { start } = await import("../lib/engine.ts");
+    const { planHere } = await import("../lib/plan.ts");
+    const p = planHere(unshare({ pid: true }).steps);
+    const firstLine = async (stream: ReadableStream<Uint8Array>) => {
+      const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) text += (await reader.read()).value ?? "\n";
+      reader.releaseLock();
+      return text.trim();
+    };
+    const running = await start(p, {
+      argv: ["sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done"],
+      stdout: "piped",
+      init: true,
+    });
+    assertEquals(await firstLine(running.stdout!), "ready");
+    running.kill("SIGTERM");
+    assertEquals((await running.status).code, 7);
+
+    // The program leaves a process behind: the init lives on, reaping it.
+    const left = await start(p, { argv: ["sh", "-c", "sleep 30 & exit 3"], init: true });
+    assertEquals((await left.status).code, 3);
+    const children = () => Deno.readTextFileSync(`/proc/${left.pid}/task/${left.pid}/children`).trim();
+    // The program's pid may be another process's by now: no signal goes there, nor to the orphan.
+    left.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 100));
+    assert(children() !== "", "the orphan runs on under the init");
+    // SIGKILL ends the init, PID 1 of the box, and every process in it.
+    left.kill("SIGKILL");
+    let gone = false;
+    for (let i = 0; i < 400 && !gone; i++) {
+      gone = !exists(`/proc/${left.pid}`);
+      if (!gone) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert(gone, "the init has ended and was reaped");
   },
 });
