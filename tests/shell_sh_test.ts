@@ -157,6 +157,14 @@ const CASES: readonly (readonly [string, string])[] = [
     "(trap 'echo bye $?' EXIT; echo hi; exit 4); echo $?; (trap 'echo bye; exit 7' EXIT; echo hi); echo $?; (trap 'echo no' EXIT; trap - EXIT)",
   ],
   ["trap lists and resets", "trap 'echo t' INT; trap '' TERM; trap; trap - INT TERM; trap; echo listed"],
+  [
+    "trap '' ignores a signal in the programs that follow, trap - gives it back",
+    "trap '' INT; sh -c 'kill -INT $$; echo survived'; (sh -c 'kill -INT $$; echo in a subshell'); trap '' USR1; (trap); trap - INT; sh -c 'kill -INT $$; echo not'; echo $?",
+  ],
+  [
+    "a background job's programs ignore SIGINT and SIGQUIT, whatever its traps",
+    "sh -c 'kill -INT $$; kill -QUIT $$; echo survived' & wait $!; echo $?; { trap - INT; sh -c 'kill -INT $$; echo job survived'; } & wait",
+  ],
   ["trap in a substitution", "x=$(trap 'echo in-sub' EXIT; echo out); echo \"[$x]\""],
   [
     "command",

@@ -168,6 +168,13 @@ export class Session {
   readonly #readonly: Set<string>;
   /** What `trap` set: the action of EXIT and of signals (by name without SIG). */
   readonly #traps = new Map<string, string>();
+  /**
+   * Signals (by name without SIG) this shell's programs start with ignored
+   * whatever its traps say, as a shell that started with them ignored: the
+   * parent's, and SIGINT and SIGQUIT in a background job of a shell without
+   * job control, as in sh.
+   */
+  #ignoredOnEntry: ReadonlySet<string> = new Set();
   readonly #trapListeners = new Map<string, () => void>();
   /** Signals that came, whose traps run after the command that runs. */
   readonly #pendingTraps: string[] = [];
@@ -626,6 +633,13 @@ export class Session {
     }
   }
 
+  /** The signals programs started here start with ignored (`trap '' SIG`), as `ignoreSignals()` names them. */
+  #ignoredSignals(): Deno.Signal[] {
+    const names = new Set(this.#ignoredOnEntry);
+    for (const [condition, action] of this.#traps) if (action === "" && condition !== "EXIT") names.add(condition);
+    return [...names].map((name) => `SIG${name}` as Deno.Signal);
+  }
+
   #trapList(): [string, string][] {
     const order = (c: string) => c === "EXIT" ? 0 : signalNumber(`SIG${c}`) ?? 99;
     return [...this.#traps].sort(([a], [b]) => order(a) - order(b));
@@ -837,6 +851,11 @@ export class Session {
     sub.#groups = this.#groups;
     sub.#functionDepth = this.#functionDepth;
     sub.#isSubshell = true;
+    // Signals ignored stay ignored in a subshell, as in sh; the traps that run code do not.
+    for (const [condition, action] of this.#traps) {
+      if (action === "" && condition !== "EXIT") sub.#traps.set(condition, "");
+    }
+    sub.#ignoredOnEntry = this.#ignoredOnEntry;
     return sub;
   }
 
@@ -1309,8 +1328,11 @@ export class Session {
     const context = this.context;
     const box = context ? context.sandbox().workdir(this.cwd) : new Sandbox();
     // What `ulimit` set: in the program, right before it runs, not in nsh (whose Deno needs its threads and memory).
-    if (!this.#limits.size) return box;
-    return box.with(...[...this.#limits].map(([resource, l]) => steps.resourceLimit(resource, l.soft, l.hard)));
+    const more: Step[] = [...this.#limits].map(([resource, l]) => steps.resourceLimit(resource, l.soft, l.hard));
+    // What `trap ''` ignores, the program ignores too (execve keeps it so).
+    const ignored = this.#ignoredSignals();
+    if (ignored.length) more.push(steps.ignoreSignals(...ignored));
+    return more.length ? box.with(...more) : box;
   }
 
   /**
@@ -1439,6 +1461,8 @@ export class Session {
   /** `command &`: runs in a subshell, as a job; `$!` is its first program, once started. */
   async #background(command: AndOr, fds: Fds): Promise<number> {
     const sub = this.#subshell();
+    // Without job control, Ctrl-C and Ctrl-\ are not for a job, as in sh: its programs ignore them.
+    if (!this.#groups) sub.#ignoredOnEntry = new Set([...this.#ignoredOnEntry, "INT", "QUIT"]);
     // Without job control, a job reads nothing of the terminal, as in sh.
     let stdin: number | undefined;
     if (!this.#interactive && fds.get(0) === undefined) {
@@ -1705,9 +1729,10 @@ export class Session {
       cwd: this.cwd,
       vars: env,
     });
-    // Its programs belong to the job that runs it; its streams are the command's.
+    // Its programs belong to the job that runs it; its streams are the command's, its ignored signals this shell's.
     script.#groups = this.#groups;
     script.#runFds = fds;
+    script.#ignoredOnEntry = new Set(this.#ignoredSignals().map((name) => name.slice(3)));
     try {
       await script.runSource(source, { file });
       const status = await script.finish();
