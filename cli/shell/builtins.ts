@@ -1301,7 +1301,12 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
       for (const condition of request.conditions) sh.setTrap(condition, request.action);
       return 0;
     },
-    translate(_, t) {
+    translate(request, t) {
+      if (!request.list && !request.conditions.includes("EXIT") && request.action !== undefined && !request.action) {
+        throw t.refuse(
+          "it ignores signals in this process and in every later program: give ignoreSignals() to their sandbox",
+        );
+      }
       throw t.refuse("traps run shell code on signals: use Deno.addSignalListener() and try/finally");
     },
   }),
