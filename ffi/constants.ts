@@ -531,6 +531,8 @@ export const SIGKILL = 9;
 export const SIGCHLD = 17;
 /** SIGCONT: a stopped process goes on. */
 export const SIGCONT = 18;
+/** SIGSTOP: stops a process; like SIGKILL, it cannot be caught or ignored. */
+export const SIGSTOP = 19;
 /** SIGTSTP: the terminal's Ctrl-Z. */
 export const SIGTSTP = 20;
 

@@ -74,6 +74,8 @@ export {
   type UmountStep,
 } from "./steps/mounts.ts";
 export {
+  ignoreSignals,
+  type IgnoreSignalsStep,
   killChild,
   type KillChildStep,
   newSession,

@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { hasProgram, hostNamespace, IS_ROOT, REPO, run, traceScript } from "./_env.ts";
-import { CommandError, type NamespaceType, sandbox, SyscallError, unshare } from "../mod.ts";
+import { CommandError, ignoreSignals, type NamespaceType, sandbox, SyscallError, unshare } from "../mod.ts";
 import { exists } from "../ffi/libc.ts";
 
 const root = { ignore: !IS_ROOT };
@@ -261,6 +261,20 @@ Deno.test({
     assertEquals(text, "streamed");
     assertEquals((await child).code, 0);
   },
+});
+
+Deno.test("ignoreSignals() starts the program with the signals ignored (SIGPIPE too, which nsh's Deno ignores); others start at their default", async () => {
+  const ignored = async (box: ReturnType<typeof sandbox>) =>
+    BigInt("0x" + (await box.run("sh", "-c", "grep SigIgn /proc/$$/status").text()).split("\t")[1]);
+  // What this process ignores itself, the program does too (execve keeps it), but SIGPIPE, which nsh resets.
+  const before = await ignored(sandbox());
+  assertEquals(before & 0x1206n, 0n);
+  // INT (2), USR1 (10), PIPE (13).
+  const box = sandbox(ignoreSignals("SIGINT", "SIGUSR1"), ignoreSignals("SIGPIPE"));
+  assertEquals(await ignored(box), before | 0x1202n);
+  assertEquals(await box.run("sh", "-c", "kill -INT $$; echo survived").text(), "survived");
+  assertThrows(() => sandbox(ignoreSignals("SIGKILL")).plan(), RangeError, "Cannot ignore SIGKILL: it cannot be");
+  assertThrows(() => sandbox(ignoreSignals("INT" as Deno.Signal)).plan(), TypeError, 'Cannot ignore "INT"');
 });
 
 Deno.test("a timeout bounds the wait when a process left behind holds the output; bad limits and signals throw", async () => {

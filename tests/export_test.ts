@@ -241,6 +241,48 @@ ls /none
   );
 });
 
+Deno.test("exportScript() starts a background job's programs with SIGINT and SIGQUIT ignored, as sh starts a script's jobs", () => {
+  assertEquals(
+    statements(ts(`sleep 1 &
+wait
+sleep 2 | cat &
+unshare -r sleep 3 &
+wait
+unshare --user --map-root-user --mount
+sleep 4 > f &
+exit
+`)),
+    [
+      'const job = sandbox(ignoreSignals("SIGINT", "SIGQUIT")).run(',
+      '"sleep",',
+      '"1",',
+      ").noThrow().spawn();",
+      "await Promise.all([job]);",
+      'const job2 = sandbox(ignoreSignals("SIGINT", "SIGQUIT")).run(',
+      '"sleep",',
+      '"2",',
+      ").pipe(",
+      'sandbox(ignoreSignals("SIGINT", "SIGQUIT")).run("cat"),',
+      ").noThrow().spawn();",
+      "const job3 = unshare({ mapRootUser: true }).with(",
+      'ignoreSignals("SIGINT", "SIGQUIT"),',
+      ').run("sleep", "3").noThrow().spawn();',
+      "await Promise.all([job2, job3]);",
+      "await using ctx = await unshare({",
+      "user: true,",
+      "mapRootUser: true,",
+      "mount: true,",
+      "}).hold();",
+      // A context's program made from its sandbox, as ctx.run() makes it: its files are the context's.
+      'const job4 = ctx.sandbox().with(ignoreSignals("SIGINT", "SIGQUIT")).run(',
+      '"sleep",',
+      '"4",',
+      ').within(ctx).stdout({ file: "f" }).noThrow().spawn();',
+      "await ctx.close();",
+    ],
+  );
+});
+
 Deno.test("exportScript() opens a redirected block's file once, as an OpenFile its programs share", () => {
   assertEquals(statements(ts("{ echo a; echo b; } > out.txt 2>&1\nwhile true; do head -1; break; done < in\n")), [
     "{",
@@ -499,6 +541,9 @@ Deno.test("exportScript() rejects what it cannot translate faithfully, at the co
     ["eval echo a", /^1:1: cannot translate `eval`: the commands it runs are known only when it runs/],
     [". ./lib.sh", /^1:1: cannot translate `.`: it runs another script's commands here/],
     ["trap 'rm f' EXIT", /^1:1: cannot translate `trap`: traps run shell code on signals/],
+    ["trap '' INT", /^1:1: cannot translate `trap`: it ignores signals .* give ignoreSignals\(\) to their sandbox/],
+    ["set -o", /^1:1: cannot translate `set`: set -o and set \+o list the shell's options/],
+    ["f() { sleep 1 & }", /^1:7: cannot translate `&`: a background job in a function: its programs ignore SIGINT/],
     ["exec ip link", /^1:1: cannot translate `exec`: run the program, then end with Deno.exit\(\)/],
     ["type ip", /^1:1: cannot translate `type`: it says what a name runs/],
     ["ulimit -n 64", /^1:1: cannot translate `ulimit`: .* give resourceLimit\(\) to their sandbox/],

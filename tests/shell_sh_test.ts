@@ -157,6 +157,14 @@ const CASES: readonly (readonly [string, string])[] = [
     "(trap 'echo bye $?' EXIT; echo hi; exit 4); echo $?; (trap 'echo bye; exit 7' EXIT; echo hi); echo $?; (trap 'echo no' EXIT; trap - EXIT)",
   ],
   ["trap lists and resets", "trap 'echo t' INT; trap '' TERM; trap; trap - INT TERM; trap; echo listed"],
+  [
+    "trap '' ignores a signal in the programs that follow, trap - gives it back",
+    "trap '' INT; sh -c 'kill -INT $$; echo survived'; (sh -c 'kill -INT $$; echo in a subshell'); trap '' USR1; (trap); trap - INT; sh -c 'kill -INT $$; echo not'; echo $?",
+  ],
+  [
+    "a background job's programs ignore SIGINT and SIGQUIT, whatever its traps",
+    "sh -c 'kill -INT $$; kill -QUIT $$; echo survived' & wait $!; echo $?; { trap - INT; sh -c 'kill -INT $$; echo job survived'; } & wait",
+  ],
   ["trap in a substitution", "x=$(trap 'echo in-sub' EXIT; echo out); echo \"[$x]\""],
   [
     "command",
@@ -194,6 +202,28 @@ const CASES: readonly (readonly [string, string])[] = [
     "ulimit -a and refusals",
     "ulimit -n 100; ulimit -a | grep nofiles; ulimit -a | wc -l; ulimit -n 99999999 2>/dev/null; echo $?; ulimit -x 2>/dev/null; echo $?",
   ],
+  // A builtin's own messages and output follow its redirections
+  [
+    "a builtin's error follows 2>",
+    "cd /nonexistent-nsh 2>e; echo $?; wc -l < e; cd /nonexistent-nsh 2>/dev/null; echo $?; cd /nonexistent-nsh 2>&1 | wc -l",
+  ],
+  [
+    "kill's error follows 2>",
+    "sleep 10 & p=$!; kill $p; wait $p; kill $p 2>/dev/null; echo $?; kill $p 2>e; grep -c kill e",
+  ],
+  [
+    "a builtin's error in $(...) and in a redirected group or function",
+    'x=$(cd /nonexistent-nsh 2>&1); [ -n "$x" ] && echo said; x=$(cd /nonexistent-nsh 2>/dev/null); echo "[$x]"; { cd /nonexistent-nsh; echo $?; } 2>/dev/null; f() { cd /nonexistent-nsh; }; f 2>/dev/null; echo $?; f 2>&1 | wc -l',
+  ],
+  [
+    "exec 2> sends the shell's later errors there",
+    "(exec 2>e; cd /nonexistent-nsh; kill 99999999; echo in); grep -c -e nonexistent -e kill e",
+  ],
+  [
+    "builtins' output follows redirections",
+    "pwd > f; wc -l < f; set -o > f; grep -c errexit f; export -p > f; [ -s f ] && echo exported; trap 'echo t' USR1; trap > f; cat f; trap - USR1; ulimit -a > f; [ -s f ] && echo limits; sleep 1 & jobs > f; wc -l < f; kill $!; type nosuch-nsh > f 2>&1; echo $?; wc -l < f; type cd 2>&1 | cat; echo hi > in; read x < in; echo $x",
+  ],
+  ["set -o and set +o", "(set -e; set -o | grep errexit; set +o | grep nounset)"],
   // Builtins in substitutions and pipelines
   [
     "builtins and functions in $(...) and pipelines",

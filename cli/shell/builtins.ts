@@ -525,6 +525,8 @@ export interface SetRequest {
   readonly args?: readonly string[];
   /** Print the variables (`set` alone). */
   readonly list: boolean;
+  /** Print the options: as a table (`set -o` alone) or as the commands that set them again (`set +o`). */
+  readonly listOptions?: "table" | "commands";
 }
 
 const OPTION_LETTERS: Readonly<Record<string, keyof Options>> = { e: "errexit", u: "nounset" };
@@ -549,6 +551,7 @@ export function parseSet(args: readonly string[]): SetRequest {
     if (!/^[-+]./.test(a)) return { changes, args: args.slice(i), list: false };
     const on = a[0] === "-";
     if (a.slice(1) === "o") {
+      if (i === args.length - 1) return { changes, list: false, listOptions: on ? "table" : "commands" };
       const name = args[++i];
       const option = name === undefined ? undefined : OPTION_NAMES[name];
       if (option === undefined) {
@@ -566,6 +569,14 @@ export function parseSet(args: readonly string[]): SetRequest {
     }
   }
   return { changes, list: args.length === 0 };
+}
+
+/** The options as `set -o` lists them (dash's table) or as `set +o` does (commands that set them again). */
+function optionsText(options: Options, how: "table" | "commands"): string {
+  const names = Object.keys(OPTION_NAMES) as (keyof Options)[];
+  if (how === "commands") return names.map((name) => `set ${options[name] ? "-" : "+"}o ${name}\n`).join("");
+  return "Current option settings\n" +
+    names.map((name) => `${name.padEnd(16)}${options[name] ? "on" : "off"}\n`).join("");
 }
 
 /** `read`'s request. */
@@ -954,7 +965,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     },
   }),
   set: builtin<SetRequest>({
-    usage: "set [-eu] [+eu] [-o pipefail] [-- <argument>...]",
+    usage: "set [-eu] [+eu] [-o pipefail] [-o | +o] [-- <argument>...]",
     help: "stop (-e) or go on (+e) after a failure; -u; -o pipefail; set $1…",
     special: true,
     parse: parseSet,
@@ -962,10 +973,12 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
       for (const [option, on] of request.changes) sh.options[option] = on;
       if (request.args) sh.args = request.args;
       if (request.list) { for (const [k, v] of sh.allVars()) await sh.out(`${k}=${quote(v)}\n`); }
+      if (request.listOptions) await sh.out(optionsText(sh.options, request.listOptions));
       return 0;
     },
     translate(request, t) {
       if (request.list) throw t.refuse("without arguments it lists variables");
+      if (request.listOptions) throw t.refuse("set -o and set +o list the shell's options, which a program has not");
       if (request.args) throw t.refuse("set -- replaces the script's arguments: pass them to the program");
       for (const [option, on] of request.changes) t.setOption(option, on);
     },
@@ -1288,7 +1301,12 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
       for (const condition of request.conditions) sh.setTrap(condition, request.action);
       return 0;
     },
-    translate(_, t) {
+    translate(request, t) {
+      if (!request.list && !request.conditions.includes("EXIT") && request.action !== undefined && !request.action) {
+        throw t.refuse(
+          "it ignores signals in this process and in every later program: give ignoreSignals() to their sandbox",
+        );
+      }
       throw t.refuse("traps run shell code on signals: use Deno.addSignalListener() and try/finally");
     },
   }),

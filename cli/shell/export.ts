@@ -377,6 +377,7 @@ class Translator implements Translation {
   #names = 0;
   #codes = 0;
   #jobs: string[] = [];
+  #jobCount = 0;
   #errexit = true;
   #pipefail = false;
   /** The expression of `$?`: the status of the command before; `undefined` when the translation does not know it. */
@@ -392,6 +393,8 @@ class Translator implements Translation {
   #positional = "Deno.args";
   /** Inside a function: what its commands run in. */
   #inFunction = false;
+  /** Whether the programs translated now are a background job's, which start with SIGINT and SIGQUIT ignored. */
+  #jobSignals = false;
   /** The streams of the redirected blocks the translation is in. */
   readonly #scopes: Streams[] = [];
   /** The names of subshells' copies of variables. */
@@ -930,8 +933,16 @@ class Translator implements Translation {
   #background(command: AndOr): void {
     this.#name = "&";
     if (command.rest.length) throw this.refuse("a background list of more than one pipeline");
-    const run = this.#runnable(command.first);
-    const job = this.#jobs.length ? `job${this.#jobs.length + 1}` : "job";
+    // A script's job ignores Ctrl-C and Ctrl-\, as sh starts it: its programs start with them ignored.
+    this.#jobSignals = true;
+    let run: Doc;
+    try {
+      run = this.#runnable(command.first);
+    } finally {
+      this.#jobSignals = false;
+    }
+    // Named once each: a job started after `wait` is another constant.
+    const job = this.#jobCount++ ? `job${this.#jobCount}` : "job";
     this.#jobs.push(job);
     this.statement([`const ${job} = `, run, ".noThrow().spawn()"]);
     this.#status = "0";
@@ -1221,11 +1232,24 @@ class Translator implements Translation {
   /** A program with its arguments, environment and redirections. */
   #programDoc(command: SimpleCommand, extra: Streams = {}, stage?: { first: boolean; last: boolean }): Doc {
     const args = this.#args(command.words);
-    let doc: Doc = [this.#runner(), call(".run", this.#argDocs(args))];
+    // A job's program needs a sandbox with one more step: made from the context's, as `ctx.run()` makes it.
+    if (this.#jobSignals && !this.#contexts.length && this.#inFunction) {
+      throw this.refuse("a background job in a function: its programs ignore SIGINT and SIGQUIT, start it outside");
+    }
+    let doc: Doc = this.#jobSignals
+      ? this.#programIn(undefined, args)
+      : [this.#runner(), call(".run", this.#argDocs(args))];
     if (command.assigns.length) {
       doc = [doc, call(".env", [object(command.assigns.map((a) => [a.name, this.#wordExpr(a.value)]))])];
     }
-    return this.#withStreams(doc, { ...this.#streams(command.redirects), ...extra }, false, stage);
+    return this.#withStreams(doc, { ...this.#streams(command.redirects), ...extra }, this.#jobSignals, stage);
+  }
+
+  /** The steps a program of a background job adds to its sandbox: SIGINT and SIGQUIT ignored. */
+  #jobSteps(): Doc[] {
+    if (!this.#jobSignals) return [];
+    this.import("ignoreSignals");
+    return [call("ignoreSignals", [str("SIGINT"), str("SIGQUIT")])];
   }
 
   /**
@@ -1765,12 +1789,18 @@ class Translator implements Translation {
    * `ctx.sandbox().with(box).run(argv)`, given the context's variables as
    * `ctx.run()` gives them.
    */
-  #programIn(box: Doc, argv: readonly Arg[]): Doc {
+  #programIn(box: Doc | undefined, argv: readonly Arg[]): Doc {
+    const more = this.#jobSteps();
     const ctx = this.#contexts.at(-1);
-    if (!ctx) return [box, call(".run", this.#argDocs(argv))];
+    if (!ctx) {
+      if (box === undefined) this.import("sandbox");
+      const here: Doc = box === undefined ? call("sandbox", more) : more.length ? [box, call(".with", more)] : box;
+      return [here, call(".run", this.#argDocs(argv))];
+    }
     const vars = this.#contexts.some((c) => c.vars.size > 0);
     const env = vars ? [call(".env", [call("Object.fromEntries", [`${ctx.name}.env()`])])] : [];
-    return [`${ctx.name}.sandbox()`, call(".with", [box]), call(".run", this.#argDocs(argv)), ...env];
+    const steps = box === undefined ? more : [box, ...more];
+    return [`${ctx.name}.sandbox()`, call(".with", steps), call(".run", this.#argDocs(argv)), ...env];
   }
 
   #newContext(types: ReadonlySet<NamespaceType>): string {

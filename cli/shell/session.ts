@@ -168,6 +168,13 @@ export class Session {
   readonly #readonly: Set<string>;
   /** What `trap` set: the action of EXIT and of signals (by name without SIG). */
   readonly #traps = new Map<string, string>();
+  /**
+   * Signals (by name without SIG) this shell's programs start with ignored
+   * whatever its traps say, as a shell that started with them ignored: the
+   * parent's, and SIGINT and SIGQUIT in a background job of a shell without
+   * job control, as in sh.
+   */
+  #ignoredOnEntry: ReadonlySet<string> = new Set();
   readonly #trapListeners = new Map<string, () => void>();
   /** Signals that came, whose traps run after the command that runs. */
   readonly #pendingTraps: string[] = [];
@@ -404,7 +411,7 @@ export class Session {
       list = parse(source, { firstLine: origin.firstLine ?? 1 });
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
-      this.#report(origin.file ? `${origin.file}:${error.message}` : `nsh: ${error.message}`);
+      await this.#report(origin.file ? `${origin.file}:${error.message}` : `nsh: ${error.message}`, this.#shellFds());
       this.status = 2;
       // A syntax error ends a non-interactive shell, as in sh.
       if (origin.file !== undefined) this.exitStatus ??= 2;
@@ -428,7 +435,7 @@ export class Session {
     try {
       for (const item of list) {
         this.#reported = false;
-        this.status = await this.#item(item, this.#standing(new Fds()), false);
+        this.status = await this.#item(item, this.#shellFds(), false);
         if (this.#pendingTraps.length) await this.#runPendingTraps();
         if (this.status === 0 && this.#saves(item.command)) {
           this.#log.push(loggedText(item.command) + (item.background ? " &" : ""));
@@ -475,13 +482,31 @@ export class Session {
     return !(["export", "set", "mount", "hostname"].includes(name) && only.words.length === 1);
   }
 
-  #report(text: string): void {
+  /**
+   * Says a message of the shell or of a command on the standard error of
+   * `fds`: where the command's redirections (and `exec`'s) send it, as sh's
+   * messages go. A message that cannot be written is lost, as in sh.
+   */
+  async #report(text: string, fds: Fds): Promise<void> {
     this.#reported = true;
-    this.#io.err(text.endsWith("\n") ? text : text + "\n");
+    try {
+      await this.#write(fds, 2, text.endsWith("\n") ? text : text + "\n");
+    } catch (error) {
+      if (!(error instanceof BrokenPipe || error instanceof SyscallError)) throw error;
+    }
   }
 
-  /** Reports an error of a command as the shell reports it: `FILE:LINE: ...` in a script, `nsh: ...` at the prompt. */
-  #fail(error: unknown, name: string, line: number): number {
+  /** The streams of the shell itself: those it runs with, and what `exec` redirected. */
+  #shellFds(): Fds {
+    return this.#standing(this.#runFds);
+  }
+
+  /**
+   * Reports an error of a command as the shell reports it: `FILE:LINE: ...`
+   * in a script, `nsh: ...` at the prompt, on the standard error of `fds`
+   * (the command's, once its redirections are open).
+   */
+  async #fail(error: unknown, name: string, line: number, fds: Fds): Promise<number> {
     if (
       error instanceof ShellExit || error instanceof LoopControl || error instanceof FunctionReturn ||
       error instanceof Interrupted
@@ -508,7 +533,7 @@ export class Session {
       text = text.replace(/^nsh:? ?/, "");
       text = text.split("\n").map((l, i) => i === 0 ? `${file}:${line}: ${l}` : l).join("\n");
     }
-    if (text) this.#report(text);
+    if (text) await this.#report(text, fds);
     if (error instanceof ExpansionError) {
       // As sh: a failed expansion ends a non-interactive shell.
       if (!this.#interactive) throw new ShellExit(2);
@@ -522,7 +547,7 @@ export class Session {
    * `set -e`: a command that failed outside a condition ends the shell,
    * saying where, unless it said why itself (or a closed pipe ended it).
    */
-  #check(status: number, tested: boolean, name: string, line: number): void {
+  async #check(status: number, tested: boolean, name: string, line: number, fds: Fds): Promise<void> {
     const pending = this.#pending;
     this.#pending = undefined;
     if (status === 0 || tested || !this.options.errexit) return;
@@ -535,7 +560,7 @@ export class Session {
     // A subshell's (or a substitution's) line waits for its parent: said
     // when the parent ends too, not when a condition tested the status.
     if (this.#isSubshell) this.#pending = message;
-    else if (message !== undefined) this.#report(message);
+    else if (message !== undefined) await this.#report(message, fds);
     throw new ShellExit(status);
   }
 
@@ -608,6 +633,13 @@ export class Session {
     }
   }
 
+  /** The signals programs started here start with ignored (`trap '' SIG`), as `ignoreSignals()` names them. */
+  #ignoredSignals(): Deno.Signal[] {
+    const names = new Set(this.#ignoredOnEntry);
+    for (const [condition, action] of this.#traps) if (action === "" && condition !== "EXIT") names.add(condition);
+    return [...names].map((name) => `SIG${name}` as Deno.Signal);
+  }
+
   #trapList(): [string, string][] {
     const order = (c: string) => c === "EXIT" ? 0 : signalNumber(`SIG${c}`) ?? 99;
     return [...this.#traps].sort(([a], [b]) => order(a) - order(b));
@@ -628,7 +660,7 @@ export class Session {
       list = parse(action);
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
-      this.#report(`nsh: trap: ${error.message}`);
+      await this.#report(`nsh: trap: ${error.message}`, this.#shellFds());
       return;
     }
     const saved = this.status;
@@ -714,7 +746,7 @@ export class Session {
       status = await this.#command(p.commands[0]!, fds, inner);
     } else {
       status = await this.#pipe(p, fds);
-      this.#check(status, inner, commandName(p.commands.at(-1)!), p.start.line);
+      await this.#check(status, inner, commandName(p.commands.at(-1)!), p.start.line, fds);
     }
     return p.negate ? (status === 0 ? 1 : 0) : status;
   }
@@ -727,7 +759,7 @@ export class Session {
       for (let i = 0; i < n - 1; i++) pipes.push(pipe());
     } catch (error) {
       closeAll(...pipes.flat());
-      return this.#fail(error, "", p.start.line);
+      return await this.#fail(error, "", p.start.line, fds);
     }
     const stages = p.commands.map((command, i) => {
       let io = fds;
@@ -819,6 +851,11 @@ export class Session {
     sub.#groups = this.#groups;
     sub.#functionDepth = this.#functionDepth;
     sub.#isSubshell = true;
+    // Signals ignored stay ignored in a subshell, as in sh; the traps that run code do not.
+    for (const [condition, action] of this.#traps) {
+      if (action === "" && condition !== "EXIT") sub.#traps.set(condition, "");
+    }
+    sub.#ignoredOnEntry = this.#ignoredOnEntry;
     return sub;
   }
 
@@ -832,8 +869,8 @@ export class Session {
     try {
       redirected = await this.#redirect(command.redirects, fds);
     } catch (error) {
-      const status = this.#fail(error, "", command.start.line);
-      this.#check(status, tested, commandName(command), command.start.line);
+      const status = await this.#fail(error, "", command.start.line, fds);
+      await this.#check(status, tested, commandName(command), command.start.line, fds);
       return status;
     }
     try {
@@ -852,7 +889,7 @@ export class Session {
         const status = await sub.#run(command.body, fds);
         if (status !== 0 && sub.#reported) this.#reported = true;
         this.#after(sub, status);
-        this.#check(status, tested, "subshell", command.start.line);
+        await this.#check(status, tested, "subshell", command.start.line, fds);
         return status;
       }
       case "if": {
@@ -883,7 +920,7 @@ export class Session {
         try {
           words = command.words ? await expandWords(command.words, this.#scope(fds)) : this.args;
         } catch (error) {
-          return this.#fail(error, "for", command.start.line);
+          return await this.#fail(error, "for", command.start.line, fds);
         }
         let status = 0;
         this.#loops++;
@@ -910,7 +947,7 @@ export class Session {
           }
         } catch (error) {
           if (!(error instanceof ExpansionError)) throw error;
-          return this.#fail(error, "case", command.start.line);
+          return await this.#fail(error, "case", command.start.line, fds);
         }
         return 0;
       }
@@ -959,20 +996,27 @@ export class Session {
       } else {
         const assigns: [string, string][] = [];
         for (const a of command.assigns) assigns.push([a.name, await expandWord(a.value, scope, true)]);
-        status = await this.#dispatch(argv as [string, ...string[]], assigns, command.redirects, fds);
+        status = await this.#dispatch(argv as [string, ...string[]], assigns, command.redirects, fds, line);
       }
     } catch (error) {
-      status = this.#fail(error, name, line);
+      status = await this.#fail(error, name, line, fds);
     }
-    this.#check(status, tested, command.words[0]?.text ?? name, line);
+    await this.#check(status, tested, command.words[0]?.text ?? name, line, fds);
     return status;
   }
 
+  /**
+   * Runs a command once its words are expanded: a function, a builtin,
+   * nsh's command or a program, with its redirections open. What it reports
+   * when it fails goes where they send its standard error, as in sh; with
+   * no `line`, its errors are its caller's to report (`command NAME`).
+   */
   async #dispatch(
     argv: [string, ...string[]],
     assigns: readonly [string, string][],
     redirects: readonly Redirect[],
     fds: Fds,
+    line: number | undefined,
     functions = true,
   ): Promise<number> {
     const [name, ...args] = argv;
@@ -981,26 +1025,23 @@ export class Session {
     this.#release = undefined;
     const fn = functions ? this.#functions.get(name) : undefined;
     const builtin = Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined;
-    if (!fn && !builtin && !Object.hasOwn(CONTEXT_COMMANDS, name) && !isCommand(name)) {
-      // A program: its redirections are opened for it, its assignments are its environment.
-      const redirected = await this.#redirect(redirects, fds);
-      try {
+    const program = !fn && !builtin && !Object.hasOwn(CONTEXT_COMMANDS, name) && !isCommand(name);
+    const redirected = await this.#redirect(redirects, fds);
+    // Assignments before a builtin or function last for it only, but before a special builtin.
+    const special = builtin?.special ?? false;
+    let restore: (() => void) | undefined;
+    try {
+      if (program) {
+        // A program: its assignments are its environment.
         let env = this.#programEnv();
         if (assigns.length) {
           env ??= Deno.env.toObject();
           for (const [k, v] of assigns) env[k] = v;
         }
         return await this.#program(this.#sandbox(), argv, env, redirected.fds, redirected.owned, release);
-      } finally {
-        closeAll(...redirected.owned);
       }
-    }
-    const redirected = await this.#redirect(redirects, fds);
-    // Assignments before a builtin or function last for it only, but before a special builtin.
-    const special = builtin?.special ?? false;
-    const restore = special ? undefined : this.#assignFor(assigns);
-    if (special) { for (const [k, v] of assigns) this.#set(k, v); }
-    try {
+      if (special) { for (const [k, v] of assigns) this.#set(k, v); }
+      else restore = this.#assignFor(assigns);
       if (fn) return await this.#call(fn, args, redirected.fds);
       if (builtin) {
         const keep = () => this.#keepRedirections(fds, redirected.fds, redirected.owned);
@@ -1008,6 +1049,9 @@ export class Session {
       }
       if (Object.hasOwn(CONTEXT_COMMANDS, name)) return await this.#contextCommand(name, args, redirected.fds);
       return await this.#nshCommand(name, args, redirected.fds);
+    } catch (error) {
+      if (line === undefined) throw error;
+      return await this.#fail(error, name, line, redirected.fds);
     } finally {
       restore?.();
       closeAll(...redirected.owned);
@@ -1217,11 +1261,11 @@ export class Session {
       sandbox: () => this.#sandbox(),
       programEnv: () => this.#programEnv(),
       runProgram: (box, argv, env) => this.#program(box, argv, env ?? this.#programEnv(), fds, []),
-      runScript: (file, args) => this.#runScript(file, args),
+      runScript: (file, args) => this.#runScript(file, args, fds),
       save: (file) => this.#save(file),
       jobs: () => this.#jobList(),
       wait: (ids) => this.#wait(ids),
-      resume: (id, fg) => this.#resume(id, fg),
+      resume: (id, fg) => this.#resume(id, fg, fds),
       signal: (signo, targets) => this.#signal(signo, targets),
       get loops() {
         return self.#loops;
@@ -1238,7 +1282,7 @@ export class Session {
         throw new ShellExit(await this.#program(this.#sandbox(), argv, this.#programEnv(), fds, []));
       },
       keepRedirections: () => keep?.(),
-      runCommand: ([name, ...args]) => this.#dispatch([name!, ...args], [], [], fds, false),
+      runCommand: ([name, ...args]) => this.#dispatch([name!, ...args], [], [], fds, undefined, false),
       lookup: (name) => this.#lookupName(name),
       setTrap: (condition, action) => this.#setTrap(condition, action),
       traps: () => this.#trapList(),
@@ -1284,8 +1328,11 @@ export class Session {
     const context = this.context;
     const box = context ? context.sandbox().workdir(this.cwd) : new Sandbox();
     // What `ulimit` set: in the program, right before it runs, not in nsh (whose Deno needs its threads and memory).
-    if (!this.#limits.size) return box;
-    return box.with(...[...this.#limits].map(([resource, l]) => steps.resourceLimit(resource, l.soft, l.hard)));
+    const more: Step[] = [...this.#limits].map(([resource, l]) => steps.resourceLimit(resource, l.soft, l.hard));
+    // What `trap ''` ignores, the program ignores too (execve keeps it so).
+    const ignored = this.#ignoredSignals();
+    if (ignored.length) more.push(steps.ignoreSignals(...ignored));
+    return more.length ? box.with(...more) : box;
   }
 
   /**
@@ -1414,6 +1461,8 @@ export class Session {
   /** `command &`: runs in a subshell, as a job; `$!` is its first program, once started. */
   async #background(command: AndOr, fds: Fds): Promise<number> {
     const sub = this.#subshell();
+    // Without job control, Ctrl-C and Ctrl-\ are not for a job, as in sh: its programs ignore them.
+    if (!this.#groups) sub.#ignoredOnEntry = new Set([...this.#ignoredOnEntry, "INT", "QUIT"]);
     // Without job control, a job reads nothing of the terminal, as in sh.
     let stdin: number | undefined;
     if (!this.#interactive && fds.get(0) === undefined) {
@@ -1496,7 +1545,7 @@ export class Session {
     return status;
   }
 
-  async #resume(id: string | undefined, fg: boolean): Promise<number> {
+  async #resume(id: string | undefined, fg: boolean, fds: Fds): Promise<number> {
     const command = fg ? "fg" : "bg";
     const job = id === undefined ? this.#jobs.current : this.#jobs.find(id);
     // Status 2, as dash's.
@@ -1511,10 +1560,10 @@ export class Session {
       group.forget();
       if (pgid !== undefined) libc().kill(-pgid, SIGCONT);
       job.stopped = false;
-      this.#io.err(`[${job.id}]+ ${job.text} &\n`);
+      await this.#write(fds, 1, `[${job.id}]+ ${job.text} &\n`);
       return 0;
     }
-    this.#io.err(`${job.text}\n`);
+    await this.#write(fds, 1, `${job.text}\n`);
     group.forget();
     const unwatch = group.watch();
     this.#io.handOver?.();
@@ -1668,7 +1717,7 @@ export class Session {
    * the current one and end with it. It runs in this process, so a context
    * that hides nsh's files or Deno cannot stop it; its path is the context's.
    */
-  async #runScript(file: string, args: readonly string[]): Promise<number> {
+  async #runScript(file: string, args: readonly string[], fds: Fds): Promise<number> {
     const source = await readScript(this.#hostPath(file), file);
     const env = new Map<string, string | undefined>();
     for (const [k, v] of this.#visible()) if (v.exported) env.set(k, v.value);
@@ -1680,8 +1729,10 @@ export class Session {
       cwd: this.cwd,
       vars: env,
     });
-    // Its programs belong to the job that runs it.
+    // Its programs belong to the job that runs it; its streams are the command's, its ignored signals this shell's.
     script.#groups = this.#groups;
+    script.#runFds = fds;
+    script.#ignoredOnEntry = new Set(this.#ignoredSignals().map((name) => name.slice(3)));
     try {
       await script.runSource(source, { file });
       const status = await script.finish();

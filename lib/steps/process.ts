@@ -1,12 +1,13 @@
 /**
- * The program's process: its root and working directory, its resource limits, and the signal it
- * gets when nsh dies.
+ * The program's process: its root and working directory, its resource limits, the signals it
+ * ignores, and the signal it gets when nsh dies.
  *
  * @module
  */
 
 import type { StepKind } from "./_kind.ts";
-import { EPERM, RLIM_INFINITY, RLIMIT } from "../../ffi/constants.ts";
+import { EPERM, RLIM_INFINITY, RLIMIT, SIGKILL, SIGSTOP } from "../../ffi/constants.ts";
+import { signalNumber } from "../../ffi/signals.ts";
 
 /** A new root directory. */
 export interface RootStep {
@@ -187,6 +188,37 @@ export function resourceLimit(
   return { kind: "rlimit", resource, soft, hard };
 }
 
+/** Signals the program starts with ignored. */
+export interface IgnoreSignalsStep {
+  /** The kind of step. */
+  readonly kind: "ignore-signals";
+  /** The signals, by name (`"SIGINT"`). */
+  readonly signals: readonly Deno.Signal[];
+}
+
+/**
+ * Starts the program with signals ignored (SIG_IGN), as sh starts the
+ * programs that follow `trap '' INT`, and the background jobs of a script
+ * with SIGINT and SIGQUIT ignored: execve(2) keeps an ignored signal
+ * ignored, so the program and what it starts do not die of them unless
+ * they catch them again. Without this step a program starts with every
+ * signal at its default.
+ *
+ * @example A job that Ctrl-C does not end
+ * ```ts
+ * import { ignoreSignals } from "@nsh/nsh";
+ *
+ * const step = ignoreSignals("SIGINT", "SIGQUIT");
+ * if (step.signals.length !== 2) throw new Error("both");
+ * ```
+ *
+ * @param signals The signals (not SIGKILL nor SIGSTOP, which cannot be ignored).
+ * @returns The step.
+ */
+export function ignoreSignals(...signals: Deno.Signal[]): IgnoreSignalsStep {
+  return { kind: "ignore-signals", signals };
+}
+
 /** The kind of {@linkcode root} steps. */
 const ROOT: StepKind<RootStep> = {
   kind: "root",
@@ -322,5 +354,35 @@ const RLIMIT_KIND: StepKind<ResourceLimitStep> = {
   hint: (_info, errno) => errno === EPERM ? "raising a hard limit needs CAP_SYS_RESOURCE (root)" : undefined,
 };
 
+/** SIG_IGN as the kernel's struct sigaction holds it: the handler (first, on x86-64 and aarch64) is 1, the rest 0. */
+const IGNORE_ACTION = new Uint8Array(32).fill(1, 0, 1);
+
+/** The kind of {@linkcode ignoreSignals} steps. */
+const IGNORE_SIGNALS: StepKind<IgnoreSignalsStep> = {
+  kind: "ignore-signals",
+  phase: "harden",
+  repeats: "each",
+  check(step) {
+    if (!Array.isArray(step.signals)) throw new TypeError("Cannot ignore signals: give their names");
+    for (const name of step.signals) {
+      const n = typeof name === "string" && name.startsWith("SIG") ? signalNumber(name) : undefined;
+      if (n === undefined) throw new TypeError(`Cannot ignore ${Deno.inspect(name)}: not a signal's name (SIGINT…)`);
+      if (n === SIGKILL || n === SIGSTOP) {
+        throw new RangeError(`Cannot ignore ${name}: it cannot be caught nor ignored`);
+      }
+    }
+  },
+  compile(step, out) {
+    for (const name of step.signals) {
+      out.add({ call: "rt_sigaction", args: [signalNumber(name)!, { bytes: IGNORE_ACTION }, 0, 8] }, {
+        syscall: "rt_sigaction",
+        operation: `ignore ${name}`,
+        role: "ignore-signals",
+      });
+    }
+  },
+  code: (step) => ({ fn: "ignoreSignals", args: step.signals }),
+};
+
 /** The kinds of steps this module defines, for lib/steps/_registry.ts. */
-export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD, PROGRAM_WD, RLIMIT_KIND] as const;
+export const KINDS = [ROOT, WD, KILL_CHILD, NEW_SESSION, WAIT_FD, PROGRAM_WD, RLIMIT_KIND, IGNORE_SIGNALS] as const;
