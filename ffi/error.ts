@@ -66,14 +66,19 @@ export class SyscallError extends Error {
 
 /**
  * The errno of an error that a Deno API raised for a failed system call
- * (`Deno.errors.PermissionDenied` and the like carry its name as `code`).
+ * (`Deno.errors.PermissionDenied` and the like carry its name as `code`; for
+ * errnos it has no class for, such as ESRCH, Deno gives no `code` and only
+ * its message says `(os error N)`).
  *
  * @param error Anything caught.
  * @returns The errno value, or `undefined` when `error` is no such error.
  */
 export function osErrno(error: unknown): number | undefined {
-  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  return typeof code === "string" ? errnoNumber(code) : undefined;
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === "string") return errnoNumber(code);
+  const number = / \(os error ([1-9][0-9]{0,3})\)(?::|$)/.exec(error.message)?.[1];
+  return number === undefined ? undefined : Number(number);
 }
 
 /**

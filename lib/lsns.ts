@@ -12,8 +12,11 @@
 import { cstring, exists, libc } from "../ffi/libc.ts";
 import { routine } from "../ffi/routine.ts";
 import { closeQuietly } from "../ffi/fs.ts";
+import { osErrno } from "../ffi/error.ts";
+import { errnoName } from "../ffi/errno.ts";
 import {
   AT_EMPTY_PATH,
+  ESRCH,
   NS_GET_NSTYPE,
   NS_GET_OWNER_UID,
   NS_GET_PARENT,
@@ -205,7 +208,8 @@ function linkInode(link: string): number {
 /** The errno name of a failed file operation. */
 function errorCode(error: unknown): string {
   onlyFileErrors(error);
-  return (error as { code?: string }).code ?? "EIO";
+  const errno = osErrno(error);
+  return errno === undefined ? "EIO" : errnoName(errno);
 }
 
 /**
@@ -292,7 +296,7 @@ function readProcess(place: Place, pid: number, users: UserNames): ProcessInfo {
     uid = place.uid(Deno.statSync(`${proc}/${pid}`).uid ?? 0);
   } catch (error) {
     // Ended since it was listed: ENOENT, or ESRCH while it exits.
-    if (error instanceof Deno.errors.NotFound || (error as { code?: string }).code === "ESRCH") {
+    if (error instanceof Deno.errors.NotFound || osErrno(error) === ESRCH) {
       throw gone(pid, "the status");
     }
     throw error;

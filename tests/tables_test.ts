@@ -9,7 +9,8 @@ import { assert, assertEquals } from "./_assert.ts";
 import { cloneFlags, namespaceInfo, NAMESPACES, type NamespaceType, sortNamespaces } from "../lib/namespaces.ts";
 import { errnoName, errnoNumber, errnoText } from "../ffi/errno.ts";
 import { signalName, signalNumber, SIGRTMAX } from "../ffi/signals.ts";
-import { SyscallError } from "../ffi/error.ts";
+import { osErrno, SyscallError } from "../ffi/error.ts";
+import { ENOENT, ESRCH } from "../ffi/constants.ts";
 
 // namespaces
 
@@ -211,4 +212,33 @@ Deno.test("SyscallError() describes an unknown errno by its number", () => {
 Deno.test("cloneHint() says that EAGAIN is a process limit: the box's pids.max or the user's", async () => {
   const { cloneHint } = await import("../lib/hints.ts");
   assertEquals(cloneHint(11, [], 0), "the box's process limit (pids.max) is reached, or the user's (ulimit -u)");
+});
+
+Deno.test("osErrno() finds the errno of a Deno error, also one Deno gives no code (ESRCH)", async () => {
+  // The errno whose name Deno gives as `code`.
+  let missing: unknown;
+  try {
+    Deno.readTextFileSync("/proc/self/no such file");
+  } catch (error) {
+    missing = error;
+  }
+  assertEquals(osErrno(missing), ENOENT);
+  // A process file opened while the process lived, read after it was reaped:
+  // the read fails with ESRCH, for which Deno has no class and no code.
+  const child = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  using stat = Deno.openSync(`/proc/${child.pid}/stat`);
+  child.kill("SIGKILL");
+  await child.status;
+  let reaped: unknown;
+  try {
+    stat.readSync(new Uint8Array(64));
+  } catch (error) {
+    reaped = error;
+  }
+  assert(reaped instanceof Error, "the read fails");
+  assertEquals(osErrno(reaped), ESRCH, String(reaped));
+  // Anything else has none.
+  for (const other of [new Error("No such process"), new Error("(os error 3) later"), "ESRCH", undefined]) {
+    assertEquals(osErrno(other), undefined, String(other));
+  }
 });
