@@ -50,7 +50,23 @@ export function runningChildren(): Child[] {
   return [...running];
 }
 
-/** A program running in new namespaces, started by `start()` of lib/engine.ts (a command's `started` gives it). */
+/**
+ * A program running in new namespaces, started by `start()` of lib/engine.ts (a command's `started` gives it).
+ *
+ * @example The child behind a command: its pid, its plan, its status
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * const command = sandbox(mapRootUser()).run("sleep", "60").noThrow().spawn();
+ * const child = await command.started;
+ * assert.equal(child.pid, command.pid);
+ * assert.deepEqual(child.plan.namespaces, ["user"]); // implied by mapRootUser()
+ * child.kill("SIGTERM");
+ * assert.equal((await child.status).signal, "SIGTERM");
+ * await command;
+ * ```
+ */
 export class Child {
   /** The pid, as this process sees it. */
   readonly pid: number;
