@@ -102,10 +102,10 @@ export class Child {
    *
    * @param pid The child's pid.
    * @param plan Its plan.
-   * @param fds The parent ends of its piped stdin, stdout and stderr.
+   * @param fds The parent ends of its piped stdin, stdout and stderr; none when left out.
    * @param io The pipe streams module, when something is piped.
-   * @param ref Whether waiting for it keeps this process alive.
-   * @param held What its steps hold for it, to end once it is reaped.
+   * @param ref Whether waiting for it keeps this process alive; `true` when left out.
+   * @param held What its steps hold for it, to end once it is reaped; nothing when left out.
    * @param report When the child is nsh's init: the pipe it reports the program's status on.
    */
   constructor(
@@ -228,7 +228,7 @@ export class Child {
    * SIGKILL kills the whole box at once when the child's steps hold one
    * (`limits()`: every process of its cgroup, also those it forks meanwhile).
    *
-   * @param signal A signal name or number.
+   * @param signal A signal name or number; `"SIGTERM"` when left out.
    * @throws {TypeError} For an unknown signal.
    */
   kill(signal: string | number = "SIGTERM"): void {

@@ -582,7 +582,7 @@ export class Command implements PromiseLike<CommandResult> {
    *
    * @param steps The sandbox's steps.
    * @param argv The program and its arguments.
-   * @param guards The sandbox's checks, run before each start.
+   * @param guards The sandbox's checks, run before each start; none when left out.
    */
   constructor(steps: readonly Step[], argv: readonly string[], guards: readonly (() => void)[] = []) {
     this.#state = {
@@ -1028,7 +1028,7 @@ export class Pipeline implements PromiseLike<PipelineResult> {
    * Makes the pipeline's status the last non-zero status of its commands,
    * as sh's `set -o pipefail` does, instead of the last command's.
    *
-   * @param value Whether to.
+   * @param value Whether to; `true` when left out.
    * @returns A new pipeline.
    */
   pipefail(value = true): Pipeline {

@@ -405,7 +405,7 @@ export class Context {
    * when the context shares that namespace with it.
    *
    * @param file The file, such as `"mountinfo"`.
-   * @param type The namespace the file tells of.
+   * @param type The namespace the file tells of; `mnt` when left out.
    * @returns The path to use from here.
    * @throws {Error} As {@linkcode Context.hostPath}.
    */

@@ -211,7 +211,7 @@ export class OpenFile implements Disposable {
    * Opens it.
    *
    * @param path The path; a relative one from the working directory of `where`.
-   * @param mode `"read"`, `"write"` (truncated first, made when missing), `"append"` or `"readwrite"`.
+   * @param mode `"read"`, `"write"` (truncated first, made when missing), `"append"` or `"readwrite"`; `"read"` when left out.
    * @param where Where the programs see files: a {@linkcode FileView} such as a context (its
    *   mounts and root, its working directory); this process's own by default.
    * @throws {SyscallError} When it cannot be opened.

@@ -614,7 +614,7 @@ function identity(path: string): string | undefined {
  * ```
  *
  * @param pid The process, as the context's `/proc` numbers it, or `"self"`
- *   for the network namespace of the place itself.
+ *   for the network namespace of the place itself (when left out).
  * @param options The context whose processes and names to read.
  * @returns The names bound to its namespace, in the directory's order; often
  *   none. (`ip netns identify` prints the last.)

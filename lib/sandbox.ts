@@ -40,9 +40,9 @@ export class Sandbox {
   /**
    * Creates a sandbox from steps; `sandbox()` and `unshare()` are shorter.
    *
-   * @param list The steps.
+   * @param list The steps; none when left out.
    * @param guards Checks to run before each use of the steps; each throws
-   *   when they can no longer be used (`Context.sandbox()` passes one).
+   *   when they can no longer be used (`Context.sandbox()` passes one); none when left out.
    */
   constructor(list: readonly Step[] = [], guards: readonly (() => void)[] = []) {
     this.steps = Object.freeze([...list]);
