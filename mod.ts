@@ -4,13 +4,15 @@
  * between clone(2) and execve(2) without ever moving the Deno process itself.
  *
  * @example A rootless box with its own PID namespace, proc and hostname
- * ```ts ignore
- * import { unshare } from "./mod.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unshare } from "@nsh/nsh";
  *
  * const box = unshare({ user: true, mapRootUser: true, pid: true, mountProc: true })
  *   .hostname("box");
- * console.log(await box.run("hostname").text()); // "box"
- * console.log(await box.run("ps", "-e", "-o", "pid=").lines()); // ["1"]
+ * assert.equal(await box.run("hostname").text(), "box");
+ * const pids = await box.run("ps", "-e", "-o", "pid=").lines();
+ * assert.deepEqual(pids.map((pid) => pid.trim()), ["1"]); // ps alone
  * ```
  *
  * @module

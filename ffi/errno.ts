@@ -156,6 +156,16 @@ function tables(): [Map<number, readonly [string, string]>, Map<string, number>]
 /**
  * The symbolic name of an errno value.
  *
+ * @example The name of the errno a system call returned
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errnoName } from "@nsh/nsh";
+ *
+ * assert.equal(errnoName(1), "EPERM");
+ * assert.equal(errnoName(28), "ENOSPC");
+ * assert.equal(errnoName(4095), "E4095"); // no such errno
+ * ```
+ *
  * @param errno A positive errno value.
  * @returns The name, such as `"EPERM"`, or `"E<n>"` when unknown.
  */
@@ -165,6 +175,15 @@ export function errnoName(errno: number): string {
 
 /**
  * The message of an errno value, as `strerror(3)` gives it in the C locale.
+ *
+ * @example What the errno means, in libc's words
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errnoText } from "@nsh/nsh";
+ *
+ * assert.equal(errnoText(1), "Operation not permitted");
+ * assert.equal(errnoText(4095), "Unknown error 4095");
+ * ```
  *
  * @param errno A positive errno value.
  * @returns The message, such as `"Operation not permitted"`.

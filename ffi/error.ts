@@ -26,6 +26,18 @@ export interface SyscallErrorOptions {
  * the errno, then the hint when there is one:
  *
  * `Cannot mount "proc" on "/proc": mount() failed with EPERM (Operation not permitted)`
+ *
+ * @example A setup step that failed: what, on which path, errno and hint
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindMount, mapRootUser, sandbox, SyscallError } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), bindMount("/no/such/dir", "/mnt"));
+ * const error = await box.run("true").output().catch((error) => error);
+ * assert.ok(error instanceof SyscallError);
+ * assert.equal(error.code, "ENOENT");
+ * assert.equal(error.message, 'Cannot bind-mount "/no/such/dir" on "/mnt": mount() failed with ENOENT (No such file or directory); the source and the mount point must exist');
+ * ```
  */
 export class SyscallError extends Error {
   /** The system call, such as `"mount"`. */

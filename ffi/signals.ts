@@ -45,6 +45,15 @@ export const SIGRTMAX = 64;
 /**
  * The name of a signal number.
  *
+ * @example The name a status shows for a signal number
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { signalName } from "@nsh/nsh";
+ *
+ * assert.equal(signalName(9), "SIGKILL");
+ * assert.equal(signalName(37), "SIGRTMIN+3");
+ * ```
+ *
  * @param signo A signal number from 1 to 64.
  * @returns The name, such as `"SIGKILL"`, `"SIGRTMIN+3"` for real-time signals.
  */
@@ -57,6 +66,17 @@ export function signalName(signo: number): string {
 /**
  * The number of a signal given by name or number, as `kill(1)` accepts it:
  * `"SIGKILL"`, `"KILL"`, `"kill"` or `"9"`.
+ *
+ * @example Every spelling kill(1) accepts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { signalNumber } from "@nsh/nsh";
+ *
+ * assert.equal(signalNumber("SIGTERM"), 15);
+ * assert.equal(signalNumber("term"), 15);
+ * assert.equal(signalNumber("15"), 15);
+ * assert.equal(signalNumber("SIGNOPE"), undefined);
+ * ```
  *
  * @param signal A signal name or number.
  * @returns The number, or `undefined` when there is no such signal.

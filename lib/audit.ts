@@ -82,12 +82,16 @@ const JOINED: readonly NamespaceType[] = ["user", "mnt", "net", "ipc", "uts", "c
  * caller made); copying its seccomp filter needs root, and stops the process
  * while the filter is copied (see lib/audit/filters.ts).
  *
- * @example The host shell
- * ```ts ignore
- * import { audit } from "@nsh/nsh";
+ * @example A box of isolate() closes every known way out
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { audit, isolate } from "@nsh/nsh";
  *
- * const report = await audit(Deno.ppid); // the shell that started this script
- * for (const b of report.breakouts) console.log(b.open ? "open  " : "closed", b.title, "-", b.why);
+ * const box = isolate().run("sleep", "60").noThrow().spawn();
+ * const report = await audit((await box.started).pid);
+ * assert.deepEqual(report.breakouts.filter((breakout) => breakout.open).map((breakout) => breakout.title), []);
+ * box.kill();
+ * await box;
  * ```
  *
  * @param pid The process; nsh itself when left out (a probing child then

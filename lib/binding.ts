@@ -187,12 +187,17 @@ export async function unbind(place: Place, opened: OpenedName, path: string, ope
  *   link (ELOOP) or no namespace binding (EINVAL), or the caller may not
  *   unmount it.
  *
- * @example Bind a network namespace to a file, then release it (root)
- * ```ts ignore
- * import { releaseNamespace, unshare } from "@nsh/nsh";
+ * @example Bind a network namespace to a file, then release it (as root, who may bind it here)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nsenter, releaseNamespace, unshare } from "@nsh/nsh";
  *
- * await unshare({ net: "/run/mynet" }).run("true");
- * await releaseNamespace("/run/mynet");
+ * const dir = await Deno.makeTempDir();
+ * await unshare({ net: `${dir}/net` }).run("true"); // the program ended, the namespace stays
+ * assert.equal((await nsenter({ net: `${dir}/net` }).run("ip", "-brief", "link").lines()).length, 1);
+ * await releaseNamespace(`${dir}/net`);
+ * await assert.rejects(releaseNamespace(`${dir}/net`), /is not a namespace binding/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function releaseNamespace(file: string, options: ContextOptions = {}): Promise<void> {

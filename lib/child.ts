@@ -51,7 +51,23 @@ export function runningChildren(): Child[] {
   return [...running];
 }
 
-/** A program running in new namespaces, started by `start()` of lib/engine.ts (a command's `started` gives it). */
+/**
+ * A program running in new namespaces, started by `start()` of lib/engine.ts (a command's `started` gives it).
+ *
+ * @example The child behind a command: its pid, its plan, its status
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * const command = sandbox(mapRootUser()).run("sleep", "60").noThrow().spawn();
+ * const child = await command.started;
+ * assert.equal(child.pid, command.pid);
+ * assert.deepEqual(child.plan.namespaces, ["user"]); // implied by mapRootUser()
+ * child.kill("SIGTERM");
+ * assert.equal((await child.status).signal, "SIGTERM");
+ * await command;
+ * ```
+ */
 export class Child {
   /** The pid, as this process sees it. */
   readonly pid: number;
@@ -89,10 +105,10 @@ export class Child {
    *
    * @param pid The child's pid.
    * @param plan Its plan.
-   * @param fds The parent ends of its piped stdin, stdout and stderr.
+   * @param fds The parent ends of its piped stdin, stdout and stderr; none when left out.
    * @param io The pipe streams module, when something is piped.
-   * @param ref Whether waiting for it keeps this process alive.
-   * @param held What its steps hold for it, to end once it is reaped.
+   * @param ref Whether waiting for it keeps this process alive; `true` when left out.
+   * @param held What its steps hold for it, to end once it is reaped; nothing when left out.
    * @param report When the child is nsh's init: the pipe it reports the program's status on.
    */
   constructor(
@@ -224,7 +240,7 @@ export class Child {
    * PID namespace, every process the program left) and other signals do
    * nothing.
    *
-   * @param signal A signal name or number.
+   * @param signal A signal name or number; `"SIGTERM"` when left out.
    * @throws {TypeError} For an unknown signal.
    */
   kill(signal: string | number = "SIGTERM"): void {

@@ -74,7 +74,20 @@ export interface CommandErrorOptions {
   readonly aborted?: boolean;
 }
 
-/** A command failed: a non-zero exit, a signal, a timeout or an abort. */
+/**
+ * A command failed: a non-zero exit, a signal, a timeout or an abort.
+ *
+ * @example A program that failed, and why, in one line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CommandError, sandbox } from "@nsh/nsh";
+ *
+ * const error = await sandbox().run("ls", "/no/such/dir").output().catch((error) => error);
+ * assert.ok(error instanceof CommandError);
+ * assert.equal(error.code, 2);
+ * assert.match(error.message, /^Command "ls \/no\/such\/dir" exited with code 2: ls: cannot access/);
+ * ```
+ */
 export class CommandError extends Error {
   /** The program and its arguments. */
   readonly argv: readonly string[];
@@ -168,6 +181,21 @@ function result(status: ExitStatus, stdout: Uint8Array, stderr: Uint8Array): Com
  * A running command: a promise of its result, with its pid, its streams and
  * `kill()`. Streams that are piped belong to the caller: the result holds no
  * output for them (use {@linkcode Command.output} to capture).
+ *
+ * @example A program that runs while this process reads its output, then stops it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox } from "@nsh/nsh";
+ *
+ * const child = sandbox().run("sh", "-c", "echo ready; exec sleep 60").stdout("piped").noThrow().spawn();
+ * const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+ * assert.equal((await reader.read()).value, "ready\n");
+ * child.kill(); // SIGTERM
+ * const result = await child;
+ * assert.equal(result.signal, "SIGTERM");
+ * assert.equal(result.code, 143); // 128 + 15, as sh says it
+ * await reader.cancel();
+ * ```
  */
 export class CommandChild extends Promise<CommandResult> {
   /** Promises derived from a child are plain promises. */
@@ -534,6 +562,17 @@ let stateOf: (command: Command) => State;
  * One program to run in a sandbox. Immutable: each method returns a new
  * command. Awaiting it runs the program and resolves to its result; a non-zero
  * exit rejects with {@linkcode CommandError} unless {@linkcode Command.noThrow}.
+ *
+ * @example Nothing runs until it is awaited; each method makes a new command
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * const greet = sandbox(mapRootUser()).run("sh", "-c", 'echo "$GREETING from uid $(id -u)"');
+ * assert.equal(await greet.env({ GREETING: "hello" }).text(), "hello from uid 0");
+ * const { code } = await sandbox().run("sh", "-c", "exit 3").noThrow(); // awaiting runs it
+ * assert.equal(code, 3);
+ * ```
  */
 export class Command implements PromiseLike<CommandResult> {
   #state: State;
@@ -543,7 +582,7 @@ export class Command implements PromiseLike<CommandResult> {
    *
    * @param steps The sandbox's steps.
    * @param argv The program and its arguments.
-   * @param guards The sandbox's checks, run before each start.
+   * @param guards The sandbox's checks, run before each start; none when left out.
    */
   constructor(steps: readonly Step[], argv: readonly string[], guards: readonly (() => void)[] = []) {
     this.#state = {
@@ -582,7 +621,7 @@ export class Command implements PromiseLike<CommandResult> {
    * @example Read a file, as `wc -l < /etc/passwd`
    * ```ts
    * import assert from "node:assert/strict";
-   * import { sandbox } from "./sandbox.ts";
+   * import { sandbox } from "@nsh/nsh";
    *
    * const lines = await sandbox().run("wc", "-l").stdin({ file: "/etc/passwd" }).text();
    * assert.match(lines, /^\d+$/);
@@ -615,13 +654,14 @@ export class Command implements PromiseLike<CommandResult> {
    * @example Write a program's output to a file, then append to it
    * ```ts
    * import assert from "node:assert/strict";
-   * import { sandbox } from "./sandbox.ts";
+   * import { sandbox } from "@nsh/nsh";
    *
    * const box = sandbox();
    * const file = await Deno.makeTempFile();
    * await box.run("echo", "one").stdout({ file });
    * await box.run("echo", "two").stdout({ file, append: true });
    * assert.equal(await Deno.readTextFile(file), "one\ntwo\n");
+   * await Deno.remove(file);
    * ```
    *
    * @param target Where it goes.
@@ -640,7 +680,7 @@ export class Command implements PromiseLike<CommandResult> {
    * @example Capture both streams as one, as `2>&1`
    * ```ts
    * import assert from "node:assert/strict";
-   * import { sandbox } from "./sandbox.ts";
+   * import { sandbox } from "@nsh/nsh";
    *
    * const text = await sandbox().run("sh", "-c", "echo out; echo err >&2").stderr("stdout").text();
    * assert.equal(text, "out\nerr");
@@ -661,7 +701,7 @@ export class Command implements PromiseLike<CommandResult> {
    * @example A file in the context's own /tmp
    * ```ts
    * import assert from "node:assert/strict";
-   * import { unshare } from "./sandbox.ts";
+   * import { unshare } from "@nsh/nsh";
    *
    * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true }).tmpfs("/tmp").hold();
    * ctx.cwd = "/"; // (a checkout under /tmp is hidden by the new /tmp)
@@ -687,7 +727,7 @@ export class Command implements PromiseLike<CommandResult> {
    * @example Count the processes that a new PID namespace holds
    * ```ts
    * import assert from "node:assert/strict";
-   * import { unshare } from "./sandbox.ts";
+   * import { unshare } from "@nsh/nsh";
    *
    * // Each program gets namespaces of its own: ls sees its own process alone.
    * const box = unshare({ user: true, mapRootUser: true, pid: true, mountProc: true });
@@ -711,12 +751,14 @@ export class Command implements PromiseLike<CommandResult> {
    * numbers. Without it, the program gets none above 2: not those this
    * process inherited, nor those it opened.
    *
-   * @example Give the program a descriptor nsh inherited
-   * ```ts ignore
-   * import { unshare } from "./mod.ts";
+   * @example Give the program a file this process opened, at its number
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { OpenFile, unshare } from "@nsh/nsh";
    *
-   * // Run as `deno run -A script.ts 3<secret.txt`: `cat` reads fd 3.
-   * await unshare({ user: true, mapRootUser: true }).run("cat", "/dev/fd/3").passFds(3);
+   * using file = new OpenFile("/etc/hostname");
+   * const box = unshare({ user: true, mapRootUser: true });
+   * assert.equal(await box.run("cat", `/dev/fd/${file.fd}`).passFds(file.fd).text(), Deno.readTextFileSync("/etc/hostname").trim());
    * ```
    *
    * @param fds The descriptors.
@@ -924,7 +966,7 @@ type Capture = "none" | "stdout" | "output";
  * @example Three programs, as `printf … | sort -u | wc -l`
  * ```ts
  * import assert from "node:assert/strict";
- * import { sandbox } from "./sandbox.ts";
+ * import { sandbox } from "@nsh/nsh";
  *
  * const box = sandbox();
  * const pipeline = box.run("printf", "b\\na\\nb\\n").pipe(box.run("sort", "-u")).pipe(box.run("wc", "-l"));
@@ -986,7 +1028,7 @@ export class Pipeline implements PromiseLike<PipelineResult> {
    * Makes the pipeline's status the last non-zero status of its commands,
    * as sh's `set -o pipefail` does, instead of the last command's.
    *
-   * @param value Whether to.
+   * @param value Whether to; `true` when left out.
    * @returns A new pipeline.
    */
   pipefail(value = true): Pipeline {
@@ -1078,7 +1120,21 @@ export class Pipeline implements PromiseLike<PipelineResult> {
   }
 }
 
-/** A running pipeline: a promise of its result, with `kill()` for all its commands. */
+/**
+ * A running pipeline: a promise of its result, with `kill()` for all its commands.
+ *
+ * @example A running pipeline, stopped as a whole
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox();
+ * const child = box.run("sleep", "60").pipe(box.run("cat")).noThrow().spawn();
+ * child.kill(); // every command, also those not started yet
+ * const { statuses } = await child;
+ * assert.deepEqual(statuses.map((status) => status.signal), ["SIGTERM", "SIGTERM"]);
+ * ```
+ */
 export class PipelineChild extends Promise<PipelineResult> {
   /** Promises derived from a pipeline are plain promises. */
   static override get [Symbol.species](): PromiseConstructor {

@@ -303,9 +303,16 @@ class Program implements Emitter {
     this.#volatile = false;
     this.#compilePhase(p, phase);
     const ops = this.ops.slice(start);
-    // Kept only when it refers to no call before it, and read no fact that may change.
-    if (this.#volatile || ops[0]?.ifNoexec || ops.some((op) => referencesOf(op).some((i) => i < start))) return;
+    const earlier = ops.flatMap((op) => referencesOf(op).filter((i) => i < start));
+    // A phase whose calls a later one refers to is made afresh each time: the
+    // step that refers to them (a nested user namespace's /proc/self) learnt
+    // their index when it compiled them, and a kept copy lands elsewhere.
     let phases = SEGMENTS.get(p);
+    for (const [other, segment] of phases ?? []) {
+      if (earlier.some((i) => i >= segment.start && i < segment.start + segment.ops.length)) phases!.delete(other);
+    }
+    // Kept only when it refers to no call before it, and read no fact that may change.
+    if (this.#volatile || ops[0]?.ifNoexec || earlier.length) return;
     if (!phases) SEGMENTS.set(p, phases = new Map());
     phases.set(key, { start, ops, infos: this.infos.slice(start) });
   }

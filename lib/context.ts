@@ -113,6 +113,20 @@ export interface ContextOrigin {
  * {@linkcode Context.run}; setup steps act on it at once with
  * {@linkcode Context.apply}. A context has its own working directory and
  * variables, as a shell has. Close it to end the holder.
+ *
+ * @example One set of namespaces for several programs, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unshare } from "@nsh/nsh";
+ *
+ * await using box = await unshare({ user: true, mapRootUser: true, pid: true, mount: true, uts: true }).hold();
+ * await box.mountProc(); // steps act on the context at once
+ * await box.hostname("box");
+ * assert.equal(await box.run("hostname").text(), "box");
+ * // Its PID namespace: the holder is its init, each program comes and goes.
+ * const processes = await box.run("ps", "-e", "-o", "pid=,comm=").lines();
+ * assert.deepEqual(processes.map((line) => line.trim().split(/\s+/)[1]), ["nsh-holder", "ps"]);
+ * ```
  */
 export class Context {
   /** The namespace types this context has that this process does not. */
@@ -391,7 +405,7 @@ export class Context {
    * when the context shares that namespace with it.
    *
    * @param file The file, such as `"mountinfo"`.
-   * @param type The namespace the file tells of.
+   * @param type The namespace the file tells of; `mnt` when left out.
    * @returns The path to use from here.
    * @throws {Error} As {@linkcode Context.hostPath}.
    */
@@ -600,12 +614,15 @@ export class Context {
    * directory and variables it has now. Closing the joined context leaves the
    * named one as it is.
    *
-   * @example Join a context a shell named "web"
-   * ```ts ignore
-   * import { Context } from "@nsh/nsh";
+   * @example Join a context by its name, as another shell of the user would
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Context, unshare } from "@nsh/nsh";
    *
-   * await using web = Context.enter("web");
-   * await web.run("ip", "-br", "addr");
+   * const name = `web-${Deno.pid}`;
+   * await using held = await unshare({ user: true, mapRootUser: true, uts: true }).hostname("web").hold({ name });
+   * await using web = Context.enter(name);
+   * assert.equal(await web.run("hostname").text(), "web");
    * ```
    *
    * @param name The name.
@@ -674,6 +691,18 @@ export class Context {
  * ({@linkcode HoldOptions.persist}): its holder is killed, and the kernel
  * ends every process of its PID namespace; the name is free again.
  *
+ * @example End a named context from anywhere, as `nsh release NAME`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namedContexts, releaseContext, unshare } from "@nsh/nsh";
+ *
+ * const name = `released-${Deno.pid}`;
+ * await using _box = await unshare({ user: true, mapRootUser: true, uts: true }).hold({ name });
+ * releaseContext(name);
+ * assert.ok(!namedContexts().some((context) => context.name === name));
+ * assert.throws(() => releaseContext(name), /there is no context of that name/);
+ * ```
+ *
  * @param name The name.
  * @throws {Error} When no context has that name.
  */
@@ -686,6 +715,18 @@ export function releaseContext(name: string): void {
 
 /**
  * The named contexts of this user that are open (or persisted), by name.
+ *
+ * @example A named context, as the register lists it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namedContexts, unshare } from "@nsh/nsh";
+ *
+ * const name = `listed-${Deno.pid}`;
+ * await using box = await unshare({ user: true, mapRootUser: true, uts: true }).hold({ name });
+ * const listed = namedContexts().find((context) => context.name === name)!;
+ * assert.equal(listed.holder, box.holderPid);
+ * assert.deepEqual([...listed.namespaces].sort(), ["user", "uts"]);
+ * ```
  *
  * @returns What the register says of each.
  */

@@ -190,16 +190,16 @@ function openat2(dirfd: number, path: string, flags: number, mode: number): numb
  * @example Two programs write one file, as `{ echo one; echo two; } > log`
  * ```ts
  * import assert from "node:assert/strict";
- * import { OpenFile } from "./files.ts";
- * import { sandbox } from "./sandbox.ts";
+ * import { OpenFile, sandbox } from "@nsh/nsh";
  *
- * const log = `${await Deno.makeTempDir()}/log`;
+ * const log = await Deno.makeTempFile();
  * {
  *   using out = new OpenFile(log, "write");
  *   await sandbox().run("echo", "one").stdout(out);
  *   await sandbox().run("echo", "two").stdout(out);
  * }
  * assert.equal(await Deno.readTextFile(log), "one\ntwo\n");
+ * await Deno.remove(log);
  * ```
  */
 export class OpenFile implements Disposable {
@@ -211,7 +211,7 @@ export class OpenFile implements Disposable {
    * Opens it.
    *
    * @param path The path; a relative one from the working directory of `where`.
-   * @param mode `"read"`, `"write"` (truncated first, made when missing), `"append"` or `"readwrite"`.
+   * @param mode `"read"`, `"write"` (truncated first, made when missing), `"append"` or `"readwrite"`; `"read"` when left out.
    * @param where Where the programs see files: a {@linkcode FileView} such as a context (its
    *   mounts and root, its working directory); this process's own by default.
    * @throws {SyscallError} When it cannot be opened.

@@ -66,6 +66,18 @@ const NEW_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x1
  * files by number, and the terminal's input (TIOCSTI, TIOCLINUX), which a
  * program could otherwise push into the shell it came from. Calls of other
  * ABIs (i386, x32) kill the process.
+ *
+ * @example What the filter of isolate() answers, asked without loading it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileSeccomp, ISOLATE_SECCOMP, seccompVerdict } from "@nsh/nsh";
+ *
+ * const filter = compileSeccomp(ISOLATE_SECCOMP, { abi: "x86_64" });
+ * for (const call of ["mount", "unshare", "setns", "ptrace", "keyctl"]) {
+ *   assert.equal(seccompVerdict(filter, call), "errno EPERM");
+ * }
+ * assert.equal(seccompVerdict(filter, "read"), "allow");
+ * ```
  */
 export const ISOLATE_SECCOMP: SeccompPolicy = {
   defaultAction: "allow",
@@ -134,10 +146,17 @@ function systemDirectories(): Step[] {
  * it with `.run()`, or add steps.
  *
  * @example Run a program isolated, with one directory it may write
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { isolate } from "@nsh/nsh";
  *
- * await isolate({ writable: ["/srv/out"] }).run("sh", "-c", "date > /srv/out/now");
+ * const dir = await Deno.makeTempDir();
+ * await Deno.chmod(dir, 0o777); // as root, the box's root is nobody outside
+ * const box = isolate({ writable: [dir] });
+ * await box.run("sh", "-c", `echo hi > ${dir}/note`);
+ * assert.equal(await Deno.readTextFile(`${dir}/note`), "hi\n");
+ * assert.equal((await box.run("ip", "-brief", "link").lines()).length, 1); // lo: no network
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param options The holes: the network, directories, capabilities.

@@ -156,7 +156,18 @@ const KERNELS: Readonly<Record<number, string>> = {
   7: "6.15",
 };
 
-/** The highest ABI whose additions nsh knows; a newer kernel offers at least these. */
+/**
+ * The highest ABI whose additions nsh knows; a newer kernel offers at least these.
+ *
+ * @example A kernel newer than nsh knows offers at least what nsh knows
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LANDLOCK_ABI_KNOWN, landlockSupport } from "@nsh/nsh";
+ *
+ * const known = landlockSupport(LANDLOCK_ABI_KNOWN);
+ * assert.deepEqual(landlockSupport(LANDLOCK_ABI_KNOWN + 1).fs, known.fs);
+ * ```
+ */
 export const LANDLOCK_ABI_KNOWN = 7;
 
 /** The audit flags of landlock_restrict_self() came with this ABI. */

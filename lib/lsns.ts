@@ -801,6 +801,18 @@ export function listNamespaces(options: ListNamespacesOptions = {}): NamespaceEn
  * The id the place's network namespace gives another network namespace
  * (`NETNSID` of lsns), asked of the kernel with an RTM_GETNSID message.
  *
+ * @example The id a context's network namespace gives a named one, as lsns shows it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, netnsId, setNetnsId, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * assert.equal(netnsId(ctx.hostPath("/run/netns/red"), { context: ctx }), null); // none yet
+ * setNetnsId("red", 7, { context: ctx });
+ * assert.equal(netnsId(ctx.hostPath("/run/netns/red"), { context: ctx }), 7);
+ * ```
+ *
  * @param path A file of the namespace: `/proc/PID/ns/net` or a file it is
  *   bound to, as this process reaches it.
  * @param options The context whose network namespace to ask.

@@ -32,7 +32,18 @@ export interface NamespaceInfo {
   readonly isolates: string;
 }
 
-/** All eight kinds, in the order `unshare --help` lists them. */
+/**
+ * All eight kinds, in the order `unshare --help` lists them.
+ *
+ * @example The kinds a Linux kernel has, with their util-linux options
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NAMESPACES } from "@nsh/nsh";
+ *
+ * assert.deepEqual(NAMESPACES.map((info) => info.type), ["mnt", "uts", "ipc", "net", "pid", "user", "cgroup", "time"]);
+ * assert.deepEqual(NAMESPACES.filter((info) => info.type !== info.option).map((info) => info.option), ["mount"]);
+ * ```
+ */
 export const NAMESPACES: readonly NamespaceInfo[] = [
   { type: "mnt", flag: CLONE_NEWNS, option: "mount", short: "m", isolates: "mount points" },
   { type: "uts", flag: CLONE_NEWUTS, option: "uts", short: "u", isolates: "hostname and NIS domain name" },
@@ -59,6 +70,16 @@ for (const info of NAMESPACES) {
 /**
  * The description of a namespace kind, by its `/proc` name (`"mnt"`) or its
  * util-linux option name (`"mount"`).
+ *
+ * @example One kind, by either of its names
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namespaceInfo } from "@nsh/nsh";
+ *
+ * assert.equal(namespaceInfo("mount"), namespaceInfo("mnt"));
+ * assert.equal(namespaceInfo("net")!.flag, 0x40000000); // CLONE_NEWNET
+ * assert.equal(namespaceInfo("network"), undefined);
+ * ```
  *
  * @param name The name.
  * @returns The description, or `undefined` for an unknown name.

@@ -43,9 +43,31 @@ import { type Sandbox, sandbox } from "./sandbox.ts";
 import * as steps from "./steps.ts";
 import { ids, readSmallFile } from "./system.ts";
 
-/** Where iproute2 keeps the files of named network namespaces. */
+/**
+ * Where iproute2 keeps the files of named network namespaces.
+ *
+ * @example Where a name's file is
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NETNS_RUN_DIR, netnsPath } from "@nsh/nsh";
+ *
+ * assert.equal(netnsPath("red"), `${NETNS_RUN_DIR}/red`);
+ * assert.equal(NETNS_RUN_DIR, "/run/netns"); // iproute2's
+ * ```
+ */
 export const NETNS_RUN_DIR = "/run/netns";
-/** Where iproute2 looks for files to show over `/etc` in a named namespace. */
+/**
+ * Where iproute2 looks for files to show over `/etc` in a named namespace.
+ *
+ * @example The files `ip netns exec red` shows over /etc: those of /etc/netns/red
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NETNS_ETC_DIR } from "@nsh/nsh";
+ *
+ * // /etc/netns/red/resolv.conf is bound on /etc/resolv.conf for the programs of "red"
+ * assert.equal(`${NETNS_ETC_DIR}/red/resolv.conf`, "/etc/netns/red/resolv.conf");
+ * ```
+ */
 export const NETNS_ETC_DIR = "/etc/netns";
 
 const NAME_MAX = 255;
@@ -53,6 +75,16 @@ const NAME_MAX = 255;
 /**
  * Checks a name as iproute2 does: not empty, not `.` or `..`, no `/`, and
  * at most NAME_MAX (255) bytes.
+ *
+ * @example The names iproute2 refuses
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkNetnsName } from "@nsh/nsh";
+ *
+ * checkNetnsName("red"); // fine
+ * assert.throws(() => checkNetnsName("a/b"), { message: 'Cannot use "a/b" as a network namespace name: it contains a slash' });
+ * assert.throws(() => checkNetnsName(".."), TypeError);
+ * ```
  *
  * @param name The name.
  * @throws {TypeError} When the name is not valid.
@@ -72,6 +104,15 @@ export function checkNetnsName(name: string): void {
 
 /**
  * The file of a named network namespace.
+ *
+ * @example The file of a name, checked first
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { netnsPath } from "@nsh/nsh";
+ *
+ * assert.equal(netnsPath("red"), "/run/netns/red");
+ * assert.throws(() => netnsPath(""), TypeError);
+ * ```
  *
  * @param name The name.
  * @returns Its path in {@linkcode NETNS_RUN_DIR}.
@@ -251,15 +292,16 @@ function addError(error: unknown, name: string): unknown {
  * @throws {TypeError} For an invalid name.
  * @throws {SyscallError} When the name exists or the caller may not make it.
  *
- * @example Two named namespaces, as `ip netns add` makes them (root)
- * ```ts ignore
- * import { addNetns, deleteNetns, listNetns } from "@nsh/nsh";
+ * @example Two named namespaces, as `ip netns add` makes them, in a context with a /run of its own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, listNetns, unshare } from "@nsh/nsh";
  *
- * await addNetns("red");
- * await addNetns("blue");
- * console.log(listNetns()); // ["red", "blue"], in the directory's order
- * await deleteNetns("red");
- * await deleteNetns("blue");
+ * // Rootless, and the host's /run/netns is untouched.
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * assert.equal(await addNetns("red", { context: ctx }), "/run/netns/red");
+ * await addNetns("blue", { context: ctx });
+ * assert.deepEqual(listNetns({ context: ctx }).sort(), ["blue", "red"]);
  * ```
  */
 export async function addNetns(name: string, options: ContextOptions = {}): Promise<string> {
@@ -284,6 +326,20 @@ export async function addNetns(name: string, options: ContextOptions = {}): Prom
 
 /**
  * Names a process's network namespace (`ip netns attach`).
+ *
+ * @example Name the network namespace of a running box (as `ip netns attach`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attachNetns, identifyNetns, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * const box = ctx.run("sleep", "60").noThrow().spawn(); // in the context's network namespace
+ * const { pid } = await box.started;
+ * await attachNetns("ctx", pid, { context: ctx });
+ * assert.deepEqual(identifyNetns(pid, { context: ctx }), ["ctx"]);
+ * box.kill();
+ * await box;
+ * ```
  *
  * @param name The name.
  * @param pid The process, as the context's `/proc` numbers it.
@@ -365,6 +421,17 @@ function openProcessNet(place: Place, pid: number | "self", operation: string): 
  * The names of network namespaces (`ip netns list`), in the directory's
  * order, as iproute2 lists them.
  *
+ * @example No names yet in a /run of a context's own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, listNetns, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * assert.deepEqual(listNetns({ context: ctx }), []); // no /run/netns at all
+ * await addNetns("red", { context: ctx });
+ * assert.deepEqual(listNetns({ context: ctx }), ["red"]);
+ * ```
+ *
  * @param options The context whose `/run/netns` to list.
  * @returns The names; none when `/run/netns` does not exist.
  * @throws {SyscallError} When `/run/netns` cannot be read.
@@ -382,6 +449,18 @@ export function listNetns(options: ContextOptions = {}): string[] {
 /**
  * The ids that the network namespace of the place gives named network
  * namespaces (the `(id: N)` of `ip netns list`).
+ *
+ * @example Ids are given on request (as `ip netns list` shows `(id: N)`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, netnsIds, setNetnsId, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * await addNetns("blue", { context: ctx });
+ * setNetnsId("red", 7, { context: ctx });
+ * assert.deepEqual(netnsIds(["red", "blue", "none"], { context: ctx }), [7, null, undefined]);
+ * ```
  *
  * @param names The names.
  * @param options The context whose names and network namespace to ask.
@@ -406,6 +485,18 @@ export function netnsIds(names: readonly string[], options: ContextOptions = {})
 /**
  * Gives a named network namespace an id in the place's network namespace
  * (`ip netns set NAME ID`).
+ *
+ * @example Give a named namespace a chosen id (as `ip netns set red 7`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, netnsIds, setNetnsId, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * setNetnsId("red", 7, { context: ctx });
+ * assert.deepEqual(netnsIds(["red"], { context: ctx }), [7]);
+ * assert.throws(() => setNetnsId("red", 8, { context: ctx }), /EEXIST/); // it has one
+ * ```
  *
  * @param name The name.
  * @param nsid The id (0 or more), or `"auto"` for the kernel to choose.
@@ -454,6 +545,18 @@ export function setNetnsId(name: string, nsid: number | "auto", options: Context
  * ends when no process is in it any more. A name left empty by an add that
  * was interrupted is removed too.
  *
+ * @example A name removed (as `ip netns delete`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, deleteNetns, listNetns, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * await deleteNetns("red", { context: ctx });
+ * assert.deepEqual(listNetns({ context: ctx }), []);
+ * await assert.rejects(deleteNetns("red", { context: ctx }), /ENOENT/);
+ * ```
+ *
  * @param name The name.
  * @param options The context whose name to delete, as `ip netns delete` run
  *   there would.
@@ -496,8 +599,22 @@ function identity(path: string): string | undefined {
 /**
  * The names of a process's network namespace (`ip netns identify`).
  *
+ * @example The names of a process's network namespace (as `ip netns identify`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, identifyNetns, netnsExec, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * const box = ctx.sandbox().with(netnsExec("red", { context: ctx }).sandbox).run("sleep", "60").noThrow().spawn();
+ * assert.deepEqual(identifyNetns((await box.started).pid, { context: ctx }), ["red"]);
+ * assert.deepEqual(identifyNetns("self", { context: ctx }), []); // the context's own has no name
+ * box.kill();
+ * await box;
+ * ```
+ *
  * @param pid The process, as the context's `/proc` numbers it, or `"self"`
- *   for the network namespace of the place itself.
+ *   for the network namespace of the place itself (when left out).
  * @param options The context whose processes and names to read.
  * @returns The names bound to its namespace, in the directory's order; often
  *   none. (`ip netns identify` prints the last.)
@@ -528,6 +645,20 @@ export function identifyNetns(pid: number | "self" = "self", options: ContextOpt
 
 /**
  * The processes in a named network namespace (`ip netns pids`).
+ *
+ * @example The processes in a named namespace (as `ip netns pids`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, netnsExec, netnsPids, unshare } from "@nsh/nsh";
+ *
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * assert.deepEqual(netnsPids("red", { context: ctx }), []);
+ * const box = ctx.sandbox().with(netnsExec("red", { context: ctx }).sandbox).run("sleep", "60").noThrow().spawn();
+ * assert.deepEqual(netnsPids("red", { context: ctx }), [(await box.started).pid]);
+ * box.kill();
+ * await box;
+ * ```
  *
  * @param name The name.
  * @param options The context whose names and `/proc` to read.
@@ -567,12 +698,16 @@ export function netnsPids(name: string, options: ContextOptions = {}): number[] 
  * @throws {SyscallError} When there is no such name, or the name is not bound
  *   to a namespace (left behind by an add that was interrupted).
  *
- * @example Run a program in a named namespace, as `ip netns exec` does (root)
- * ```ts ignore
- * import { addNetns, netnsExec } from "@nsh/nsh";
+ * @example Run a program in a named namespace, as `ip netns exec` does, in a context with a /run of its own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addNetns, netnsExec, unshare } from "@nsh/nsh";
  *
- * await addNetns("red");
- * await netnsExec("red").sandbox.run("ip", "-brief", "link"); // lo DOWN …
+ * await using ctx = await unshare({ user: true, mapRootUser: true, mount: true, net: true }).tmpfs("/run").hold();
+ * await addNetns("red", { context: ctx });
+ * const { sandbox: red } = netnsExec("red", { context: ctx });
+ * const links = await ctx.sandbox().with(red).run("ip", "-brief", "link").lines();
+ * assert.match(links.join("\n"), /^lo\s+DOWN/); // a new namespace's loopback
  * ```
  */
 export function netnsExec(name: string, options: ContextOptions = {}): { sandbox: Sandbox; skipped: string[] } {

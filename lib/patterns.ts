@@ -13,6 +13,16 @@ import { type FileView, hostView } from "./files.ts";
  * A string as a pattern that matches only itself: `*`, `?`, `[`, `]` and
  * `\\` quoted with a backslash.
  *
+ * @example A file name with brackets, matched as it is
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { escapePattern, matches } from "@nsh/nsh";
+ *
+ * assert.equal(escapePattern("notes[1].txt"), "notes\\[1\\].txt");
+ * assert.ok(matches(escapePattern("notes[1].txt"), "notes[1].txt"));
+ * assert.ok(!matches(escapePattern("notes[1].txt"), "notes1.txt")); // unlike the pattern notes[1].txt
+ * ```
+ *
  * @param text The string.
  * @returns The pattern.
  */
@@ -96,10 +106,12 @@ function bracket(chars: readonly string[], i: number): { re: string; end: number
  *
  * @example
  * ```ts
- * import { patternRegExp } from "./patterns.ts";
+ * import assert from "node:assert/strict";
+ * import { patternRegExp } from "@nsh/nsh";
  *
  * const re = patternRegExp("[!a-c]*.ts");
- * if (!re.test("mod.ts") || re.test("cli.ts")) throw new Error(String(re));
+ * assert.ok(re.test("mod.ts"));
+ * assert.ok(!re.test("cli.ts"));
  * ```
  */
 export function patternRegExp(pattern: string): RegExp {
@@ -130,9 +142,11 @@ export function patternRegExp(pattern: string): RegExp {
  *
  * @example
  * ```ts
- * import { matches } from "./patterns.ts";
+ * import assert from "node:assert/strict";
+ * import { matches } from "@nsh/nsh";
  *
- * if (!matches("*.tar.[gx]z", "backup.tar.gz")) throw new Error("no match");
+ * assert.ok(matches("*.tar.[gx]z", "backup.tar.gz"));
+ * assert.ok(!matches("*.tar.[gx]z", "backup.tar.bz"));
  * ```
  */
 export function matches(pattern: string, text: string): boolean {
@@ -176,10 +190,11 @@ function unescape(pattern: string): string {
  *
  * @example
  * ```ts
- * import { glob } from "./patterns.ts";
+ * import assert from "node:assert/strict";
+ * import { glob } from "@nsh/nsh";
  *
- * const found = glob("/etc/host*");
- * if (!found.includes("/etc/hostname")) throw new Error(`no /etc/hostname in ${found}`);
+ * assert.ok(glob("/etc/host*").includes("/etc/hostname"));
+ * assert.deepEqual(glob("/no/such/*"), []); // none, where sh leaves the word as it is
  * ```
  */
 export function glob(pattern: string, view: FileView = hostView()): string[] {

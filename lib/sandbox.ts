@@ -18,6 +18,18 @@ import type { LandlockPolicy } from "./landlock.ts";
  * An immutable list of setup steps. Each method returns a new sandbox with one
  * more step; {@linkcode Sandbox.run} makes a command that runs a program in a
  * fresh child set up by all of them.
+ *
+ * @example Each step makes a new sandbox; the one it came from is unchanged
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sandbox } from "@nsh/nsh";
+ *
+ * const rootless = new Sandbox().mapRootUser();
+ * const named = rootless.hostname("box");
+ * assert.equal(await named.run("hostname").text(), "box");
+ * assert.equal(await rootless.run("hostname").text(), Deno.hostname());
+ * assert.deepEqual(named.steps, [{ kind: "map-root-user" }, { kind: "hostname", name: "box" }]);
+ * ```
  */
 export class Sandbox {
   /** The steps, in order. */
@@ -28,9 +40,9 @@ export class Sandbox {
   /**
    * Creates a sandbox from steps; `sandbox()` and `unshare()` are shorter.
    *
-   * @param list The steps.
+   * @param list The steps; none when left out.
    * @param guards Checks to run before each use of the steps; each throws
-   *   when they can no longer be used (`Context.sandbox()` passes one).
+   *   when they can no longer be used (`Context.sandbox()` passes one); none when left out.
    */
   constructor(list: readonly Step[] = [], guards: readonly (() => void)[] = []) {
     this.steps = Object.freeze([...list]);
@@ -329,14 +341,15 @@ export class Sandbox {
    * (held by a small holder process), so that several commands and further
    * steps act on the same namespaces.
    *
-   * @example A context that commands share
-   * ```ts ignore
-   * import { unshare } from "./mod.ts";
+   * @example A context that commands share, rootless
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { unshare } from "@nsh/nsh";
    *
    * await using box = await unshare({ user: true, mapRootUser: true, pid: true, mount: true, net: true }).hold();
    * await box.mountProc();
-   * await box.run("ip", "link", "set", "lo", "up");
-   * console.log(await box.run("ip", "-br", "link").text()); // lo UNKNOWN …
+   * await box.run("ip", "link", "set", "lo", "up"); // the next command sees it up
+   * assert.match(await box.run("ip", "-brief", "link").text(), /^lo\s+UNKNOWN/);
    * ```
    *
    * @param options A name to join it by from elsewhere, and whether it outlives this process.
@@ -375,6 +388,17 @@ export class Sandbox {
 /**
  * A sandbox made of the given steps.
  *
+ * @example Steps and sandboxes, combined in order
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostname, mapRootUser, namespaces, sandbox } from "@nsh/nsh";
+ *
+ * const rootless = sandbox(mapRootUser());
+ * const box = sandbox(rootless, namespaces("net"), hostname("box"));
+ * assert.equal(await box.run("hostname").text(), "box");
+ * assert.equal((await box.run("ip", "-brief", "link").lines()).length, 1); // lo alone
+ * ```
+ *
  * @param list Steps or sandboxes to combine.
  * @returns The sandbox.
  */
@@ -385,13 +409,15 @@ export function sandbox(...list: (Step | Sandbox)[]): Sandbox {
 /**
  * A sandbox described with the options of util-linux `unshare`.
  *
- * @example Run `ip link` in a new network namespace, rootless
- * ```ts ignore
+ * @example A PID namespace with its own proc and hostname, rootless, as `unshare -rpf --mount-proc`
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { unshare } from "@nsh/nsh";
  *
- * const links = await unshare({ user: true, mapRootUser: true, net: true })
- *   .run("ip", "-brief", "link").lines();
- * console.log(links); // ["lo  DOWN  00:00:00:00:00:00 <LOOPBACK>"]
+ * const box = unshare({ user: true, mapRootUser: true, pid: true, mountProc: true }).hostname("box");
+ * assert.equal(await box.run("hostname").text(), "box");
+ * const processes = await box.run("ps", "-e", "-o", "pid=,comm=").lines();
+ * assert.deepEqual(processes.map((line) => line.trim()), ["1 ps"]);
  * ```
  *
  * @param options The options.
@@ -406,11 +432,17 @@ export function unshare(options: UnshareOptions = {}): Sandbox {
  * util-linux `nsenter`. Join a PID namespace and the program runs in a new
  * process inside it; add steps to create new namespaces inside the joined ones.
  *
- * @example Run `ip addr` in the network namespace of process 1234
- * ```ts ignore
- * import { nsenter } from "@nsh/nsh";
+ * @example Run `ip link` in the network namespace of a running box, as `nsenter -t PID -U -n`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nsenter, unshare } from "@nsh/nsh";
  *
- * await nsenter({ target: 1234, net: true }).run("ip", "addr");
+ * const box = unshare({ user: true, mapRootUser: true, net: true }).run("sleep", "60").noThrow().spawn();
+ * const { pid } = await box.started;
+ * const links = await nsenter({ target: pid, user: true, net: true }).run("ip", "-brief", "link").lines();
+ * assert.equal(links.length, 1); // the box's loopback, not the host's interfaces
+ * box.kill();
+ * await box;
  * ```
  *
  * @param options The options.

@@ -15,9 +15,11 @@ import {
   hostname,
   keepCaps,
   landlock,
+  mapRootUser,
   mount,
   mountProc,
   namespaces,
+  nestedUser,
   noNewPrivs,
   programWorkdir,
   seccomp,
@@ -599,6 +601,21 @@ Deno.test("compile() makes a plan's phases once: the next program of the same pl
   assertEquals(compile(kept, EXEC, CONTEXT), first);
   const chdirs = again.ops.flatMap((op, i) => op.call === "chdir" ? [i] : []);
   assertEquals(chdirs.slice(1).map((i) => again.ops[i]!.onlyIf?.step), chdirs.slice(0, -1));
+});
+
+Deno.test("compile() makes afresh a phase whose calls a later phase refers to: the nested user namespace's /proc/self", () => {
+  const steps = [mapRootUser(), nestedUser({ uid: 1000, disableUserNamespaces: true })];
+  const made = () => plan(steps, { euid: 1000, egid: 1000, readFile: () => undefined });
+  const kept = made();
+  compile(kept, EXEC, CONTEXT);
+  // Three more calls before the phases: the maps are written through the /proc/self opened in this start.
+  const stdio: ExecSpec["stdio"] = [5, 6, 7];
+  const again = compile(kept, { ...EXEC, stdio }, CONTEXT);
+  assertEquals(again, compile(made(), { ...EXEC, stdio }, CONTEXT));
+  const name = (op: Op) => op.call === "openat" ? (op.args[1] as { str: string }).str : undefined;
+  const opened = again.ops.findIndex((op) => name(op) === "/proc/self");
+  const maps = again.ops.filter((op) => ["setgroups", "uid_map", "gid_map"].includes(name(op) ?? ""));
+  assertEquals(maps.map((op) => op.args[0]), [{ result: opened }, { result: opened }, { result: opened }]);
 });
 
 Deno.test("compile() sets no_new_privs once, where the first step that needs it runs", () => {

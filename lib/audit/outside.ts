@@ -21,7 +21,18 @@ import {
 import type { NamespaceType } from "../namespaces.ts";
 import { type MountEntry, mountOf, openRoot, readInRoot, readMounts, readProcFile, typeInRoot } from "./procfs.ts";
 
-/** Paths where container runtimes put their API sockets. */
+/**
+ * Paths where container runtimes put their API sockets.
+ *
+ * @example Where audit() looks for a socket that would let a box start containers
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RUNTIME_SOCKETS } from "@nsh/nsh";
+ *
+ * assert.ok(RUNTIME_SOCKETS.includes("/run/docker.sock"));
+ * assert.ok(RUNTIME_SOCKETS.includes("/run/containerd/containerd.sock"));
+ * ```
+ */
 export const RUNTIME_SOCKETS: readonly string[] = [
   "/var/run/docker.sock",
   "/run/docker.sock",

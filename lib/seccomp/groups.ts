@@ -183,6 +183,16 @@ const DATA: readonly (readonly [name: string, help: string, members: string])[] 
 /**
  * The groups, by name. `@known` (every call of the architecture's table) is
  * not listed here; {@linkcode expandGroup} knows it.
+ *
+ * @example What a group names, as systemd-analyze syscall-filter shows it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SYSCALL_GROUPS } from "@nsh/nsh";
+ *
+ * const mount = SYSCALL_GROUPS.get("@mount")!;
+ * assert.equal(mount.help, "Mounting and unmounting of file systems");
+ * assert.ok(mount.members.includes("pivot_root") && mount.members.includes("umount2"));
+ * ```
  */
 export const SYSCALL_GROUPS: ReadonlyMap<string, SyscallGroup> = new Map(
   DATA.map(([name, help, members]) => [name, { name, help, members: members.split(" ") }]),

@@ -420,6 +420,22 @@ function chosen(
 /**
  * Reads an OCI or Docker seccomp profile file into a policy.
  *
+ * @example A profile in Docker's format, as a policy nsh compiles
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileSeccomp, readSeccompProfile, seccompVerdict } from "@nsh/nsh";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(path, JSON.stringify({
+ *   defaultAction: "SCMP_ACT_ALLOW",
+ *   syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 }],
+ * }));
+ * const filter = compileSeccomp(readSeccompProfile(path), { abi: "x86_64" });
+ * assert.equal(seccompVerdict(filter, "mkdir"), "errno EACCES");
+ * assert.equal(seccompVerdict(filter, "rmdir"), "allow");
+ * await Deno.remove(path);
+ * ```
+ *
  * @param path The JSON file.
  * @param options As {@linkcode seccompProfilePolicy}; `source` defaults to `path`.
  * @returns The policy.

@@ -89,7 +89,7 @@ export interface SeccompRule {
  *
  * @example Refuse mounts and the keyring with EPERM, kill on ptrace
  * ```ts
- * import type { SeccompPolicy } from "./mod.ts";
+ * import type { SeccompPolicy } from "@nsh/nsh";
  *
  * const policy: SeccompPolicy = {
  *   defaultAction: "allow",

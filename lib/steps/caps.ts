@@ -49,6 +49,16 @@ export interface NoNewPrivsStep {
  * Keeps the capabilities of the new user namespace across execve(2) for a
  * program that does not run as root inside (`--keep-caps`).
  *
+ * @example uid 1000 in the box, with the capabilities of root there
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keepCaps, mapUser, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapUser(1000), keepCaps());
+ * assert.equal(await box.run("id", "-u").text(), "1000");
+ * assert.notEqual(await box.run("grep", "CapEff", "/proc/self/status").text(), "CapEff:\t0000000000000000");
+ * ```
+ *
  * @returns The step.
  */
 export function keepCaps(): KeepCapsStep {
@@ -63,10 +73,12 @@ export function keepCaps(): KeepCapsStep {
  *
  * @example Root in the box, without CAP_NET_ADMIN
  * ```ts
- * import { dropCapabilities } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { dropCapabilities, mapRootUser, sandbox } from "@nsh/nsh";
  *
- * const step = dropCapabilities("net_admin", "CAP_SYS_ADMIN");
- * if (step.names.length !== 2) throw new Error("two names");
+ * const box = sandbox(mapRootUser(), dropCapabilities("net_admin", "CAP_SYS_ADMIN"));
+ * const effective = (await box.run("grep", "CapEff", "/proc/self/status").text()).split("\t")[1];
+ * assert.equal(BigInt(`0x${effective}`) & (1n << 12n), 0n); // CAP_NET_ADMIN is bit 12
  * ```
  *
  * @param names Capability names, with or without `CAP_`, any case; `ALL`.
@@ -81,6 +93,16 @@ export function dropCapabilities(...names: string[]): CapabilitiesStep {
  * does not run as root in the box gets them as ambient capabilities, so that
  * it has them after execve too.
  *
+ * @example uid 1000 in the box may bind port 80, and nothing more
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keepCapabilities, mapUser, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapUser(1000), keepCapabilities("net_bind_service"));
+ * // CAP_NET_BIND_SERVICE is bit 10
+ * assert.equal(await box.run("grep", "CapEff", "/proc/self/status").text(), "CapEff:\t0000000000000400");
+ * ```
+ *
  * @param names Capability names, with or without `CAP_`, any case; `ALL`.
  * @returns The step.
  */
@@ -91,6 +113,15 @@ export function keepCapabilities(...names: string[]): CapabilitiesStep {
 /**
  * Adds capabilities back after a {@linkcode dropCapabilities} step, as
  * bubblewrap's `--cap-add` does after `--cap-drop ALL`.
+ *
+ * @example Root in the box with every capability dropped but one
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addCapabilities, dropCapabilities, mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), dropCapabilities("ALL"), addCapabilities("CAP_NET_BIND_SERVICE"));
+ * assert.equal(await box.run("grep", "CapEff", "/proc/self/status").text(), "CapEff:\t0000000000000400");
+ * ```
  *
  * @param names Capability names, with or without `CAP_`, any case; `ALL`.
  * @returns The step.
@@ -104,6 +135,15 @@ export function addCapabilities(...names: string[]): CapabilitiesStep {
  * privileges again, through setuid bits or file capabilities. A seccomp
  * filter needs it unless the box has CAP_SYS_ADMIN.
  *
+ * @example The flag the program inherits
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, noNewPrivs, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), noNewPrivs());
+ * assert.equal(await box.run("grep", "NoNewPrivs", "/proc/self/status").text(), "NoNewPrivs:\t1");
+ * ```
+ *
  * @returns The step.
  */
 export function noNewPrivs(): NoNewPrivsStep {
@@ -112,6 +152,16 @@ export function noNewPrivs(): NoNewPrivsStep {
 
 /**
  * The number of a capability.
+ *
+ * @example Three spellings of one capability, and a typo
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { capabilityNumber } from "@nsh/nsh";
+ *
+ * assert.equal(capabilityNumber("CAP_NET_ADMIN"), 12);
+ * assert.equal(capabilityNumber("net_admin"), 12);
+ * assert.throws(() => capabilityNumber("net_amdin"), { message: 'Unknown capability "net_amdin"; did you mean CAP_NET_ADMIN?' });
+ * ```
  *
  * @param name `CAP_NET_ADMIN`, `net_admin`, `NET_ADMIN`.
  * @returns Its number.

@@ -46,6 +46,19 @@ export interface PreserveCredentialsStep {
  * namespace was bound to. New namespaces asked for too are created inside the
  * joined ones.
  *
+ * @example Join the user and UTS namespaces of a running box (as nsenter -t PID -U -u)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enter, hostname, mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), hostname("box")).run("sleep", "60").noThrow().spawn();
+ * const { pid } = await box.started;
+ * const joined = sandbox(enter("user", `/proc/${pid}/ns/user`), enter("uts", `/proc/${pid}/ns/uts`));
+ * assert.equal(await joined.run("hostname").text(), "box");
+ * box.kill();
+ * await box;
+ * ```
+ *
  * @param type The namespace type.
  * @param path The namespace file.
  * @returns The step.
@@ -59,6 +72,22 @@ export function enter(type: NamespaceType, path: string): EnterStep {
  * (`nsenter --root`); `dir` is opened before joining, so `/proc/PID/root` is
  * the root of process PID.
  *
+ * @example See the files of a box that has a root of its own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enter, enterRoot, sandbox, unshare } from "@nsh/nsh";
+ *
+ * const box = unshare({ user: true, mapRootUser: true }).rootBind("/usr").rootSymlink("usr/bin", "/bin")
+ *   .rootSymlink("usr/lib", "/lib").rootSymlink("usr/lib64", "/lib64").rootFile("/motd", "inside\n")
+ *   .run("sleep", "60").noThrow().spawn();
+ * const { pid } = await box.started;
+ * // Its root, reached through /proc without joining its mounts; its user namespace lets a rootless caller chroot.
+ * const joined = sandbox(enter("user", `/proc/${pid}/ns/user`), enterRoot(`/proc/${pid}/root`));
+ * assert.equal(await joined.run("cat", "/motd").text(), "inside");
+ * box.kill();
+ * await box;
+ * ```
+ *
  * @param dir The directory, as the caller sees it.
  * @returns The step.
  */
@@ -71,6 +100,18 @@ export function enterRoot(dir: string): EnterRootStep {
  * (`nsenter --wd`); `dir` is opened before joining, so `/proc/PID/cwd` is the
  * working directory of process PID.
  *
+ * @example Start where a running program is
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enterWorkdir, sandbox, workdir } from "@nsh/nsh";
+ *
+ * const sleeper = sandbox(workdir("/usr/share")).run("sleep", "60").noThrow().spawn();
+ * const { pid } = await sleeper.started;
+ * assert.equal(await sandbox(enterWorkdir(`/proc/${pid}/cwd`)).run("pwd").text(), "/usr/share");
+ * sleeper.kill();
+ * await sleeper;
+ * ```
+ *
  * @param dir The directory, as the caller sees it.
  * @returns The step.
  */
@@ -82,6 +123,19 @@ export function enterWorkdir(dir: string): EnterWdStep {
  * Keeps the caller's uid and gid when joining a user namespace
  * (`nsenter --preserve-credentials`); otherwise the program runs as root of
  * the joined namespace.
+ *
+ * @example Join a box's user namespace as the uid the caller has there
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enter, mapUser, preserveCredentials, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapUser(1000)).run("sleep", "60").noThrow().spawn();
+ * const { pid } = await box.started;
+ * const joined = sandbox(enter("user", `/proc/${pid}/ns/user`), preserveCredentials());
+ * assert.equal(await joined.run("id", "-u").text(), "1000"); // not 0, root of the namespace
+ * box.kill();
+ * await box;
+ * ```
  *
  * @returns The step.
  */

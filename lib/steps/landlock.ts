@@ -47,14 +47,15 @@ export interface LandlockOptions {
  * the plan is made, so that a rule the kernel cannot enforce is one line
  * before anything starts.
  *
- * @example
+ * @example A program that may read and run /usr, and read nothing else
  * ```ts
  * import assert from "node:assert/strict";
- * import { landlock } from "@nsh/nsh";
+ * import { landlock, sandbox } from "@nsh/nsh";
  *
- * const step = landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] });
- * assert.equal(step.kind, "landlock");
- * assert.equal(step.noNewPrivs, true);
+ * const box = sandbox(landlock({ rules: [{ kind: "path", path: "/usr", access: "rox" }] }));
+ * assert.match(await box.run("cat", "/usr/lib/os-release").text(), /^NAME=/m);
+ * const denied = await box.run("cat", "/etc/hostname").noThrow().output();
+ * assert.match(denied.stderrText, /Permission denied/);
  * ```
  *
  * @param policy The rules.

@@ -88,8 +88,8 @@ const OPTION_NAMES = [
  * it is the user's, or `parent`).
  *
  * @example A memory hog stopped at 64 MiB (as root: nsh's cgroup is root's)
- * ```ts ignore
- * import { ok } from "node:assert/strict";
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { limits, sandbox } from "@nsh/nsh";
  *
  * // tail keeps a line that never ends.
@@ -97,7 +97,8 @@ const OPTION_NAMES = [
  *   .run("tail", "/dev/zero")
  *   .noThrow()
  *   .output();
- * ok(result.oomKilled && result.code === 137);
+ * assert.ok(result.oomKilled && result.code === 137);
+ * assert.ok(result.usage!.memoryPeak! <= 64 * 1024 * 1024);
  * ```
  *
  * @param options The limits.
@@ -137,6 +138,18 @@ export interface EnterCgroupStep {
 /**
  * Joins the cgroups of a live box of this process (a context's: its
  * programs join the box its holder is in, so that its limits cover them).
+ *
+ * @example A program in the cgroup of a context's box (as root: nsh's cgroup is root's)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type EnterCgroupStep, enterCgroup, limits, sandbox } from "@nsh/nsh";
+ *
+ * await using held = await sandbox(limits({ pidsMax: 64 })).hold();
+ * // The step the context's own programs join it with, and the box's id it names
+ * const { box } = held.sandbox().steps.find((step): step is EnterCgroupStep => step.kind === "enter-cgroup")!;
+ * const cgroup = await sandbox(enterCgroup(box)).run("grep", ":pids:", "/proc/self/cgroup").text();
+ * assert.equal(cgroup, await held.run("grep", ":pids:", "/proc/self/cgroup").text());
+ * ```
  *
  * @param box The box's id.
  * @returns The step.

@@ -110,7 +110,18 @@ export interface BindNamespaceStep {
 }
 
 /**
- * Sets the propagation of the whole mount tree in the new mount namespace.
+ * Sets the propagation of the whole mount tree in the new mount namespace
+ * (which it does not imply: ask for one).
+ *
+ * @example Private unless told: here shared
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, namespaces, propagation, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), namespaces("mnt"));
+ * assert.equal(await box.run("findmnt", "-no", "PROPAGATION", "/").text(), "private"); // when not told
+ * assert.equal(await box.with(propagation("shared")).run("findmnt", "-no", "PROPAGATION", "/").text(), "shared");
+ * ```
  *
  * @param mode The propagation; nsh makes the tree private when not told.
  * @returns The step.
@@ -123,7 +134,16 @@ export function propagation(mode: Propagation): PropagationStep {
  * Mounts a proc filesystem that shows the new PID namespace, after the root
  * changed (`--mount-proc`). Implies a mount namespace.
  *
- * @param target The mount point.
+ * @example A proc that shows the box's own PID namespace, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, mountProc, namespaces, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), namespaces("pid"), mountProc());
+ * assert.equal(await box.run("readlink", "/proc/self").text(), "1"); // the program is its init
+ * ```
+ *
+ * @param target The mount point; `/proc` when left out.
  * @returns The step.
  */
 export function mountProc(target = "/proc"): MountProcStep {
@@ -144,12 +164,18 @@ export interface BindOptions {
  * Bind-mounts `source` (and what is mounted below it) on `target` in a new mount
  * namespace (implied).
  *
- * @example
+ * @example A directory of the caller's, read-only at /mnt in the box, rootless
  * ```ts
- * import { bindMount } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { bindMount, mapRootUser, sandbox } from "@nsh/nsh";
  *
- * const step = bindMount("/srv/data", "/data", { readonly: true });
- * if (!step.readonly) throw new Error("not read-only");
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/note`, "hello\n");
+ * const box = sandbox(mapRootUser(), bindMount(dir, "/mnt", { readonly: true }));
+ * assert.equal(await box.run("cat", "/mnt/note").text(), "hello");
+ * const write = await box.run("touch", "/mnt/note").noThrow().output();
+ * assert.match(write.stderrText, /Read-only file system/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param source The file or directory to show.
@@ -164,8 +190,18 @@ export function bindMount(source: string, target: string, options: BindOptions =
 /**
  * Mounts a new tmpfs on `target` in a new mount namespace (implied).
  *
+ * @example An empty /tmp of the box's own, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, sandbox, tmpfs } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), tmpfs("/tmp", "size=16m"));
+ * assert.equal(await box.run("ls", "-A", "/tmp").text(), "");
+ * assert.match(await box.run("findmnt", "-no", "OPTIONS", "/tmp").text(), /size=16384k/);
+ * ```
+ *
  * @param target The mount point.
- * @param options tmpfs options, such as `"size=64m,mode=0755"`.
+ * @param options tmpfs options, such as `"size=64m,mode=0755"`; none (`""`) when left out.
  * @returns The step.
  */
 export function tmpfs(target: string, options = ""): TmpfsStep {
@@ -196,6 +232,15 @@ export interface MountOptions {
 
 /**
  * Any mount(2) call, in a new mount namespace (implied).
+ *
+ * @example A tmpfs of 1 MiB on /mnt, as mount(2) is called, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, mount, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), mount({ source: "scratch", target: "/mnt", type: "tmpfs", data: "size=1m" }));
+ * assert.equal(await box.run("findmnt", "-no", "SOURCE,FSTYPE", "/mnt").text(), "scratch tmpfs");
+ * ```
  *
  * @param options What to mount where.
  * @returns The step.
@@ -232,6 +277,15 @@ export interface UmountOptions {
  * Detaches what is mounted on `target` (and below it) in a new mount
  * namespace (implied), as `umount --lazy` does.
  *
+ * @example A box without /proc (as root: the mounts a user namespace inherits are locked)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox, umount } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(umount("/proc")).run("ls", "-A", "/proc").text(), "");
+ * assert.notEqual(Array.from(Deno.readDirSync("/proc")).length, 0); // the host's is still there
+ * ```
+ *
  * @param target The mount point.
  * @param options Whether a failure stops the setup, and whether to follow a
  *   symbolic link.
@@ -251,6 +305,22 @@ export function umount(target: string, options: UmountOptions = {}): UmountStep 
  * the mount namespace the child is in, creating the file when missing. This
  * is how a namespace made inside a shell context is bound in that context's
  * mount namespace, where an unprivileged user may mount. Implies nothing.
+ *
+ * @example Keep a box's UTS namespace in a file after the box ends (as root, who may mount here)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindNamespace, enter, hostname, mapRootUser, OpenFile, releaseNamespace, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), hostname("box")).run("sleep", "60").noThrow().spawn();
+ * const dir = await Deno.makeTempDir();
+ * using uts = new OpenFile(`/proc/${(await box.started).pid}/ns/uts`);
+ * await sandbox(bindNamespace(uts.fd, "uts", `${dir}/uts`)).apply();
+ * box.kill();
+ * await box;
+ * assert.equal(await sandbox(enter("uts", `${dir}/uts`)).run("hostname").text(), "box");
+ * await releaseNamespace(`${dir}/uts`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  *
  * @param fd A descriptor of a namespace file, open in this process.
  * @param type Its type, for messages.

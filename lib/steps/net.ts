@@ -32,9 +32,11 @@ export interface LoopbackStep {
  *
  * @example A box with a network of its own that reaches only itself
  * ```ts
- * import { loopback } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { loopback, mapRootUser, sandbox } from "@nsh/nsh";
  *
- * if (loopback().kind !== "loopback") throw new Error("a step");
+ * const box = sandbox(mapRootUser(), loopback());
+ * assert.match(await box.run("ip", "-brief", "address").text(), /^lo\s+UNKNOWN\s+127\.0\.0\.1\/8 ::1\/128/);
  * ```
  *
  * @returns The step.

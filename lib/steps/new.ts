@@ -42,11 +42,14 @@ export interface TimeOffsetStep {
 /**
  * New namespaces of the given kinds for the program.
  *
- * @example
+ * @example A network of its own, rootless: only a loopback interface
  * ```ts
- * import { namespaces } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, namespaces, sandbox } from "@nsh/nsh";
  *
- * if (namespaces("net", "uts").types.length !== 2) throw new Error("no");
+ * const links = await sandbox(mapRootUser(), namespaces("net")).run("ip", "-brief", "link").lines();
+ * assert.equal(links.length, 1);
+ * assert.match(links[0]!, /^lo\s+DOWN/);
  * ```
  *
  * @param types The kinds, named as in `/proc/PID/ns/`.
@@ -71,6 +74,18 @@ export function namespaces(...types: NamespaceType[]): NamespacesStep {
  * util-linux binds it. Implies the namespace; release it with
  * `releaseNamespace(file)`.
  *
+ * @example A UTS namespace that outlives its program, joined later (as root, who may bind it)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enter, hostname, persist, releaseNamespace, sandbox } from "@nsh/nsh";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await sandbox(persist("uts", `${dir}/uts`), hostname("kept")).run("true");
+ * assert.equal(await sandbox(enter("uts", `${dir}/uts`)).run("hostname").text(), "kept");
+ * await releaseNamespace(`${dir}/uts`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @param type The namespace type.
  * @param file Where to bind it.
  * @returns The step.
@@ -81,6 +96,17 @@ export function persist(type: NamespaceType, file: string): PersistStep {
 
 /**
  * Shifts a clock in a new time namespace (implied).
+ *
+ * @example A box whose system has been up a day longer, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, sandbox, timeOffset } from "@nsh/nsh";
+ *
+ * const day = 24 * 60 * 60;
+ * const uptime = await sandbox(mapRootUser(), timeOffset("boottime", day)).run("cat", "/proc/uptime").text();
+ * const host = await Deno.readTextFile("/proc/uptime");
+ * assert.ok(parseFloat(uptime) - parseFloat(host) > day - 60);
+ * ```
  *
  * @param clock `"monotonic"` or `"boottime"`.
  * @param seconds The offset, may be negative.

@@ -204,12 +204,14 @@ export interface RootBindOptions {
  * absolute link works; the whole tree below it is bound, nosuid, and nodev
  * unless `devices`.
  *
- * @example A new root with /usr read-only and a /tmp of its own
+ * @example A new root with nothing but /usr, read-only, and its links, rootless
  * ```ts
- * import { rootBind, rootSymlink, rootTmpfs } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootSymlink, sandbox } from "@nsh/nsh";
  *
- * const steps = [rootBind("/usr", "/usr", { readonly: true }), rootSymlink("usr/bin", "/bin"), rootTmpfs("/tmp")];
- * if (steps[0]!.kind !== "root-bind") throw new Error("a bind");
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr", "/usr", { readonly: true }), ...links);
+ * assert.deepEqual(await box.run("ls", "/").lines(), ["bin", "lib", "lib64", "usr"]);
  * ```
  *
  * @param source The path to show, as the caller sees it.
@@ -247,6 +249,17 @@ export interface RootTmpfsOptions {
 /**
  * A tmpfs on `dest` in a new root.
  *
+ * @example A /tmp anyone may write, in a new root, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootSymlink, rootTmpfs, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootTmpfs("/tmp", { mode: 0o1777 }));
+ * assert.equal(await box.run("stat", "-f", "-c", "%T", "/tmp").text(), "tmpfs");
+ * assert.equal(await box.run("stat", "-c", "%a", "/tmp").text(), "1777");
+ * ```
+ *
  * @param dest Where.
  * @param options Its mode and size.
  * @returns The step.
@@ -260,7 +273,18 @@ export function rootTmpfs(dest: string, options: RootTmpfsOptions = {}): RootTmp
  * urandom and tty bound from the host, the stdio links and fd, a private
  * devpts with ptmx, shm, and the terminal as console when stdout is one.
  *
- * @param dest Where.
+ * @example Devices a program expects, and no others, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootDev, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const devices = await sandbox(mapRootUser(), rootBind("/usr"), ...links, rootDev()).run("ls", "/dev").lines();
+ * assert.ok(devices.includes("null") && devices.includes("urandom") && devices.includes("pts"));
+ * assert.ok(!devices.includes("vda") && !devices.includes("kmsg"));
+ * ```
+ *
+ * @param dest Where; `/dev` when left out.
  * @returns The step.
  */
 export function rootDev(dest = "/dev"): RootDevStep {
@@ -271,7 +295,17 @@ export function rootDev(dest = "/dev"): RootDevStep {
  * A proc in a new root: of the box's PID namespace when it has one (else the
  * host's, bound), with /proc/sys, sysrq-trigger, irq and bus read-only.
  *
- * @param dest Where.
+ * @example The box's processes and no others, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, namespaces, rootBind, rootProc, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), namespaces("pid"), rootBind("/usr"), ...links, rootProc());
+ * assert.equal(await box.run("readlink", "/proc/self").text(), "1");
+ * ```
+ *
+ * @param dest Where; `/proc` when left out.
  * @returns The step.
  */
 export function rootProc(dest = "/proc"): RootProcStep {
@@ -281,7 +315,17 @@ export function rootProc(dest = "/proc"): RootProcStep {
 /**
  * A POSIX message queue filesystem in a new root (implies an IPC namespace).
  *
- * @param dest Where.
+ * @example The box's own POSIX message queues, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootMqueue, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootMqueue());
+ * assert.equal(await box.run("stat", "-f", "-c", "%T", "/dev/mqueue").text(), "mqueue");
+ * ```
+ *
+ * @param dest Where; `/dev/mqueue` when left out.
  * @returns The step.
  */
 export function rootMqueue(dest = "/dev/mqueue"): RootMqueueStep {
@@ -289,10 +333,22 @@ export function rootMqueue(dest = "/dev/mqueue"): RootMqueueStep {
 }
 
 /**
- * A directory in a new root, with its parents.
+ * A directory in a new root, with its parents: mode 0755, less what `mode`
+ * denies the group and the others, as bubblewrap makes them.
+ *
+ * @example A private directory in a new root, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootDir, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootDir("/srv/data", 0o700));
+ * assert.equal(await box.run("stat", "-c", "%a", "/srv/data").text(), "700");
+ * assert.equal(await box.run("stat", "-c", "%a", "/srv").text(), "700"); // its parent, made for it
+ * ```
  *
  * @param dest Where.
- * @param mode Its mode.
+ * @param mode Its mode; 0755 when left out.
  * @returns The step.
  */
 export function rootDir(dest: string, mode = 0o755): RootDirStep {
@@ -301,6 +357,16 @@ export function rootDir(dest: string, mode = 0o755): RootDirStep {
 
 /**
  * A symbolic link in a new root.
+ *
+ * @example /bin as a link to usr/bin, as merged-/usr systems have it, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links);
+ * assert.equal(await box.run("readlink", "/bin").text(), "usr/bin");
+ * ```
  *
  * @param target What it points to, as written in the link.
  * @param dest Where the link is.
@@ -336,6 +402,17 @@ export interface RootFileOptions {
 /**
  * A file with the given content in a new root.
  *
+ * @example A file written into a new root, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootFile, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootFile("/etc/hostname", "box\n", { mode: 0o644 }));
+ * assert.equal(await box.run("cat", "/etc/hostname").text(), "box");
+ * assert.equal(await box.run("stat", "-c", "%a", "/etc/hostname").text(), "644");
+ * ```
+ *
  * @param dest Where.
  * @param data Its content.
  * @param options Its mode, and whether it is read-only.
@@ -355,6 +432,17 @@ export function rootFile(dest: string, data: string | Uint8Array, options: RootF
 /**
  * Makes a mount of the new root read-only, that mount only (not those below).
  *
+ * @example A new root that even root in the box cannot write, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootRemountReadonly, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootRemountReadonly("/"));
+ * const result = await box.run("touch", "/file").noThrow().output();
+ * assert.match(result.stderrText, /Read-only file system/);
+ * ```
+ *
  * @param dest The mount point, in the new root.
  * @returns The step.
  */
@@ -364,6 +452,16 @@ export function rootRemountReadonly(dest: string): RootRemountReadonlyStep {
 
 /**
  * Changes the mode of a file of the new root.
+ *
+ * @example A new root's own /tmp made writable by all, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootChmod, rootDir, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootDir("/tmp"), rootChmod("/tmp", 0o1777));
+ * assert.equal(await box.run("stat", "-c", "%a", "/tmp").text(), "1777");
+ * ```
  *
  * @param dest The file, in the new root.
  * @param mode The mode.
@@ -390,6 +488,20 @@ export interface RootOverlayOptions {
  * (bubblewrap's `--overlay`, `--tmp-overlay`, `--ro-overlay`). Rootless, the
  * kernel allows it in a user namespace with the `userxattr` option, which nsh
  * adds there.
+ *
+ * @example A directory the box may change, its changes thrown away, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, rootBind, rootOverlay, rootSymlink, sandbox } from "@nsh/nsh";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/kept`, "");
+ * const links = ["bin", "lib", "lib64"].map((dir) => rootSymlink(`usr/${dir}`, `/${dir}`));
+ * const box = sandbox(mapRootUser(), rootBind("/usr"), ...links, rootOverlay("/work", [dir], { upper: "tmpfs" }));
+ * assert.deepEqual(await box.run("sh", "-c", "touch /work/new && ls /work").lines(), ["kept", "new"]);
+ * assert.deepEqual(Array.from(Deno.readDirSync(dir), (entry) => entry.name), ["kept"]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  *
  * @param dest Where.
  * @param lower The layers, the lowest first.

@@ -60,6 +60,17 @@ export interface NewSessionStep {
  * controlling terminal: it cannot push input into the terminal it came from
  * (the TIOCSTI hole). nsh still passes Ctrl-C on to it.
  *
+ * @example The program leads a session of its own, without a terminal
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newSession, sandbox } from "@nsh/nsh";
+ *
+ * // /proc/PID/stat: pid (comm) state ppid pgrp session tty_nr …
+ * const [pid, , , , , session, tty] = (await sandbox(newSession()).run("cat", "/proc/self/stat").text()).split(" ");
+ * assert.equal(session, pid);
+ * assert.equal(tty, "0");
+ * ```
+ *
  * @returns The step.
  */
 export function newSession(): NewSessionStep {
@@ -70,7 +81,24 @@ export function newSession(): NewSessionStep {
  * Makes the box wait, once it is set up and before the program runs, until
  * one byte can be read from a descriptor of this process (which it reads,
  * then closes): another process decides when the program starts
- * (bubblewrap's `--block-fd`). End of file lets it go on too.
+ * (bubblewrap's `--block-fd`). End of file lets it go on too. The start
+ * returns only once the program runs, so the byte comes from another
+ * process, or is written before.
+ *
+ * @example The program starts once another program has written its line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OpenFile, sandbox, waitForDescriptor } from "@nsh/nsh";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await sandbox().run("mkfifo", `${dir}/go`);
+ * using gate = new OpenFile(`${dir}/go`, "readwrite"); // a read waits for a write
+ * const first = sandbox().run("sh", "-c", `echo first >> ${dir}/log; printf ! > ${dir}/go`).spawn();
+ * await sandbox(waitForDescriptor(gate.fd)).run("sh", "-c", `echo second >> ${dir}/log`);
+ * await first;
+ * assert.equal(await Deno.readTextFile(`${dir}/log`), "first\nsecond\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  *
  * @param fd The descriptor, open in this process (a pipe's read end).
  * @returns The step.
@@ -85,12 +113,13 @@ export function waitForDescriptor(fd: number): WaitForDescriptorStep {
  * it before): to the first of `dirs` that exists in the box and that the
  * program may enter. The last one must work.
  *
- * @example The caller's directory if the box has it, else $HOME, else /
+ * @example The first directory the box has: $HOME here, else /
  * ```ts
- * import { programWorkdir } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { programWorkdir, sandbox } from "@nsh/nsh";
  *
- * const step = programWorkdir(Deno.cwd(), Deno.env.get("HOME") ?? "/", "/");
- * if (step.dirs.at(-1) !== "/") throw new Error("/ last");
+ * const box = sandbox(programWorkdir("/no/such/dir", Deno.env.get("HOME") ?? "/", "/"));
+ * assert.equal(await box.run("pwd").text(), Deno.env.get("HOME") ?? "/");
  * ```
  *
  * @param dirs The directories, as the box sees them, in the order to try them.
@@ -103,6 +132,20 @@ export function programWorkdir(...dirs: string[]): ProgramWorkdirStep {
 /**
  * Changes the root directory of the program (`--root`), after the mounts.
  *
+ * @example A root of the caller's making, with /usr bound in, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindMount, mapRootUser, root, sandbox } from "@nsh/nsh";
+ *
+ * const dir = await Deno.makeTempDir();
+ * for (const sub of ["usr", "etc"]) await Deno.mkdir(`${dir}/${sub}`);
+ * for (const link of ["bin", "lib", "lib64"]) await Deno.symlink(`usr/${link}`, `${dir}/${link}`);
+ * await Deno.writeTextFile(`${dir}/etc/hostname`, "mine\n");
+ * const box = sandbox(mapRootUser(), bindMount("/usr", `${dir}/usr`, { readonly: true }), root(dir));
+ * assert.equal(await box.run("cat", "/etc/hostname").text(), "mine");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @param dir The new root.
  * @returns The step.
  */
@@ -112,6 +155,14 @@ export function root(dir: string): RootStep {
 
 /**
  * Changes the working directory of the program (`--wd`), after the root.
+ *
+ * @example The program starts in /usr/share
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox, workdir } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(workdir("/usr/share")).run("pwd").text(), "/usr/share");
+ * ```
  *
  * @param dir The directory.
  * @returns The step.
@@ -123,6 +174,17 @@ export function workdir(dir: string): WdStep {
 /**
  * The program gets `signal` when the process that started it dies
  * (`--kill-child`).
+ *
+ * @example A server that must not outlive this process
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { killChild, sandbox, signalNumber } from "@nsh/nsh";
+ *
+ * // SIGKILL when not told; a server that should stop cleanly gets SIGTERM.
+ * assert.equal(killChild().signal, signalNumber("SIGKILL"));
+ * const box = sandbox(killChild(signalNumber("SIGTERM")));
+ * assert.equal(await box.run("echo", "serving").text(), "serving");
+ * ```
  *
  * @param signal The signal number (SIGKILL when not given).
  * @returns The step.

@@ -81,10 +81,13 @@ export interface SeccompProfileStepOptions extends SeccompStepOptions {
  *
  * @example Mounts and the keyring fail with EPERM
  * ```ts
- * import { seccomp } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, namespaces, sandbox, seccomp } from "@nsh/nsh";
  *
- * const step = seccomp({ defaultAction: "allow", rules: [{ syscalls: ["@mount", "@keyring"], action: { errno: "EPERM" } }] });
- * if (step.filter.program.length > 40) throw new Error("a short filter");
+ * const policy = { defaultAction: "allow", rules: [{ syscalls: ["@mount", "@keyring"], action: { errno: "EPERM" } }] } as const;
+ * const box = sandbox(mapRootUser(), namespaces("mnt"), seccomp(policy)); // root of its own mounts, yet
+ * const result = await box.run("mount", "-t", "tmpfs", "scratch", "/mnt").noThrow().output();
+ * assert.match(result.stderrText, /permission denied/);
  * ```
  *
  * @param policy The policy.
@@ -101,6 +104,21 @@ export function seccomp(policy: SeccompPolicy, options: SeccompStepOptions = {})
  * Runs the program under an OCI or Docker seccomp profile (a JSON file, such
  * as Docker's `profiles/seccomp/default.json`), read and compiled now.
  *
+ * @example A profile in Docker's format that denies mkdir
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox, seccompProfile } from "@nsh/nsh";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/profile.json`, JSON.stringify({
+ *   defaultAction: "SCMP_ACT_ALLOW",
+ *   syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+ * }));
+ * const result = await sandbox(seccompProfile(`${dir}/profile.json`)).run("mkdir", `${dir}/new`).noThrow().output();
+ * assert.match(result.stderrText, /Operation not permitted/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @param path The profile.
  * @param options The capabilities the program keeps, and whether to set no_new_privs.
  * @returns The step.
@@ -116,6 +134,17 @@ export function seccompProfile(path: string, options: SeccompProfileStepOptions 
  * Runs the program under a filter given as raw BPF (`struct sock_filter`
  * bytes): the bytes, or a file, or a descriptor read now to its end, as
  * bubblewrap's `--seccomp FD`.
+ *
+ * @example The smallest filter: one instruction that allows every call
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox, seccompBpf } from "@nsh/nsh";
+ *
+ * // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }, little-endian: BPF_RET|BPF_K, SECCOMP_RET_ALLOW
+ * const allow = new Uint8Array([0x06, 0x00, 0, 0, 0x00, 0x00, 0xff, 0x7f]);
+ * const box = sandbox(seccompBpf(allow));
+ * assert.equal(await box.run("grep", "Seccomp:", "/proc/self/status").text(), "Seccomp:\t2"); // 2: filtered
+ * ```
  *
  * @param source The bytes, a path, or a descriptor number.
  * @param options Whether to set no_new_privs.

@@ -87,12 +87,15 @@ export interface NestedUserOptions {
  * (a devpts needs root mapped) and the program as another id. It can also
  * disable user namespaces for good.
  *
- * @example A program that cannot make user namespaces
+ * @example A program as uid 1000 that cannot make user namespaces, rootless
  * ```ts
- * import { nestedUser } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, nestedUser, sandbox } from "@nsh/nsh";
  *
- * const step = nestedUser({ disableUserNamespaces: true });
- * if (!step.disable) throw new Error("disabled");
+ * const box = sandbox(mapRootUser(), nestedUser({ uid: 1000, disableUserNamespaces: true }));
+ * assert.equal(await box.run("id", "-u").text(), "1000");
+ * const result = await box.run("unshare", "--user", "true").noThrow().output();
+ * assert.match(result.stderrText, /No space left on device/); // user.max_user_namespaces is reached
  * ```
  *
  * @param options The program's ids there, and whether new user namespaces are disabled.
@@ -113,6 +116,16 @@ export function nestedUser(options: NestedUserOptions = {}): NestedUserStep {
  * `--assert-userns-disabled`, for a box whose user namespace was disabled
  * outside nsh, or by {@linkcode nestedUser}.
  *
+ * @example The start fails unless user namespaces are disabled in the box, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertNoUserNamespaces, mapRootUser, nestedUser, sandbox, SyscallError } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser(), nestedUser({ disableUserNamespaces: true }), assertNoUserNamespaces());
+ * assert.equal((await box.run("true")).code, 0);
+ * await assert.rejects(sandbox(mapRootUser(), assertNoUserNamespaces()).run("true").output(), SyscallError);
+ * ```
+ *
  * @returns The step.
  */
 export function assertNoUserNamespaces(): AssertNoUserNamespacesStep {
@@ -123,6 +136,21 @@ export function assertNoUserNamespaces(): AssertNoUserNamespacesStep {
  * The program joins a user namespace once the box is set up, before its
  * capabilities are set: one nested in the namespace the box was set up in
  * (bubblewrap's `--userns2`).
+ *
+ * @example The program moves into a user namespace nested in the box's (bubblewrap's --userns2)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enter, joinUserNamespace, mapRootUser, mapUser, OpenFile, sandbox } from "@nsh/nsh";
+ *
+ * const outer = sandbox(mapRootUser()).run("sleep", "60").noThrow().spawn();
+ * const user = `/proc/${(await outer.started).pid}/ns/user`;
+ * // A namespace nested in it, where the caller's uid is 1000.
+ * const inner = sandbox(enter("user", user), mapUser(1000)).run("sleep", "60").noThrow().spawn();
+ * using nested = new OpenFile(`/proc/${(await inner.started).pid}/ns/user`);
+ * assert.equal(await sandbox(enter("user", user), joinUserNamespace(nested.fd)).run("id", "-u").text(), "1000");
+ * for (const box of [inner, outer]) box.kill();
+ * await Promise.all([inner, outer]);
+ * ```
  *
  * @param fd A descriptor of the namespace (`/proc/PID/ns/user` opened), open in this process.
  * @returns The step.

@@ -89,6 +89,18 @@ export interface SetgidStep {
  * Maps the current user and group to root in a new user namespace (`-r`).
  * Implies a user namespace and `setgroups deny`.
  *
+ * @example Root in the box, rootless: the caller's one uid mapped to 0
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapRootUser());
+ * assert.equal(await box.run("id", "-u").text(), "0");
+ * // inside, outside, count: only the caller's own uid is mapped
+ * const map = await box.run("cat", "/proc/self/uid_map").text();
+ * assert.deepEqual(map.trim().split(/\s+/), ["0", `${Deno.uid()}`, "1"]);
+ * ```
+ *
  * @returns The step.
  */
 export function mapRootUser(): MapRootUserStep {
@@ -97,6 +109,16 @@ export function mapRootUser(): MapRootUserStep {
 
 /**
  * Maps the current user and group to themselves in a new user namespace (`-c`).
+ *
+ * @example The caller keeps its uid in a user namespace of its own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapCurrentUser, sandbox } from "@nsh/nsh";
+ *
+ * const box = sandbox(mapCurrentUser());
+ * assert.equal(await box.run("id", "-u").text(), `${Deno.uid()}`);
+ * assert.notEqual(await box.run("readlink", "/proc/self/ns/user").text(), await Deno.readLink("/proc/self/ns/user"));
+ * ```
  *
  * @returns The step.
  */
@@ -107,6 +129,14 @@ export function mapCurrentUser(): MapCurrentUserStep {
 /**
  * Maps the current user to `id` (a uid or a user name) inside.
  *
+ * @example The caller is uid 1000 in the box
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapUser, sandbox } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(mapUser(1000)).run("id", "-u").text(), "1000");
+ * ```
+ *
  * @param id The uid or name inside the namespace.
  * @returns The step.
  */
@@ -116,6 +146,14 @@ export function mapUser(id: number | string): MapUserStep {
 
 /**
  * Maps the current group to `id` (a gid or a group name) inside.
+ *
+ * @example The caller's group is gid 1000 in the box
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapGroup, mapUser, sandbox } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(mapUser(1000), mapGroup(1000)).run("id", "-g").text(), "1000");
+ * ```
  *
  * @param id The gid or name inside the namespace.
  * @returns The step.
@@ -128,6 +166,16 @@ export function mapGroup(id: number | string): MapGroupStep {
  * Maps blocks of uids, written by the parent (root) or by `newuidmap(1)`.
  * `"auto"` maps the user's first block from `/etc/subuid` to 0.
  *
+ * @example 65536 uids from 100000 on, as 0 to 65535 inside (as root; rootless, newuidmap writes them)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapUsers, sandbox } from "@nsh/nsh";
+ *
+ * const map = await sandbox(mapUsers([{ inside: 0, outside: 100000, count: 65536 }]))
+ *   .run("cat", "/proc/self/uid_map").text();
+ * assert.deepEqual(map.trim().split(/\s+/), ["0", "100000", "65536"]);
+ * ```
+ *
  * @param ranges The blocks, or `"auto"`.
  * @returns The step.
  */
@@ -137,6 +185,16 @@ export function mapUsers(ranges: readonly IdRange[] | "auto"): MapUsersStep {
 
 /**
  * Maps blocks of gids, written by the parent (root) or by `newgidmap(1)`.
+ *
+ * @example 65536 gids from 100000 on, as 0 to 65535 inside (as root; rootless, newgidmap writes them)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapGroups, mapUsers, sandbox } from "@nsh/nsh";
+ *
+ * const ids = [{ inside: 0, outside: 100000, count: 65536 }];
+ * const map = await sandbox(mapUsers(ids), mapGroups(ids)).run("cat", "/proc/self/gid_map").text();
+ * assert.deepEqual(map.trim().split(/\s+/), ["0", "100000", "65536"]);
+ * ```
  *
  * @param ranges The blocks, or `"auto"` for the first block from `/etc/subgid`.
  * @returns The step.
@@ -148,6 +206,16 @@ export function mapGroups(ranges: readonly IdRange[] | "auto"): MapGroupsStep {
 /**
  * Allows or denies setgroups(2) in the new user namespace.
  *
+ * @example Root of the box may not change its supplementary groups (as root, which maps blocks)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapGroups, mapUsers, sandbox, setgroups } from "@nsh/nsh";
+ *
+ * const ids = [{ inside: 0, outside: 100000, count: 65536 }];
+ * const box = sandbox(mapUsers(ids), mapGroups(ids), setgroups("deny"));
+ * assert.equal(await box.run("cat", "/proc/self/setgroups").text(), "deny");
+ * ```
+ *
  * @param mode `"allow"` or `"deny"`.
  * @returns The step.
  */
@@ -158,6 +226,14 @@ export function setgroups(mode: "allow" | "deny"): SetgroupsStep {
 /**
  * Runs the program as this uid inside (`--setuid`).
  *
+ * @example Root drops to nobody for the program (as root)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox, setgid, setuid } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(setuid(65534), setgid(65534)).run("id", "-u").text(), "65534");
+ * ```
+ *
  * @param id The uid.
  * @returns The step.
  */
@@ -167,6 +243,14 @@ export function setuid(id: number): SetuidStep {
 
 /**
  * Runs the program as this gid inside (`--setgid`).
+ *
+ * @example Root drops to nobody's group for the program (as root)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandbox, setgid, setuid } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(setuid(65534), setgid(65534)).run("id", "-g").text(), "65534");
+ * ```
  *
  * @param id The gid.
  * @returns The step.

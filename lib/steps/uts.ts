@@ -31,11 +31,13 @@ const HOST_NAME_MAX = 64;
 /**
  * Sets the hostname in a new UTS namespace (implied), or in the joined one.
  *
- * @example
+ * @example The box's own name, rootless
  * ```ts
- * import { hostname } from "@nsh/nsh";
+ * import assert from "node:assert/strict";
+ * import { hostname, mapRootUser, sandbox } from "@nsh/nsh";
  *
- * if (hostname("box").name !== "box") throw new Error("no");
+ * assert.equal(await sandbox(mapRootUser(), hostname("box")).run("hostname").text(), "box");
+ * assert.notEqual(Deno.hostname(), "box"); // the host's is unchanged
  * ```
  *
  * @param name The hostname, at most 64 bytes.
@@ -47,6 +49,14 @@ export function hostname(name: string): HostnameStep {
 
 /**
  * Sets the NIS domain name in a new UTS namespace (implied), or in the joined one.
+ *
+ * @example The box's own NIS domain name, rootless
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { domainname, mapRootUser, sandbox } from "@nsh/nsh";
+ *
+ * assert.equal(await sandbox(mapRootUser(), domainname("lab")).run("cat", "/proc/sys/kernel/domainname").text(), "lab");
+ * ```
  *
  * @param name The domain name, at most 64 bytes.
  * @returns The step.
