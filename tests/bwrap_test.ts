@@ -231,10 +231,14 @@ for (const [who, runAs, ignore] of [["root", asRoot, !IS_ROOT], ["nobody", asNob
           for i in $(seq 40); do c=$(cat /proc/1/comm); [ "$c" = nsh-init ] && break; sleep 0.05; done; echo $c'
         ${RUN} --unshare-pid --as-pid-1 --proc /proc sh -c 'echo $$'
         ${RUN} --as-pid-1 true; echo "as-pid-1 alone: $?"
-        # bubblewrap returns when the program ends, while its orphans run on.
-        start=$(date +%s%N)
-        ${RUN} --dev /dev --unshare-pid sh -c 'sleep 2 >/dev/null 2>&1 & exit 3'; echo "orphan left: $?"
-        echo "returned at once: $(( $(date +%s%N) - start < 1500000000 ))"
+        # bubblewrap returns when the program ends, while its orphans run on:
+        # the orphan holds a lock on "held" until it reads a byte from the
+        # FIFO "go" (its timeout only keeps a wrong bwrap from waiting for ever).
+        mkfifo go
+        ${RUN} --dev /dev --unshare-pid sh -c 'exec 8>held; flock 8; timeout 120 head -c1 go >/dev/null 2>&1 & exit 3'
+        echo "orphan left: $?"
+        flock -n held true; echo "returned while it runs: $?"
+        exec 9<>go; echo >&9; flock held true; exec 9>&-
         # SIGTERM sent to nsh goes on to the program, not to the init.
         ${RUN} --dev /dev --unshare-pid sh -c 'trap "kill \\$!; echo got TERM; exit 5" TERM; echo ready; sleep 9 & wait' > out &
         for i in $(seq 100); do grep -q ready out 2>&- && break; sleep 0.05; done
@@ -243,7 +247,7 @@ for (const [who, runAs, ignore] of [["root", asRoot, !IS_ROOT], ["nobody", asNob
       assertEquals(out.stderr, "bwrap: Specifying --as-pid-1 requires --unshare-pid\n");
       assertEquals(
         out.stdout,
-        "2 1\nnsh-init\n1\nas-pid-1 alone: 1\norphan left: 3\nreturned at once: 1\nterminated: 5\nready\ngot TERM\n",
+        "2 1\nnsh-init\n1\nas-pid-1 alone: 1\norphan left: 3\nreturned while it runs: 1\nterminated: 5\nready\ngot TERM\n",
       );
     },
   });
