@@ -29,6 +29,7 @@ import {
   formatUmask,
   getopts,
   type GetoptsState,
+  leadingOptions,
   type Limit,
   newLimit,
   parseUlimit,
@@ -1315,19 +1316,11 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     help: "run a builtin or program, not a function; -v: what a name runs",
     parse(args) {
       let describe: "" | "-v" | "-V" = "";
-      let i = 0;
-      for (; i < args.length; i++) {
-        const a = args[i]!;
-        if (a === "--") {
-          i++;
-          break;
-        }
+      const argv = leadingOptions(args, (a) => {
         if (a === "-v" || a === "-V") describe = a;
-        else if (a === "-p") continue;
-        else if (a.startsWith("-") && a !== "-") throw new UsageError("command", `unknown option '${a}'`);
-        else break;
-      }
-      return { describe, argv: args.slice(i) };
+        else if (a !== "-p") throw new UsageError("command", `unknown option '${a}'`);
+      });
+      return { describe, argv };
     },
     async run({ describe, argv }, sh) {
       if (!argv.length) return 0;

@@ -223,6 +223,26 @@ export type UlimitRequest =
   };
 
 /**
+ * Reads a builtin's leading options as sh's builtins do: up to `--` (which is
+ * taken) or the first word that is no option (`-` alone is a word), each
+ * option given to `option`.
+ *
+ * @param args The builtin's arguments.
+ * @param option Takes one option word, such as `-v` or `-HSn`; throws for one it does not know.
+ * @returns The words after the options.
+ */
+export function leadingOptions(args: readonly string[], option: (word: string) => void): readonly string[] {
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") return args.slice(i + 1);
+    if (!a.startsWith("-") || a === "-") break;
+    option(a);
+  }
+  return args.slice(i);
+}
+
+/**
  * Parses `ulimit`'s arguments as dash does: `-H`, `-S`, `-a`, a letter
  * (the last wins; `-f` by default), and a value or `unlimited`.
  *
@@ -233,15 +253,8 @@ export type UlimitRequest =
 export function parseUlimit(args: readonly string[]): UlimitRequest {
   let hard = false, soft = false, all = false;
   let resource = ULIMITS.find((r) => r.letter === "f")!;
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("-") || a === "-") break;
-    for (const letter of a.slice(1)) {
+  const rest = leadingOptions(args, (option) => {
+    for (const letter of option.slice(1)) {
       if (letter === "H") hard = true;
       else if (letter === "S") soft = true;
       else if (letter === "a") all = true;
@@ -251,8 +264,7 @@ export function parseUlimit(args: readonly string[]): UlimitRequest {
         resource = found;
       }
     }
-  }
-  const rest = args.slice(i);
+  });
   if (rest.length > 1) throw new ValueError("ulimit", "too many arguments", 2);
   if (all) return { kind: "all", hard: hard && !soft };
   const which = hard === soft ? "both" : hard ? "hard" : "soft";
