@@ -1413,3 +1413,17 @@ Deno.test("shell: a script says nothing when its background jobs end, as sh", as
   const out = await nsh(["-c", "sleep 0.1 & sh -c 'exit 3' & sleep 0.4; echo x"]);
   assertEquals([out.code, out.stdout, out.stderr], [0, "x\n", ""], show(out));
 });
+
+Deno.test({
+  name: "shell: umount of a mount that came locked into a user namespace says it may be locked, not only unmounted",
+  ...userns,
+  async fn() {
+    const out = await nsh(["-c", "unshare -Urm\numount /proc"]);
+    assertEquals(out.code, 1, show(out));
+    assertEquals(
+      out.stderr,
+      '-c:2: umount: cannot unmount "/proc": umount2() failed with EINVAL (Invalid argument); nothing is mounted there, ' +
+        "or, in a user namespace, the mount came locked from the parent's (only a process outside can unmount it)\n",
+    );
+  },
+});

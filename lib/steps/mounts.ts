@@ -348,7 +348,10 @@ export function mountHint(info: OpInfo, errno: number, rootless: boolean): strin
   }
   if (info.syscall === "umount2") {
     if (errno !== EINVAL) return undefined;
-    return info.path === "/" ? "the root of a mount namespace cannot be unmounted" : "nothing is mounted there";
+    if (info.path === "/") return "the root of a mount namespace cannot be unmounted";
+    // umount2(2): EINVAL also for a mount locked into a user namespace's mount
+    // namespace with the ones under it, as it came from its parent.
+    return "nothing is mounted there, or, in a user namespace, the mount came locked from the parent's (only a process outside can unmount it)";
   }
   if (errno === ENOENT || errno === ENOTDIR) {
     if (proc) return "the mount point must exist (inside the new root, for proc)";
