@@ -605,10 +605,11 @@ Deno.test("nsh export prints the program and reports what it cannot translate", 
 
 /**
  * Output with what differs from run to run made alike: MAC addresses,
- * numbers (pids, inodes, times, uptimes) and the spaces that align them.
+ * numbers (pids, inodes, times, uptimes; with a fraction or not, as ps's %CPU
+ * is 100 one time and 66.6 the next) and the spaces that align them.
  */
 function normalize(text: string): string {
-  return text.replace(/\b([0-9a-f]{2}:){5}[0-9a-f]{2}\b/g, "MAC").replace(/\d+/g, "N").replace(/[ \t]+/g, " ");
+  return text.replace(/\b([0-9a-f]{2}:){5}[0-9a-f]{2}\b/g, "MAC").replace(/\d+(\.\d+)?/g, "N").replace(/[ \t]+/g, " ");
 }
 
 async function exportExample(file: string): Promise<string> {
