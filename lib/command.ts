@@ -1129,7 +1129,7 @@ export class Pipeline implements PromiseLike<PipelineResult> {
  * import { sandbox } from "@nsh/nsh";
  *
  * const box = sandbox();
- * const child = box.run("sleep", "60").pipe(box.run("cat")).noThrow().spawn();
+ * const child = box.run("sleep", "60").pipe(box.run("sleep", "60")).noThrow().spawn();
  * child.kill(); // every command, also those not started yet
  * const { statuses } = await child;
  * assert.deepEqual(statuses.map((status) => status.signal), ["SIGTERM", "SIGTERM"]);
